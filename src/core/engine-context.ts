@@ -1,0 +1,74 @@
+import type { Store, StoreOp } from '../stores/store.ts'
+import { storeKeyOf } from './entry-record.ts'
+import type { EventBus } from './event-bus.ts'
+import type { Metrics } from './metrics.ts'
+import type { Registry } from './registry.ts'
+import type { ScopeState } from './scope-state.ts'
+import type {
+  Clock, LayerPolicy, LifecyclePolicy, PressureLevel, PressurePolicy, PressureSignal, Tier,
+} from './types.ts'
+import type { WriteLane } from './write-lane.ts'
+
+/** An extra pressure signal from outside the engine (heap, storage quota): issue #4 feeds these. */
+export interface ExternalSignal extends PressureSignal {
+  /** memory is relieved by demotion, storage by gc, compression and (at emergency) eviction. */
+  resource: 'memory' | 'storage'
+}
+
+/** Everything the engine modules share. Only lane tasks change the registry's structure. */
+export interface EngineContext {
+  readonly reg: Registry
+  readonly warm: Store
+  readonly cold: Store
+  readonly clock: Clock
+  readonly lane: WriteLane
+  readonly events: EventBus
+  readonly metrics: Metrics
+  policy: LifecyclePolicy
+  pressurePolicy: PressurePolicy
+  budgets: Record<Tier, number>
+  level: PressureLevel
+  closed: boolean
+  /** Slots that were reference-counted and are held by nobody now. */
+  readonly orphans: Set<number>
+  /** Slots whose accessCount passed their layer's promotion minimum. */
+  readonly promotionCandidates: Set<number>
+  /** promotion.minAccesses per layer id (Infinity where the layer does not promote). */
+  promotionMinAccesses: number[]
+  readonly scopes: Map<string, ScopeState>
+  readonly externalSignals: Map<string, ExternalSignal>
+  /** Wakes openScope calls waiting for critical pressure to pass. */
+  readonly levelWaiters: Set<() => void>
+}
+
+export function storeKey(ctx: EngineContext, slot: number): string {
+  return storeKeyOf(ctx.reg.namespaces[slot]!, ctx.reg.keys[slot]!)
+}
+
+export function layerPolicyOf(ctx: EngineContext, slot: number): LayerPolicy | undefined {
+  return ctx.policy.layers[ctx.reg.layerNames.name(ctx.reg.layer[slot]!)]
+}
+
+/** Applies ops in chunks the store accepts. Each chunk is atomic where the store is. */
+export async function commit(store: Store, ops: readonly StoreOp[]): Promise<void> {
+  const size = store.capabilities.maxBatchSize
+  if (ops.length <= size) {
+    if (ops.length > 0) await store.batch(ops)
+    return
+  }
+  for (let i = 0; i < ops.length; i += size) await store.batch(ops.slice(i, i + size))
+}
+
+export async function getMany(store: Store, keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+  const size = store.capabilities.maxBatchSize
+  if (keys.length <= size) return keys.length === 0 ? [] : store.getMany('values', keys)
+  const out: (Uint8Array | undefined)[] = []
+  for (let i = 0; i < keys.length; i += size) out.push(...(await store.getMany('values', keys.slice(i, i + size))))
+  return out
+}
+
+/** Reports a background failure (the caller's promise has already resolved): an alert, never silence. */
+export function reportBackgroundError(ctx: EngineContext, name: string, error: unknown): void {
+  ctx.metrics.errors++
+  ctx.events.emit('alert', { name, severity: 'warning', detail: error instanceof Error ? { message: error.message, code: (error as { code?: string }).code } : error })
+}

@@ -1,0 +1,146 @@
+import { decodeValue, encodeValue } from './codec.ts'
+import { formatHash } from './content-hash.ts'
+import { TiermemError } from './errors.ts'
+import {
+  COLD, DURABLE, EVICTABLE, HOT, REFERENCED, TIER_NAMES, WARM, type Registry,
+} from './registry.ts'
+import type { EntryInfo } from './types.ts'
+
+/**
+ * One entry's metadata as a plain object: what a put plans, what the warm store's `meta` space
+ * persists, and what the registry is filled from at open. The registry is the in-memory form.
+ */
+export interface EntryRecord {
+  key: string
+  namespace: string
+  type: string
+  layer: string
+  /** Where the durable bytes are (WARM or COLD), or HOT for an entry whose copy is also decoded in memory. */
+  tier: number
+  importance: number
+  relevance: number
+  createdAt: number
+  lastAccessedAt: number
+  accessCount: number
+  sizeBytes: number
+  /** NaN: the layer's TTL. */
+  ttlMs: number
+  expiresAt: number
+  taskId: string | undefined
+  tags: string[] | undefined
+  flags: number
+  refCount: number
+  hashHi: number
+  hashLo: number
+}
+
+/** The persisted form is a positional array: compact, and versioned by its first element. */
+const RECORD_VERSION = 1
+
+export function encodeRecord(r: EntryRecord): Uint8Array {
+  // Hot is not a durable place: a hot entry's bytes live in warm, so it is persisted as warm.
+  const storedTier = r.tier === COLD ? COLD : WARM
+  return encodeValue([
+    RECORD_VERSION, r.key, r.namespace, r.type, r.layer, storedTier, r.importance, r.relevance,
+    r.createdAt, r.lastAccessedAt, r.accessCount, r.sizeBytes,
+    Number.isNaN(r.ttlMs) ? null : r.ttlMs,
+    r.expiresAt === Number.POSITIVE_INFINITY ? null : r.expiresAt,
+    r.taskId ?? null, r.tags ?? null, r.flags & (EVICTABLE | DURABLE | REFERENCED), r.refCount, r.hashHi, r.hashLo,
+  ])
+}
+
+export function decodeRecord(bytes: Uint8Array): EntryRecord {
+  const a = decodeValue(bytes)
+  if (!Array.isArray(a) || a[0] !== RECORD_VERSION || a.length !== 20) {
+    throw new TiermemError('CORRUPT', 'an entry metadata record has an unknown layout; it was written by a newer tiermem or is damaged')
+  }
+  return {
+    key: a[1], namespace: a[2], type: a[3], layer: a[4], tier: a[5], importance: a[6], relevance: a[7],
+    createdAt: a[8], lastAccessedAt: a[9], accessCount: a[10], sizeBytes: a[11],
+    ttlMs: a[12] ?? Number.NaN, expiresAt: a[13] ?? Number.POSITIVE_INFINITY,
+    taskId: a[14] ?? undefined, tags: a[15] ?? undefined, flags: a[16], refCount: a[17], hashHi: a[18], hashLo: a[19],
+  }
+}
+
+export function readRecord(reg: Registry, slot: number): EntryRecord {
+  return {
+    key: reg.keys[slot]!,
+    namespace: reg.namespaces[slot]!,
+    type: reg.typeNames.name(reg.type[slot]!),
+    layer: reg.layerNames.name(reg.layer[slot]!),
+    tier: reg.tier[slot]!,
+    importance: reg.importance[slot]!,
+    relevance: reg.relevance[slot]!,
+    createdAt: reg.createdAt[slot]!,
+    lastAccessedAt: reg.lastAccessedAt[slot]!,
+    accessCount: reg.accessCount[slot]!,
+    sizeBytes: reg.sizeBytes[slot]!,
+    ttlMs: reg.ttlMs[slot]!,
+    expiresAt: reg.expiresAt[slot]!,
+    taskId: reg.taskIds[slot],
+    tags: reg.tags.get(slot),
+    flags: reg.flags[slot]!,
+    refCount: reg.refCount[slot]!,
+    hashHi: reg.hashHi[slot]!,
+    hashLo: reg.hashLo[slot]!,
+  }
+}
+
+/** Fills a detached (or freshly allocated) slot from a record. The caller attaches it. */
+export function writeRecord(reg: Registry, slot: number, r: EntryRecord): void {
+  reg.type[slot] = reg.typeNames.id(r.type)
+  reg.layer[slot] = reg.layerId(r.layer)
+  reg.tier[slot] = r.tier
+  reg.importance[slot] = r.importance
+  reg.relevance[slot] = r.relevance
+  reg.createdAt[slot] = r.createdAt
+  reg.lastAccessedAt[slot] = r.lastAccessedAt
+  reg.accessCount[slot] = r.accessCount
+  reg.sizeBytes[slot] = r.sizeBytes
+  reg.ttlMs[slot] = r.ttlMs
+  reg.expiresAt[slot] = r.expiresAt
+  reg.taskIds[slot] = r.taskId
+  if (r.tags && r.tags.length > 0) reg.tags.set(slot, r.tags)
+  else reg.tags.delete(slot)
+  reg.flags[slot] = r.flags
+  reg.refCount[slot] = r.refCount
+  reg.hashHi[slot] = r.hashHi
+  reg.hashLo[slot] = r.hashLo
+}
+
+export function toEntryInfo(reg: Registry, slot: number): EntryInfo {
+  const flags = reg.flags[slot]!
+  const expiresAt = reg.expiresAt[slot]!
+  const info: EntryInfo = {
+    key: reg.keys[slot]!,
+    namespace: reg.namespaces[slot]!,
+    type: reg.typeNames.name(reg.type[slot]!),
+    tier: TIER_NAMES[reg.tier[slot]! as typeof HOT | typeof WARM | typeof COLD],
+    layer: reg.layerNames.name(reg.layer[slot]!),
+    importance: round(reg.importance[slot]!),
+    relevance: round(reg.relevance[slot]!),
+    createdAt: reg.createdAt[slot]!,
+    lastAccessedAt: reg.lastAccessedAt[slot]!,
+    accessCount: reg.accessCount[slot]!,
+    sizeBytes: reg.sizeBytes[slot]!,
+    tags: [...(reg.tags.get(slot) ?? [])],
+    evictable: (flags & EVICTABLE) !== 0,
+    durable: (flags & DURABLE) !== 0,
+    refCount: reg.refCount[slot]!,
+    contentHash: formatHash(reg.hashHi[slot]!, reg.hashLo[slot]!),
+  }
+  if (expiresAt !== Number.POSITIVE_INFINITY) info.expiresAt = expiresAt
+  const taskId = reg.taskIds[slot]
+  if (taskId !== undefined) info.taskId = taskId
+  return info
+}
+
+/** Float32 storage turns 0.7 into 0.699999988; give back the number the caller put. */
+function round(value: number): number {
+  return Math.round(value * 1e6) / 1e6
+}
+
+/** The key an entry has in the stores: namespace and key, joined by NUL (namespaces contain none). */
+export function storeKeyOf(namespace: string, key: string): string {
+  return namespace + '\u0000' + key
+}

@@ -1,0 +1,42 @@
+/**
+ * Every error tiermem throws on purpose. The `code` is stable and meant for programs;
+ * the message is for people and says what to do.
+ */
+export const ErrorCode = {
+  /** Empty key, not a string, or longer than 1,024 characters. */
+  INVALID_KEY: 'INVALID_KEY',
+  /** A value the codec cannot store (functions, symbols, …). */
+  INVALID_VALUE: 'INVALID_VALUE',
+  /** An option outside its domain (importance outside 0..1, unknown tier or layer, …). */
+  INVALID_OPTION: 'INVALID_OPTION',
+  /** Evicting an entry whose refCount > 0. */
+  REF_HELD: 'REF_HELD',
+  /** Releasing an entry that nobody holds (refCount is already 0). */
+  NOT_HELD: 'NOT_HELD',
+  /** retain / release / evict / promote / demote of a key that is not stored. */
+  NOT_FOUND: 'NOT_FOUND',
+  /** Opening a scope while new scopes are paused (critical pressure). */
+  SCOPE_PAUSED: 'SCOPE_PAUSED',
+  /** The storage (or a layer / task budget) refused the write; nothing already stored is lost. */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
+  /** A stored record failed its checksum or could not be read back. */
+  CORRUPT: 'CORRUPT',
+  /** A call after `close()`. */
+  CLOSED: 'CLOSED',
+} as const
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
+
+export class TiermemError extends Error {
+  readonly code: ErrorCode
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'TiermemError'
+    this.code = code
+  }
+}
+
+export function isTiermemError(error: unknown, code?: ErrorCode): error is TiermemError {
+  return error instanceof TiermemError && (code === undefined || error.code === code)
+}

@@ -1,0 +1,46 @@
+import type { MemoryEvents } from './types.ts'
+
+type Handler<E extends keyof MemoryEvents> = (event: MemoryEvents[E]) => void
+
+/**
+ * Typed events. Emitting with no listener costs one property read. A handler that throws does
+ * not stop the others nor the engine: its error is reported the way the platform reports
+ * uncaught errors (reportError where it exists, else an uncaught exception in a microtask).
+ */
+export class EventBus {
+  private readonly handlers: { [E in keyof MemoryEvents]?: Array<Handler<E>> } = {}
+
+  on<E extends keyof MemoryEvents>(event: E, handler: Handler<E>): () => void {
+    const list = (this.handlers[event] ??= []) as Array<Handler<E>>
+    list.push(handler)
+    return () => {
+      const index = list.indexOf(handler)
+      if (index >= 0) list.splice(index, 1)
+    }
+  }
+
+  has(event: keyof MemoryEvents): boolean {
+    return (this.handlers[event]?.length ?? 0) > 0
+  }
+
+  emit<E extends keyof MemoryEvents>(event: E, payload: MemoryEvents[E]): void {
+    const list = this.handlers[event] as Array<Handler<E>> | undefined
+    if (!list || list.length === 0) return
+    for (const handler of [...list]) {
+      try {
+        handler(payload)
+      } catch (error) {
+        reportHandlerError(error)
+      }
+    }
+  }
+}
+
+function reportHandlerError(error: unknown): void {
+  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError
+  if (typeof report === 'function') report(error)
+  else
+    queueMicrotask(() => {
+      throw error
+    })
+}

@@ -1,0 +1,78 @@
+import type { EngineContext } from './engine-context.ts'
+import { promoteLayers } from './layer-rules.ts'
+import { elapsedNow } from './metrics.ts'
+import { DURABLE, EVICTABLE, HOT, REFERENCED, WARM } from './registry.ts'
+import { evictRanked, relieveHot, relieveWarm, storedBytes } from './relief.ts'
+import { removeEntries } from './removal.ts'
+import { demoteHotToWarm, moveToCold } from './tier-moves.ts'
+import type { GcStats } from './types.ts'
+
+/** How many entries one tier-move batch carries. */
+const MOVE_CHUNK = 1000
+
+/**
+ * gc in seed 000's order (lane only): expired, then orphaned, then layer promotion, then idle
+ * demotion, then capacity pressure to 20 % free. Each step touches only the entries that are
+ * due, found through the expiry heap, the orphan set and the recency lists — never a scan of
+ * every entry, except eviction at emergency, which must rank all candidates.
+ */
+export async function runGc(ctx: EngineContext): Promise<GcStats> {
+  const started = elapsedNow()
+  const { reg } = ctx
+  const now = ctx.clock.now()
+  const stats: GcStats = { expired: 0, orphaned: 0, demoted: 0, promoted: 0, pressureEvicted: 0, freedBytes: 0, durationMs: 0 }
+
+  // 1. Expired. Held entries (refCount > 0) are not evicted; when released they become orphans.
+  const expired: number[] = []
+  const heap = reg.expiry
+  while (heap.size > 0 && heap.peekTime() <= now) {
+    const time = heap.peekTime()
+    const slot = heap.peekSlot()
+    const gen = heap.peekGen()
+    heap.pop()
+    if (reg.isLive(slot, gen) && reg.expiresAt[slot] === time && reg.refCount[slot] === 0) expired.push(slot)
+  }
+  stats.freedBytes += await removeEntries(ctx, expired, 'expired')
+  stats.expired = expired.length
+
+  // 2. Orphaned: reference-counted entries nobody holds any more.
+  const orphans = [...ctx.orphans].filter(
+    (slot) => reg.refCount[slot] === 0 && (reg.flags[slot]! & (EVICTABLE | REFERENCED)) === (EVICTABLE | REFERENCED),
+  )
+  ctx.orphans.clear()
+  stats.freedBytes += await removeEntries(ctx, orphans, 'orphaned')
+  stats.orphaned = orphans.length
+
+  // 3. Layer promotion (seed 004).
+  stats.promoted = await promoteLayers(ctx)
+
+  // 4. Idle demotion: walk each recency list from its least recent end while entries are idle.
+  for (const slot of reg.byRecency(HOT)) {
+    if (now - reg.lastAccessedAt[slot]! < ctx.policy.hotIdleMs) break
+    if (reg.flags[slot]! & DURABLE) {
+      demoteHotToWarm(ctx, slot)
+      stats.demoted++
+    }
+  }
+  const idleWarm: number[] = []
+  for (const slot of reg.byRecency(WARM)) {
+    if (now - reg.lastAccessedAt[slot]! < ctx.policy.warmIdleMs) break
+    idleWarm.push(slot)
+  }
+  for (let i = 0; i < idleWarm.length; i += MOVE_CHUNK) stats.demoted += await moveToCold(ctx, idleWarm.slice(i, i + MOVE_CHUNK))
+
+  // 5. Capacity pressure: relieve every budget at or over the critical threshold to 20 % free.
+  const { critical, emergency } = ctx.pressurePolicy.thresholds
+  const ratio = (used: number, limit: number) => (limit === Number.POSITIVE_INFINITY ? 0 : used / limit)
+  if (ratio(reg.tierBytes[HOT]!, ctx.budgets.hot) >= critical) stats.demoted += relieveHot(ctx, 0.8 * ctx.budgets.hot)
+  if (ratio(reg.warmStoredBytes, ctx.budgets.warm) >= critical) stats.demoted += await relieveWarm(ctx, 0.8 * ctx.budgets.warm)
+  for (const where of ['warm', 'cold'] as const) {
+    if (ratio(storedBytes(ctx, where), ctx.budgets[where]) >= emergency) {
+      const relief = await evictRanked(ctx, where, 0.8 * ctx.budgets[where])
+      stats.pressureEvicted += relief.evicted
+      stats.freedBytes += relief.freedBytes
+    }
+  }
+  stats.durationMs = elapsedNow() - started
+  return stats
+}

@@ -1,0 +1,384 @@
+import { memoryStore } from '../stores/memory-store.ts'
+import { commit, storeKey, type EngineContext } from './engine-context.ts'
+import { encodeRecord, readRecord, toEntryInfo } from './entry-record.ts'
+import { TiermemError } from './errors.ts'
+import { EventBus } from './event-bus.ts'
+import { runGc } from './gc.ts'
+import { assessHealth } from './health.ts'
+import { applyLayerRules, syncLayerIndexes } from './layer-rules.ts'
+import { Metrics } from './metrics.ts'
+import { loadRegistry, persistStats, sweepCold } from './persistence.ts'
+import {
+  checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy,
+} from './policy.ts'
+import { evaluatePressure, pressureReport, schedulePressureActions } from './pressure-controller.ts'
+import { enqueuePuts, preparePut } from './put-pipeline.ts'
+import { lookup, readMany, readOne } from './read-path.ts'
+import { COLD, DURABLE, HOT, REFERENCED, Registry, TIER_NAMES, WARM } from './registry.ts'
+import { removeEntries } from './removal.ts'
+import { openTaskScope } from './scope-api.ts'
+import { demoteHotToWarm, enforceHotBudget, moveFromCold, moveToCold, promoteWarmToHot } from './tier-moves.ts'
+import type {
+  EntryInfo, Memory, MemoryEvents, MemoryOptions, MemoryStats, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, Tier,
+} from './types.ts'
+import { checkKey, checkNamespace, checkTier } from './validate.ts'
+import { WriteLane } from './write-lane.ts'
+
+const DEFAULT_MAINTENANCE_MS = 60_000
+
+/**
+ * Creates the tier engine in-process: the `Memory` of API.md over a warm and a cold store
+ * (both in memory by default). The browser entry runs this same engine inside a worker.
+ */
+export async function createMemory(options: MemoryOptions = {}): Promise<Memory> {
+  if (typeof options !== 'object' || options === null) throw new TiermemError('INVALID_OPTION', 'createMemory options must be an object')
+  const warm = options.stores?.warm ?? memoryStore()
+  const cold = options.stores?.cold ?? memoryStore()
+  if (warm === cold) throw new TiermemError('INVALID_OPTION', 'stores.warm and stores.cold must be different stores')
+  if (!warm.capabilities.atomicBatch) {
+    throw new TiermemError('INVALID_OPTION', `the warm store (${warm.backend}) must commit batches atomically: tier flips depend on it`)
+  }
+  const clock = options.clock ?? { now: () => Date.now() }
+  if (typeof clock.now !== 'function') throw new TiermemError('INVALID_OPTION', 'clock must have a now() method')
+  const maintenanceMs = checkBudget('maintenanceIntervalMs', options.maintenanceIntervalMs ?? DEFAULT_MAINTENANCE_MS)
+  const ctx: EngineContext = {
+    reg: new Registry(),
+    warm,
+    cold,
+    clock,
+    lane: new WriteLane(),
+    events: new EventBus(),
+    metrics: new Metrics(),
+    policy: mergeLifecyclePolicy(defaultLifecyclePolicy(), options.policy),
+    pressurePolicy: mergePressurePolicy(defaultPressurePolicy(), options.pressure),
+    budgets: {
+      hot: checkBudget('hot.maxBytes', options.hot?.maxBytes ?? DEFAULT_BUDGETS.hot),
+      warm: checkBudget('warm.maxBytes', options.warm?.maxBytes ?? DEFAULT_BUDGETS.warm),
+      cold: checkBudget('cold.maxBytes', options.cold?.maxBytes ?? DEFAULT_BUDGETS.cold),
+    },
+    level: 'normal',
+    closed: false,
+    orphans: new Set(),
+    promotionCandidates: new Set(),
+    promotionMinAccesses: [],
+    scopes: new Map(),
+    externalSignals: new Map(),
+    levelWaiters: new Set(),
+  }
+  await loadRegistry(ctx)
+  await sweepCold(ctx)
+  syncLayerIndexes(ctx)
+  evaluatePressure(ctx)
+  return buildMemory(ctx, maintenanceMs)
+}
+
+function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
+  const { reg, lane } = ctx
+  let closing = false
+  const timers: Array<ReturnType<typeof setInterval>> = []
+
+  const closedError = () => new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
+  /** Runs a mutation on the lane, after the closed check, with pressure re-evaluated after it. */
+  const mutate = <T>(task: () => Promise<T> | T): Promise<T> => {
+    if (closing) return Promise.reject(closedError())
+    return lane.run(async () => {
+      const result = await task()
+      evaluatePressure(ctx)
+      return result
+    })
+  }
+  const locate = (key: unknown, options: NamespaceOption | undefined): number => {
+    checkKey(key)
+    const slot = reg.find(checkNamespace(options?.namespace), key)
+    if (slot < 0) throw new TiermemError('NOT_FOUND', `no entry '${key}' in namespace '${options?.namespace ?? 'default'}'`)
+    return slot
+  }
+  const persistMeta = (slot: number) =>
+    reg.flags[slot]! & DURABLE
+      ? commit(ctx.warm, [{ type: 'put', space: 'meta', key: storeKey(ctx, slot), value: encodeRecord(readRecord(reg, slot)) }])
+      : Promise.resolve()
+  const background = (name: string, task: () => Promise<unknown>) => {
+    if (closing) return
+    lane.run(task).then(
+      () => evaluatePressure(ctx),
+      (error: unknown) => ctx.events.emit('alert', { name, severity: 'warning', detail: String(error) }),
+    )
+  }
+
+  if (maintenanceMs > 0) {
+    timers.push(setInterval(() => background('maintenance-failed', async () => {
+      await runGc(ctx)
+      await persistStats(ctx)
+    }), maintenanceMs))
+  }
+  if (ctx.pressurePolicy.checkIntervalMs > 0) {
+    timers.push(setInterval(() => {
+      if (!closing && evaluatePressure(ctx).level !== 'normal') schedulePressureActions(ctx)
+    }, ctx.pressurePolicy.checkIntervalMs))
+  }
+  // Node keeps a process alive for intervals; background upkeep must not.
+  for (const timer of timers) (timer as { unref?: () => void }).unref?.()
+
+  const memory: Memory = {
+    put(key: string, value: unknown, options?: PutOptions): Promise<EntryInfo> {
+      if (closing) return Promise.reject(closedError())
+      try {
+        return enqueuePuts(ctx, [preparePut(ctx, key, value, options)]).then((infos) => infos[0]!)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+
+    putMany(items) {
+      if (closing) return Promise.reject(closedError())
+      try {
+        if (!Array.isArray(items)) throw new TiermemError('INVALID_OPTION', 'putMany takes an array of { key, value, ...options }')
+        const prepared = items.map((item) => {
+          if (typeof item !== 'object' || item === null) throw new TiermemError('INVALID_OPTION', 'putMany items are objects { key, value, ...options }')
+          const { key, value, ...options } = item
+          return preparePut(ctx, key, value, options)
+        })
+        return prepared.length === 0 ? Promise.resolve([]) : enqueuePuts(ctx, prepared)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+
+    get<T>(key: string, options?: NamespaceOption): Promise<T | undefined> {
+      if (closing) return Promise.reject(closedError())
+      if (typeof key !== 'string' || key.length === 0 || key.length > 1024 || options !== undefined) {
+        try {
+          checkKey(key)
+          return readOne(ctx, checkNamespace(options?.namespace), key) as Promise<T | undefined>
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+      return readOne(ctx, 'default', key) as Promise<T | undefined>
+    },
+
+    async getMany<T>(keys: string[], options?: NamespaceOption): Promise<(T | undefined)[]> {
+      if (closing) throw closedError()
+      if (!Array.isArray(keys)) throw new TiermemError('INVALID_KEY', 'getMany takes an array of keys')
+      keys.forEach(checkKey)
+      return readMany(ctx, checkNamespace(options?.namespace), keys) as Promise<(T | undefined)[]>
+    },
+
+    async getEntry(key, options) {
+      if (closing) throw closedError()
+      checkKey(key)
+      const slot = lookup(ctx, checkNamespace(options?.namespace), key, ctx.clock.now())
+      return slot < 0 ? undefined : toEntryInfo(reg, slot)
+    },
+
+    async has(key, options) {
+      if (closing) throw closedError()
+      checkKey(key)
+      return lookup(ctx, checkNamespace(options?.namespace), key, ctx.clock.now()) >= 0
+    },
+
+    delete(key, options) {
+      try {
+        checkKey(key)
+        const namespace = checkNamespace(options?.namespace)
+        return mutate(async () => {
+          const slot = reg.find(namespace, key)
+          if (slot < 0) return false
+          await removeEntries(ctx, [slot], 'manual')
+          return true
+        })
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+
+    async query(filter: QueryFilter = {}) {
+      if (closing) throw closedError()
+      return queryEntries(ctx, filter)
+    },
+
+    openScope(taskId, options) {
+      if (closing) return Promise.reject(closedError())
+      return openTaskScope(ctx, taskId, options, memory)
+    },
+
+    retain(key, options) {
+      return mutate(async () => {
+        const slot = locate(key, options)
+        const before = { refCount: reg.refCount[slot]!, flags: reg.flags[slot]! }
+        reg.refCount[slot]!++
+        reg.flags[slot]! |= REFERENCED
+        try {
+          await persistMeta(slot)
+        } catch (error) {
+          reg.refCount[slot] = before.refCount
+          reg.flags[slot] = before.flags
+          throw error
+        }
+        ctx.orphans.delete(slot)
+        return reg.refCount[slot]!
+      })
+    },
+
+    release(key, options) {
+      return mutate(async () => {
+        const slot = locate(key, options)
+        if (reg.refCount[slot] === 0) {
+          throw new TiermemError('NOT_HELD', `'${key}' is not held (refCount 0); release only what you retained`)
+        }
+        reg.refCount[slot]!--
+        try {
+          await persistMeta(slot)
+        } catch (error) {
+          reg.refCount[slot]!++
+          throw error
+        }
+        if (reg.refCount[slot] === 0) ctx.orphans.add(slot)
+        return reg.refCount[slot]!
+      })
+    },
+
+    evict(key, options) {
+      return mutate(async () => {
+        const slot = locate(key, options)
+        if (reg.refCount[slot]! > 0) {
+          throw new TiermemError('REF_HELD', `'${key}' is held (refCount ${reg.refCount[slot]}); release it before evicting`)
+        }
+        await removeEntries(ctx, [slot], 'manual')
+      })
+    },
+
+    promote(key, options) {
+      return mutate(async (): Promise<Tier> => {
+        const slot = locate(key, options)
+        if (reg.tier[slot] === WARM) {
+          const [bytes] = await ctx.warm.getMany('values', [storeKey(ctx, slot)])
+          if (!bytes) throw new TiermemError('CORRUPT', `the warm value of '${key}' is missing`)
+          promoteWarmToHot(ctx, slot, bytes)
+        } else if (reg.tier[slot] === COLD) {
+          await moveFromCold(ctx, slot, false)
+        }
+        return TIER_NAMES[reg.tier[slot] as 0 | 1 | 2]
+      })
+    },
+
+    demote(key, options) {
+      return mutate(async (): Promise<Tier> => {
+        const slot = locate(key, options)
+        // A durable: false entry has no lower tier to go to; it stays hot.
+        if (reg.tier[slot] === HOT && reg.flags[slot]! & DURABLE) demoteHotToWarm(ctx, slot)
+        else if (reg.tier[slot] === WARM) await moveToCold(ctx, [slot])
+        return TIER_NAMES[reg.tier[slot] as 0 | 1 | 2]
+      })
+    },
+
+    gc() {
+      return mutate(() => runGc(ctx))
+    },
+
+    async stats(): Promise<MemoryStats> {
+      if (closing) throw closedError()
+      return collectStats(ctx)
+    },
+
+    configure(options: RuntimeOptions) {
+      return mutate(async () => {
+        if (typeof options !== 'object' || options === null) throw new TiermemError('INVALID_OPTION', 'configure takes an options object')
+        // Validate everything before changing anything.
+        const policy = mergeLifecyclePolicy(ctx.policy, options.policy)
+        const pressurePolicy = mergePressurePolicy(ctx.pressurePolicy, options.pressure)
+        const budgets = {
+          hot: checkBudget('hot.maxBytes', options.hot?.maxBytes ?? ctx.budgets.hot),
+          warm: checkBudget('warm.maxBytes', options.warm?.maxBytes ?? ctx.budgets.warm),
+          cold: checkBudget('cold.maxBytes', options.cold?.maxBytes ?? ctx.budgets.cold),
+        }
+        ctx.policy = policy
+        ctx.pressurePolicy = pressurePolicy
+        ctx.budgets = budgets
+        syncLayerIndexes(ctx)
+        enforceHotBudget(ctx)
+        await applyLayerRules(ctx, Object.keys(policy.layers).map((name) => reg.layerId(name)), new Set())
+        if (evaluatePressure(ctx).level !== 'normal') schedulePressureActions(ctx)
+      })
+    },
+
+    async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
+      if (closing) throw closedError()
+      if (typeof handler !== 'function') throw new TiermemError('INVALID_OPTION', 'on() needs a handler function')
+      return ctx.events.on(event, handler)
+    },
+
+    async flush() {
+      if (closing) throw closedError()
+      await lane.run(() => persistStats(ctx))
+      await lane.idle()
+    },
+
+    async close() {
+      if (closing) return
+      closing = true
+      for (const timer of timers) clearInterval(timer)
+      await lane.idle()
+      await lane.run(() => persistStats(ctx))
+      ctx.closed = true
+      for (const wake of [...ctx.levelWaiters]) wake()
+      await Promise.all([ctx.warm.close(), ctx.cold.close()])
+    },
+  }
+  return memory
+}
+
+function queryEntries(ctx: EngineContext, filter: QueryFilter): EntryInfo[] {
+  const { reg } = ctx
+  if (typeof filter !== 'object' || filter === null) throw new TiermemError('INVALID_OPTION', 'query takes a filter object')
+  const namespace = filter.namespace === undefined ? undefined : checkNamespace(filter.namespace)
+  if (filter.tier !== undefined) checkTier(filter.tier)
+  const limit = filter.limit ?? Number.POSITIVE_INFINITY
+  if (typeof limit !== 'number' || !(limit >= 0)) throw new TiermemError('INVALID_OPTION', 'query limit must be a number ≥ 0')
+  const typeId = filter.type === undefined ? undefined : reg.typeNames.lookup(filter.type)
+  const layerId = filter.layer === undefined ? undefined : reg.layerNames.lookup(filter.layer)
+  if ((filter.type !== undefined && typeId === undefined) || (filter.layer !== undefined && layerId === undefined)) return []
+  const tierCode = filter.tier === undefined ? undefined : TIER_NAMES.indexOf(filter.tier)
+  const now = ctx.clock.now()
+  const out: EntryInfo[] = []
+  for (const slot of reg.slots()) {
+    if (out.length >= limit) break
+    if (reg.expiresAt[slot]! <= now) continue
+    if (namespace !== undefined && reg.namespaces[slot] !== namespace) continue
+    if (typeId !== undefined && reg.type[slot] !== typeId) continue
+    if (layerId !== undefined && reg.layer[slot] !== layerId) continue
+    if (tierCode !== undefined && reg.tier[slot] !== tierCode) continue
+    if (filter.taskId !== undefined && reg.taskIds[slot] !== filter.taskId) continue
+    if (filter.tag !== undefined && !reg.tags.get(slot)?.includes(filter.tag)) continue
+    out.push(toEntryInfo(reg, slot))
+  }
+  return out
+}
+
+async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
+  const { reg, metrics } = ctx
+  const tiers = {
+    hot: { count: reg.tierCount[HOT]!, bytes: reg.tierBytes[HOT]! },
+    warm: { count: reg.tierCount[WARM]!, bytes: reg.tierBytes[WARM]! },
+    cold: { count: reg.tierCount[COLD]!, bytes: reg.tierBytes[COLD]! },
+  }
+  const layers: MemoryStats['layers'] = {}
+  for (const name of new Set([...Object.keys(ctx.policy.layers), ...reg.layerNames.names])) {
+    const id = reg.layerNames.lookup(name)
+    layers[name] = { count: id === undefined ? 0 : reg.layerCount[id] ?? 0, bytes: id === undefined ? 0 : reg.layerBytes[id] ?? 0 }
+  }
+  const coldStats = await ctx.cold.stats()
+  const pressure = pressureReport(ctx)
+  const hitRate = metrics.hitRate()
+  const latency = metrics.latencySummary()
+  const reads = metrics.hits[0]! + metrics.hits[1]! + metrics.hits[2]! + metrics.misses
+  return {
+    tiers,
+    layers,
+    pressure,
+    hitRate,
+    latency,
+    health: assessHealth({ latency, hitRate, reads, pressure, coldDeadRatio: coldStats.deadRatio }),
+    cold: { backend: ctx.cold.backend, compressionRatio: coldStats.compressionRatio, deadRatio: coldStats.deadRatio },
+  }
+}

@@ -1,0 +1,73 @@
+import type { StoreOp } from '../stores/store.ts'
+import { commit, reportBackgroundError, type EngineContext } from './engine-context.ts'
+import { decodeRecord, encodeRecord, readRecord, writeRecord } from './entry-record.ts'
+import { COLD, DURABLE, REFERENCED, STATS_DIRTY } from './registry.ts'
+
+const PAGE = 2000
+
+/** Fills the registry from the warm store's metadata (at open). */
+export async function loadRegistry(ctx: EngineContext): Promise<number> {
+  const { reg } = ctx
+  let after: string | undefined
+  let loaded = 0
+  for (;;) {
+    const page = await ctx.warm.scan('meta', after === undefined ? { limit: PAGE } : { after, limit: PAGE })
+    for (const [, bytes] of page) {
+      const record = decodeRecord(bytes)
+      const slot = reg.allocate(record.namespace, record.key)
+      writeRecord(reg, slot, record)
+      reg.attach(slot)
+      if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
+      loaded++
+    }
+    if (page.length < PAGE) return loaded
+    after = page[page.length - 1]![0]
+  }
+}
+
+/**
+ * Deletes cold records the registry does not name as cold: leftovers of a crash between a
+ * cold write and the metadata flip, or between a flip and the cold delete.
+ */
+export async function sweepCold(ctx: EngineContext): Promise<number> {
+  const { reg } = ctx
+  let after: string | undefined
+  let swept = 0
+  for (;;) {
+    const page = await ctx.cold.scan('values', after === undefined ? { limit: PAGE } : { after, limit: PAGE })
+    const garbage: StoreOp[] = []
+    for (const [key] of page) {
+      const split = key.indexOf('\u0000')
+      const slot = split < 0 ? -1 : reg.find(key.slice(0, split), key.slice(split + 1))
+      if (slot < 0 || reg.tier[slot] !== COLD) garbage.push({ type: 'delete', space: 'values', key })
+    }
+    await commit(ctx.cold, garbage)
+    swept += garbage.length
+    if (page.length < PAGE) return swept
+    after = page[page.length - 1]![0]
+  }
+}
+
+/**
+ * Persists access statistics that changed since the last time (lane only). They are written
+ * lazily by design: a crash may lose recent statistics, never an entry.
+ */
+export async function persistStats(ctx: EngineContext): Promise<number> {
+  const { reg } = ctx
+  const ops: StoreOp[] = []
+  const slots: number[] = []
+  const end = reg.flags.length
+  for (let slot = 0; slot < end; slot++) {
+    if ((reg.flags[slot]! & (STATS_DIRTY | DURABLE)) !== (STATS_DIRTY | DURABLE)) continue
+    slots.push(slot)
+    ops.push({ type: 'put', space: 'meta', key: reg.namespaces[slot]! + '\u0000' + reg.keys[slot]!, value: encodeRecord(readRecord(reg, slot)) })
+  }
+  try {
+    await commit(ctx.warm, ops)
+  } catch (error) {
+    reportBackgroundError(ctx, 'stats-persist-failed', error)
+    return 0
+  }
+  for (const slot of slots) reg.flags[slot]! &= ~STATS_DIRTY
+  return slots.length
+}

@@ -1,0 +1,112 @@
+import { reportBackgroundError, type EngineContext, type ExternalSignal } from './engine-context.ts'
+import { runGc } from './gc.ts'
+import { nextLevel, levelRank } from './pressure-level.ts'
+import { COLD, HOT } from './registry.ts'
+import { evictRanked, relieveHot, relieveWarm, storedBytes } from './relief.ts'
+import { TiermemError } from './errors.ts'
+import type { PressureReport } from './types.ts'
+
+/**
+ * Pressure: signals → a level with hysteresis → actions on the resource that is short
+ * (DESIGN.md "Pressure"). The engine's own byte budgets are signals everywhere; other sources
+ * (heap, storage quota) arrive through `ctx.externalSignals`.
+ */
+
+export function pressureSignals(ctx: EngineContext): ExternalSignal[] {
+  const { reg, budgets } = ctx
+  const signals: ExternalSignal[] = []
+  const add = (source: string, used: number, limit: number, resource: 'memory' | 'storage') => {
+    if (limit === Number.POSITIVE_INFINITY) return
+    signals.push({ source, used, limit, ratio: limit === 0 ? (used > 0 ? 1 : 0) : used / limit, resource })
+  }
+  add('budget:hot', reg.tierBytes[HOT]!, budgets.hot, 'memory')
+  add('budget:warm', reg.warmStoredBytes, budgets.warm, 'storage')
+  add('budget:cold', reg.tierBytes[COLD]!, budgets.cold, 'storage')
+  for (const signal of ctx.externalSignals.values()) signals.push(signal)
+  return signals
+}
+
+function toReport(ctx: EngineContext, signals: ExternalSignal[]): PressureReport {
+  const ratio = signals.reduce((max, s) => Math.max(max, s.ratio), 0)
+  return { level: ctx.level, ratio, signals: signals.map(({ source, used, limit, ratio }) => ({ source, used, limit, ratio })) }
+}
+
+export function pressureReport(ctx: EngineContext): PressureReport {
+  return toReport(ctx, pressureSignals(ctx))
+}
+
+const queued = new WeakSet<EngineContext>()
+
+/**
+ * Recomputes the level (cheap: counters only). On a change: a `pressure` event, an `alert` at
+ * critical and emergency, waiting openScope calls woken, and — when the level rose — the
+ * level's actions queued on the lane.
+ */
+export function evaluatePressure(ctx: EngineContext): PressureReport {
+  const signals = pressureSignals(ctx)
+  const ratio = signals.reduce((max, s) => Math.max(max, s.ratio), 0)
+  const previous = ctx.level
+  const level = nextLevel(ratio, previous, ctx.pressurePolicy)
+  ctx.level = level
+  const report = toReport(ctx, signals)
+  if (level !== previous) {
+    ctx.events.emit('pressure', report)
+    if (level === 'critical') ctx.events.emit('alert', { name: 'memory_critical', severity: 'warning', detail: report })
+    if (level === 'emergency') ctx.events.emit('alert', { name: 'memory_emergency', severity: 'critical', detail: report })
+    for (const wake of [...ctx.levelWaiters]) wake()
+    if (levelRank(level) > levelRank(previous)) schedulePressureActions(ctx)
+  }
+  return report
+}
+
+/** Queues one round of actions for the current level (at most one queued at a time). */
+export function schedulePressureActions(ctx: EngineContext): void {
+  if (queued.has(ctx) || ctx.closed) return
+  queued.add(ctx)
+  ctx.lane
+    .run(async () => {
+      queued.delete(ctx)
+      if (!ctx.closed) await pressureActions(ctx)
+    })
+    .catch((error: unknown) => reportBackgroundError(ctx, 'pressure-actions-failed', error))
+}
+
+/** The actions of DESIGN.md's table, per short resource. Lane only. */
+export async function pressureActions(ctx: EngineContext): Promise<void> {
+  const { warning, critical, emergency } = ctx.pressurePolicy.thresholds
+  let signals = pressureSignals(ctx)
+  if (!signals.some((s) => s.ratio >= warning)) return
+  // warning: gc (expired, orphaned, idle, and capacity relief) for every short resource.
+  await runGc(ctx)
+  signals = pressureSignals(ctx)
+  for (const s of signals) {
+    if (s.ratio < critical) continue
+    const atEmergency = s.ratio >= emergency
+    // Target: below warning at critical; 30 % free at emergency.
+    const keep = atEmergency ? 0.7 : warning - ctx.pressurePolicy.hysteresis
+    if (s.resource === 'memory') {
+      // Memory is relieved by demotion only: the durable copies stay.
+      const hotBytes = ctx.reg.tierBytes[HOT]!
+      const target = s.source === 'budget:hot' ? keep * ctx.budgets.hot : hotBytes * Math.min(1, keep / s.ratio)
+      relieveHot(ctx, target)
+    } else if (s.source === 'budget:cold') {
+      if (atEmergency) await evictRanked(ctx, 'cold', keep * ctx.budgets.cold)
+    } else {
+      // Storage: compress (warm → cold) first; delete only at emergency.
+      const warmTarget = s.source === 'budget:warm' ? keep * ctx.budgets.warm : storedBytes(ctx, 'warm') * Math.min(1, keep / s.ratio)
+      await relieveWarm(ctx, warmTarget)
+      if (atEmergency && storedBytes(ctx, 'warm') > warmTarget) await evictRanked(ctx, 'warm', warmTarget)
+    }
+  }
+  if (signals.some((s) => s.ratio >= emergency)) abortScopes(ctx)
+  evaluatePressure(ctx)
+}
+
+/** Emergency: the signal of every non-critical scope is aborted so its task can stop early. */
+function abortScopes(ctx: EngineContext): void {
+  for (const scope of ctx.scopes.values()) {
+    if (!scope.critical && !scope.controller.signal.aborted) {
+      scope.controller.abort(new TiermemError('QUOTA_EXCEEDED', `task '${scope.taskId}' was aborted: memory pressure is at emergency`))
+    }
+  }
+}

@@ -1,0 +1,249 @@
+import type { StoreOp } from '../stores/store.ts'
+import { encodeValue } from './codec.ts'
+import { hashBytes } from './content-hash.ts'
+import { commit, reportBackgroundError, type EngineContext } from './engine-context.ts'
+import { encodeRecord, readRecord, storeKeyOf, toEntryInfo, writeRecord, type EntryRecord } from './entry-record.ts'
+import { TiermemError } from './errors.ts'
+import { applyLayerRules } from './layer-rules.ts'
+import { evaluatePressure } from './pressure-controller.ts'
+import { COLD, DURABLE, EVICTABLE, HOT, REFERENCED, WARM } from './registry.ts'
+import type { ScopeState } from './scope-state.ts'
+import { enforceHotBudget, moveToCold, setHotValue } from './tier-moves.ts'
+import type { EntryInfo, PutOptions } from './types.ts'
+import { checkKey, checkNamespace, checkPutOptions } from './validate.ts'
+
+const TIER_CODES = { hot: HOT, warm: WARM, cold: COLD } as const
+
+/** A validated, encoded put waiting for its group to commit. */
+export interface PreparedPut {
+  namespace: string
+  key: string
+  storeKey: string
+  value: unknown
+  bytes: Uint8Array
+  options: PutOptions
+  layer: string
+  scope: ScopeState | undefined
+  resolve(info: EntryInfo): void
+  reject(error: unknown): void
+}
+
+/** Puts that arrive while the lane is busy share one store batch (group commit). */
+export interface PutGroup {
+  items: PreparedPut[]
+}
+
+/**
+ * Validates and encodes a put without touching any state: everything that can be wrong with the
+ * caller's input fails here, before anything is queued.
+ */
+export function preparePut(ctx: EngineContext, key: unknown, value: unknown, options: PutOptions | undefined, scope?: ScopeState): PreparedPut {
+  checkKey(key)
+  checkPutOptions(options)
+  const opts = options ?? {}
+  const namespace = checkNamespace(opts.namespace)
+  const layer = opts.layer ?? ctx.policy.defaultLayer
+  if (!ctx.policy.layers[layer]) {
+    throw new TiermemError('INVALID_OPTION', `unknown layer '${layer}'; configured layers: ${Object.keys(ctx.policy.layers).join(', ')}`)
+  }
+  const bytes = encodeValue(value)
+  return {
+    namespace, key, storeKey: storeKeyOf(namespace, key), value, bytes, options: opts, layer, scope,
+    resolve: noop, reject: noop,
+  }
+}
+
+function noop(): void {}
+
+const openGroup = new WeakMap<EngineContext, PutGroup>()
+
+/** Queues prepared puts; they commit in one batch with whatever else arrives before the lane gets to them. */
+export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
+  let group = openGroup.get(ctx)
+  if (!group) {
+    const created: PutGroup = { items: [] }
+    openGroup.set(ctx, created)
+    group = created
+    ctx.lane.run(() => commitGroup(ctx, created))
+  }
+  const target = group
+  return Promise.all(
+    items.map(
+      (item) =>
+        new Promise<EntryInfo>((resolve, reject) => {
+          item.resolve = resolve
+          item.reject = reject
+          target.items.push(item)
+        }),
+    ),
+  )
+}
+
+function initialTier(ctx: EngineContext, item: PreparedPut, type: string, durable: boolean): number {
+  if (item.options.tier) return TIER_CODES[item.options.tier]
+  if (!durable) return HOT
+  const byType = ctx.policy.typeTiers[type]
+  if (byType) return TIER_CODES[byType]
+  return item.bytes.byteLength > ctx.policy.maxHotEntryBytes ? WARM : HOT
+}
+
+interface Planned {
+  item: PreparedPut
+  record: EntryRecord
+  /** The placement asked for; cold entries are written warm first, then moved. */
+  wantCold: boolean
+  slot: number
+  info?: EntryInfo
+}
+
+async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
+  if (openGroup.get(ctx) === group) openGroup.delete(ctx)
+  const { reg } = ctx
+  if (ctx.closed) {
+    for (const item of group.items) item.reject(new TiermemError('CLOSED', 'the memory was closed before this put committed; nothing was written'))
+    return
+  }
+  const now = ctx.clock.now()
+  const planned: Planned[] = []
+  const latest = new Map<string, EntryRecord>()
+  const layerDelta = new Map<string, number>()
+  const scopeDelta = new Map<ScopeState, number>()
+  const ops: StoreOp[] = []
+  const staleCold: string[] = []
+
+  for (const item of group.items) {
+    const slot = reg.find(item.namespace, item.key)
+    const prior = latest.get(item.storeKey) ?? (slot >= 0 ? readRecord(reg, slot) : undefined)
+    const size = item.bytes.byteLength
+    const layerPolicy = ctx.policy.layers[item.layer]!
+
+    // A manual layer is never evicted from: a put that would overflow its budget fails instead.
+    if (layerPolicy.eviction === 'manual' && layerPolicy.maxBytes !== undefined) {
+      const layerId = reg.layerNames.lookup(item.layer)
+      const current = (layerId === undefined ? 0 : reg.layerBytes[layerId] ?? 0) + (layerDelta.get(item.layer) ?? 0)
+      const replaced = prior && prior.layer === item.layer ? prior.sizeBytes : 0
+      if (current - replaced + size > layerPolicy.maxBytes) {
+        item.reject(new TiermemError('QUOTA_EXCEEDED', `layer '${item.layer}' is full (${layerPolicy.maxBytes} bytes, eviction 'manual'); delete entries from it or raise its maxBytes`))
+        continue
+      }
+    }
+    if (item.scope) {
+      const scope = item.scope
+      const owned = scope.owned.get(item.storeKey) ?? 0
+      const used = scope.usedBytes + (scopeDelta.get(scope) ?? 0) - owned
+      const quota = effectiveQuota(ctx, scope)
+      if (used + size > quota) {
+        item.reject(new TiermemError('QUOTA_EXCEEDED', `task '${scope.taskId}' would use ${used + size} bytes, over its quota of ${Math.floor(quota)}; close finished scopes or raise quotaBytes`))
+        continue
+      }
+      scopeDelta.set(scope, (scopeDelta.get(scope) ?? 0) + size - owned)
+    }
+
+    const o = item.options
+    const type = o.type ?? 'context'
+    const durable = o.durable ?? true
+    const tier = initialTier(ctx, item, type, durable)
+    const ttlMs = o.ttlMs ?? Number.NaN
+    const lifetime = Number.isNaN(ttlMs) ? layerPolicy.ttlMs : ttlMs
+    const importance = o.importance ?? 0.5
+    const scopeRef = item.scope !== undefined && !item.scope.owned.has(item.storeKey) ? 1 : 0
+    const refCount = (prior?.refCount ?? 0) + scopeRef
+    const referenced = refCount > 0 || (prior !== undefined && (prior.flags & REFERENCED) !== 0)
+    const hash = hashBytes(item.bytes)
+    const record: EntryRecord = {
+      key: item.key, namespace: item.namespace, type, layer: item.layer,
+      tier: tier === COLD ? WARM : tier,
+      importance, relevance: o.relevance ?? importance,
+      createdAt: now, lastAccessedAt: now, accessCount: 0, sizeBytes: size,
+      ttlMs, expiresAt: lifetime === undefined ? Number.POSITIVE_INFINITY : now + lifetime,
+      taskId: o.taskId ?? item.scope?.taskId, tags: o.tags ? [...o.tags] : undefined,
+      flags: ((o.evictable ?? true) ? EVICTABLE : 0) | (durable ? DURABLE : 0) | (referenced ? REFERENCED : 0),
+      refCount, hashHi: hash.hi, hashLo: hash.lo,
+    }
+    if (durable) {
+      ops.push({ type: 'put', space: 'values', key: item.storeKey, value: item.bytes })
+      ops.push({ type: 'put', space: 'meta', key: item.storeKey, value: encodeRecord(record) })
+    } else if (prior && prior.flags & DURABLE) {
+      ops.push({ type: 'delete', space: 'meta', key: item.storeKey })
+      if (prior.tier !== COLD) ops.push({ type: 'delete', space: 'values', key: item.storeKey })
+    }
+    if (prior && prior.flags & DURABLE && prior.tier === COLD) staleCold.push(item.storeKey)
+    if (prior) layerDelta.set(prior.layer, (layerDelta.get(prior.layer) ?? 0) - prior.sizeBytes)
+    layerDelta.set(item.layer, (layerDelta.get(item.layer) ?? 0) + size)
+    latest.set(item.storeKey, record)
+    planned.push({ item, record, wantCold: tier === COLD, slot: -1 })
+  }
+
+  try {
+    await commit(ctx.warm, ops)
+  } catch (error) {
+    for (const p of planned) p.item.reject(error)
+    return
+  }
+
+  // Committed: now the registry may change.
+  const touchedLayers = new Set<number>()
+  const protect = new Set<number>()
+  for (const p of planned) {
+    const { item, record } = p
+    let slot = reg.find(item.namespace, item.key)
+    if (slot >= 0) {
+      touchedLayers.add(reg.layer[slot]!)
+      reg.detach(slot)
+      reg.hotValues[slot] = undefined
+    } else {
+      slot = reg.allocate(item.namespace, item.key)
+    }
+    writeRecord(reg, slot, record)
+    if (record.tier === HOT) setHotValue(reg, slot, item.bytes, item.value)
+    reg.attach(slot)
+    touchedLayers.add(reg.layer[slot]!)
+    protect.add(slot)
+    if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
+    else ctx.orphans.delete(slot)
+    ctx.promotionCandidates.delete(slot)
+    if (item.scope) {
+      const scope = item.scope
+      scope.usedBytes += record.sizeBytes - (scope.owned.get(item.storeKey) ?? 0)
+      scope.owned.set(item.storeKey, record.sizeBytes)
+    }
+    p.slot = slot
+    p.info = toEntryInfo(reg, slot)
+  }
+
+  if (staleCold.length > 0) {
+    try {
+      await commit(ctx.cold, staleCold.map((key) => ({ type: 'delete' as const, space: 'values' as const, key })))
+    } catch (error) {
+      reportBackgroundError(ctx, 'cold-delete-failed', error)
+    }
+  }
+  const toCold = planned.filter((p) => p.wantCold && reg.tier[p.slot] !== COLD && latest.get(p.item.storeKey) === p.record)
+  if (toCold.length > 0) {
+    try {
+      await moveToCold(ctx, toCold.map((p) => p.slot))
+      for (const p of toCold) if (reg.tier[p.slot] === COLD) p.info!.tier = 'cold'
+    } catch (error) {
+      // The entries are committed in warm; only their placement differs from what was asked.
+      reportBackgroundError(ctx, 'cold-placement-failed', error)
+    }
+  }
+  enforceHotBudget(ctx)
+  for (const p of planned) {
+    if (p.info!.tier === 'hot' && ctx.reg.tier[p.slot] !== HOT) p.info!.tier = 'warm'
+    p.item.resolve(p.info!)
+  }
+
+  // The callers have their answers; the layer rules (transfer, cleanup, layer budgets) run after.
+  try {
+    await applyLayerRules(ctx, touchedLayers, protect)
+  } catch (error) {
+    reportBackgroundError(ctx, 'layer-rules-failed', error)
+  }
+  evaluatePressure(ctx)
+}
+
+/** A scope's quota, shrunk by 0.8 while pressure is at warning or above (seed 000). */
+export function effectiveQuota(ctx: EngineContext, scope: ScopeState): number {
+  return ctx.level === 'normal' ? scope.quotaBytes : scope.quotaBytes * 0.8
+}

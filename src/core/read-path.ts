@@ -1,0 +1,155 @@
+import { decodeValue } from './codec.ts'
+import { getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
+import { TiermemError } from './errors.ts'
+import { noteAccess } from './layer-rules.ts'
+import { elapsedNow, HOT_SAMPLE_MASK } from './metrics.ts'
+import { COLD, HOT, PENDING, WARM } from './registry.ts'
+import { removeEntries } from './removal.ts'
+import { hotValue, moveFromCold, promoteWarmToHot } from './tier-moves.ts'
+
+const RESOLVED_UNDEFINED: Promise<undefined> = Promise.resolve(undefined)
+
+/**
+ * Outcome of looking a key up: a slot to read, or undefined for a miss (absent or expired).
+ * Expired entries are queued for eviction here (lazy expiry, seed 000), unless someone holds them.
+ */
+export function lookup(ctx: EngineContext, namespace: string, key: string, now: number): number {
+  const { reg } = ctx
+  const slot = reg.find(namespace, key)
+  if (slot < 0) return -1
+  if (reg.expiresAt[slot]! <= now) {
+    scheduleExpiry(ctx, slot)
+    return -1
+  }
+  return slot
+}
+
+/** get(): hot entries answer synchronously (one resolved promise); others read their store. */
+export function readOne(ctx: EngineContext, namespace: string, key: string): Promise<unknown> {
+  const { reg, metrics } = ctx
+  const sampled = (++metrics.hotReads & HOT_SAMPLE_MASK) === 0
+  const started = sampled ? elapsedNow() : 0
+  const now = ctx.clock.now()
+  const slot = lookup(ctx, namespace, key, now)
+  if (slot < 0) {
+    metrics.misses++
+    return RESOLVED_UNDEFINED
+  }
+  reg.touch(slot, now)
+  if (reg.accessCount[slot]! > ctx.promotionMinAccesses[reg.layer[slot]!]!) noteAccess(ctx, slot)
+  if (reg.tier[slot] === HOT) {
+    metrics.hits[HOT]!++
+    const value = hotValue(reg, slot)
+    if (sampled) metrics.latency[HOT].record(elapsedNow() - started)
+    return Promise.resolve(value)
+  }
+  return readStored(ctx, namespace, key, slot)
+}
+
+/** Reads a warm or cold entry; if a tier move raced the read, looks the key up again. */
+async function readStored(ctx: EngineContext, namespace: string, key: string, slot: number): Promise<unknown> {
+  const { reg, metrics } = ctx
+  const started = elapsedNow()
+  for (let attempt = 0; attempt < 4; attempt++) {
+    const tier = reg.tier[slot]!
+    if (tier === HOT) {
+      metrics.hits[HOT]!++
+      return hotValue(reg, slot)
+    }
+    const gen = reg.gen[slot]!
+    const store = tier === WARM ? ctx.warm : ctx.cold
+    const [bytes] = await store.getMany('values', [storeKey(ctx, slot)])
+    if (bytes && reg.isLive(slot, gen)) {
+      metrics.hits[tier]!++
+      metrics.latency[tier as 1 | 2].record(elapsedNow() - started)
+      const value = decodeValue(bytes)
+      maybePromote(ctx, slot, bytes)
+      return value
+    }
+    // The entry changed while we read: deleted, overwritten or moved. Look again.
+    const now = ctx.clock.now()
+    slot = lookup(ctx, namespace, key, now)
+    if (slot < 0) {
+      metrics.misses++
+      return undefined
+    }
+    if (!bytes && reg.gen[slot] === gen && reg.tier[slot] === tier) break
+  }
+  metrics.errors++
+  throw new TiermemError('CORRUPT', `the stored value of '${key}' could not be read back from its tier; the entry is damaged`)
+}
+
+/** getMany(): hot entries straight away, warm and cold ones in one store read per tier. */
+export async function readMany(ctx: EngineContext, namespace: string, keys: readonly string[]): Promise<unknown[]> {
+  const { reg, metrics } = ctx
+  const now = ctx.clock.now()
+  const out: unknown[] = new Array(keys.length)
+  const pending: Array<{ index: number; slot: number; gen: number }>[] = [[], [], []]
+  for (let i = 0; i < keys.length; i++) {
+    const slot = lookup(ctx, namespace, keys[i]!, now)
+    if (slot < 0) {
+      metrics.misses++
+      continue
+    }
+    reg.touch(slot, now)
+    if (reg.accessCount[slot]! > ctx.promotionMinAccesses[reg.layer[slot]!]!) noteAccess(ctx, slot)
+    if (reg.tier[slot] === HOT) {
+      metrics.hits[HOT]!++
+      out[i] = hotValue(reg, slot)
+    } else {
+      pending[reg.tier[slot]!]!.push({ index: i, slot, gen: reg.gen[slot]! })
+    }
+  }
+  for (const tier of [WARM, COLD]) {
+    const list = pending[tier]!
+    if (list.length === 0) continue
+    const started = elapsedNow()
+    const values = await getMany(tier === WARM ? ctx.warm : ctx.cold, list.map((p) => storeKey(ctx, p.slot)))
+    const elapsed = elapsedNow() - started
+    for (let j = 0; j < list.length; j++) {
+      const { index, slot, gen } = list[j]!
+      const bytes = values[j]
+      if (bytes && reg.isLive(slot, gen)) {
+        metrics.hits[tier]!++
+        metrics.latency[tier as 1 | 2].record(elapsed / list.length)
+        out[index] = decodeValue(bytes)
+        maybePromote(ctx, slot, bytes)
+      } else {
+        // Raced with a move or a delete: fall back to the single-key path, which re-resolves.
+        out[index] = await readOne(ctx, namespace, keys[index]!)
+      }
+    }
+  }
+  return out
+}
+
+/** Seed 000: a non-hot entry read more than `promoteAfterAccesses` times is promoted to hot, off the caller's path. */
+function maybePromote(ctx: EngineContext, slot: number, bytes: Uint8Array): void {
+  const { reg } = ctx
+  if (reg.accessCount[slot]! <= ctx.policy.promoteAfterAccesses || reg.flags[slot]! & PENDING) return
+  reg.flags[slot]! |= PENDING
+  const gen = reg.gen[slot]!
+  ctx.lane
+    .run(async () => {
+      // Clear first: a gen change (a move, a layer change) must not leave the flag stuck.
+      reg.flags[slot]! &= ~PENDING
+      if (!reg.isLive(slot, gen)) return
+      if (reg.tier[slot] === WARM) promoteWarmToHot(ctx, slot, bytes)
+      else if (reg.tier[slot] === COLD) await moveFromCold(ctx, slot, true, bytes)
+    })
+    .catch((error: unknown) => reportBackgroundError(ctx, 'promotion-failed', error))
+}
+
+function scheduleExpiry(ctx: EngineContext, slot: number): void {
+  const { reg } = ctx
+  if (reg.refCount[slot] !== 0 || reg.flags[slot]! & PENDING) return
+  reg.flags[slot]! |= PENDING
+  const gen = reg.gen[slot]!
+  ctx.lane
+    .run(async () => {
+      reg.flags[slot]! &= ~PENDING
+      if (!reg.isLive(slot, gen)) return
+      if (reg.refCount[slot] === 0 && reg.expiresAt[slot]! <= ctx.clock.now()) await removeEntries(ctx, [slot], 'expired')
+    })
+    .catch((error: unknown) => reportBackgroundError(ctx, 'expiry-failed', error))
+}

@@ -1,0 +1,107 @@
+import type { EngineContext } from './engine-context.ts'
+import { TiermemError } from './errors.ts'
+import { levelRank } from './pressure-level.ts'
+import { enqueuePuts, preparePut } from './put-pipeline.ts'
+import type { ScopeState } from './scope-state.ts'
+import { closeScope } from './task-scope.ts'
+import type { EntryInfo, Memory, PutOptions, TaskScope } from './types.ts'
+
+/**
+ * Opens a task scope (seed 000). Entries put through it are stored as `${taskId}:${key}`,
+ * carry the task id, and are held by the scope (refCount + 1) until it closes. While pressure
+ * is critical or worse, new scopes wait up to pressure.scopeWaitMs for it to ease, then fail
+ * with SCOPE_PAUSED.
+ */
+export async function openTaskScope(
+  ctx: EngineContext,
+  taskId: unknown,
+  options: { critical?: boolean; quotaBytes?: number } | undefined,
+  memory: Memory,
+): Promise<TaskScope> {
+  if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 256) {
+    throw new TiermemError('INVALID_OPTION', 'openScope needs a taskId: a non-empty string of at most 256 characters')
+  }
+  const critical = options?.critical ?? false
+  const quotaBytes = options?.quotaBytes ?? ctx.pressurePolicy.taskQuotaBytes
+  if (typeof critical !== 'boolean') throw new TiermemError('INVALID_OPTION', 'openScope critical must be a boolean')
+  if (typeof quotaBytes !== 'number' || !(quotaBytes >= 0)) throw new TiermemError('INVALID_OPTION', 'openScope quotaBytes must be a number ≥ 0')
+  if (ctx.scopes.has(taskId)) throw new TiermemError('INVALID_OPTION', `a scope for task '${taskId}' is already open; close it first`)
+  await waitUntilScopesAllowed(ctx)
+  if (ctx.scopes.has(taskId)) throw new TiermemError('INVALID_OPTION', `a scope for task '${taskId}' is already open; close it first`)
+
+  const state: ScopeState = {
+    taskId, critical, quotaBytes, controller: new AbortController(), owned: new Map(), usedBytes: 0, closed: false,
+  }
+  ctx.scopes.set(taskId, state)
+  let closing: Promise<void> | undefined
+
+  const close = (closeOptions?: { keepEvidence?: boolean }): Promise<void> => {
+    const keepEvidence = closeOptions?.keepEvidence ?? true
+    if (typeof keepEvidence !== 'boolean') return Promise.reject(new TiermemError('INVALID_OPTION', 'keepEvidence must be a boolean'))
+    closing ??= ctx.lane.run(async () => {
+      state.closed = true
+      ctx.scopes.delete(taskId)
+      if (!ctx.closed) await closeScope(ctx, state, keepEvidence)
+    })
+    return closing
+  }
+
+  return {
+    taskId,
+    signal: state.controller.signal,
+    put(key: string, value: unknown, putOptions?: PutOptions): Promise<EntryInfo> {
+      try {
+        if (state.closed) throw new TiermemError('CLOSED', `the scope of task '${taskId}' is closed`)
+        if (putOptions?.taskId !== undefined && putOptions.taskId !== taskId) {
+          throw new TiermemError('INVALID_OPTION', `a scope's entries belong to its task '${taskId}'; do not set another taskId`)
+        }
+        checkScopedKey(key)
+        const prepared = preparePut(ctx, `${taskId}:${key}`, value, putOptions, state)
+        return enqueuePuts(ctx, [prepared]).then((infos) => infos[0]!)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+    get<T>(key: string): Promise<T | undefined> {
+      try {
+        checkScopedKey(key)
+        return memory.get<T>(`${taskId}:${key}`)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+    close,
+    [Symbol.asyncDispose]: () => close(),
+  }
+}
+
+function checkScopedKey(key: unknown): void {
+  if (typeof key !== 'string' || key.length === 0) throw new TiermemError('INVALID_KEY', 'scope keys are non-empty strings')
+}
+
+async function waitUntilScopesAllowed(ctx: EngineContext): Promise<void> {
+  const paused = () => levelRank(ctx.level) >= levelRank('critical')
+  if (!paused()) return
+  const waitMs = ctx.pressurePolicy.scopeWaitMs
+  const eased = await new Promise<boolean>((resolve) => {
+    if (waitMs === 0) return resolve(false)
+    const wake = () => {
+      if (paused() && !ctx.closed) return
+      clearTimeout(timer)
+      ctx.levelWaiters.delete(wake)
+      resolve(!ctx.closed)
+    }
+    const timer = setTimeout(() => {
+      ctx.levelWaiters.delete(wake)
+      resolve(false)
+    }, waitMs)
+    ctx.levelWaiters.add(wake)
+  })
+  if (ctx.closed) throw new TiermemError('CLOSED', 'the memory was closed while the scope waited')
+  if (!eased) {
+    throw new TiermemError(
+      'SCOPE_PAUSED',
+      `new task scopes are paused: memory pressure is ${ctx.level}; retry when it eases (waited ${waitMs} ms), free memory, or raise the budgets`,
+    )
+  }
+}

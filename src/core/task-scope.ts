@@ -1,0 +1,57 @@
+import type { StoreOp } from '../stores/store.ts'
+import { commit, storeKey, type EngineContext } from './engine-context.ts'
+import { encodeRecord, readRecord } from './entry-record.ts'
+import { evaluatePressure } from './pressure-controller.ts'
+import { COLD, DURABLE, EVICTABLE, REFERENCED } from './registry.ts'
+import { removeEntries } from './removal.ts'
+import type { ScopeState } from './scope-state.ts'
+import { moveToCold } from './tier-moves.ts'
+
+/**
+ * Closes a task scope (lane only), seed 000's cascade: every entry the scope put loses the
+ * scope's reference. Evidence is kept and moved to cold (keepEvidence, default true); the rest
+ * is deleted once nobody holds it (unless evictable: false). The refCount updates and the
+ * deletions commit in one warm batch, so a crash never leaves a half-closed scope.
+ */
+export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvidence: boolean): Promise<void> {
+  const { reg } = ctx
+  const evidenceType = reg.typeNames.lookup('evidence')
+  const updates: Array<{ slot: number; refCount: number; flags: number }> = []
+  const victims: number[] = []
+  const toCold: number[] = []
+  for (const key of scope.owned.keys()) {
+    const split = key.indexOf('\u0000')
+    const slot = reg.find(key.slice(0, split), key.slice(split + 1))
+    if (slot < 0) continue
+    const refCount = Math.max(0, reg.refCount[slot]! - 1)
+    const isEvidence = keepEvidence && reg.type[slot] === evidenceType
+    if (isEvidence) {
+      // Kept on purpose: no longer an orphan candidate once the scope lets go.
+      updates.push({ slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
+      if (reg.flags[slot]! & DURABLE && reg.tier[slot] !== COLD) toCold.push(slot)
+    } else if (refCount === 0 && reg.flags[slot]! & EVICTABLE) {
+      victims.push(slot)
+    } else {
+      updates.push({ slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
+    }
+  }
+  const metaOps: StoreOp[] = []
+  for (const u of updates) {
+    if (!(reg.flags[u.slot]! & DURABLE)) continue
+    const record = readRecord(reg, u.slot)
+    record.refCount = u.refCount
+    record.flags = u.flags
+    metaOps.push({ type: 'put', space: 'meta', key: storeKey(ctx, u.slot), value: encodeRecord(record) })
+  }
+  if (victims.length > 0) await removeEntries(ctx, victims, 'scope', metaOps)
+  else await commit(ctx.warm, metaOps)
+  for (const u of updates) {
+    reg.refCount[u.slot] = u.refCount
+    reg.flags[u.slot] = u.flags
+    if (u.refCount === 0) ctx.orphans.delete(u.slot)
+  }
+  scope.owned.clear()
+  scope.usedBytes = 0
+  if (toCold.length > 0) await moveToCold(ctx, toCold)
+  evaluatePressure(ctx)
+}

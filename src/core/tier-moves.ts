@@ -1,0 +1,146 @@
+import { decodeValue, freezeIfPlain, isPrimitive } from './codec.ts'
+import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
+import { encodeRecord, readRecord } from './entry-record.ts'
+import { TiermemError } from './errors.ts'
+import { COLD, DURABLE, HOT, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
+import { dropVolatile } from './removal.ts'
+
+/**
+ * Tier moves. All run inside lane tasks. The crash-safety rule for the two stores:
+ * the cold store's record for a key is written only while the registry points elsewhere, and
+ * the registry (the warm store's meta space) is flipped in the same atomic batch that adds or
+ * removes the warm value. A crash at any point leaves the entry readable from exactly the one
+ * place its metadata names; a cold record nobody names is swept at open.
+ */
+
+/** Sets the in-memory copy of a hot entry: a frozen shared value where possible, else its bytes. */
+export function setHotValue(reg: Registry, slot: number, bytes: Uint8Array, value?: unknown): void {
+  if (value !== undefined && isPrimitive(value)) {
+    reg.hotValues[slot] = value
+    reg.flags[slot]! |= SHAREABLE
+    return
+  }
+  const decoded = decodeValue(bytes)
+  if (freezeIfPlain(decoded)) {
+    reg.hotValues[slot] = decoded
+    reg.flags[slot]! |= SHAREABLE
+  } else {
+    // Own the bytes: `bytes` may be a view into an encoder's shared buffer.
+    reg.hotValues[slot] = bytes.slice()
+    reg.flags[slot]! &= ~SHAREABLE
+  }
+}
+
+/** The value a reader gets from a hot entry. */
+export function hotValue(reg: Registry, slot: number): unknown {
+  const held = reg.hotValues[slot]
+  return reg.flags[slot]! & SHAREABLE ? held : decodeValue(held as Uint8Array)
+}
+
+/** Hot → warm for a durable entry: drop the decoded copy; its bytes are in warm already. */
+export function demoteHotToWarm(ctx: EngineContext, slot: number): void {
+  const { reg } = ctx
+  reg.detach(slot)
+  reg.tier[slot] = WARM
+  reg.hotValues[slot] = undefined
+  reg.flags[slot]! &= ~SHAREABLE
+  reg.attach(slot)
+  ctx.metrics.demotions++
+  ctx.events.emit('demoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from: 'hot', to: 'warm' })
+}
+
+/** Warm → hot: keep a decoded copy in memory (no store write: the bytes stay in warm). */
+export function promoteWarmToHot(ctx: EngineContext, slot: number, bytes: Uint8Array): void {
+  const { reg } = ctx
+  reg.detach(slot)
+  reg.tier[slot] = HOT
+  setHotValue(reg, slot, bytes)
+  reg.attach(slot)
+  ctx.metrics.promotions++
+  ctx.events.emit('promoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from: 'warm', to: 'hot' })
+  enforceHotBudget(ctx)
+}
+
+/** Hot or warm → cold for durable entries: append to cold, then flip metadata and drop the warm value in one batch. */
+export async function moveToCold(ctx: EngineContext, slots: readonly number[]): Promise<number> {
+  const { reg } = ctx
+  if (slots.length === 0) return 0
+  const keys = slots.map((slot) => storeKey(ctx, slot))
+  const values = await getMany(ctx.warm, keys)
+  const moving: number[] = []
+  const coldPuts = []
+  for (let i = 0; i < slots.length; i++) {
+    const bytes = values[i]
+    if (!bytes) {
+      reportBackgroundError(ctx, 'warm-value-missing', new TiermemError('CORRUPT', `the warm value of '${reg.keys[slots[i]!]}' is missing; it was not moved`))
+      continue
+    }
+    moving.push(slots[i]!)
+    coldPuts.push({ type: 'put' as const, space: 'values' as const, key: keys[i]!, value: bytes })
+  }
+  await commit(ctx.cold, coldPuts)
+  const flips = []
+  for (const slot of moving) {
+    const record = readRecord(reg, slot)
+    record.tier = COLD
+    const key = storeKey(ctx, slot)
+    flips.push({ type: 'put' as const, space: 'meta' as const, key, value: encodeRecord(record) })
+    flips.push({ type: 'delete' as const, space: 'values' as const, key })
+  }
+  await commit(ctx.warm, flips)
+  for (const slot of moving) {
+    const from = TIER_NAMES[reg.tier[slot] as 0 | 1]
+    reg.detach(slot)
+    reg.tier[slot] = COLD
+    reg.hotValues[slot] = undefined
+    reg.flags[slot]! &= ~SHAREABLE
+    reg.attach(slot)
+    ctx.metrics.demotions++
+    ctx.events.emit('demoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to: 'cold' })
+  }
+  return moving.length
+}
+
+/** Cold → warm (or straight to hot): write value and metadata to warm atomically, then drop the cold record. */
+export async function moveFromCold(ctx: EngineContext, slot: number, toHot: boolean, knownBytes?: Uint8Array): Promise<void> {
+  const { reg } = ctx
+  const key = storeKey(ctx, slot)
+  const bytes = knownBytes ?? (await ctx.cold.getMany('values', [key]))[0]
+  if (!bytes) throw new TiermemError('CORRUPT', `the cold record of '${reg.keys[slot]}' is missing`)
+  const record = readRecord(reg, slot)
+  record.tier = WARM
+  await commit(ctx.warm, [
+    { type: 'put', space: 'values', key, value: bytes },
+    { type: 'put', space: 'meta', key, value: encodeRecord(record) },
+  ])
+  reg.detach(slot)
+  reg.tier[slot] = toHot ? HOT : WARM
+  if (toHot) setHotValue(reg, slot, bytes)
+  reg.attach(slot)
+  ctx.metrics.promotions++
+  ctx.events.emit('promoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from: 'cold', to: toHot ? 'hot' : 'warm' })
+  try {
+    await ctx.cold.batch([{ type: 'delete', space: 'values', key }])
+  } catch (error) {
+    // The registry no longer names the cold record: it is garbage, swept at the next open.
+    reportBackgroundError(ctx, 'cold-delete-failed', error)
+  }
+  if (toHot) enforceHotBudget(ctx)
+}
+
+/**
+ * Keeps hot bytes within the hot budget, least recently used first: durable entries drop their
+ * copy (nothing is lost), volatile ones are evicted with reason 'pressure'.
+ */
+export function enforceHotBudget(ctx: EngineContext, targetBytes = ctx.budgets.hot): number {
+  const { reg } = ctx
+  let moved = 0
+  while (reg.tierBytes[HOT]! > targetBytes) {
+    const slot = reg.heads[HOT]!
+    if (slot < 0) break
+    if (reg.flags[slot]! & DURABLE) demoteHotToWarm(ctx, slot)
+    else dropVolatile(ctx, slot, 'pressure')
+    moved++
+  }
+  return moved
+}

@@ -1,0 +1,65 @@
+import { TiermemError } from '../core/errors.ts'
+import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from './store.ts'
+import { validateBatch } from './validate-batch.ts'
+
+/**
+ * An in-process store: a Map per space. Atomic (ops are validated before any is applied),
+ * not persistent. The default warm and cold store of `createMemory()`, and the reference the
+ * contract suite is written against.
+ */
+export function memoryStore(): Store {
+  const spaces: Record<StoreSpace, Map<string, Uint8Array>> = { meta: new Map(), values: new Map() }
+  let closed = false
+  let logicalBytes = 0
+
+  const assertOpen = (): void => {
+    if (closed) throw new TiermemError('CLOSED', 'this memory store is closed; open a new one')
+  }
+
+  return {
+    backend: 'memory',
+    capabilities: { atomicBatch: true, maxBatchSize: Number.MAX_SAFE_INTEGER, persistent: false },
+
+    async getMany(space: StoreSpace, keys: readonly string[]) {
+      assertOpen()
+      const map = spaces[space]
+      // Hand out copies: a caller writing into what it read must not change the store.
+      return keys.map((key) => map.get(key)?.slice())
+    },
+
+    async batch(ops: readonly StoreOp[]) {
+      assertOpen()
+      validateBatch(ops)
+      for (const op of ops) {
+        const map = spaces[op.space]
+        const previous = map.get(op.key)
+        if (previous) logicalBytes -= previous.byteLength
+        if (op.type === 'put') {
+          const copy = op.value.slice()
+          map.set(op.key, copy)
+          logicalBytes += copy.byteLength
+        } else {
+          map.delete(op.key)
+        }
+      }
+    },
+
+    async scan(space: StoreSpace, options: ScanOptions = {}) {
+      assertOpen()
+      const limit = options.limit ?? 1000
+      const after = options.after
+      // Sorting every page is O(n log n); fine for an in-process store used in tests and at open.
+      const keys = [...spaces[space].keys()].filter((k) => after === undefined || k > after).sort()
+      return keys.slice(0, limit).map((k): [string, Uint8Array] => [k, spaces[space].get(k)!.slice()])
+    },
+
+    async stats(): Promise<StoreStats> {
+      assertOpen()
+      return { storedBytes: logicalBytes, logicalBytes, compressionRatio: 1, deadRatio: 0 }
+    },
+
+    async close() {
+      closed = true
+    },
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The store contract: the only way the engine reaches storage.
+ *
+ * A store holds byte records in named spaces. The engine keeps entry metadata in the warm
+ * store's `meta` space beside the values, so one `batch()` can flip a tier (metadata + value)
+ * atomically. Stores copy the bytes they keep: the caller may reuse its buffers after the
+ * returned promise settles.
+ */
+export type StoreSpace = 'meta' | 'values'
+
+export type StoreOp =
+  | { type: 'put'; space: StoreSpace; key: string; value: Uint8Array }
+  | { type: 'delete'; space: StoreSpace; key: string }
+
+export interface StoreCapabilities {
+  /** `batch()` applies all of its ops or none. The engine needs this of the warm store. */
+  atomicBatch: boolean
+  /** Largest number of ops one `batch()` accepts; the engine splits bigger work. */
+  maxBatchSize: number
+  /** Data outlives the store object (reopening the same name sees it). */
+  persistent: boolean
+}
+
+export interface StoreStats {
+  /** Bytes the store occupies for its records, after its own compression. */
+  storedBytes: number
+  /** Bytes of the records as given to the store. */
+  logicalBytes: number
+  /** storedBytes / logicalBytes (1 when the store does not compress). */
+  compressionRatio: number
+  /** Share of stored bytes that belong to deleted or superseded records (0..1). */
+  deadRatio: number
+}
+
+export interface ScanOptions {
+  /** Return keys strictly greater than this one. */
+  after?: string
+  /** At most this many records (default: the store's choice, at least 1). */
+  limit?: number
+}
+
+export interface Store {
+  /** Short name of the backend: 'memory', 'indexeddb', 'opfs', … */
+  readonly backend: string
+  readonly capabilities: StoreCapabilities
+  getMany(space: StoreSpace, keys: readonly string[]): Promise<(Uint8Array | undefined)[]>
+  /** Applies ops in order; for atomic stores all or nothing. Rejects with a TiermemError. */
+  batch(ops: readonly StoreOp[]): Promise<void>
+  /** Records in ascending key order (code unit order), one page at a time. */
+  scan(space: StoreSpace, options?: ScanOptions): Promise<Array<[string, Uint8Array]>>
+  stats(): Promise<StoreStats>
+  close(): Promise<void>
+}
+
+export const STORE_SPACES: readonly StoreSpace[] = ['meta', 'values']

@@ -1,0 +1,22 @@
+import { TiermemError } from '../core/errors.ts'
+import { STORE_SPACES, type StoreOp } from './store.ts'
+
+/** Checks every op before any is applied, so a bad op fails the whole batch and changes nothing. */
+export function validateBatch(ops: readonly StoreOp[]): void {
+  if (!Array.isArray(ops)) throw new TiermemError('INVALID_OPTION', 'batch() takes an array of ops')
+  for (const op of ops) {
+    if (!op || !STORE_SPACES.includes(op.space)) {
+      throw new TiermemError('INVALID_OPTION', `store op has an unknown space: ${String(op?.space)}`)
+    }
+    if (typeof op.key !== 'string' || op.key.length === 0) {
+      throw new TiermemError('INVALID_KEY', 'store op keys are non-empty strings')
+    }
+    if (op.type === 'put') {
+      if (!(op.value instanceof Uint8Array)) {
+        throw new TiermemError('INVALID_VALUE', `store put of '${op.key}' needs a Uint8Array value`)
+      }
+    } else if (op.type !== 'delete') {
+      throw new TiermemError('INVALID_OPTION', `store op type must be 'put' or 'delete'`)
+    }
+  }
+}

@@ -1,6 +1,7 @@
 import { decodeValue } from './codec.ts'
 import { getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { TiermemError } from './errors.ts'
+import { verifyContent } from './integrity.ts'
 import { noteAccess } from './layer-rules.ts'
 import { elapsedNow, HOT_SAMPLE_MASK } from './metrics.ts'
 import { COLD, HOT, PENDING, WARM } from './registry.ts'
@@ -60,6 +61,7 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
     const store = tier === WARM ? ctx.warm : ctx.cold
     const [bytes] = await store.getMany('values', [storeKey(ctx, slot)])
     if (bytes && reg.isLive(slot, gen)) {
+      verifyContent(ctx, slot, bytes)
       metrics.hits[tier]!++
       metrics.latency[tier as 1 | 2].record(elapsedNow() - started)
       const value = decodeValue(bytes)
@@ -110,6 +112,7 @@ export async function readMany(ctx: EngineContext, namespace: string, keys: read
       const { index, slot, gen } = list[j]!
       const bytes = values[j]
       if (bytes && reg.isLive(slot, gen)) {
+        verifyContent(ctx, slot, bytes)
         metrics.hits[tier]!++
         metrics.latency[tier as 1 | 2].record(elapsed / list.length)
         out[index] = decodeValue(bytes)

@@ -2,6 +2,7 @@ import { decodeValue, freezeIfPlain, isPrimitive } from './codec.ts'
 import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { encodeRecord, readRecord } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
+import { verifyContent } from './integrity.ts'
 import { COLD, DURABLE, HOT, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
 import { dropVolatile } from './removal.ts'
 
@@ -107,6 +108,7 @@ export async function moveFromCold(ctx: EngineContext, slot: number, toHot: bool
   const key = storeKey(ctx, slot)
   const bytes = knownBytes ?? (await ctx.cold.getMany('values', [key]))[0]
   if (!bytes) throw new TiermemError('CORRUPT', `the cold record of '${reg.keys[slot]}' is missing`)
+  verifyContent(ctx, slot, bytes)
   const record = readRecord(reg, slot)
   record.tier = WARM
   await commit(ctx.warm, [

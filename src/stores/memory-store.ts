@@ -2,15 +2,26 @@ import { TiermemError } from '../core/errors.ts'
 import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from './store.ts'
 import { validateBatch } from './validate-batch.ts'
 
+/** The records behind memory stores; share one between stores to reopen over the same data. */
+export interface MemoryStoreData {
+  readonly spaces: Record<StoreSpace, Map<string, Uint8Array>>
+}
+
+export function memoryStoreData(): MemoryStoreData {
+  return { spaces: { meta: new Map(), values: new Map() } }
+}
+
 /**
- * An in-process store: a Map per space. Atomic (ops are validated before any is applied),
- * not persistent. The default warm and cold store of `createMemory()`, and the reference the
- * contract suite is written against.
+ * An in-process store: a Map per space. Atomic (ops are validated before any is applied).
+ * Persistent only as long as the `data` it is given lives: pass the same `data` to a new store to
+ * "reopen" it (tests of reload and crash recovery do). The default warm and cold store of
+ * `createMemory()`, and the reference the contract suite is written against.
  */
-export function memoryStore(): Store {
-  const spaces: Record<StoreSpace, Map<string, Uint8Array>> = { meta: new Map(), values: new Map() }
+export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
+  const { spaces } = options.data ?? memoryStoreData()
   let closed = false
   let logicalBytes = 0
+  for (const map of Object.values(spaces)) for (const value of map.values()) logicalBytes += value.byteLength
 
   const assertOpen = (): void => {
     if (closed) throw new TiermemError('CLOSED', 'this memory store is closed; open a new one')
@@ -18,7 +29,7 @@ export function memoryStore(): Store {
 
   return {
     backend: 'memory',
-    capabilities: { atomicBatch: true, maxBatchSize: Number.MAX_SAFE_INTEGER, persistent: false },
+    capabilities: { atomicBatch: true, maxBatchSize: Number.MAX_SAFE_INTEGER, persistent: options.data !== undefined },
 
     async getMany(space: StoreSpace, keys: readonly string[]) {
       assertOpen()

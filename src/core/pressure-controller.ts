@@ -71,34 +71,38 @@ export function schedulePressureActions(ctx: EngineContext): void {
     .catch((error: unknown) => reportBackgroundError(ctx, 'pressure-actions-failed', error))
 }
 
-/** The actions of DESIGN.md's table, per short resource. Lane only. */
+/**
+ * The actions of DESIGN.md's table, per short resource (lane only). Each resource's level is
+ * taken as it was when the round started: gc's own relief (20 % free) must not hide an
+ * emergency whose target is 30 % free.
+ */
 export async function pressureActions(ctx: EngineContext): Promise<void> {
   const { warning, critical, emergency } = ctx.pressurePolicy.thresholds
-  let signals = pressureSignals(ctx)
-  if (!signals.some((s) => s.ratio >= warning)) return
+  const trigger = new Map(pressureSignals(ctx).map((s) => [s.source, s.ratio]))
+  if (![...trigger.values()].some((ratio) => ratio >= warning)) return
   // warning: gc (expired, orphaned, idle, and capacity relief) for every short resource.
   await runGc(ctx)
-  signals = pressureSignals(ctx)
-  for (const s of signals) {
-    if (s.ratio < critical) continue
-    const atEmergency = s.ratio >= emergency
+  for (const s of pressureSignals(ctx)) {
+    const startedAt = Math.max(trigger.get(s.source) ?? 0, s.ratio)
+    if (startedAt < critical) continue
+    const atEmergency = startedAt >= emergency
     // Target: below warning at critical; 30 % free at emergency.
     const keep = atEmergency ? 0.7 : warning - ctx.pressurePolicy.hysteresis
     if (s.resource === 'memory') {
       // Memory is relieved by demotion only: the durable copies stay.
       const hotBytes = ctx.reg.tierBytes[HOT]!
-      const target = s.source === 'budget:hot' ? keep * ctx.budgets.hot : hotBytes * Math.min(1, keep / s.ratio)
+      const target = s.source === 'budget:hot' ? keep * ctx.budgets.hot : hotBytes * Math.min(1, keep / startedAt)
       relieveHot(ctx, target)
     } else if (s.source === 'budget:cold') {
       if (atEmergency) await evictRanked(ctx, 'cold', keep * ctx.budgets.cold)
     } else {
       // Storage: compress (warm → cold) first; delete only at emergency.
-      const warmTarget = s.source === 'budget:warm' ? keep * ctx.budgets.warm : storedBytes(ctx, 'warm') * Math.min(1, keep / s.ratio)
+      const warmTarget = s.source === 'budget:warm' ? keep * ctx.budgets.warm : storedBytes(ctx, 'warm') * Math.min(1, keep / startedAt)
       await relieveWarm(ctx, warmTarget)
       if (atEmergency && storedBytes(ctx, 'warm') > warmTarget) await evictRanked(ctx, 'warm', warmTarget)
     }
   }
-  if (signals.some((s) => s.ratio >= emergency)) abortScopes(ctx)
+  if ([...trigger.values()].some((ratio) => ratio >= emergency)) abortScopes(ctx)
   evaluatePressure(ctx)
 }
 

@@ -1,0 +1,137 @@
+import { describe, expect, it } from 'vitest'
+import { defaultPressurePolicy } from '../../src/core/index.ts'
+import { nextLevel } from '../../src/core/pressure-level.ts'
+import { open, plainLayers } from './helpers.ts'
+
+const policy = defaultPressurePolicy()
+/** A string that msgpack encodes to exactly n bytes (1-, 2- or 3-byte header by length). */
+const value = (n: number) => 'x'.repeat(n <= 32 ? n - 1 : n <= 257 ? n - 2 : n - 3)
+
+describe('pressure levels', () => {
+  it('maps ratios to levels at 0.70 / 0.80 / 0.95', () => {
+    expect(nextLevel(0.69, 'normal', policy)).toBe('normal')
+    expect(nextLevel(0.7, 'normal', policy)).toBe('warning')
+    expect(nextLevel(0.8, 'normal', policy)).toBe('critical')
+    expect(nextLevel(0.95, 'normal', policy)).toBe('emergency')
+  })
+
+  it('falls only once the ratio is the hysteresis below the threshold (no flapping)', () => {
+    expect(nextLevel(0.68, 'warning', policy)).toBe('warning')
+    expect(nextLevel(0.649, 'warning', policy)).toBe('normal')
+    expect(nextLevel(0.93, 'emergency', policy)).toBe('emergency')
+    expect(nextLevel(0.85, 'emergency', policy)).toBe('critical')
+    expect(nextLevel(0.1, 'emergency', policy)).toBe('normal')
+  })
+
+  it('reports each budget as a signal with its source', async () => {
+    const { mem } = await open({ ...plainLayers, hot: { maxBytes: 1000 }, warm: { maxBytes: 10_000 }, cold: { maxBytes: 100_000 } })
+    await mem.put('a', value(500))
+    const { pressure } = await mem.stats()
+    expect(pressure.signals).toEqual([
+      { source: 'budget:hot', used: 500, limit: 1000, ratio: 0.5 },
+      { source: 'budget:warm', used: 500, limit: 10_000, ratio: 0.05 },
+      { source: 'budget:cold', used: 0, limit: 100_000, ratio: 0 },
+    ])
+    expect(pressure).toMatchObject({ level: 'normal', ratio: 0.5 })
+    await mem.close()
+  })
+})
+
+describe('pressure actions', () => {
+  it('memory pressure demotes hot entries and loses nothing', async () => {
+    // The hot budget itself is kept by demotion on every put, so pressure on it is seen through
+    // shrinking the budget at run time, as the demo's "shrink budgets" control does.
+    const { mem, events } = await open({ ...plainLayers, hot: { maxBytes: 100_000 } })
+    for (let i = 0; i < 9; i++) await mem.put(`k${i}`, value(1000))
+    await mem.configure({ hot: { maxBytes: 10_000 } })
+    await mem.flush()
+    expect(events.pressure.map((p) => p.level)).toEqual(['critical', 'normal'])
+    const stats = await mem.stats()
+    expect(stats.tiers.hot.bytes).toBeLessThan(7000)
+    expect(stats.pressure.level).toBe('normal')
+    expect(events.alert).toContainEqual(expect.objectContaining({ name: 'memory_critical', severity: 'warning' }))
+    expect(events.evicted).toEqual([])
+    for (let i = 0; i < 9; i++) expect(await mem.get(`k${i}`)).toBe(value(1000))
+    await mem.close()
+  })
+
+  it('storage pressure compresses warm into cold first and deletes nothing below emergency', async () => {
+    const { mem, events } = await open({ ...plainLayers, warm: { maxBytes: 10_000 } })
+    for (let i = 0; i < 8; i++) await mem.put(`k${i}`, value(1000), { tier: 'warm' })
+    await mem.put('k8', value(500), { tier: 'warm' }) // 8.5 KB of 10 KB: critical
+    await mem.flush()
+    const stats = await mem.stats()
+    expect(stats.tiers.cold.count).toBeGreaterThan(0)
+    expect(stats.pressure.level).toBe('normal')
+    expect(events.evicted).toEqual([])
+    expect(events.pressure.map((p) => p.level)).toEqual(['warning', 'critical', 'normal'])
+    await mem.close()
+  })
+
+  it('emergency evicts the lowest importance × recency / size until 30 % is free, never held, pinned or manual', async () => {
+    const { mem, events } = await open({ policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } }, cold: { maxBytes: 10_000 } })
+    await mem.put('pinned', value(1000), { tier: 'cold', importance: 0, evictable: false })
+    await mem.put('held', value(1000), { tier: 'cold', importance: 0 })
+    await mem.retain('held')
+    await mem.put('asset', value(1000), { tier: 'cold', importance: 0, layer: 'assets' })
+    for (let i = 0; i < 7; i++) await mem.put(`k${i}`, value(1000), { tier: 'cold', importance: (i + 1) / 10 })
+    await mem.flush()
+    const stats = await mem.stats()
+    expect(stats.tiers.cold.bytes).toBeLessThanOrEqual(7000)
+    const evicted = events.evicted.map((e) => e.key)
+    expect(evicted).toEqual(['k0', 'k1', 'k2'])
+    expect(events.evicted.every((e) => e.reason === 'pressure')).toBe(true)
+    expect(events.alert).toContainEqual(expect.objectContaining({ name: 'memory_emergency', severity: 'critical' }))
+    for (const key of ['pinned', 'held', 'asset', 'k3']) expect(await mem.has(key)).toBe(true)
+    await mem.close()
+  })
+
+  it('critical pauses new scopes: openScope fails with SCOPE_PAUSED after scopeWaitMs', async () => {
+    const { mem } = await open({ ...plainLayers, cold: { maxBytes: 1000 }, pressure: { scopeWaitMs: 0, checkIntervalMs: 0 } })
+    await mem.put('pinned', value(850), { tier: 'cold', evictable: false })
+    await mem.flush()
+    expect((await mem.stats()).pressure.level).toBe('critical')
+    await expect(mem.openScope('t')).rejects.toMatchObject({ code: 'SCOPE_PAUSED' })
+    await mem.delete('pinned')
+    await expect(mem.openScope('t')).resolves.toMatchObject({ taskId: 't' })
+    await mem.close()
+  })
+
+  it('a waiting openScope proceeds as soon as pressure eases', async () => {
+    const { mem } = await open({ ...plainLayers, cold: { maxBytes: 1000 }, pressure: { scopeWaitMs: 10_000, checkIntervalMs: 0 } })
+    await mem.put('pinned', value(850), { tier: 'cold', evictable: false })
+    await mem.flush()
+    const opening = mem.openScope('t')
+    await mem.delete('pinned')
+    await expect(opening).resolves.toMatchObject({ taskId: 't' })
+    await mem.close()
+  })
+
+  it('emergency aborts the signal of non-critical scopes and shrinks task quotas at warning', async () => {
+    const { mem } = await open({ ...plainLayers, cold: { maxBytes: 1000 } })
+    const normal = await mem.openScope('normal', { quotaBytes: 100 })
+    const critical = await mem.openScope('critical', { critical: true })
+    await normal.put('a', value(85)) // 85 of 100: fine at normal
+    await mem.put('pinned', value(750), { tier: 'cold', evictable: false }) // 0.75: warning
+    await mem.flush()
+    expect((await mem.stats()).pressure.level).toBe('warning')
+    await expect(normal.put('b', value(10))).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' }) // 95 > 100 × 0.8
+    await mem.put('pinned2', value(200), { tier: 'cold', evictable: false }) // 0.95: emergency
+    await mem.flush()
+    expect(normal.signal.aborted).toBe(true)
+    expect(normal.signal.reason).toMatchObject({ code: 'QUOTA_EXCEEDED' })
+    expect(critical.signal.aborted).toBe(false)
+    await mem.close()
+  })
+
+  it('the monitor re-checks pressure on its interval', async () => {
+    const { createMemory } = await import('../../src/core/index.ts')
+    const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, cold: { maxBytes: 1000 }, pressure: { checkIntervalMs: 5 } })
+    const levels: string[] = []
+    await mem.on('pressure', (r) => levels.push(r.level))
+    await mem.put('pinned', value(900), { tier: 'cold', evictable: false })
+    await mem.configure({ cold: { maxBytes: 100_000 } })
+    expect(levels).toEqual(['critical', 'normal'])
+    await mem.close()
+  })
+})

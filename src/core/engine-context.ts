@@ -39,6 +39,23 @@ export interface EngineContext {
   readonly externalSignals: Map<string, ExternalSignal>
   /** Wakes openScope calls waiting for critical pressure to pass. */
   readonly levelWaiters: Set<() => void>
+  /**
+   * Store keys with a put or delete queued but not yet settled. Reads of those keys wait for
+   * them (read-your-writes, as IndexedDB orders a read after an earlier write transaction).
+   */
+  readonly pendingWrites: Map<string, Promise<unknown>>
+}
+
+/** Registers an in-flight write of `key`; it is forgotten once settled (unless superseded). */
+export function trackWrite(ctx: EngineContext, key: string, write: Promise<unknown>): void {
+  const settled = write.then(
+    () => undefined,
+    () => undefined,
+  )
+  ctx.pendingWrites.set(key, settled)
+  void settled.then(() => {
+    if (ctx.pendingWrites.get(key) === settled) ctx.pendingWrites.delete(key)
+  })
 }
 
 export function storeKey(ctx: EngineContext, slot: number): string {

@@ -1,6 +1,6 @@
 import { memoryStore } from '../stores/memory-store.ts'
-import { commit, storeKey, type EngineContext } from './engine-context.ts'
-import { encodeRecord, readRecord, toEntryInfo } from './entry-record.ts'
+import { commit, storeKey, trackWrite, type EngineContext } from './engine-context.ts'
+import { encodeRecord, readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
 import { EventBus } from './event-bus.ts'
 import { runGc } from './gc.ts'
@@ -13,7 +13,7 @@ import {
 } from './policy.ts'
 import { evaluatePressure, pressureReport, schedulePressureActions } from './pressure-controller.ts'
 import { enqueuePuts, preparePut } from './put-pipeline.ts'
-import { lookup, readMany, readOne } from './read-path.ts'
+import { lookup, readMany, readOne, writesSettled } from './read-path.ts'
 import { COLD, DURABLE, HOT, REFERENCED, Registry, TIER_NAMES, WARM } from './registry.ts'
 import { removeEntries } from './removal.ts'
 import { openTaskScope } from './scope-api.ts'
@@ -64,6 +64,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     scopes: new Map(),
     externalSignals: new Map(),
     levelWaiters: new Set(),
+    pendingWrites: new Map(),
   }
   await loadRegistry(ctx)
   await sweepCold(ctx)
@@ -167,26 +168,32 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
     async getEntry(key, options) {
       if (closing) throw closedError()
       checkKey(key)
-      const slot = lookup(ctx, checkNamespace(options?.namespace), key, ctx.clock.now())
+      const namespace = checkNamespace(options?.namespace)
+      await writesSettled(ctx, namespace, [key])
+      const slot = lookup(ctx, namespace, key, ctx.clock.now())
       return slot < 0 ? undefined : toEntryInfo(reg, slot)
     },
 
     async has(key, options) {
       if (closing) throw closedError()
       checkKey(key)
-      return lookup(ctx, checkNamespace(options?.namespace), key, ctx.clock.now()) >= 0
+      const namespace = checkNamespace(options?.namespace)
+      await writesSettled(ctx, namespace, [key])
+      return lookup(ctx, namespace, key, ctx.clock.now()) >= 0
     },
 
     delete(key, options) {
       try {
         checkKey(key)
         const namespace = checkNamespace(options?.namespace)
-        return mutate(async () => {
+        const removal = mutate(async () => {
           const slot = reg.find(namespace, key)
           if (slot < 0) return false
           await removeEntries(ctx, [slot], 'manual')
           return true
         })
+        trackWrite(ctx, storeKeyOf(namespace, key), removal)
+        return removal
       } catch (error) {
         return Promise.reject(error)
       }

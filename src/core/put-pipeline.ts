@@ -1,7 +1,7 @@
 import type { StoreOp } from '../stores/store.ts'
 import { encodeValue } from './codec.ts'
 import { hashBytes } from './content-hash.ts'
-import { commit, reportBackgroundError, type EngineContext } from './engine-context.ts'
+import { commit, reportBackgroundError, trackWrite, type EngineContext } from './engine-context.ts'
 import { encodeRecord, readRecord, storeKeyOf, toEntryInfo, writeRecord, type EntryRecord } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
 import { applyLayerRules } from './layer-rules.ts'
@@ -24,6 +24,8 @@ export interface PreparedPut {
   options: PutOptions
   layer: string
   scope: ScopeState | undefined
+  /** The clock when put was called: createdAt and expiry count from the call, not the commit. */
+  at: number
   resolve(info: EntryInfo): void
   reject(error: unknown): void
 }
@@ -49,7 +51,7 @@ export function preparePut(ctx: EngineContext, key: unknown, value: unknown, opt
   const bytes = encodeValue(value)
   return {
     namespace, key, storeKey: storeKeyOf(namespace, key), value, bytes, options: opts, layer, scope,
-    resolve: noop, reject: noop,
+    at: ctx.clock.now(), resolve: noop, reject: noop,
   }
 }
 
@@ -68,14 +70,15 @@ export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<E
   }
   const target = group
   return Promise.all(
-    items.map(
-      (item) =>
-        new Promise<EntryInfo>((resolve, reject) => {
-          item.resolve = resolve
-          item.reject = reject
-          target.items.push(item)
-        }),
-    ),
+    items.map((item) => {
+      const done = new Promise<EntryInfo>((resolve, reject) => {
+        item.resolve = resolve
+        item.reject = reject
+        target.items.push(item)
+      })
+      trackWrite(ctx, item.storeKey, done)
+      return done
+    }),
   )
 }
 
@@ -103,7 +106,6 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     for (const item of group.items) item.reject(new TiermemError('CLOSED', 'the memory was closed before this put committed; nothing was written'))
     return
   }
-  const now = ctx.clock.now()
   const planned: Planned[] = []
   const latest = new Map<string, EntryRecord>()
   const layerDelta = new Map<string, number>()
@@ -150,6 +152,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     const refCount = (prior?.refCount ?? 0) + scopeRef
     const referenced = refCount > 0 || (prior !== undefined && (prior.flags & REFERENCED) !== 0)
     const hash = hashBytes(item.bytes)
+    const now = item.at
     const record: EntryRecord = {
       key: item.key, namespace: item.namespace, type, layer: item.layer,
       tier: tier === COLD ? WARM : tier,

@@ -1,5 +1,6 @@
 import { decodeValue } from './codec.ts'
 import { getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
+import { storeKeyOf } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
 import { noteAccess } from './layer-rules.ts'
@@ -25,8 +26,23 @@ export function lookup(ctx: EngineContext, namespace: string, key: string, now: 
   return slot
 }
 
+/** Resolves once no write of these keys is in flight (undefined when none is: the common case). */
+export function writesSettled(ctx: EngineContext, namespace: string, keys: readonly string[]): Promise<unknown> | undefined {
+  if (ctx.pendingWrites.size === 0) return undefined
+  const waits: Promise<unknown>[] = []
+  for (const key of keys) {
+    const write = ctx.pendingWrites.get(storeKeyOf(namespace, key))
+    if (write) waits.push(write)
+  }
+  return waits.length === 0 ? undefined : Promise.all(waits)
+}
+
 /** get(): hot entries answer synchronously (one resolved promise); others read their store. */
 export function readOne(ctx: EngineContext, namespace: string, key: string): Promise<unknown> {
+  if (ctx.pendingWrites.size !== 0) {
+    const write = ctx.pendingWrites.get(storeKeyOf(namespace, key))
+    if (write) return write.then(() => readOne(ctx, namespace, key))
+  }
   const { reg, metrics } = ctx
   const sampled = (++metrics.hotReads & HOT_SAMPLE_MASK) === 0
   const started = sampled ? elapsedNow() : 0
@@ -83,6 +99,7 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
 
 /** getMany(): hot entries straight away, warm and cold ones in one store read per tier. */
 export async function readMany(ctx: EngineContext, namespace: string, keys: readonly string[]): Promise<unknown[]> {
+  await writesSettled(ctx, namespace, keys)
   const { reg, metrics } = ctx
   const now = ctx.clock.now()
   const out: unknown[] = new Array(keys.length)

@@ -18,6 +18,12 @@ export function hashBytes(bytes: Uint8Array): ContentHash {
   return { hi: xxHash32(bytes, SEED_HI) >>> 0, lo: xxHash32(bytes, SEED_LO) >>> 0 }
 }
 
+/** Two hex digits per byte value: formatting is on every put's result, so no toString/padStart. */
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+
 export function formatHash(hi: number, lo: number): string {
-  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0')
+  return (
+    HEX[hi >>> 24]! + HEX[(hi >>> 16) & 255]! + HEX[(hi >>> 8) & 255]! + HEX[hi & 255]! +
+    HEX[lo >>> 24]! + HEX[(lo >>> 16) & 255]! + HEX[(lo >>> 8) & 255]! + HEX[lo & 255]!
+  )
 }

@@ -46,15 +46,19 @@ export interface EngineContext {
   readonly pendingWrites: Map<string, Promise<unknown>>
 }
 
-/** Registers an in-flight write of `key`; it is forgotten once settled (unless superseded). */
-export function trackWrite(ctx: EngineContext, key: string, write: Promise<unknown>): void {
+/**
+ * Registers in-flight writes of `keys` that settle together (a put group, a delete); each key
+ * is forgotten once `write` settles unless a later write took its place. One promise for the
+ * whole set: nothing is allocated per key.
+ */
+export function trackWrites(ctx: EngineContext, keys: readonly string[], write: Promise<unknown>): void {
   const settled = write.then(
     () => undefined,
     () => undefined,
   )
-  ctx.pendingWrites.set(key, settled)
+  for (const key of keys) ctx.pendingWrites.set(key, settled)
   void settled.then(() => {
-    if (ctx.pendingWrites.get(key) === settled) ctx.pendingWrites.delete(key)
+    for (const key of keys) if (ctx.pendingWrites.get(key) === settled) ctx.pendingWrites.delete(key)
   })
 }
 

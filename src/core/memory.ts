@@ -1,5 +1,5 @@
 import { memoryStore } from '../stores/memory-store.ts'
-import { commit, storeKey, trackWrite, type EngineContext } from './engine-context.ts'
+import { commit, storeKey, trackWrites, type EngineContext } from './engine-context.ts'
 import { encodeRecord, readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
 import { EventBus } from './event-bus.ts'
@@ -192,7 +192,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
           await removeEntries(ctx, [slot], 'manual')
           return true
         })
-        trackWrite(ctx, storeKeyOf(namespace, key), removal)
+        trackWrites(ctx, [storeKeyOf(namespace, key)], removal)
         return removal
       } catch (error) {
         return Promise.reject(error)

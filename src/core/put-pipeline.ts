@@ -1,7 +1,7 @@
 import type { StoreOp } from '../stores/store.ts'
 import { encodeValue } from './codec.ts'
 import { hashBytes } from './content-hash.ts'
-import { commit, reportBackgroundError, trackWrite, type EngineContext } from './engine-context.ts'
+import { commit, reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'
 import { encodeRecord, readRecord, storeKeyOf, toEntryInfo, writeRecord, type EntryRecord } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
 import { applyLayerRules } from './layer-rules.ts'
@@ -33,6 +33,8 @@ export interface PreparedPut {
 /** Puts that arrive while the lane is busy share one store batch (group commit). */
 export interface PutGroup {
   items: PreparedPut[]
+  /** Settles when the group's lane task has finished. */
+  done: Promise<void>
 }
 
 /**
@@ -63,22 +65,22 @@ const openGroup = new WeakMap<EngineContext, PutGroup>()
 export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
   let group = openGroup.get(ctx)
   if (!group) {
-    const created: PutGroup = { items: [] }
+    const created = { items: [] } as unknown as PutGroup
+    created.done = ctx.lane.run(() => commitGroup(ctx, created))
     openGroup.set(ctx, created)
     group = created
-    ctx.lane.run(() => commitGroup(ctx, created))
   }
   const target = group
+  trackWrites(ctx, items.map((item) => item.storeKey), target.done)
   return Promise.all(
-    items.map((item) => {
-      const done = new Promise<EntryInfo>((resolve, reject) => {
-        item.resolve = resolve
-        item.reject = reject
-        target.items.push(item)
-      })
-      trackWrite(ctx, item.storeKey, done)
-      return done
-    }),
+    items.map(
+      (item) =>
+        new Promise<EntryInfo>((resolve, reject) => {
+          item.resolve = resolve
+          item.reject = reject
+          target.items.push(item)
+        }),
+    ),
   )
 }
 

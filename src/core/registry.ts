@@ -1,5 +1,6 @@
 import { ExpiryHeap } from './expiry-heap.ts'
 import { InternTable } from './intern-table.ts'
+import { DEFAULT_NAMESPACE } from './validate.ts'
 
 /** Tier codes as stored in `Registry.tier`. */
 export const HOT = 0
@@ -81,6 +82,8 @@ export class Registry {
   readonly expiry = new ExpiryHeap()
   private expiringCount = 0
   private readonly byNamespace = new Map<string, Map<string, number>>()
+  /** The default namespace's keys, kept out of `byNamespace` so the common lookup is one Map.get. */
+  private readonly defaultKeys = new Map<string, number>()
   private readonly freeSlots: number[] = []
 
   constructor(initialCapacity = 1024) {
@@ -107,8 +110,15 @@ export class Registry {
 
   /** The slot of a live entry, or -1. */
   find(namespace: string, key: string): number {
-    const slot = this.byNamespace.get(namespace)?.get(key)
+    const slot = namespace === DEFAULT_NAMESPACE ? this.defaultKeys.get(key) : this.byNamespace.get(namespace)?.get(key)
     return slot === undefined ? NONE : slot
+  }
+
+  private keysOf(namespace: string, create: boolean): Map<string, number> | undefined {
+    if (namespace === DEFAULT_NAMESPACE) return this.defaultKeys
+    let keys = this.byNamespace.get(namespace)
+    if (!keys && create) this.byNamespace.set(namespace, (keys = new Map()))
+    return keys
   }
 
   /** Reserves a slot for a new entry; the caller fills its fields and calls `attach()`. */
@@ -118,9 +128,7 @@ export class Registry {
       if (this.size + this.freeSlots.length >= this.capacity) this.grow()
       slot = this.size + this.freeSlots.length
     }
-    let keys = this.byNamespace.get(namespace)
-    if (!keys) this.byNamespace.set(namespace, (keys = new Map()))
-    keys.set(key, slot)
+    this.keysOf(namespace, true)!.set(key, slot)
     this.keys[slot] = key
     this.namespaces[slot] = namespace
     this.gen[slot] = (this.gen[slot]! + 1) >>> 0
@@ -169,9 +177,9 @@ export class Registry {
   remove(slot: number): void {
     this.detach(slot)
     const namespace = this.namespaces[slot]!
-    const keys = this.byNamespace.get(namespace)!
+    const keys = this.keysOf(namespace, false)!
     keys.delete(this.keys[slot]!)
-    if (keys.size === 0) this.byNamespace.delete(namespace)
+    if (keys.size === 0 && namespace !== DEFAULT_NAMESPACE) this.byNamespace.delete(namespace)
     this.keys[slot] = undefined
     this.namespaces[slot] = undefined
     this.taskIds[slot] = undefined

@@ -1,0 +1,215 @@
+/**
+ * bench:core — the in-process engine in Node, peers measured side by side in the same run.
+ *
+ * Method: each figure is the median of several timed rounds after a warm-up round; memory is
+ * measured as (V8 heap + ArrayBuffer backing stores) after forced gc, so typed arrays count.
+ * Goals (issue #2): hot get ≥ 0.5× lru-cache get; registry ≤ 250 B/entry at 1M entries;
+ * gc over 1M entries with 1 % due ≤ 50 ms.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { LRUCache } from 'lru-cache'
+import { Packr } from 'msgpackr'
+import { createMemory } from '../src/core/index.ts'
+import { encodeValue, decodeValue, freezeIfPlain } from '../src/core/codec.ts'
+import { hashBytes } from '../src/core/content-hash.ts'
+
+const clone = globalThis.structuredClone
+const gc = (globalThis as { gc?: () => void }).gc
+if (!gc) throw new Error('run with node --expose-gc (npm run bench:core does)')
+
+const rows: Array<{ name: string; value: number; unit: string; note?: string }> = []
+const record = (name: string, value: number, unit: string, note?: string) => {
+  rows.push({ name, value, unit, ...(note ? { note } : {}) })
+  console.log(`${name.padEnd(58)} ${formatNumber(value).padStart(14)} ${unit}${note ? `  (${note})` : ''}`)
+}
+function formatNumber(n: number): string {
+  return n >= 100 ? Math.round(n).toLocaleString('en-US') : n.toFixed(n >= 10 ? 1 : 3)
+}
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]!
+}
+async function timeRounds(rounds: number, body: () => unknown): Promise<number> {
+  await body()
+  const times: number[] = []
+  for (let i = 0; i < rounds; i++) {
+    const started = performance.now()
+    await body()
+    times.push(performance.now() - started)
+  }
+  return median(times)
+}
+function usedBytes(): number {
+  gc!()
+  gc!()
+  const m = process.memoryUsage()
+  return m.heapUsed + m.arrayBuffers
+}
+const plainPolicy = { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' as const } } }
+const message = (i: number) => ({ id: `m${i}`, conv: `c${i % 50}`, role: i % 2 ? 'assistant' : 'user', ts: 1_700_000_000_000 + i, text: `message number ${i} about the plan` })
+
+// ── Hot get vs lru-cache ─────────────────────────────────────────────────────────────
+async function hotGet(): Promise<void> {
+  const N = 100_000
+  const keys = Array.from({ length: N }, (_, i) => `key:${i}`)
+  const lru = new LRUCache<string, object>({ max: N * 2 })
+  for (let i = 0; i < N; i++) lru.set(keys[i]!, message(i))
+  const mem = await createMemory({ maintenanceIntervalMs: 0, policy: plainPolicy, hot: { maxBytes: 1e12 }, pressure: { checkIntervalMs: 0 } })
+  for (let i = 0; i < N; i += 10_000) await mem.putMany(keys.slice(i, i + 10_000).map((key, j) => ({ key, value: message(i + j) })))
+  let sink = 0
+  const lruMs = await timeRounds(7, () => {
+    for (let i = 0; i < N; i++) if (lru.get(keys[i]!)) sink++
+  })
+  const memMs = await timeRounds(7, async () => {
+    for (let i = 0; i < N; i++) if (await mem.get(keys[i]!)) sink++
+  })
+  const lruOps = (N / lruMs) * 1000
+  const memOps = (N / memMs) * 1000
+  // The floor any awaited API pays here: awaiting a value that is already there.
+  const map = new Map(keys.map((k, i) => [k, message(i)]))
+  const floorMs = await timeRounds(7, async () => {
+    for (let i = 0; i < N; i++) if (await map.get(keys[i]!)) sink++
+  })
+  const togetherMs = await timeRounds(7, async () => {
+    for (let i = 0; i < N; i += 1000) {
+      const pending: Array<Promise<unknown>> = []
+      for (let j = i; j < i + 1000; j++) pending.push(mem.get(keys[j]!))
+      for (const v of await Promise.all(pending)) if (v) sink++
+    }
+  })
+  const floorOps = (N / floorMs) * 1000
+  record('lru-cache get (100k keys)', lruOps, 'ops/s')
+  record('floor: `await map.get(k)` (any awaited call)', floorOps, 'ops/s', `${(floorOps / lruOps).toFixed(2)}× lru-cache`)
+  record('tiermem hot get, awaited one by one (100k keys)', memOps, 'ops/s')
+  record('  ratio tiermem / lru-cache (goal ≥ 0.5)', memOps / lruOps, '×')
+  record('  ratio tiermem / await floor', memOps / floorOps, '×')
+  record('tiermem hot get, 1000 issued together', (N / togetherMs) * 1000, 'ops/s', `${((N / togetherMs) * 1000 / lruOps).toFixed(2)}× lru-cache`)
+  const manyMs = await timeRounds(7, async () => {
+    for (let i = 0; i < N; i += 1000) await mem.getMany(keys.slice(i, i + 1000))
+  })
+  record('tiermem hot getMany(1000)', (N / manyMs) * 1000, 'gets/s', `${((N / manyMs) * 1000 / lruOps).toFixed(2)}× lru-cache`)
+
+  // Copy or freeze: what a hot read costs if it decoded a fresh copy instead of sharing a frozen value.
+  const bytes = keys.map((_, i) => encodeValue(message(i)))
+  const decodeMs = await timeRounds(7, () => {
+    for (let i = 0; i < N; i++) if (decodeValue(bytes[i]!)) sink++
+  })
+  const cloneMs = await timeRounds(7, () => {
+    for (let i = 0; i < N; i++) if (clone(message(i))) sink++
+  })
+  record('  a copy per read instead: msgpackr decode', (N / decodeMs) * 1000, 'ops/s', 'freeze is paid once at put')
+  record('  a copy per read instead: structuredClone', (N / cloneMs) * 1000, 'ops/s')
+  if (sink < 0) console.log(sink)
+  await mem.close()
+}
+
+// ── Codec choice: encode + decode of a chat message, and the content hash share of a put ──
+async function codec(): Promise<void> {
+  const N = 100_000
+  const values = Array.from({ length: N }, (_, i) => ({ ...message(i), text: `message ${i} `.repeat(30) }))
+  const packr = new Packr({ moreTypes: true, structuredClone: true })
+  let sink = 0
+  const msgpackrMs = await timeRounds(5, () => {
+    for (const v of values) sink += packr.unpack(packr.pack(v)) ? 1 : 0
+  })
+  const jsonMs = await timeRounds(5, () => {
+    for (const v of values) sink += JSON.parse(JSON.stringify(v)) ? 1 : 0
+  })
+  const cloneMs = await timeRounds(5, () => {
+    for (const v of values) sink += clone(v) ? 1 : 0
+  })
+  const encoded = values.map((v) => encodeValue(v))
+  const hashMs = await timeRounds(5, () => {
+    for (const b of encoded) sink += hashBytes(b).hi & 1
+  })
+  const freezeMs = await timeRounds(5, () => {
+    for (const b of encoded) sink += freezeIfPlain(decodeValue(b)) ? 1 : 0
+  })
+  record('codec msgpackr encode+decode (0.5 KiB message)', (msgpackrMs * 1000) / N, 'µs/op')
+  record('codec JSON stringify+parse (same message)', (jsonMs * 1000) / N, 'µs/op', 'loses Date/Map/Set/binary')
+  record('codec structuredClone (same message)', (cloneMs * 1000) / N, 'µs/op', 'no bytes: no size, hash or compression')
+  record('content hash (2 × xxHash32) per put', (hashMs * 1000) / N, 'µs/op')
+  record('hot copy: decode + deep freeze per put', (freezeMs * 1000) / N, 'µs/op')
+  const mem = await createMemory({ maintenanceIntervalMs: 0, policy: plainPolicy, hot: { maxBytes: 1e12 }, pressure: { checkIntervalMs: 0 } })
+  const putMs = await timeRounds(3, async () => {
+    for (let i = 0; i < N; i += 1000) await mem.putMany(values.slice(i, i + 1000).map((value, j) => ({ key: `k${i + j}`, value })))
+  })
+  record('putMany(1000) into memory stores, per record', (putMs * 1000) / N, 'µs/op', 'hash share = hash row / this')
+  if (sink < 0) console.log(sink)
+  await mem.close()
+}
+
+// ── Registry bytes per entry at 1,000,000 entries ────────────────────────────────────
+async function registryBytes(): Promise<void> {
+  const N = 1_000_000
+  let now = 0
+  const before = usedBytes()
+  const mem = await createMemory({
+    maintenanceIntervalMs: 0, clock: { now: () => now }, hot: { maxBytes: 1e12 }, pressure: { checkIntervalMs: 0 },
+    policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance', ttlMs: 86_400_000 } } },
+  })
+  // durable: false keeps the stores out of the figure: what remains is the registry
+  // (keys, metadata, recency lists, expiry heap, namespace map) and a small hot value per entry.
+  for (let i = 0; i < N; i += 20_000) {
+    await mem.putMany(Array.from({ length: 20_000 }, (_, j) => ({ key: `k${i + j}`, value: i + j, durable: false })))
+  }
+  const after = usedBytes()
+  record('registry + key + hot pointer per entry at 1M entries (goal ≤ 250)', (after - before) / N, 'bytes', 'keys ~8 chars, TTL set')
+  await mem.close()
+  now = 0
+}
+
+// ── gc over 1,000,000 entries, 1 % due ───────────────────────────────────────────────
+async function gcAtScale(): Promise<void> {
+  const N = 1_000_000
+  let now = 1_000_000
+  const mem = await createMemory({
+    maintenanceIntervalMs: 0, clock: { now: () => now }, hot: { maxBytes: 1e12 }, warm: { maxBytes: 1e12 }, cold: { maxBytes: 1e12 },
+    pressure: { checkIntervalMs: 0 }, policy: plainPolicy,
+  })
+  const CHUNK = 20_000
+  for (let i = 0; i < N; i += CHUNK) {
+    await mem.putMany(Array.from({ length: CHUNK }, (_, j) => {
+      const n = i + j
+      // 0.5 % expire after 5 minutes; everything else is permanent.
+      return n % 200 === 0 ? { key: `k${n}`, value: n, ttlMs: 5 * 60_000 } : { key: `k${n}`, value: n }
+    }))
+  }
+  now += 6 * 60_000
+  // Touch everything except 0.5 % that stays idle (due for hot → warm) and the expiring 0.5 %.
+  const keys: string[] = []
+  for (let n = 0; n < N; n++) if (n % 200 !== 0 && n % 200 !== 1) keys.push(`k${n}`)
+  for (let i = 0; i < keys.length; i += 10_000) await mem.getMany(keys.slice(i, i + 10_000))
+  const started = performance.now()
+  const stats = await mem.gc()
+  const ms = performance.now() - started
+  record('gc over 1M entries with 1 % due (goal ≤ 50 ms)', ms, 'ms', `expired ${stats.expired}, demoted ${stats.demoted}`)
+  const idleStarted = performance.now()
+  await mem.gc()
+  record('gc over 1M entries with nothing due', performance.now() - idleStarted, 'ms')
+  await mem.close()
+}
+
+// Each section runs in a child process of its own: a clean heap for the memory figure, and no
+// section's garbage collection landing in another's timings.
+const sections: Record<string, () => Promise<void>> = { hotGet, codec, registryBytes, gcAtScale }
+const only = process.argv[2]
+if (only) {
+  await sections[only]!()
+  process.stdout.write(`ROWS ${JSON.stringify(rows)}\n`)
+} else {
+  const { execFileSync } = await import('node:child_process')
+  const file = new URL(import.meta.url).pathname
+  const all: typeof rows = []
+  for (const name of Object.keys(sections)) {
+    const output = execFileSync(process.execPath, [...process.execArgv, file, name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] })
+    for (const line of output.split('\n')) {
+      if (line.startsWith('ROWS ')) all.push(...JSON.parse(line.slice(5)))
+      else if (line) console.log(line)
+    }
+  }
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
+  const out = new URL('./results/core.json', import.meta.url)
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, rows: all }, null, 2) + '\n')
+  console.log(`\nwritten to ${out.pathname}`)
+}

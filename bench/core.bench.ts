@@ -39,6 +39,19 @@ async function timeRounds(rounds: number, body: () => unknown): Promise<number> 
   }
   return median(times)
 }
+/** Times several bodies in interleaved rounds (A B C, A B C, …): machine noise hits all alike. */
+async function interleaved(rounds: number, bodies: Array<() => unknown>): Promise<number[]> {
+  for (const body of bodies) await body()
+  const times = bodies.map(() => [] as number[])
+  for (let r = 0; r < rounds; r++) {
+    for (let b = 0; b < bodies.length; b++) {
+      const started = performance.now()
+      await bodies[b]!()
+      times[b]!.push(performance.now() - started)
+    }
+  }
+  return times.map(median)
+}
 function usedBytes(): number {
   gc!()
   gc!()
@@ -57,26 +70,28 @@ async function hotGet(): Promise<void> {
   const mem = await createMemory({ maintenanceIntervalMs: 0, policy: plainPolicy, hot: { maxBytes: 1e12 }, pressure: { checkIntervalMs: 0 } })
   for (let i = 0; i < N; i += 10_000) await mem.putMany(keys.slice(i, i + 10_000).map((key, j) => ({ key, value: message(i + j) })))
   let sink = 0
-  const lruMs = await timeRounds(7, () => {
-    for (let i = 0; i < N; i++) if (lru.get(keys[i]!)) sink++
-  })
-  const memMs = await timeRounds(7, async () => {
-    for (let i = 0; i < N; i++) if (await mem.get(keys[i]!)) sink++
-  })
-  const lruOps = (N / lruMs) * 1000
-  const memOps = (N / memMs) * 1000
   // The floor any awaited API pays here: awaiting a value that is already there.
   const map = new Map(keys.map((k, i) => [k, message(i)]))
-  const floorMs = await timeRounds(7, async () => {
-    for (let i = 0; i < N; i++) if (await map.get(keys[i]!)) sink++
-  })
-  const togetherMs = await timeRounds(7, async () => {
-    for (let i = 0; i < N; i += 1000) {
-      const pending: Array<Promise<unknown>> = []
-      for (let j = i; j < i + 1000; j++) pending.push(mem.get(keys[j]!))
-      for (const v of await Promise.all(pending)) if (v) sink++
-    }
-  })
+  const [lruMs, memMs, floorMs, togetherMs] = (await interleaved(9, [
+    () => {
+      for (let i = 0; i < N; i++) if (lru.get(keys[i]!)) sink++
+    },
+    async () => {
+      for (let i = 0; i < N; i++) if (await mem.get(keys[i]!)) sink++
+    },
+    async () => {
+      for (let i = 0; i < N; i++) if (await map.get(keys[i]!)) sink++
+    },
+    async () => {
+      for (let i = 0; i < N; i += 1000) {
+        const pending: Array<Promise<unknown>> = []
+        for (let j = i; j < i + 1000; j++) pending.push(mem.get(keys[j]!))
+        for (const v of await Promise.all(pending)) if (v) sink++
+      }
+    },
+  ])) as [number, number, number, number]
+  const lruOps = (N / lruMs) * 1000
+  const memOps = (N / memMs) * 1000
   const floorOps = (N / floorMs) * 1000
   record('lru-cache get (100k keys)', lruOps, 'ops/s')
   record('floor: `await map.get(k)` (any awaited call)', floorOps, 'ops/s', `${(floorOps / lruOps).toFixed(2)}× lru-cache`)

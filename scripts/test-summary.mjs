@@ -1,0 +1,18 @@
+// Prints one closing line per vitest JSON report: "<label>: N passed, N failed[, N skipped]".
+// CI reads that line; vitest's own summary is formatted for people.
+import { existsSync, readFileSync } from 'node:fs'
+
+let failedAny = false
+for (const [label, file] of process.argv.slice(2).map((arg) => arg.split('='))) {
+  if (!existsSync(file)) {
+    console.log(`${label}: 0 passed, 1 failed (no report at ${file}: the runner did not finish)`)
+    failedAny = true
+    continue
+  }
+  const report = JSON.parse(readFileSync(file, 'utf8'))
+  const skipped = report.numPendingTests + report.numTodoTests
+  const failed = report.numFailedTests + (report.success === false && report.numFailedTests === 0 ? 1 : 0)
+  console.log(`${label}: ${report.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+  if (failed > 0) failedAny = true
+}
+process.exit(failedAny ? 1 : 0)

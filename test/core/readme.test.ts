@@ -1,0 +1,25 @@
+import { expect, it } from 'vitest'
+import { createMemory } from '../../src/core/index.ts'
+
+// The README's createMemory example, step by step, so the README stays true.
+it('the README example works as written', async () => {
+  const mem = await createMemory({ maintenanceIntervalMs: 0 })
+  await mem.put('msg:1', { role: 'user', text: 'book a table for two' }, { type: 'message', importance: 0.4 })
+  await mem.put('pref:diet', 'vegetarian', { type: 'fact', layer: 'insights', importance: 0.9 })
+  expect(await mem.get('msg:1')).toEqual({ role: 'user', text: 'book a table for two' })
+  expect(await mem.getEntry('pref:diet')).toMatchObject({ tier: 'hot', layer: 'insights', type: 'fact' })
+  expect((await mem.query({ type: 'message', limit: 20 })).map((e) => e.key)).toEqual(['msg:1'])
+  const evicted: string[] = []
+  void mem.on('evicted', (e) => evicted.push(`${e.key}:${e.reason}`))
+  {
+    await using task = await mem.openScope('plan-dinner')
+    await task.put('draft', { restaurants: ['Luna', 'Verde'] })
+    await task.put('source', 'https://example.org/luna', { type: 'evidence' })
+  }
+  expect(evicted).toEqual(['plan-dinner:draft:scope'])
+  expect(await mem.getEntry('plan-dinner:source')).toMatchObject({ tier: 'cold' })
+  expect(await mem.gc()).toMatchObject({ expired: 0 })
+  const stats = await mem.stats()
+  expect(Object.keys(stats)).toEqual(['tiers', 'layers', 'pressure', 'hitRate', 'latency', 'health', 'cold'])
+  await mem.close()
+})

@@ -1,6 +1,25 @@
+import { playwright } from '@vitest/browser-playwright'
 import { defineConfig } from 'vitest/config'
+import { CHROMIUM_ARGS, chromiumPath } from './scripts/chromium.ts'
 
-export default defineConfig({
+const browserProject = () => {
+  const executablePath = chromiumPath()
+  return {
+    test: {
+      name: 'browser',
+      include: ['test/browser/**/*.test.ts'],
+      testTimeout: 30_000,
+      browser: {
+        enabled: true,
+        headless: true,
+        provider: playwright({ launchOptions: { ...(executablePath ? { executablePath } : {}), args: CHROMIUM_ARGS } }),
+        instances: [{ browser: 'chromium' as const }],
+      },
+    },
+  }
+}
+
+export default defineConfig(({ mode }) => ({
   test: {
     projects: [
       {
@@ -11,6 +30,8 @@ export default defineConfig({
           environment: 'node',
         },
       },
+      // Only resolve a Chromium when browser tests are asked for.
+      ...(process.argv.includes('browser') || mode === 'browser' ? [browserProject()] : []),
     ],
   },
-})
+}))

@@ -1,0 +1,138 @@
+import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { TiermemError } from '../core/errors.ts'
+import { toStorageError } from './storage-errors.ts'
+import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from './store.ts'
+import { validateBatch } from './validate-batch.ts'
+
+interface TiermemDB extends DBSchema {
+  meta: { key: string; value: Uint8Array }
+  values: { key: string; value: Uint8Array }
+}
+
+/** Schema versions; each step of `upgrade` moves one version forward, so any old database opens. */
+export const INDEXEDDB_SCHEMA_VERSION = 1
+
+export interface IndexedDbStoreOptions {
+  /** The IndexedDB database name. */
+  database: string
+  /**
+   * Transaction durability: 'strict' waits for the OS to flush, 'relaxed' for the write to
+   * reach the browser's storage process. Chromium treats 'default' as 'relaxed' (measured).
+   */
+  durability?: IDBTransactionDurability
+}
+
+/**
+ * The warm store: one IndexedDB database with a `meta` and a `values` object store, so one
+ * readwrite transaction over both commits a tier flip atomically. Values are stored as
+ * Uint8Array (a structured clone of bytes: no per-field work for the browser).
+ *
+ * Platform rules this depends on: a transaction commits when no request is pending at the end
+ * of a task, so nothing here awaits anything but IndexedDB between opening a transaction and
+ * its last request (compress before, never inside); a structured clone of a typed-array view
+ * copies the whole underlying buffer, so partial views are sliced first.
+ */
+export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promise<Store> {
+  if (typeof indexedDB === 'undefined') throw new TiermemError('INVALID_OPTION', 'IndexedDB is not available in this environment')
+  const durability = options.durability ?? 'default'
+  let db: IDBPDatabase<TiermemDB>
+  try {
+    db = await openDB<TiermemDB>(options.database, INDEXEDDB_SCHEMA_VERSION, {
+      upgrade(database, oldVersion) {
+        if (oldVersion < 1) {
+          database.createObjectStore('meta')
+          database.createObjectStore('values')
+        }
+      },
+      // Another tab asks for a newer schema: let it proceed; our calls then fail with CLOSED.
+      blocking() {
+        closed = true
+        db.close()
+      },
+    })
+  } catch (error) {
+    throw toStorageError(error, `opening IndexedDB database '${options.database}'`, 'CLOSED')
+  }
+  let closed = false
+  const assertOpen = () => {
+    if (closed) throw new TiermemError('CLOSED', `IndexedDB store '${options.database}' is closed; open the memory again`)
+  }
+
+  return {
+    backend: 'indexeddb',
+    // Chromium handles thousands of requests per transaction; bigger batches only hold the lock longer.
+    capabilities: { atomicBatch: true, maxBatchSize: 10_000, persistent: true },
+
+    async getMany(space: StoreSpace, keys: readonly string[]) {
+      assertOpen()
+      try {
+        const store = db.transaction(space, 'readonly').store
+        return await Promise.all(keys.map((key) => store.get(key)))
+      } catch (error) {
+        throw toStorageError(error, `reading ${keys.length} record(s) from IndexedDB`)
+      }
+    },
+
+    async batch(ops: readonly StoreOp[]) {
+      assertOpen()
+      validateBatch(ops)
+      if (ops.length === 0) return
+      try {
+        const tx = db.transaction(['meta', 'values'], 'readwrite', { durability })
+        const requests: Promise<unknown>[] = []
+        for (const op of ops) {
+          const store = tx.objectStore(op.space)
+          requests.push(op.type === 'put' ? store.put(ownBytes(op.value), op.key) : store.delete(op.key))
+        }
+        // Every request's promise is awaited (so none rejects unhandled) along with the commit.
+        await Promise.all([...requests, tx.done])
+      } catch (error) {
+        throw toStorageError(error, `writing ${ops.length} op(s) to IndexedDB`)
+      }
+    },
+
+    async scan(space: StoreSpace, scan: ScanOptions = {}) {
+      assertOpen()
+      const limit = scan.limit ?? 1000
+      try {
+        const store = db.transaction(space, 'readonly').store
+        const range = scan.after === undefined ? undefined : IDBKeyRange.lowerBound(scan.after, true)
+        const [keys, values] = await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)])
+        return keys.map((key, i): [string, Uint8Array] => [key, values[i]!])
+      } catch (error) {
+        throw toStorageError(error, 'scanning IndexedDB')
+      }
+    },
+
+    /** Walks every record: for diagnostics, not for a loop. IndexedDB reports no per-store size. */
+    async stats(): Promise<StoreStats> {
+      assertOpen()
+      let bytes = 0
+      for (const space of ['meta', 'values'] as const) {
+        let cursor = await db.transaction(space, 'readonly').store.openCursor()
+        while (cursor) {
+          bytes += cursor.value.byteLength
+          cursor = await cursor.continue()
+        }
+      }
+      return { storedBytes: bytes, logicalBytes: bytes, compressionRatio: 1, deadRatio: 0 }
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      db.close()
+    },
+  }
+}
+
+/** The bytes of a view, as their own buffer (a clone of a view would copy its whole buffer). */
+function ownBytes(value: Uint8Array): Uint8Array {
+  return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice()
+}
+
+/** Deletes a store's database (tests, "clear all data"). */
+export async function deleteIndexedDbStore(database: string): Promise<void> {
+  const { deleteDB } = await import('idb')
+  await deleteDB(database)
+}

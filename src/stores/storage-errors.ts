@@ -1,0 +1,23 @@
+import { isTiermemError, TiermemError } from '../core/errors.ts'
+
+/**
+ * Maps a platform storage failure to a TiermemError, keeping the original as `cause`:
+ * QuotaExceededError → QUOTA_EXCEEDED; a closed or unusable database → CLOSED; the OPFS lock
+ * held elsewhere (NoModificationAllowedError) → CLOSED with directions; anything else keeps
+ * its own message under the code the caller gives.
+ */
+export function toStorageError(error: unknown, what: string, fallback: TiermemError['code'] = 'CORRUPT'): TiermemError {
+  if (isTiermemError(error)) return error
+  const name = (error as { name?: string } | null)?.name
+  const detail = (error as { message?: string } | null)?.message ?? String(error)
+  if (name === 'QuotaExceededError') {
+    return new TiermemError('QUOTA_EXCEEDED', `${what}: the browser refused the write for lack of storage quota; free space or delete entries (nothing already stored was lost)`, { cause: error })
+  }
+  if (name === 'InvalidStateError' || name === 'AbortError' && /closed|closing/i.test(detail)) {
+    return new TiermemError('CLOSED', `${what}: the database is closed (${detail}); open the memory again`, { cause: error })
+  }
+  if (name === 'NoModificationAllowedError') {
+    return new TiermemError('CLOSED', `${what}: another worker or tab holds this store's files open (${detail}); close it first`, { cause: error })
+  }
+  return new TiermemError(fallback, `${what}: ${detail}`, { cause: error })
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest'
+import type { Store } from '../../src/stores/store.ts'
+import { defineStoreContract } from '../contract/store-contract.ts'
+import { remoteOpfsStore, storeHost } from './store-host.ts'
+
+const directories = new WeakMap<Store, string>()
+let counter = 0
+const fresh = async (options: Record<string, unknown> = {}) => {
+  const directory = `contract-${Date.now()}-${counter++}`
+  await storeHost().deleteStore(directory)
+  const store = await remoteOpfsStore({ directory, ...options })
+  directories.set(store, directory)
+  return { store, directory }
+}
+
+defineStoreContract('OPFS (real Chromium, sync access handles in a worker)', {
+  create: async () => (await fresh()).store,
+  reopen: async (store) => remoteOpfsStore({ directory: directories.get(store)! }),
+})
+
+const text = (n: number) => new TextEncoder().encode(`the assistant remembered item ${n} about the user's trip to Lisbon. `.repeat(4))
+const put = (key: string, value: Uint8Array) => ({ type: 'put' as const, space: 'values' as const, key, value })
+const del = (key: string) => ({ type: 'delete' as const, space: 'values' as const, key })
+
+describe('OPFS store specifics', () => {
+  it('compresses blocks of text well and reads single records back', async () => {
+    const { store } = await fresh()
+    await store.batch(Array.from({ length: 500 }, (_, i) => put(`k${i}`, text(i))))
+    const stats = await store.stats()
+    expect(stats.compressionRatio).toBeLessThan(0.2)
+    expect((await store.getMany('values', ['k0', 'k499', 'k250']))).toEqual([text(0), text(499), text(250)])
+    await store.close()
+  })
+
+  it('reports CORRUPT for a damaged block and keeps serving the other blocks', async () => {
+    const { store, directory } = await fresh({ blockBytes: 256 })
+    await store.batch([put('a', text(1))])
+    await store.batch([put('b', text(2))])
+    await store.close()
+    const [segment] = await storeHost().files(directory)
+    await storeHost().corrupt(directory, segment!.name, 40)
+    const again = await remoteOpfsStore({ directory })
+    await expect(again.getMany('values', ['a'])).rejects.toMatchObject({ code: 'CORRUPT', name: 'TiermemError' })
+    expect(await again.getMany('values', ['b'])).toEqual([text(2)])
+    await again.close()
+  })
+
+  it('truncates a torn tail left by a crash mid-append and keeps everything before it', async () => {
+    const { store, directory } = await fresh()
+    await store.batch([put('a', text(1)), put('b', text(2))])
+    await store.close()
+    const [segment] = await storeHost().files(directory)
+    // A torn block: a valid-looking magic and a length that runs past the end of the file.
+    await storeHost().appendGarbage(directory, segment!.name, new Uint8Array([0x54, 0x4d, 0x42, 0x31, 9, 9, 9, 9, 0, 0, 0, 0, 1, 0, 0, 0, 255, 255, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]))
+    const again = await remoteOpfsStore({ directory })
+    expect(await again.getMany('values', ['a', 'b'])).toEqual([text(1), text(2)])
+    await again.batch([put('c', text(3))])
+    await again.close()
+    const third = await remoteOpfsStore({ directory })
+    expect(await third.getMany('values', ['a', 'b', 'c'])).toEqual([text(1), text(2), text(3)])
+    await third.close()
+  })
+
+  it('compacts segments that are mostly dead and keeps every live record', async () => {
+    const workload = async (compactDeadRatio: number) => {
+      const { store, directory } = await fresh({ segmentBytes: 4096, blockBytes: 1024, compactDeadRatio })
+      for (let round = 0; round < 6; round++) await store.batch(Array.from({ length: 20 }, (_, i) => put(`k${i}`, text(round * 100 + i))))
+      await store.batch(Array.from({ length: 10 }, (_, i) => del(`k${i}`)))
+      const files = await storeHost().files(directory)
+      const stats = await store.stats()
+      expect(await store.getMany('values', ['k0', 'k10', 'k19'])).toEqual([undefined, text(510), text(519)])
+      await store.close()
+      const again = await remoteOpfsStore({ directory })
+      expect(await again.getMany('values', ['k0', 'k10', 'k19'])).toEqual([undefined, text(510), text(519)])
+      await again.close()
+      return { files: files.length, bytes: files.reduce((sum, f) => sum + f.size, 0), stats }
+    }
+    const never = await workload(1.01)
+    const compacted = await workload(0.5)
+    expect(compacted.files).toBeLessThan(never.files)
+    expect(compacted.bytes).toBeLessThan(never.bytes * 0.6)
+    expect(compacted.stats.deadRatio).toBeLessThan(never.stats.deadRatio)
+    expect(compacted.stats.storedBytes).toBe(compacted.bytes)
+  })
+
+  it('refuses a second open of the same files with a clear error', async () => {
+    const { store, directory } = await fresh()
+    await expect(remoteOpfsStore({ directory })).rejects.toMatchObject({ code: 'CLOSED' })
+    await store.close()
+  })
+})

@@ -1,0 +1,54 @@
+// A dedicated worker that hosts stores for browser tests: OPFS sync access handles exist only
+// in dedicated workers, so the page drives the real store through comlink.
+import { expose } from 'comlink'
+import { installErrorTransfer } from '../../src/client/error-transfer.ts'
+import { deleteOpfsStore, openOpfsStore, type OpfsStoreOptions, type SyncHandle } from '../../src/stores/opfs-store.ts'
+import type { Store } from '../../src/stores/store.ts'
+
+installErrorTransfer()
+const stores = new Map<number, Store>()
+let nextId = 1
+
+const host = {
+  async open(options: OpfsStoreOptions): Promise<{ id: number; backend: string; capabilities: Store['capabilities'] }> {
+    const store = await openOpfsStore(options)
+    const id = nextId++
+    stores.set(id, store)
+    return { id, backend: store.backend, capabilities: store.capabilities }
+  },
+  call(id: number, method: 'getMany' | 'batch' | 'scan' | 'stats' | 'close', args: unknown[]): Promise<unknown> {
+    const store = stores.get(id)
+    if (!store) throw new Error(`no store ${id}`)
+    return (store[method] as (...a: unknown[]) => Promise<unknown>)(...args)
+  },
+  deleteStore: deleteOpfsStore,
+  /** Damages one byte of a segment file (corruption tests). */
+  async corrupt(directory: string, file: string, at: number): Promise<void> {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(directory)
+    const handle = await (await dir.getFileHandle(file) as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
+    const byte = new Uint8Array(1)
+    handle.read(byte, { at })
+    byte[0] = byte[0]! ^ 0xff
+    handle.write(byte, { at })
+    handle.flush()
+    handle.close()
+  },
+  async files(directory: string): Promise<Array<{ name: string; size: number }>> {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(directory)
+    const out: Array<{ name: string; size: number }> = []
+    for await (const [name, handle] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemFileHandle]> }).entries()) {
+      out.push({ name, size: (await handle.getFile()).size })
+    }
+    return out.sort((a, b) => a.name.localeCompare(b.name))
+  },
+  /** Appends raw bytes to a file, as a crash mid-append would leave them. */
+  async appendGarbage(directory: string, file: string, bytes: Uint8Array): Promise<void> {
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(directory)
+    const handle = await (await dir.getFileHandle(file) as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
+    handle.write(bytes, { at: handle.getSize() })
+    handle.flush()
+    handle.close()
+  },
+}
+export type StoreHost = typeof host
+expose(host)

@@ -1,5 +1,7 @@
 /**
- * `tiermem`: the browser entry. The worker-backed `openMemory()` arrives with the browser tiers;
- * until then this entry exposes the same engine and types as `tiermem/core`.
+ * `tiermem`: the browser entry. `openMemory()` runs the tier engine in a dedicated worker over
+ * IndexedDB and OPFS; the engine, stores and types of `tiermem/core` are exported here too.
  */
+export { openMemory, type OpenMemoryOptions } from './client/open-memory.ts'
+export type { RemoteMemory } from './client/connect.ts'
 export * from './core/index.ts'

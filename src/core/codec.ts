@@ -68,3 +68,12 @@ export function freezeIfPlain(value: unknown): boolean {
 export function isPrimitive(value: unknown): boolean {
   return value === null || (typeof value !== 'object' && typeof value !== 'function')
 }
+
+/**
+ * A copy of bytes in a buffer of their own. Not `.slice()`: on a Node Buffer (what msgpackr
+ * returns in Node) slice is a view into a shared pool, which would keep the pool alive, and
+ * transferring it would detach bytes that are not ours.
+ */
+export function copyBytes(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes)
+}

@@ -23,6 +23,8 @@ export const ErrorCode = {
   CORRUPT: 'CORRUPT',
   /** A call after `close()`. */
   CLOSED: 'CLOSED',
+  /** The worker that runs the engine stopped (crashed or was terminated) while the call was pending. */
+  WORKER_LOST: 'WORKER_LOST',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

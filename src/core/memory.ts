@@ -1,4 +1,5 @@
 import { memoryStore } from '../stores/memory-store.ts'
+import { copyBytes } from './codec.ts'
 import { commit, storeKey, trackWrites, type EngineContext } from './engine-context.ts'
 import { encodeRecord, readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
@@ -6,13 +7,14 @@ import { EventBus } from './event-bus.ts'
 import { runGc } from './gc.ts'
 import { assessHealth } from './health.ts'
 import { applyLayerRules, syncLayerIndexes } from './layer-rules.ts'
-import { Metrics } from './metrics.ts'
+import { elapsedNow, Metrics } from './metrics.ts'
 import { loadRegistry, persistStats, sweepCold } from './persistence.ts'
 import {
   checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy,
 } from './policy.ts'
 import { evaluatePressure, pressureReport, schedulePressureActions } from './pressure-controller.ts'
 import { enqueuePuts, preparePut } from './put-pipeline.ts'
+import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from './internals.ts'
 import { lookup, readMany, readOne, writesSettled } from './read-path.ts'
 import { COLD, DURABLE, HOT, REFERENCED, Registry, TIER_NAMES, WARM } from './registry.ts'
 import { removeEntries } from './removal.ts'
@@ -332,6 +334,26 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
       await Promise.all([ctx.warm.close(), ctx.cold.close()])
     },
   }
+  const internals: EngineInternals = {
+    putEncoded(items) {
+      if (closing) return Promise.reject(closedError())
+      try {
+        const prepared = items.map(({ key, bytes, ...options }) => preparePut(ctx, key, undefined, options, undefined, bytes))
+        return prepared.length === 0 ? Promise.resolve([]) : enqueuePuts(ctx, prepared)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+    async getRaw(keys, options) {
+      if (closing) throw closedError()
+      keys.forEach(checkKey)
+      // The bytes are copied: the engine may still use its own (to promote the entry).
+      const raw = (bytes: Uint8Array) => new EncodedValue(copyBytes(bytes))
+      const namespace = checkNamespace(options?.namespace)
+      return keys.length === 1 ? [await readOne(ctx, namespace, keys[0]!, raw)] : readMany(ctx, namespace, keys, raw)
+    },
+  }
+  Object.defineProperty(memory, ENGINE_INTERNALS, { value: internals, enumerable: false })
   return memory
 }
 
@@ -362,6 +384,20 @@ function queryEntries(ctx: EngineContext, filter: QueryFilter): EntryInfo[] {
   return out
 }
 
+const COLD_STATS_TTL_MS = 2_000
+const coldStatsCache = new WeakMap<EngineContext, { at: number; stats: Promise<Awaited<ReturnType<EngineContext['cold']['stats']>>> }>()
+
+/** Some stores walk their records to measure themselves; a dashboard polling stats() must not make them do it every time. */
+function cachedColdStats(ctx: EngineContext) {
+  const now = elapsedNow()
+  const cached = coldStatsCache.get(ctx)
+  if (cached && now - cached.at < COLD_STATS_TTL_MS) return cached.stats
+  const stats = ctx.cold.stats()
+  coldStatsCache.set(ctx, { at: now, stats })
+  stats.catch(() => coldStatsCache.delete(ctx))
+  return stats
+}
+
 async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
   const { reg, metrics } = ctx
   const tiers = {
@@ -374,7 +410,7 @@ async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
     const id = reg.layerNames.lookup(name)
     layers[name] = { count: id === undefined ? 0 : reg.layerCount[id] ?? 0, bytes: id === undefined ? 0 : reg.layerBytes[id] ?? 0 }
   }
-  const coldStats = await ctx.cold.stats()
+  const coldStats = await cachedColdStats(ctx)
   const pressure = pressureReport(ctx)
   const hitRate = metrics.hitRate()
   const latency = metrics.latencySummary()

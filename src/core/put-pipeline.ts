@@ -41,7 +41,15 @@ export interface PutGroup {
  * Validates and encodes a put without touching any state: everything that can be wrong with the
  * caller's input fails here, before anything is queued.
  */
-export function preparePut(ctx: EngineContext, key: unknown, value: unknown, options: PutOptions | undefined, scope?: ScopeState): PreparedPut {
+export function preparePut(
+  ctx: EngineContext,
+  key: unknown,
+  value: unknown,
+  options: PutOptions | undefined,
+  scope?: ScopeState,
+  /** The value already encoded by our codec (the worker client encodes on the page and transfers the bytes). */
+  encoded?: Uint8Array,
+): PreparedPut {
   checkKey(key)
   checkPutOptions(options)
   const opts = options ?? {}
@@ -50,7 +58,8 @@ export function preparePut(ctx: EngineContext, key: unknown, value: unknown, opt
   if (!ctx.policy.layers[layer]) {
     throw new TiermemError('INVALID_OPTION', `unknown layer '${layer}'; configured layers: ${Object.keys(ctx.policy.layers).join(', ')}`)
   }
-  const bytes = encodeValue(value)
+  if (encoded !== undefined && !(encoded instanceof Uint8Array)) throw new TiermemError('INVALID_VALUE', 'encoded values are Uint8Array')
+  const bytes = encoded ?? encodeValue(value)
   return {
     namespace, key, storeKey: storeKeyOf(namespace, key), value, bytes, options: opts, layer, scope,
     at: ctx.clock.now(), resolve: noop, reject: noop,

@@ -37,11 +37,17 @@ export function writesSettled(ctx: EngineContext, namespace: string, keys: reado
   return waits.length === 0 ? undefined : Promise.all(waits)
 }
 
-/** get(): hot entries answer synchronously (one resolved promise); others read their store. */
-export function readOne(ctx: EngineContext, namespace: string, key: string): Promise<unknown> {
+/** Turns stored bytes into what a reader gets: a decoded value, or (for the worker host) the bytes themselves. */
+export type Decode = (bytes: Uint8Array) => unknown
+
+/**
+ * get(): hot entries answer synchronously (one resolved promise); others read their store and
+ * `decode` the bytes (by default into a fresh value).
+ */
+export function readOne(ctx: EngineContext, namespace: string, key: string, decode: Decode = decodeValue): Promise<unknown> {
   if (ctx.pendingWrites.size !== 0) {
     const write = ctx.pendingWrites.get(storeKeyOf(namespace, key))
-    if (write) return write.then(() => readOne(ctx, namespace, key))
+    if (write) return write.then(() => readOne(ctx, namespace, key, decode))
   }
   const { reg, metrics } = ctx
   const sampled = (++metrics.hotReads & HOT_SAMPLE_MASK) === 0
@@ -60,11 +66,11 @@ export function readOne(ctx: EngineContext, namespace: string, key: string): Pro
     if (sampled) metrics.latency[HOT].record(elapsedNow() - started)
     return Promise.resolve(value)
   }
-  return readStored(ctx, namespace, key, slot)
+  return readStored(ctx, namespace, key, slot, decode)
 }
 
 /** Reads a warm or cold entry; if a tier move raced the read, looks the key up again. */
-async function readStored(ctx: EngineContext, namespace: string, key: string, slot: number): Promise<unknown> {
+async function readStored(ctx: EngineContext, namespace: string, key: string, slot: number, decode: Decode): Promise<unknown> {
   const { reg, metrics } = ctx
   const started = elapsedNow()
   for (let attempt = 0; attempt < 4; attempt++) {
@@ -80,7 +86,7 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
       verifyContent(ctx, slot, bytes)
       metrics.hits[tier]!++
       metrics.latency[tier as 1 | 2].record(elapsedNow() - started)
-      const value = decodeValue(bytes)
+      const value = decode(bytes)
       maybePromote(ctx, slot, bytes)
       return value
     }
@@ -98,7 +104,7 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
 }
 
 /** getMany(): hot entries straight away, warm and cold ones in one store read per tier. */
-export async function readMany(ctx: EngineContext, namespace: string, keys: readonly string[]): Promise<unknown[]> {
+export async function readMany(ctx: EngineContext, namespace: string, keys: readonly string[], decode: Decode = decodeValue): Promise<unknown[]> {
   await writesSettled(ctx, namespace, keys)
   const { reg, metrics } = ctx
   const now = ctx.clock.now()
@@ -132,11 +138,11 @@ export async function readMany(ctx: EngineContext, namespace: string, keys: read
         verifyContent(ctx, slot, bytes)
         metrics.hits[tier]!++
         metrics.latency[tier as 1 | 2].record(elapsed / list.length)
-        out[index] = decodeValue(bytes)
+        out[index] = decode(bytes)
         maybePromote(ctx, slot, bytes)
       } else {
         // Raced with a move or a delete: fall back to the single-key path, which re-resolves.
-        out[index] = await readOne(ctx, namespace, keys[index]!)
+        out[index] = await readOne(ctx, namespace, keys[index]!, decode)
       }
     }
   }

@@ -1,4 +1,4 @@
-import { decodeValue, freezeIfPlain, isPrimitive } from './codec.ts'
+import { copyBytes, decodeValue, freezeIfPlain, isPrimitive } from './codec.ts'
 import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { encodeRecord, readRecord } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
@@ -27,7 +27,7 @@ export function setHotValue(reg: Registry, slot: number, bytes: Uint8Array, valu
     reg.flags[slot]! |= SHAREABLE
   } else {
     // Own the bytes: `bytes` may be a view into an encoder's shared buffer.
-    reg.hotValues[slot] = bytes.slice()
+    reg.hotValues[slot] = copyBytes(bytes)
     reg.flags[slot]! &= ~SHAREABLE
   }
 }

@@ -1,4 +1,5 @@
 import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { copyBytes } from '../core/codec.ts'
 import { TiermemError } from '../core/errors.ts'
 import { toStorageError } from './storage-errors.ts'
 import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from './store.ts'
@@ -128,7 +129,7 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
 
 /** The bytes of a view, as their own buffer (a clone of a view would copy its whole buffer). */
 function ownBytes(value: Uint8Array): Uint8Array {
-  return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : value.slice()
+  return value.byteOffset === 0 && value.byteLength === value.buffer.byteLength ? value : copyBytes(value)
 }
 
 /** Deletes a store's database (tests, "clear all data"). */

@@ -1,3 +1,4 @@
+import { copyBytes } from '../core/codec.ts'
 import { TiermemError } from '../core/errors.ts'
 import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from './store.ts'
 import { validateBatch } from './validate-batch.ts'
@@ -35,7 +36,7 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
       assertOpen()
       const map = spaces[space]
       // Hand out copies: a caller writing into what it read must not change the store.
-      return keys.map((key) => map.get(key)?.slice())
+      return keys.map((key) => { const value = map.get(key); return value && copyBytes(value) })
     },
 
     async batch(ops: readonly StoreOp[]) {
@@ -46,7 +47,7 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
         const previous = map.get(op.key)
         if (previous) logicalBytes -= previous.byteLength
         if (op.type === 'put') {
-          const copy = op.value.slice()
+          const copy = copyBytes(op.value)
           map.set(op.key, copy)
           logicalBytes += copy.byteLength
         } else {
@@ -61,7 +62,7 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
       const after = options.after
       // Sorting every page is O(n log n); fine for an in-process store used in tests and at open.
       const keys = [...spaces[space].keys()].filter((k) => after === undefined || k > after).sort()
-      return keys.slice(0, limit).map((k): [string, Uint8Array] => [k, spaces[space].get(k)!.slice()])
+      return keys.slice(0, limit).map((k): [string, Uint8Array] => [k, copyBytes(spaces[space].get(k)!)])
     },
 
     async stats(): Promise<StoreStats> {

@@ -17,3 +17,10 @@ defineStoreContract('memoryStore', {
 })
 
 defineStoreContract('memoryStore (no shared data)', { create: async () => memoryStore() })
+
+defineStoreContract('compressedStore(memoryStore)', {
+  async create() {
+    const { compressedStore } = await import('../../src/stores/compressed-store.ts')
+    return compressedStore(memoryStore())
+  },
+})

@@ -1,0 +1,151 @@
+import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink'
+import { copyBytes, decodeValue, encodeValue } from '../core/codec.ts'
+import { TiermemError } from '../core/errors.ts'
+import { EventBus } from '../core/event-bus.ts'
+import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/types.ts'
+import type { HostEvent, HostOpenOptions, MemoryHost, WireValue } from '../../worker/memory-host.ts'
+import { installErrorTransfer } from './error-transfer.ts'
+
+/** A Memory whose engine runs in a worker. */
+export interface RemoteMemory extends Memory {
+  /** Where cold entries live in this browser: 'opfs', or 'indexeddb' where OPFS is missing. */
+  readonly coldBackend: string
+}
+
+export interface ConnectOptions extends Omit<HostOpenOptions, 'lifeLock'> {
+  /** Called once the endpoint is done with (after close, or when the worker is lost). */
+  dispose?: () => void
+}
+
+/**
+ * The page side of the worker boundary: the same `Memory` interface as `createMemory()`, over
+ * comlink. Values are encoded here and their bytes transferred (the caller's own buffers are
+ * never detached); warm and cold reads come back as transferred bytes decoded here.
+ *
+ * comlink never rejects a call whose worker died; this client does. The worker holds a Web
+ * Lock for its whole life and the page asks for the same lock: the grant means the worker is
+ * gone, and every pending and later call rejects with WORKER_LOST.
+ */
+export async function connectMemory(endpoint: Endpoint, options: ConnectOptions): Promise<RemoteMemory> {
+  installErrorTransfer()
+  const remote: Remote<MemoryHost> = wrap<MemoryHost>(endpoint)
+  const events = new EventBus()
+  const scopeControllers = new Map<number, AbortController>()
+  let state: 'open' | 'closed' | 'lost' = 'open'
+  let markLost!: (error: TiermemError) => void
+  const lost = new Promise<never>((_, reject) => (markLost = reject))
+  lost.catch(() => undefined)
+  const lockAbort = new AbortController()
+  let disposed = false
+  const dispose = () => {
+    if (disposed) return
+    disposed = true
+    options.dispose?.()
+  }
+
+  const loseWorker = (why: string) => {
+    if (state !== 'open') return
+    state = 'lost'
+    const error = new TiermemError('WORKER_LOST', `the tiermem worker stopped (${why}); open the memory again — everything committed is kept`)
+    markLost(error)
+    for (const controller of scopeControllers.values()) controller.abort(error)
+    dispose()
+  }
+  /** Every call: refused after close, rejected if the worker dies while it is pending. */
+  const call = <T>(run: () => Promise<T>): Promise<T> => {
+    if (state === 'closed') return Promise.reject(new TiermemError('CLOSED', 'this memory is closed; open it again to use it'))
+    if (state === 'lost') return lost
+    return Promise.race([run(), lost])
+  }
+
+  const { dispose: _dispose, ...openOptions } = options
+  const lifeLock = typeof crypto?.randomUUID === 'function' && typeof navigator !== 'undefined' && navigator.locks ? `tiermem-life-${crypto.randomUUID()}` : undefined
+  const { coldBackend } = await remote.open({ ...openOptions, ...(lifeLock ? { lifeLock } : {}) })
+  if (lifeLock) {
+    navigator.locks
+      .request(lifeLock, { signal: lockAbort.signal }, async () => loseWorker('its context ended'))
+      .catch(() => undefined)
+  }
+  await remote.setEventSink(
+    proxy((event: HostEvent, payload: unknown) => {
+      if (event === 'scopeAborted') {
+        const { id, code, message } = payload as { id: number; code?: string; message: string }
+        scopeControllers.get(id)?.abort(new TiermemError((code as TiermemError['code']) ?? 'QUOTA_EXCEEDED', message))
+      } else {
+        events.emit(event, payload as MemoryEvents[typeof event])
+      }
+    }),
+  )
+
+  const unwire = (w: WireValue): unknown => ('b' in w ? decodeValue(w.b) : w.v)
+  /** The caller's value encoded into a buffer of its own, so transferring it detaches nothing of theirs. */
+  const encodeOwned = (value: unknown): Uint8Array => copyBytes(encodeValue(value))
+
+  const memory: RemoteMemory = {
+    coldBackend,
+    put(key, value, putOptions) {
+      return call(async () => {
+        const bytes = encodeOwned(value)
+        return remote.put(key, transfer(bytes, [bytes.buffer]), putOptions)
+      })
+    },
+    putMany(items) {
+      return call(async () => {
+        if (!Array.isArray(items)) throw new TiermemError('INVALID_OPTION', 'putMany takes an array of { key, value, ...options }')
+        const encoded = items.map(({ value, ...rest }) => ({ ...rest, bytes: encodeOwned(value) }))
+        return remote.putMany(transfer(encoded, encoded.map((e) => e.bytes.buffer as ArrayBuffer)))
+      })
+    },
+    get: <T>(key: string, o?: { namespace?: string }) => call(async () => unwire(await remote.get(key, o)) as T | undefined),
+    getMany: <T>(keys: string[], o?: { namespace?: string }) => call(async () => (await remote.getMany(keys, o)).map(unwire) as (T | undefined)[]),
+    getEntry: (key, o) => call(() => remote.getEntry(key, o)),
+    has: (key, o) => call(() => remote.has(key, o)),
+    delete: (key, o) => call(() => remote.delete(key, o)),
+    query: (filter) => call(() => remote.query(filter)),
+    retain: (key, o) => call(() => remote.retain(key, o)),
+    release: (key, o) => call(() => remote.release(key, o)),
+    evict: (key, o) => call(() => remote.evict(key, o)),
+    promote: (key, o) => call(() => remote.promote(key, o)),
+    demote: (key, o) => call(() => remote.demote(key, o)),
+    gc: () => call(() => remote.gc()),
+    stats: () => call(() => remote.stats()),
+    configure: (o) => call(() => remote.configure(o)),
+    flush: () => call(() => remote.flush()),
+    async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
+      if (state !== 'open') throw new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
+      if (typeof handler !== 'function') throw new TiermemError('INVALID_OPTION', 'on() needs a handler function')
+      return events.on(event, handler)
+    },
+    openScope(taskId, scopeOptions) {
+      return call(async () => {
+        const { id } = await remote.openScope(taskId, scopeOptions)
+        const controller = new AbortController()
+        scopeControllers.set(id, controller)
+        let closing: Promise<void> | undefined
+        const close = (closeOptions?: { keepEvidence?: boolean }) =>
+          (closing ??= call(async () => {
+            scopeControllers.delete(id)
+            await remote.scopeClose(id, closeOptions)
+          }))
+        const scope: TaskScope = {
+          taskId,
+          signal: controller.signal,
+          put: (key: string, value: unknown, putOptions?: PutOptions): Promise<EntryInfo> => call(() => remote.scopePut(id, key, value, putOptions)),
+          get: <T>(key: string) => call(() => remote.scopeGet(id, key) as Promise<T | undefined>),
+          close,
+          [Symbol.asyncDispose]: () => close(),
+        }
+        return scope
+      })
+    },
+    async close() {
+      if (state === 'closed') return
+      if (state === 'open') await Promise.race([remote.close(), lost]).catch(() => undefined)
+      state = 'closed'
+      lockAbort.abort()
+      remote[releaseProxy]()
+      dispose()
+    },
+  }
+  return memory
+}

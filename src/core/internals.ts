@@ -1,0 +1,19 @@
+import type { EntryInfo, NamespaceOption, PutOptions } from './types.ts'
+
+/**
+ * Hooks the worker host uses to move bytes instead of values across the worker boundary.
+ * Not part of the public API: reached through this symbol on an engine from createMemory().
+ */
+export const ENGINE_INTERNALS = Symbol.for('tiermem.engineInternals')
+
+/** A stored value handed out as its encoded bytes (a copy the receiver owns). */
+export class EncodedValue {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+export interface EngineInternals {
+  /** put() of a value the caller already encoded with the tiermem codec. */
+  putEncoded(items: Array<{ key: string; bytes: Uint8Array } & PutOptions>): Promise<EntryInfo[]>
+  /** get() that returns hot entries as values and warm/cold entries as EncodedValue. */
+  getRaw(keys: string[], options?: NamespaceOption): Promise<unknown[]>
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest'
+import { openMemory, TiermemError } from '../../src/index.ts'
+
+const plain = { policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' as const } } }, maintenanceIntervalMs: 0 }
+const unique = (what: string) => `${what}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
+
+describe('openMemory() in Chromium: worker, IndexedDB and OPFS', () => {
+  it('stores in every tier, with OPFS as cold, and reads back', async () => {
+    const mem = await openMemory({ name: unique('tiers'), ...plain })
+    expect(mem.coldBackend).toBe('opfs')
+    const value = { role: 'user', text: 'remember the Lisbon trip', at: new Date(5) }
+    await mem.put('hot', value)
+    await mem.put('warm', value, { tier: 'warm' })
+    await mem.put('cold', value, { tier: 'cold' })
+    expect(await mem.getMany(['hot', 'warm', 'cold'])).toEqual([value, value, value])
+    const stats = await mem.stats()
+    expect(stats.tiers).toMatchObject({ hot: { count: 1 }, warm: { count: 1 }, cold: { count: 1 } })
+    expect(stats.cold.backend).toBe('opfs')
+    await mem.close()
+  })
+
+  it('keeps everything across close and a new worker (what a reload does)', async () => {
+    const name = unique('reload')
+    const first = await openMemory({ name, ...plain })
+    await first.putMany(Array.from({ length: 200 }, (_, i) => ({ key: `m${i}`, value: { i, text: `message ${i}` }, tier: (['hot', 'warm', 'cold'] as const)[i % 3] })))
+    await first.close()
+    const second = await openMemory({ name, ...plain })
+    const values = await second.getMany(Array.from({ length: 200 }, (_, i) => `m${i}`))
+    expect(values).toEqual(Array.from({ length: 200 }, (_, i) => ({ i, text: `message ${i}` })))
+    expect((await second.getEntry('m2'))?.tier).toBe('cold')
+    await second.close()
+  })
+
+  it('delivers engine events to the page', async () => {
+    const mem = await openMemory({ name: unique('events'), ...plain })
+    const demoted = new Promise((resolve) => void mem.on('demoted', resolve))
+    await mem.put('k', 'v')
+    await mem.demote('k')
+    expect(await demoted).toEqual({ key: 'k', namespace: 'default', from: 'hot', to: 'warm' })
+    await mem.close()
+  })
+
+  it('rejects pending and later calls with WORKER_LOST when the worker dies, never hangs', async () => {
+    const worker = new Worker(new URL('../../worker/tiermem.worker.ts', import.meta.url), { type: 'module' })
+    const mem = await openMemory({ name: unique('lost'), worker, ...plain })
+    await mem.put('before', 1)
+    const pending = Array.from({ length: 50 }, (_, i) => mem.put(`k${i}`, 'x'.repeat(1000)).then(() => 'ok', (e: unknown) => e))
+    worker.terminate()
+    const outcomes = await Promise.all(pending)
+    const lost = outcomes.filter((o) => o !== 'ok')
+    expect(lost.length).toBeGreaterThan(0)
+    for (const error of lost) expect(error).toMatchObject({ code: 'WORKER_LOST' })
+    await expect(mem.get('before')).rejects.toBeInstanceOf(TiermemError)
+    await mem.close()
+  })
+
+  it('a second memory of the same name while the first is open fails clearly', async () => {
+    const name = unique('twice')
+    const first = await openMemory({ name, ...plain })
+    await expect(openMemory({ name, ...plain })).rejects.toMatchObject({ code: 'CLOSED' })
+    await first.close()
+  })
+})

@@ -1,0 +1,113 @@
+import { MessageChannel } from 'node:worker_threads'
+import { afterEach, describe, expect, it } from 'vitest'
+import { connectMemory, type RemoteMemory } from '../../src/client/connect.ts'
+import { TiermemError } from '../../src/core/errors.ts'
+import { memoryStore } from '../../src/stores/memory-store.ts'
+import { exposeMemoryHost } from '../../worker/memory-host.ts'
+import type { Endpoint } from 'comlink'
+
+const opened: RemoteMemory[] = []
+afterEach(async () => {
+  for (const mem of opened.splice(0)) await mem.close()
+})
+
+async function connect(options: Parameters<typeof connectMemory>[1] = { name: 't' }): Promise<RemoteMemory> {
+  const { port1, port2 } = new MessageChannel()
+  exposeMemoryHost(port1 as unknown as Endpoint, async () => ({ warm: memoryStore(), cold: memoryStore() }))
+  const mem = await connectMemory(port2 as unknown as Endpoint, {
+    maintenanceIntervalMs: 0,
+    policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } },
+    ...options,
+    dispose: () => {
+      port1.close()
+      port2.close()
+    },
+  })
+  opened.push(mem)
+  return mem
+}
+
+describe('the worker host and its client, over a MessageChannel', () => {
+  it('round-trips values from every tier; reads of warm and cold travel as bytes', async () => {
+    const mem = await connect()
+    const value = { text: 'hi', when: new Date(3), tags: new Set(['a']), bytes: new Uint8Array([1, 2, 3]) }
+    await mem.put('hot', value)
+    await mem.put('warm', value, { tier: 'warm' })
+    await mem.put('cold', value, { tier: 'cold' })
+    expect(await mem.get('hot')).toEqual(value)
+    expect(await mem.get('warm')).toEqual(value)
+    expect(await mem.get('cold')).toEqual(value)
+    expect(await mem.getMany(['cold', 'missing', 'hot'])).toEqual([value, undefined, value])
+    expect(mem.coldBackend).toBe('memory')
+  })
+
+  it('never detaches the caller’s buffers', async () => {
+    const mem = await connect()
+    const bytes = new Uint8Array(100_000).fill(7)
+    await mem.put('big', bytes)
+    await mem.putMany([{ key: 'big2', value: bytes }])
+    expect(bytes.byteLength).toBe(100_000)
+    expect(await mem.get('big')).toEqual(bytes)
+  })
+
+  it('keeps TiermemError code, message and cause across the boundary', async () => {
+    const mem = await connect()
+    const error = await mem.put('', 1).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TiermemError)
+    expect(error).toMatchObject({ code: 'INVALID_KEY', name: 'TiermemError' })
+    await mem.put('k', 1)
+    await mem.retain('k')
+    await expect(mem.evict('k')).rejects.toMatchObject({ code: 'REF_HELD' })
+    await expect(mem.put('k', 1, { importance: 5 })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(mem.put('f', () => 1)).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+  })
+
+  it('delivers events to on() handlers on the page', async () => {
+    const mem = await connect()
+    const seen: string[] = []
+    const all: string[] = []
+    let waiter: ((key: string) => void) | undefined
+    await mem.on('evicted', (e) => {
+      all.push(e.key)
+      waiter?.(e.key)
+    })
+    const evictionOf = (key: string) => new Promise<void>((resolve) => (waiter = (k) => k === key && resolve()))
+    const off = await mem.on('evicted', (e) => seen.push(`${e.key}:${e.reason}`))
+    await mem.put('a', 1)
+    let next = evictionOf('a')
+    await mem.delete('a')
+    await next
+    expect(seen).toEqual(['a:manual'])
+    off()
+    // Events keep their order among themselves: once c's arrives, b's has been handled.
+    await mem.putMany([{ key: 'b', value: 1 }, { key: 'c', value: 1 }])
+    next = evictionOf('c')
+    await mem.delete('b')
+    await mem.delete('c')
+    await next
+    expect(all).toEqual(['a', 'b', 'c'])
+    expect(seen).toEqual(['a:manual'])
+  })
+
+  it('runs task scopes, with await using, and forwards their abort', async () => {
+    const mem = await connect({ name: 't', cold: { maxBytes: 1000 } })
+    {
+      await using scope = await mem.openScope('task')
+      await scope.put('x', { n: 1 })
+      expect(await scope.get('x')).toEqual({ n: 1 })
+      expect(await mem.has('task:x')).toBe(true)
+    }
+    expect(await mem.has('task:x')).toBe(false)
+    const doomed = await mem.openScope('doomed')
+    const aborted = new Promise((resolve) => doomed.signal.addEventListener('abort', () => resolve(doomed.signal.reason)))
+    await mem.put('pinned', 'x'.repeat(997), { tier: 'cold', evictable: false })
+    expect(await aborted).toMatchObject({ code: 'QUOTA_EXCEEDED' })
+  })
+
+  it('refuses calls after close with CLOSED', async () => {
+    const mem = await connect()
+    await mem.close()
+    await expect(mem.get('k')).rejects.toMatchObject({ code: 'CLOSED' })
+    await expect(mem.on('evicted', () => {})).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+})

@@ -1,0 +1,136 @@
+import { expose, transfer, type Endpoint } from 'comlink'
+import { installErrorTransfer } from '../src/client/error-transfer.ts'
+import { createMemory } from '../src/core/memory.ts'
+import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../src/core/internals.ts'
+import { TiermemError } from '../src/core/errors.ts'
+import type {
+  Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, TaskScope,
+} from '../src/core/types.ts'
+import type { Store } from '../src/stores/store.ts'
+
+/** What crosses the boundary for one read: a value (structured clone) or encoded bytes (transferred). */
+export type WireValue = { v: unknown } | { b: Uint8Array }
+
+/** Serializable options for opening the engine in the worker (no stores, no clock: the worker owns those). */
+export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock'> {
+  name: string
+  /** A Web Lock the worker holds for its whole life: the page learns of the worker's death when it is granted. */
+  lifeLock?: string
+}
+
+export type HostEvent = keyof MemoryEvents | 'scopeAborted'
+export type EventSink = (event: HostEvent, payload: unknown) => void
+
+export interface OpenedStores {
+  warm: Store
+  cold: Store
+}
+
+const EVENTS: ReadonlyArray<keyof MemoryEvents> = ['promoted', 'demoted', 'evicted', 'pressure', 'alert', 'cleanup', 'layerChanged']
+
+/**
+ * The engine's side of the worker boundary: a flat set of calls over plain data, exposed with
+ * comlink on any Endpoint (a Worker's global scope, or a MessagePort in Node tests). Values put
+ * arrive as encoded bytes the page transferred; warm and cold reads leave as encoded bytes
+ * transferred back; hot reads leave as values (a structured clone, no encoding). Task scopes
+ * are held here and named by number; their abort reaches the page as a 'scopeAborted' event.
+ */
+export function createMemoryHost(openStores: (name: string) => Promise<OpenedStores>) {
+  let memory: Memory | undefined
+  let internals: EngineInternals | undefined
+  let sink: EventSink | undefined
+  const scopes = new Map<number, TaskScope>()
+  let nextScope = 1
+
+  const mem = (): Memory => {
+    if (!memory) throw new TiermemError('CLOSED', 'the memory is not open in this worker')
+    return memory
+  }
+  const wire = (value: unknown): WireValue => (value instanceof EncodedValue ? { b: value.bytes } : { v: value })
+  const buffers = (values: WireValue[]): ArrayBuffer[] => values.flatMap((w) => ('b' in w ? [w.b.buffer as ArrayBuffer] : []))
+  const scope = (id: number): TaskScope => {
+    const found = scopes.get(id)
+    if (!found) throw new TiermemError('CLOSED', `task scope ${id} is closed`)
+    return found
+  }
+
+  return {
+    async open(options: HostOpenOptions): Promise<{ coldBackend: string }> {
+      if (memory) throw new TiermemError('INVALID_OPTION', 'this worker already holds an open memory')
+      if (options.lifeLock) holdLifeLock(options.lifeLock)
+      const { name, lifeLock: _lock, ...engineOptions } = options
+      const stores = await openStores(name)
+      memory = await createMemory({ ...engineOptions, stores })
+      internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
+      for (const event of EVENTS) await memory.on(event, (payload) => sink?.(event, payload))
+      return { coldBackend: stores.cold.backend }
+    },
+    setEventSink(next: EventSink | undefined): void {
+      sink = next
+    },
+    put: async (key: string, bytes: Uint8Array, options?: PutOptions) => (await internals!.putEncoded([{ ...options, key, bytes }]))[0]!,
+    putMany: (items: Array<{ key: string; bytes: Uint8Array } & PutOptions>) => internals!.putEncoded(items),
+    async get(key: string, options?: NamespaceOption): Promise<WireValue> {
+      const [value] = await internals!.getRaw([key], options)
+      const out = wire(value)
+      return transfer(out, buffers([out]))
+    },
+    async getMany(keys: string[], options?: NamespaceOption): Promise<WireValue[]> {
+      const out = (await internals!.getRaw(keys, options)).map(wire)
+      return transfer(out, buffers(out))
+    },
+    getEntry: (key: string, options?: NamespaceOption) => mem().getEntry(key, options),
+    has: (key: string, options?: NamespaceOption) => mem().has(key, options),
+    delete: (key: string, options?: NamespaceOption) => mem().delete(key, options),
+    query: (filter?: QueryFilter) => mem().query(filter),
+    retain: (key: string, options?: NamespaceOption) => mem().retain(key, options),
+    release: (key: string, options?: NamespaceOption) => mem().release(key, options),
+    evict: (key: string, options?: NamespaceOption) => mem().evict(key, options),
+    promote: (key: string, options?: NamespaceOption) => mem().promote(key, options),
+    demote: (key: string, options?: NamespaceOption) => mem().demote(key, options),
+    gc: () => mem().gc(),
+    stats: () => mem().stats(),
+    configure: (options: RuntimeOptions) => mem().configure(options),
+    flush: () => mem().flush(),
+    async close(): Promise<void> {
+      const closing = memory
+      memory = undefined
+      scopes.clear()
+      await closing?.close()
+    },
+    async openScope(taskId: string, options?: { critical?: boolean; quotaBytes?: number }): Promise<{ id: number; taskId: string }> {
+      const opened = await mem().openScope(taskId, options)
+      const id = nextScope++
+      scopes.set(id, opened)
+      opened.signal.addEventListener('abort', () => {
+        const reason = opened.signal.reason as { code?: string; message?: string } | undefined
+        sink?.('scopeAborted', { id, code: reason?.code, message: reason?.message ?? String(reason) })
+      })
+      return { id, taskId: opened.taskId }
+    },
+    scopePut: (id: number, key: string, value: unknown, options?: PutOptions) => scope(id).put(key, value, options),
+    async scopeGet(id: number, key: string): Promise<unknown> {
+      return scope(id).get(key)
+    },
+    async scopeClose(id: number, options?: { keepEvidence?: boolean }): Promise<void> {
+      const closing = scopes.get(id)
+      scopes.delete(id)
+      await closing?.close(options)
+    },
+  }
+}
+
+export type MemoryHost = ReturnType<typeof createMemoryHost>
+
+/** Exposes a host on an endpoint (the worker's global scope, or a port). */
+export function exposeMemoryHost(endpoint: Endpoint, openStores: (name: string) => Promise<OpenedStores>): void {
+  installErrorTransfer()
+  expose(createMemoryHost(openStores), endpoint)
+}
+
+/** Holds a Web Lock until this context dies; the page's request for it is then granted. */
+function holdLifeLock(name: string): void {
+  const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
+  if (!locks) return
+  void locks.request(name, () => new Promise<never>(() => {}))
+}

@@ -1,6 +1,6 @@
 import { compressedStore } from '../src/stores/compressed-store.ts'
 import { openIndexedDbStore } from '../src/stores/indexeddb-store.ts'
-import { openOpfsStore } from '../src/stores/opfs-store.ts'
+import { openOpfsStore, type OpfsStoreOptions } from '../src/stores/opfs-store.ts'
 import type { OpenedStores } from './memory-host.ts'
 
 /** Database and directory names of a memory, so several memories of one origin never share files. */
@@ -16,14 +16,14 @@ export const storageNames = (name: string) => ({
  * `stats().cold.backend` says 'indexeddb'. An OPFS store that exists but is locked by another
  * worker is an error, not a fallback: falling back would split one memory across two places.
  */
-export async function openBrowserStores(name: string): Promise<OpenedStores> {
+export async function openBrowserStores(name: string, opfs: Omit<OpfsStoreOptions, 'directory'> = {}): Promise<OpenedStores> {
   const names = storageNames(name)
   const warm = await openIndexedDbStore({ database: names.warm })
   try {
     const hasOpfs = typeof navigator !== 'undefined' && typeof navigator.storage?.getDirectory === 'function' &&
       typeof (globalThis as { FileSystemSyncAccessHandle?: unknown }).FileSystemSyncAccessHandle === 'function'
     const cold = hasOpfs
-      ? await openOpfsStore({ directory: names.coldDirectory })
+      ? await openOpfsStore({ ...opfs, directory: names.coldDirectory })
       : compressedStore(await openIndexedDbStore({ database: names.coldFallback }))
     return { warm, cold }
   } catch (error) {

@@ -6,6 +6,7 @@ import { TiermemError } from '../src/core/errors.ts'
 import type {
   Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, TaskScope,
 } from '../src/core/types.ts'
+import type { OpfsStoreOptions } from '../src/stores/opfs-store.ts'
 import type { Store } from '../src/stores/store.ts'
 
 /** What crosses the boundary for one read: a value (structured clone) or encoded bytes (transferred). */
@@ -16,7 +17,11 @@ export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock'>
   name: string
   /** A Web Lock the worker holds for its whole life: the page learns of the worker's death when it is granted. */
   lifeLock?: string
+  /** Tuning of the OPFS cold store (block and segment sizes, deflate level, compaction). */
+  opfs?: Omit<OpfsStoreOptions, 'directory'>
 }
+
+export type StoreOpener = (name: string, opfs?: Omit<OpfsStoreOptions, 'directory'>) => Promise<OpenedStores>
 
 export type HostEvent = keyof MemoryEvents | 'scopeAborted'
 export type EventSink = (event: HostEvent, payload: unknown) => void
@@ -35,7 +40,7 @@ const EVENTS: ReadonlyArray<keyof MemoryEvents> = ['promoted', 'demoted', 'evict
  * transferred back; hot reads leave as values (a structured clone, no encoding). Task scopes
  * are held here and named by number; their abort reaches the page as a 'scopeAborted' event.
  */
-export function createMemoryHost(openStores: (name: string) => Promise<OpenedStores>) {
+export function createMemoryHost(openStores: StoreOpener) {
   let memory: Memory | undefined
   let internals: EngineInternals | undefined
   let sink: EventSink | undefined
@@ -58,8 +63,8 @@ export function createMemoryHost(openStores: (name: string) => Promise<OpenedSto
     async open(options: HostOpenOptions): Promise<{ coldBackend: string }> {
       if (memory) throw new TiermemError('INVALID_OPTION', 'this worker already holds an open memory')
       if (options.lifeLock) holdLifeLock(options.lifeLock)
-      const { name, lifeLock: _lock, ...engineOptions } = options
-      const stores = await openStores(name)
+      const { name, lifeLock: _lock, opfs, ...engineOptions } = options
+      const stores = await openStores(name, opfs)
       memory = await createMemory({ ...engineOptions, stores })
       internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
       for (const event of EVENTS) await memory.on(event, (payload) => sink?.(event, payload))
@@ -123,7 +128,7 @@ export function createMemoryHost(openStores: (name: string) => Promise<OpenedSto
 export type MemoryHost = ReturnType<typeof createMemoryHost>
 
 /** Exposes a host on an endpoint (the worker's global scope, or a port). */
-export function exposeMemoryHost(endpoint: Endpoint, openStores: (name: string) => Promise<OpenedStores>): void {
+export function exposeMemoryHost(endpoint: Endpoint, openStores: StoreOpener): void {
   installErrorTransfer()
   expose(createMemoryHost(openStores), endpoint)
 }

@@ -1,4 +1,5 @@
 import type { MemoryOptions } from '../core/types.ts'
+import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import { connectMemory, type RemoteMemory } from './connect.ts'
 
 export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock'> {
@@ -10,6 +11,8 @@ export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock
    * and other bundlers follow.
    */
   worker?: Worker
+  /** Tuning of the OPFS cold store: blockBytes (64 KiB), segmentBytes (8 MiB), level (6), compactDeadRatio (0.5). */
+  opfs?: Omit<OpfsStoreOptions, 'directory'>
 }
 
 /**

@@ -10,9 +10,19 @@ for (const [label, file] of process.argv.slice(2).map((arg) => arg.split('='))) 
     continue
   }
   const report = JSON.parse(readFileSync(file, 'utf8'))
-  const skipped = report.numPendingTests + report.numTodoTests
-  const failed = report.numFailedTests + (report.success === false && report.numFailedTests === 0 ? 1 : 0)
-  console.log(`${label}: ${report.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
+  let passed, failed, skipped
+  if (report.stats && 'expected' in report.stats) {
+    // Playwright: expected = passed, unexpected = failed, flaky = passed only on retry (counted as failed).
+    passed = report.stats.expected
+    failed = report.stats.unexpected + report.stats.flaky + (report.errors?.length ?? 0)
+    skipped = report.stats.skipped
+  } else {
+    // Vitest
+    passed = report.numPassedTests
+    skipped = report.numPendingTests + report.numTodoTests
+    failed = report.numFailedTests + (report.success === false && report.numFailedTests === 0 ? 1 : 0)
+  }
+  console.log(`${label}: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`)
   if (failed > 0) failedAny = true
 }
 process.exit(failedAny ? 1 : 0)

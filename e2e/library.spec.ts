@@ -1,0 +1,77 @@
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium, expect, test, type Page } from '@playwright/test'
+import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
+
+const plain = { maintenanceIntervalMs: 0, policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } } }
+
+async function ready(page: Page): Promise<void> {
+  const errors: string[] = []
+  page.on('pageerror', (e) => errors.push(String(e)))
+  await page.goto('/')
+  await expect(page.locator('#status')).toHaveText('ready')
+  expect(errors).toEqual([])
+}
+
+test('data survives a page reload', async ({ page }) => {
+  await ready(page)
+  await page.evaluate(async (options) => {
+    const mem = await window.tiermem.openMemory({ name: 'reload', ...options })
+    await mem.putMany(Array.from({ length: 300 }, (_, i) => ({ key: `m${i}`, value: { i, text: `message ${i}` }, tier: (['hot', 'warm', 'cold'] as const)[i % 3] })))
+    // No close(): a reload tears the page and its worker down as they are.
+  }, plain)
+  await page.reload()
+  await expect(page.locator('#status')).toHaveText('ready')
+  const result = await page.evaluate(async (options) => {
+    const mem = await window.tiermem.openMemory({ name: 'reload', ...options })
+    const values = await mem.getMany(Array.from({ length: 300 }, (_, i) => `m${i}`))
+    const stats = await mem.stats()
+    await mem.close()
+    return { ok: values.every((v, i) => (v as { i: number }).i === i), tiers: stats.tiers, backend: stats.cold.backend }
+  }, plain)
+  expect(result.ok).toBe(true)
+  expect(result.backend).toBe('opfs')
+  expect(result.tiers.cold.count).toBe(100)
+})
+
+test('a write refused for quota fails with QUOTA_EXCEEDED and loses nothing stored', async ({ baseURL }) => {
+  // Chromium enforces an overridden quota only in a real profile, not an off-the-record context.
+  const executablePath = chromiumPath()
+  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tiermem-quota-')), {
+    ...(executablePath ? { executablePath } : {}), args: CHROMIUM_ARGS, baseURL,
+  })
+  const page = await context.newPage()
+  await ready(page)
+  // A real quota, enforced by Chromium: the DevTools protocol shrinks this origin's quota. It must
+  // be set before the origin first uses storage (Chromium caches the quota of an active origin).
+  const cdp = await context.newCDPSession(page)
+  const origin = new URL(page.url()).origin
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: 3_000_000 })
+  const outcome = await page.evaluate(async (options) => {
+    const mem = await window.tiermem.openMemory({ name: 'quota', ...options })
+    await mem.put('kept', { note: 'stored before the quota ran out' }, { tier: 'warm' })
+    let error: { code?: string; message?: string; cause?: { name?: string } } | undefined
+    for (let i = 0; i < 200 && !error; i++) {
+      const bytes = crypto.getRandomValues(new Uint8Array(64 * 1024)) // random: Chromium would compress a pattern
+      error = await mem.put(`big${i}`, bytes, { tier: 'warm' }).then(
+        () => undefined,
+        (e: { code?: string; message?: string; cause?: { name?: string } }) => ({ code: e.code, message: e.message, cause: { name: e.cause?.name } }),
+      )
+    }
+    await mem.close()
+    return error
+  }, plain)
+  expect(outcome).toMatchObject({ code: 'QUOTA_EXCEEDED', cause: { name: 'QuotaExceededError' } })
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin })
+  const kept = await page.evaluate(async (options) => {
+    const mem = await window.tiermem.openMemory({ name: 'quota', ...options })
+    const value = await mem.get('kept')
+    await mem.put('after', 1)
+    const after = await mem.get('after')
+    await mem.close()
+    return { value, after }
+  }, plain)
+  expect(kept).toEqual({ value: { note: 'stored before the quota ran out' }, after: 1 })
+  await context.close()
+})

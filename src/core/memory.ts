@@ -422,6 +422,9 @@ async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
     hitRate,
     latency,
     health: assessHealth({ latency, hitRate, reads, pressure, coldDeadRatio: coldStats.deadRatio }),
-    cold: { backend: ctx.cold.backend, compressionRatio: coldStats.compressionRatio, deadRatio: coldStats.deadRatio },
+    cold: {
+      backend: ctx.cold.backend, compressionRatio: coldStats.compressionRatio, deadRatio: coldStats.deadRatio,
+      storedBytes: coldStats.storedBytes, logicalBytes: coldStats.logicalBytes,
+    },
   }
 }

@@ -201,7 +201,8 @@ export interface MemoryStats {
   hitRate: Record<Tier, number>
   latency: Record<Tier, LatencySummary>
   health: { score: number; recommendations: Recommendation[] }
-  cold: { backend: string; compressionRatio: number; deadRatio: number }
+  /** The cold store as it measures itself: bytes on storage and bytes of the records it holds. */
+  cold: { backend: string; compressionRatio: number; deadRatio: number; storedBytes: number; logicalBytes: number }
 }
 
 export type EvictionReason = 'expired' | 'orphaned' | 'pressure' | 'cleanup' | 'manual' | 'scope'

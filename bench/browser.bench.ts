@@ -1,0 +1,63 @@
+/**
+ * npm run bench: the browser benchmarks in real headless Chromium.
+ *
+ * Method: Vite serves bench/browser cross-origin isolated (COOP/COEP), so performance.now()
+ * resolves 5 µs and single calls can be timed. Chromium runs with a fresh on-disk profile
+ * (an off-the-record context would keep IndexedDB in memory and flatter every store). The page
+ * measures tiermem and its peers side by side, interleaving their rounds; goals are ratios to
+ * peers measured in the same run. Results: a table here, JSON in bench/results/browser.json.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { chromium } from 'playwright'
+import { createServer } from 'vite'
+import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
+import { buildCorpus, fixedRecords } from './corpus.ts'
+import type { Row } from './browser/main.ts'
+
+const root = new URL('./browser/', import.meta.url).pathname
+const server = await createServer({
+  root,
+  configFile: false,
+  logLevel: 'warn',
+  server: {
+    host: '127.0.0.1',
+    port: 0,
+    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
+    fs: { allow: [new URL('..', import.meta.url).pathname] },
+  },
+})
+await server.listen()
+const url = server.resolvedUrls!.local[0]!
+const executablePath = chromiumPath()
+const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tiermem-bench-')), {
+  ...(executablePath ? { executablePath } : {}),
+  args: CHROMIUM_ARGS,
+  headless: true,
+})
+try {
+  const page = await context.newPage()
+  page.on('console', (message) => message.type() === 'error' && console.error('page:', message.text()))
+  page.on('pageerror', (error) => console.error('page error:', error))
+  await page.goto(url)
+  await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 })
+  const corpus = buildCorpus(10_000)
+  // ~1 KiB as JSON: 960 characters of text plus the other fields.
+  const fixed = fixedRecords(10_000, 960, corpus)
+  const version = await context.browser()?.version()
+  const rows: Row[] = await page.evaluate(([c, f]) => window.runBench(c, f), [corpus, fixed] as const)
+  console.log(`\ntiermem browser bench — Chromium ${version ?? ''}, ${new Date().toISOString()}\n`)
+  console.log(`${'measure'.padEnd(66)} ${'value'.padStart(12)}  unit        vs peer            goal      `)
+  for (const r of rows) {
+    const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}× ${r.peer}`
+    const goal = r.goal ? `${r.goal} ${r.pass ? 'met' : 'MISSED'}` : ''
+    console.log(`${r.name.padEnd(66)} ${r.value.toFixed(r.value >= 100 ? 0 : 3).padStart(12)}  ${r.unit.padEnd(10)}  ${ratio.padEnd(30)} ${goal}`)
+  }
+  mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
+  writeFileSync(new URL('./results/browser.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), chromium: version, rows }, null, 2) + '\n')
+  console.log('\nwritten to bench/results/browser.json')
+} finally {
+  await context.close()
+  await server.close()
+}

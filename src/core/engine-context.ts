@@ -1,6 +1,7 @@
 import type { Store, StoreOp } from '../stores/store.ts'
 import { storeKeyOf } from './entry-record.ts'
 import type { EventBus } from './event-bus.ts'
+import type { JournalState } from './journal.ts'
 import type { Metrics } from './metrics.ts'
 import type { Registry } from './registry.ts'
 import type { ScopeState } from './scope-state.ts'
@@ -44,6 +45,8 @@ export interface EngineContext {
    * them (read-your-writes, as IndexedDB orders a read after an earlier write transaction).
    */
   readonly pendingWrites: Map<string, Promise<unknown>>
+  /** Where the registry journal stands (see journal.ts). */
+  journal: JournalState
 }
 
 /**

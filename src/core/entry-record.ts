@@ -1,4 +1,3 @@
-import { decodeValue, encodeValue } from './codec.ts'
 import { formatHash } from './content-hash.ts'
 import { TiermemError } from './errors.ts'
 import {
@@ -36,22 +35,23 @@ export interface EntryRecord {
 
 /** The persisted form is a positional array: compact, and versioned by its first element. */
 const RECORD_VERSION = 1
+const RECORD_FIELDS = 20
 
-export function encodeRecord(r: EntryRecord): Uint8Array {
+/** A record as the positional array stored in journal chunks and snapshots. */
+export function recordToArray(r: EntryRecord): unknown[] {
   // Hot is not a durable place: a hot entry's bytes live in warm, so it is persisted as warm.
   const storedTier = r.tier === COLD ? COLD : WARM
-  return encodeValue([
+  return [
     RECORD_VERSION, r.key, r.namespace, r.type, r.layer, storedTier, r.importance, r.relevance,
     r.createdAt, r.lastAccessedAt, r.accessCount, r.sizeBytes,
     Number.isNaN(r.ttlMs) ? null : r.ttlMs,
     r.expiresAt === Number.POSITIVE_INFINITY ? null : r.expiresAt,
     r.taskId ?? null, r.tags ?? null, r.flags & (EVICTABLE | DURABLE | REFERENCED), r.refCount, r.hashHi, r.hashLo,
-  ])
+  ]
 }
 
-export function decodeRecord(bytes: Uint8Array): EntryRecord {
-  const a = decodeValue(bytes)
-  if (!Array.isArray(a) || a[0] !== RECORD_VERSION || a.length !== 20) {
+export function arrayToRecord(a: unknown): EntryRecord {
+  if (!Array.isArray(a) || a[0] !== RECORD_VERSION || a.length !== RECORD_FIELDS) {
     throw new TiermemError('CORRUPT', 'an entry metadata record has an unknown layout; it was written by a newer tiermem or is damaged')
   }
   return {

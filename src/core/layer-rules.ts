@@ -1,5 +1,6 @@
-import { commit, storeKey, type EngineContext } from './engine-context.ts'
-import { encodeRecord, readRecord, writeRecord } from './entry-record.ts'
+import { commit, type EngineContext } from './engine-context.ts'
+import { readRecord, writeRecord } from './entry-record.ts'
+import { journalOps } from './journal.ts'
 import { DURABLE, EVICTABLE, FREE } from './registry.ts'
 import { removeEntries } from './removal.ts'
 import { evictionRank, promotionScore } from './scoring.ts'
@@ -103,12 +104,7 @@ export async function changeLayer(
     }
     return record
   })
-  await commit(
-    ctx.warm,
-    slots.flatMap((slot, i) =>
-      reg.flags[slot]! & DURABLE ? [{ type: 'put' as const, space: 'meta' as const, key: storeKey(ctx, slot), value: encodeRecord(records[i]!) }] : [],
-    ),
-  )
+  await commit(ctx.warm, journalOps(ctx, records.filter((_, i) => reg.flags[slots[i]!]! & DURABLE)))
   slots.forEach((slot, i) => {
     const from = reg.layerNames.name(reg.layer[slot]!)
     reg.detach(slot)

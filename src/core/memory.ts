@@ -1,7 +1,8 @@
 import { memoryStore } from '../stores/memory-store.ts'
 import { copyBytes } from './codec.ts'
 import { commit, storeKey, trackWrites, type EngineContext } from './engine-context.ts'
-import { encodeRecord, readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
+import { readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
+import { journalOps, maybeCheckpoint, newJournalState } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { EventBus } from './event-bus.ts'
 import { runGc } from './gc.ts'
@@ -67,6 +68,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     externalSignals: new Map(),
     levelWaiters: new Set(),
     pendingWrites: new Map(),
+    journal: newJournalState(),
   }
   await loadRegistry(ctx)
   await sweepCold(ctx)
@@ -98,7 +100,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
   }
   const persistMeta = (slot: number) =>
     reg.flags[slot]! & DURABLE
-      ? commit(ctx.warm, [{ type: 'put', space: 'meta', key: storeKey(ctx, slot), value: encodeRecord(readRecord(reg, slot)) }])
+      ? commit(ctx.warm, journalOps(ctx, [readRecord(reg, slot)]))
       : Promise.resolve()
   const background = (name: string, task: () => Promise<unknown>) => {
     if (closing) return
@@ -112,6 +114,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
     timers.push(setInterval(() => background('maintenance-failed', async () => {
       await runGc(ctx)
       await persistStats(ctx)
+      await maybeCheckpoint(ctx)
     }), maintenanceMs))
   }
   if (ctx.pressurePolicy.checkIntervalMs > 0) {

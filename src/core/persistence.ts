@@ -1,28 +1,24 @@
 import type { StoreOp } from '../stores/store.ts'
 import { commit, reportBackgroundError, type EngineContext } from './engine-context.ts'
-import { decodeRecord, encodeRecord, readRecord, writeRecord } from './entry-record.ts'
+import { readRecord, writeRecord, type EntryRecord } from './entry-record.ts'
+import { journalOps, readStoredRegistry } from './journal.ts'
 import { COLD, DURABLE, REFERENCED, STATS_DIRTY } from './registry.ts'
 
 const PAGE = 2000
 
-/** Fills the registry from the warm store's metadata (at open). */
+/** Fills the registry from the warm store's journal (at open) and deletes journal leftovers. */
 export async function loadRegistry(ctx: EngineContext): Promise<number> {
   const { reg } = ctx
-  let after: string | undefined
-  let loaded = 0
-  for (;;) {
-    const page = await ctx.warm.scan('meta', after === undefined ? { limit: PAGE } : { after, limit: PAGE })
-    for (const [, bytes] of page) {
-      const record = decodeRecord(bytes)
-      const slot = reg.allocate(record.namespace, record.key)
-      writeRecord(reg, slot, record)
-      reg.attach(slot)
-      if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
-      loaded++
-    }
-    if (page.length < PAGE) return loaded
-    after = page[page.length - 1]![0]
+  const stored = await readStoredRegistry(ctx.warm)
+  ctx.journal = stored.state
+  for (const record of stored.records.values()) {
+    const slot = reg.allocate(record.namespace, record.key)
+    writeRecord(reg, slot, record)
+    reg.attach(slot)
+    if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
   }
+  await commit(ctx.warm, stored.garbage.map((key) => ({ type: 'delete' as const, space: 'meta' as const, key })))
+  return stored.records.size
 }
 
 /**
@@ -54,16 +50,16 @@ export async function sweepCold(ctx: EngineContext): Promise<number> {
  */
 export async function persistStats(ctx: EngineContext): Promise<number> {
   const { reg } = ctx
-  const ops: StoreOp[] = []
+  const records: EntryRecord[] = []
   const slots: number[] = []
   const end = reg.flags.length
   for (let slot = 0; slot < end; slot++) {
     if ((reg.flags[slot]! & (STATS_DIRTY | DURABLE)) !== (STATS_DIRTY | DURABLE)) continue
     slots.push(slot)
-    ops.push({ type: 'put', space: 'meta', key: reg.namespaces[slot]! + '\u0000' + reg.keys[slot]!, value: encodeRecord(readRecord(reg, slot)) })
+    records.push(readRecord(reg, slot))
   }
   try {
-    await commit(ctx.warm, ops)
+    await commit(ctx.warm, journalOps(ctx, records))
   } catch (error) {
     reportBackgroundError(ctx, 'stats-persist-failed', error)
     return 0

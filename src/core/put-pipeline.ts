@@ -2,7 +2,8 @@ import type { StoreOp } from '../stores/store.ts'
 import { encodeValue } from './codec.ts'
 import { hashBytes } from './content-hash.ts'
 import { commit, reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'
-import { encodeRecord, readRecord, storeKeyOf, toEntryInfo, writeRecord, type EntryRecord } from './entry-record.ts'
+import { readRecord, storeKeyOf, toEntryInfo, writeRecord, type EntryRecord } from './entry-record.ts'
+import { journalOps, maybeCheckpoint, type JournalEntry } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { applyLayerRules } from './layer-rules.ts'
 import { evaluatePressure } from './pressure-controller.ts'
@@ -122,6 +123,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   const layerDelta = new Map<string, number>()
   const scopeDelta = new Map<ScopeState, number>()
   const ops: StoreOp[] = []
+  const journal: JournalEntry[] = []
   const staleCold: string[] = []
 
   for (const item of group.items) {
@@ -176,9 +178,9 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     }
     if (durable) {
       ops.push({ type: 'put', space: 'values', key: item.storeKey, value: item.bytes })
-      ops.push({ type: 'put', space: 'meta', key: item.storeKey, value: encodeRecord(record) })
+      journal.push(record)
     } else if (prior && prior.flags & DURABLE) {
-      ops.push({ type: 'delete', space: 'meta', key: item.storeKey })
+      journal.push(item.storeKey)
       if (prior.tier !== COLD) ops.push({ type: 'delete', space: 'values', key: item.storeKey })
     }
     if (prior && prior.flags & DURABLE && prior.tier === COLD) staleCold.push(item.storeKey)
@@ -189,7 +191,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   }
 
   try {
-    await commit(ctx.warm, ops)
+    await commit(ctx.warm, [...ops, ...journalOps(ctx, journal)])
   } catch (error) {
     for (const p of planned) p.item.reject(error)
     return
@@ -251,6 +253,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   // The callers have their answers; the layer rules (transfer, cleanup, layer budgets) run after.
   try {
     await applyLayerRules(ctx, touchedLayers, protect)
+    await maybeCheckpoint(ctx)
   } catch (error) {
     reportBackgroundError(ctx, 'layer-rules-failed', error)
   }

@@ -1,5 +1,6 @@
 import type { StoreOp } from '../stores/store.ts'
 import { commit, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
+import { journalOps, type JournalEntry } from './journal.ts'
 import { COLD, DURABLE } from './registry.ts'
 import type { EvictionReason } from './types.ts'
 
@@ -19,20 +20,21 @@ export async function removeEntries(
   ctx: EngineContext,
   slots: readonly number[],
   reason: EvictionReason,
-  /** More warm ops to commit in the same atomic batch (e.g. a scope's refCount updates). */
-  alongside: readonly StoreOp[] = [],
+  /** More registry changes to commit in the same atomic batch (e.g. a scope's refCount updates). */
+  alongside: readonly JournalEntry[] = [],
 ): Promise<number> {
   const { reg } = ctx
-  const warmOps: StoreOp[] = [...alongside]
+  const warmOps: StoreOp[] = []
+  const journal: JournalEntry[] = [...alongside]
   const coldOps: StoreOp[] = []
   for (const slot of slots) {
     if (!(reg.flags[slot]! & DURABLE)) continue
     const key = storeKey(ctx, slot)
-    warmOps.push({ type: 'delete', space: 'meta', key })
+    journal.push(key)
     if (reg.tier[slot] === COLD) coldOps.push({ type: 'delete', space: 'values', key })
     else warmOps.push({ type: 'delete', space: 'values', key })
   }
-  await commit(ctx.warm, warmOps)
+  await commit(ctx.warm, [...warmOps, ...journalOps(ctx, journal)])
   let freed = 0
   for (const slot of slots) {
     freed += reg.sizeBytes[slot]!

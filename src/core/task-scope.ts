@@ -1,6 +1,6 @@
-import type { StoreOp } from '../stores/store.ts'
-import { commit, storeKey, type EngineContext } from './engine-context.ts'
-import { encodeRecord, readRecord } from './entry-record.ts'
+import { commit, type EngineContext } from './engine-context.ts'
+import { readRecord, type EntryRecord } from './entry-record.ts'
+import { journalOps } from './journal.ts'
 import { evaluatePressure } from './pressure-controller.ts'
 import { COLD, DURABLE, EVICTABLE, REFERENCED } from './registry.ts'
 import { removeEntries } from './removal.ts'
@@ -35,16 +35,16 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
       updates.push({ slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
     }
   }
-  const metaOps: StoreOp[] = []
+  const changed: EntryRecord[] = []
   for (const u of updates) {
     if (!(reg.flags[u.slot]! & DURABLE)) continue
     const record = readRecord(reg, u.slot)
     record.refCount = u.refCount
     record.flags = u.flags
-    metaOps.push({ type: 'put', space: 'meta', key: storeKey(ctx, u.slot), value: encodeRecord(record) })
+    changed.push(record)
   }
-  if (victims.length > 0) await removeEntries(ctx, victims, 'scope', metaOps)
-  else await commit(ctx.warm, metaOps)
+  if (victims.length > 0) await removeEntries(ctx, victims, 'scope', changed)
+  else await commit(ctx.warm, journalOps(ctx, changed))
   for (const u of updates) {
     reg.refCount[u.slot] = u.refCount
     reg.flags[u.slot] = u.flags

@@ -1,6 +1,7 @@
 import { copyBytes, decodeValue, freezeIfPlain, isPrimitive } from './codec.ts'
 import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
-import { encodeRecord, readRecord } from './entry-record.ts'
+import { readRecord, type EntryRecord } from './entry-record.ts'
+import { journalOps } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
 import { COLD, DURABLE, HOT, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
@@ -81,14 +82,15 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
   }
   await commit(ctx.cold, coldPuts)
   const flips = []
+  const records: EntryRecord[] = []
   for (const slot of moving) {
     const record = readRecord(reg, slot)
     record.tier = COLD
-    const key = storeKey(ctx, slot)
-    flips.push({ type: 'put' as const, space: 'meta' as const, key, value: encodeRecord(record) })
-    flips.push({ type: 'delete' as const, space: 'values' as const, key })
+    records.push(record)
+    flips.push({ type: 'delete' as const, space: 'values' as const, key: storeKey(ctx, slot) })
   }
-  await commit(ctx.warm, flips)
+  // The value leaves warm in the same batch that journals the entry as cold.
+  await commit(ctx.warm, [...flips, ...journalOps(ctx, records)])
   for (const slot of moving) {
     const from = TIER_NAMES[reg.tier[slot] as 0 | 1]
     reg.detach(slot)
@@ -111,10 +113,7 @@ export async function moveFromCold(ctx: EngineContext, slot: number, toHot: bool
   verifyContent(ctx, slot, bytes)
   const record = readRecord(reg, slot)
   record.tier = WARM
-  await commit(ctx.warm, [
-    { type: 'put', space: 'values', key, value: bytes },
-    { type: 'put', space: 'meta', key, value: encodeRecord(record) },
-  ])
+  await commit(ctx.warm, [{ type: 'put', space: 'values', key, value: bytes }, ...journalOps(ctx, [record])])
   reg.detach(slot)
   reg.tier[slot] = toHot ? HOT : WARM
   if (toHot) setHotValue(reg, slot, bytes)

@@ -1,6 +1,6 @@
-import { openDB } from 'idb'
 import { expect, it } from 'vitest'
-import { decodeRecord } from '../../src/core/entry-record.ts'
+import { readStoredRegistry } from '../../src/core/journal.ts'
+import { openIndexedDbStore } from '../../src/stores/indexeddb-store.ts'
 import { COLD, WARM } from '../../src/core/registry.ts'
 import { openMemory } from '../../src/index.ts'
 import { storageNames } from '../../worker/browser-stores.ts'
@@ -62,22 +62,19 @@ it('killing the worker mid-workload loses no acknowledged put, resurrects no del
 
     // One copy per entry: the metadata names a tier, and only that tier holds the value.
     const names = storageNames(name)
-    const db = await openDB(names.warm)
-    const metaKeys = await db.getAllKeys('meta')
-    const metas = await db.getAll('meta')
-    const warmValues = new Set(await db.getAllKeys('values'))
-    db.close()
+    const warm = await openIndexedDbStore({ database: names.warm })
+    const { records } = await readStoredRegistry(warm)
+    const warmValues = new Set((await warm.scan('values', { limit: 10_000 })).map(([k]) => k))
+    await warm.close()
     const cold = await remoteOpfsStore({ directory: names.coldDirectory })
     const coldValues = new Set((await cold.scan('values', { limit: 10_000 })).map(([k]) => k))
     await cold.close()
-    metas.forEach((bytes, i) => {
-      const key = metaKeys[i] as string
-      const record = decodeRecord(bytes as Uint8Array)
+    for (const [key, record] of records) {
       if (record.tier === WARM) expect([key, warmValues.has(key), coldValues.has(key)]).toEqual([key, true, false])
       if (record.tier === COLD) expect([key, warmValues.has(key), coldValues.has(key)]).toEqual([key, false, true])
-    })
-    for (const key of warmValues) expect(metaKeys).toContain(key)
-    for (const key of coldValues) expect(metaKeys).toContain(key)
+    }
+    for (const key of warmValues) expect(records.has(key), `warm value without metadata: ${key}`).toBe(true)
+    for (const key of coldValues) expect(records.has(key), `cold value without metadata: ${key}`).toBe(true)
     const files = await storeHost().files(names.coldDirectory)
     const highest = Math.max(...files.map((f) => Number(/(\d+)/.exec(f.name)![1])))
     if (highest > files.length) compactedRounds++

@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest'
 import { createMemory, isTiermemError, memoryStore, TiermemError } from '../../src/core/index.ts'
 import type { Store } from '../../src/stores/store.ts'
+import { readStoredRegistry } from '../../src/core/journal.ts'
 import { open, plainLayers } from './helpers.ts'
 
 /** Every key, value and tier byte of a memory, to prove a failed call changed nothing. */
 async function snapshot(h: Awaited<ReturnType<typeof open>>) {
-  const dump = (d: typeof h.warm) => Object.fromEntries(Object.entries(d.spaces).map(([s, m]) => [s, [...m.entries()].map(([k, v]) => [k, [...v]])]))
-  return { warm: dump(h.warm), cold: dump(h.cold), entries: await h.mem.query({}), stats: (await h.mem.stats()).tiers }
+  const values = (d: typeof h.warm) => [...d.spaces.values.entries()].map(([k, v]) => [k, [...v]]).sort()
+  const { records } = await readStoredRegistry(memoryStore({ data: h.warm }))
+  return {
+    warmValues: values(h.warm),
+    coldValues: values(h.cold),
+    registry: [...records.entries()].sort(),
+    entries: await h.mem.query({}),
+    stats: (await h.mem.stats()).tiers,
+  }
 }
 
 describe('TiermemError codes', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createMemory, type Memory } from '../../src/core/index.ts'
-import { decodeRecord } from '../../src/core/entry-record.ts'
+import { readStoredRegistry } from '../../src/core/journal.ts'
 import { COLD, WARM } from '../../src/core/registry.ts'
 import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/stores/memory-store.ts'
 import { crashingStore, DAY, fakeClock, MINUTE, open, plainLayers } from './helpers.ts'
@@ -46,15 +46,15 @@ describe('reopen', () => {
 })
 
 /** Every durable entry is readable from exactly the one place its metadata names. */
-function checkPlacement(warm: MemoryStoreData, cold: MemoryStoreData): void {
-  for (const [key, bytes] of warm.spaces.meta) {
-    const record = decodeRecord(bytes)
+async function checkPlacement(warm: MemoryStoreData, cold: MemoryStoreData): Promise<void> {
+  const { records } = await readStoredRegistry(memoryStore({ data: warm }))
+  for (const [key, record] of records) {
     const inWarm = warm.spaces.values.has(key)
     const inCold = cold.spaces.values.has(key)
     if (record.tier === WARM) expect({ key, inWarm, inCold }).toEqual({ key, inWarm: true, inCold: false })
     if (record.tier === COLD) expect({ key, inWarm, inCold }).toEqual({ key, inWarm: false, inCold: true })
   }
-  for (const key of warm.spaces.values.keys()) expect(warm.spaces.meta.has(key), `warm value without metadata: ${key}`).toBe(true)
+  for (const key of warm.spaces.values.keys()) expect(records.has(key), `warm value without metadata: ${key}`).toBe(true)
 }
 
 type Expectation = { known: true; value: unknown } | { known: false; either: unknown[] }
@@ -107,7 +107,7 @@ describe('crash safety', () => {
         if (expectation.known) expect(got, `${key} after crash at batch ${liveBatches}`).toEqual(expectation.value)
         else expect(expectation.either, `${key} after crash at batch ${liveBatches}`).toContainEqual(got)
       }
-      checkPlacement(warm, cold)
+      await checkPlacement(warm, cold)
       await reopened.close()
       if (!crashed) break
       crashPoints++

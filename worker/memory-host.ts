@@ -1,16 +1,27 @@
 import { expose, transfer, type Endpoint } from 'comlink'
-import { installErrorTransfer } from '../src/client/error-transfer.ts'
+import { installErrorTransfer, serializeError } from '../src/client/error-transfer.ts'
 import { createMemory } from '../src/core/memory.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../src/core/internals.ts'
 import { TiermemError } from '../src/core/errors.ts'
 import type {
-  Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, TaskScope,
+  EntryInfo, Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, TaskScope,
 } from '../src/core/types.ts'
 import type { OpfsStoreOptions } from '../src/stores/opfs-store.ts'
 import type { Store } from '../src/stores/store.ts'
 
 /** What crosses the boundary for one read: a value (structured clone) or encoded bytes (transferred). */
 export type WireValue = { v: unknown } | { b: Uint8Array }
+
+/** Puts whose encoded values travel in one transferred buffer. */
+export interface PackedPuts {
+  buffer: ArrayBuffer
+  items: Array<{ key: string; offset: number; length: number; options?: PutOptions }>
+}
+
+export type PutResult = { ok: EntryInfo } | { error: ReturnType<typeof serializeError> }
+
+const unpack = (packed: PackedPuts) =>
+  packed.items.map(({ key, offset, length, options }) => ({ ...options, key, bytes: new Uint8Array(packed.buffer, offset, length) }))
 
 /** Serializable options for opening the engine in the worker (no stores, no clock: the worker owns those). */
 export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock'> {
@@ -44,6 +55,8 @@ export function createMemoryHost(openStores: StoreOpener) {
   let memory: Memory | undefined
   let internals: EngineInternals | undefined
   let sink: EventSink | undefined
+  /** Events the page has handlers for: only those cross the boundary (a gc can emit thousands). */
+  const wanted = new Set<HostEvent>(['scopeAborted'])
   const scopes = new Map<number, TaskScope>()
   let nextScope = 1
 
@@ -67,14 +80,22 @@ export function createMemoryHost(openStores: StoreOpener) {
       const stores = await openStores(name, opfs)
       memory = await createMemory({ ...engineOptions, stores })
       internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
-      for (const event of EVENTS) await memory.on(event, (payload) => sink?.(event, payload))
+      for (const event of EVENTS) await memory.on(event, (payload) => wanted.has(event) && sink?.(event, payload))
       return { coldBackend: stores.cold.backend }
     },
     setEventSink(next: EventSink | undefined): void {
       sink = next
     },
-    put: async (key: string, bytes: Uint8Array, options?: PutOptions) => (await internals!.putEncoded([{ ...options, key, bytes }]))[0]!,
-    putMany: (items: Array<{ key: string; bytes: Uint8Array } & PutOptions>) => internals!.putEncoded(items),
+    /** The page added its first handler for `event`. */
+    subscribe(event: HostEvent): void {
+      wanted.add(event)
+    },
+    /** Single puts that the page issued together: one batch, each settling on its own. */
+    async putEach(packed: PackedPuts): Promise<PutResult[]> {
+      const settled = await internals!.putEncodedEach(unpack(packed))
+      return settled.map((r) => (r.status === 'fulfilled' ? { ok: r.value } : { error: serializeError(r.reason) }))
+    },
+    putMany: (packed: PackedPuts) => internals!.putEncoded(unpack(packed)),
     async get(key: string, options?: NamespaceOption): Promise<WireValue> {
       const [value] = await internals!.getRaw([key], options)
       const out = wire(value)

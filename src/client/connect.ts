@@ -1,10 +1,10 @@
 import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink'
-import { copyBytes, decodeValue, encodeValue } from '../core/codec.ts'
+import { decodeValue, encodeValue } from '../core/codec.ts'
 import { TiermemError } from '../core/errors.ts'
 import { EventBus } from '../core/event-bus.ts'
 import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/types.ts'
-import type { HostEvent, HostOpenOptions, MemoryHost, WireValue } from '../../worker/memory-host.ts'
-import { installErrorTransfer } from './error-transfer.ts'
+import type { HostEvent, HostOpenOptions, MemoryHost, PackedPuts, PutResult, WireValue } from '../../worker/memory-host.ts'
+import { deserializeError, installErrorTransfer } from './error-transfer.ts'
 
 /** A Memory whose engine runs in a worker. */
 export interface RemoteMemory extends Memory {
@@ -51,10 +51,27 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     for (const controller of scopeControllers.values()) controller.abort(error)
     dispose()
   }
+  /**
+   * Puts issued in the same turn leave as one message (their values in one transferred
+   * buffer) and settle one by one. Every other call sends them first: the port keeps order,
+   * so a get right after a put reaches the worker after it and waits for it there.
+   */
+  let pendingPuts: Array<{ key: string; bytes: Uint8Array; options: PutOptions | undefined; resolve(info: EntryInfo): void; reject(error: unknown): void }> = []
+  const flushPuts = () => {
+    if (pendingPuts.length === 0) return
+    const batch = pendingPuts
+    pendingPuts = []
+    const packed = pack(batch)
+    Promise.race([remote.putEach(transfer(packed, [packed.buffer])), lost]).then(
+      (results: PutResult[]) => results.forEach((r, i) => ('ok' in r ? batch[i]!.resolve(r.ok) : batch[i]!.reject(deserializeError(r.error)))),
+      (error: unknown) => batch.forEach((p) => p.reject(error)),
+    )
+  }
   /** Every call: refused after close, rejected if the worker dies while it is pending. */
   const call = <T>(run: () => Promise<T>): Promise<T> => {
     if (state === 'closed') return Promise.reject(new TiermemError('CLOSED', 'this memory is closed; open it again to use it'))
     if (state === 'lost') return lost
+    flushPuts()
     return Promise.race([run(), lost])
   }
 
@@ -78,22 +95,24 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   )
 
   const unwire = (w: WireValue): unknown => ('b' in w ? decodeValue(w.b) : w.v)
-  /** The caller's value encoded into a buffer of its own, so transferring it detaches nothing of theirs. */
-  const encodeOwned = (value: unknown): Uint8Array => copyBytes(encodeValue(value))
 
   const memory: RemoteMemory = {
     coldBackend,
     put(key, value, putOptions) {
-      return call(async () => {
-        const bytes = encodeOwned(value)
-        return remote.put(key, transfer(bytes, [bytes.buffer]), putOptions)
+      if (state === 'closed') return Promise.reject(new TiermemError('CLOSED', 'this memory is closed; open it again to use it'))
+      if (state === 'lost') return lost
+      return new Promise<EntryInfo>((resolve, reject) => {
+        // Encoded now: the value is taken as it is when put() is called.
+        const bytes = encodeValue(value)
+        pendingPuts.push({ key, bytes, options: putOptions, resolve, reject })
+        if (pendingPuts.length === 1) queueMicrotask(flushPuts)
       })
     },
     putMany(items) {
       return call(async () => {
         if (!Array.isArray(items)) throw new TiermemError('INVALID_OPTION', 'putMany takes an array of { key, value, ...options }')
-        const encoded = items.map(({ value, ...rest }) => ({ ...rest, bytes: encodeOwned(value) }))
-        return remote.putMany(transfer(encoded, encoded.map((e) => e.bytes.buffer as ArrayBuffer)))
+        const packed = pack(items.map(({ key, value, ...options }) => ({ key, bytes: encodeValue(value), options })))
+        return remote.putMany(transfer(packed, [packed.buffer]))
       })
     },
     get: <T>(key: string, o?: { namespace?: string }) => call(async () => unwire(await remote.get(key, o)) as T | undefined),
@@ -114,6 +133,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
       if (state !== 'open') throw new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
       if (typeof handler !== 'function') throw new TiermemError('INVALID_OPTION', 'on() needs a handler function')
+      if (!events.has(event)) await call(() => remote.subscribe(event))
       return events.on(event, handler)
     },
     openScope(taskId, scopeOptions) {
@@ -148,4 +168,20 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     },
   }
   return memory
+}
+
+/** Copies encoded values into one buffer to transfer: one transfer instead of one per value, and the caller's buffers stay theirs. */
+function pack(items: ReadonlyArray<{ key: string; bytes: Uint8Array; options?: PutOptions | undefined }>): PackedPuts {
+  let total = 0
+  for (const item of items) total += item.bytes.byteLength
+  const buffer = new ArrayBuffer(total)
+  const view = new Uint8Array(buffer)
+  let offset = 0
+  const out: PackedPuts['items'] = items.map(({ key, bytes, options }) => {
+    view.set(bytes, offset)
+    const entry = { key, offset, length: bytes.byteLength, ...(options ? { options } : {}) }
+    offset += bytes.byteLength
+    return entry
+  })
+  return { buffer, items: out }
 }

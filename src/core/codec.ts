@@ -43,24 +43,37 @@ export function decodeValue(bytes: Uint8Array): unknown {
 }
 
 /**
- * Freezes a decoded value in place when it is made only of plain objects, arrays and
- * primitives, and says whether it did. Such a value can be handed to every reader without a
- * copy: a reader's attempt to change it throws (strict mode) or is ignored, and never reaches
- * what is stored. Values holding Map, Set, Date, typed arrays or buffers cannot be frozen
- * (their contents stay mutable), so the hot tier keeps their bytes and decodes a fresh copy per
- * read. Measured in bench/core.bench.ts ("hot get: frozen share vs decode per get").
+ * Whether a decoded value is made only of plain objects, arrays and primitives. Such a value
+ * can be deep-frozen and handed to every reader without a copy: a reader's attempt to change
+ * it throws (strict mode) or is ignored, and never reaches what is stored. Values holding Map,
+ * Set, Date, typed arrays or buffers cannot be frozen (their contents stay mutable), so the hot
+ * tier keeps their bytes and decodes a fresh copy per read. Measured in bench/core.bench.ts.
  */
-export function freezeIfPlain(value: unknown): boolean {
+export function isPlain(value: unknown): boolean {
   if (value === null || typeof value !== 'object') return true
-  const proto = Object.getPrototypeOf(value)
   if (Array.isArray(value)) {
-    for (const item of value) if (!freezeIfPlain(item)) return false
-  } else if (proto === Object.prototype || proto === null) {
-    for (const key in value) if (!freezeIfPlain((value as Record<string, unknown>)[key])) return false
-  } else {
-    return false
+    for (const item of value) if (!isPlain(item)) return false
+    return true
   }
-  Object.freeze(value)
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return false
+  for (const key in value) if (!isPlain((value as Record<string, unknown>)[key])) return false
+  return true
+}
+
+/** Freezes a plain value and everything in it. */
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const key in value) deepFreeze((value as Record<string, unknown>)[key])
+    Object.freeze(value)
+  }
+  return value
+}
+
+/** Freezes a value in place if it is plain (see isPlain), and says whether it did. */
+export function freezeIfPlain(value: unknown): boolean {
+  if (!isPlain(value)) return false
+  deepFreeze(value)
   return true
 }
 

@@ -12,8 +12,10 @@ export class EncodedValue {
 }
 
 export interface EngineInternals {
-  /** put() of a value the caller already encoded with the tiermem codec. */
+  /** putMany() of values the caller already encoded with the tiermem codec: all or none. */
   putEncoded(items: Array<{ key: string; bytes: Uint8Array } & PutOptions>): Promise<EntryInfo[]>
+  /** Single puts of encoded values that arrived together: one batch, each settling on its own. */
+  putEncodedEach(items: Array<{ key: string; bytes: Uint8Array } & PutOptions>): Promise<Array<PromiseSettledResult<EntryInfo>>>
   /** get() that returns hot entries as values and warm/cold entries as EncodedValue. */
   getRaw(keys: string[], options?: NamespaceOption): Promise<unknown[]>
 }

@@ -14,7 +14,7 @@ import {
   checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy,
 } from './policy.ts'
 import { evaluatePressure, pressureReport, schedulePressureActions } from './pressure-controller.ts'
-import { enqueuePuts, preparePut } from './put-pipeline.ts'
+import { enqueuePutItems, enqueuePuts, preparePut, type PreparedPut } from './put-pipeline.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from './internals.ts'
 import { lookup, readMany, readOne, writesSettled } from './read-path.ts'
 import { COLD, DURABLE, HOT, REFERENCED, Registry, TIER_NAMES, WARM } from './registry.ts'
@@ -346,6 +346,22 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
       } catch (error) {
         return Promise.reject(error)
       }
+    },
+    putEncodedEach(items) {
+      if (closing) return Promise.reject(closedError())
+      const results: Array<Promise<EntryInfo>> = []
+      const prepared: PreparedPut[] = []
+      const slots: number[] = []
+      items.forEach(({ key, bytes, ...options }, i) => {
+        try {
+          prepared.push(preparePut(ctx, key, undefined, options, undefined, bytes))
+          slots.push(i)
+        } catch (reason) {
+          results[i] = Promise.reject(reason)
+        }
+      })
+      enqueuePutItems(ctx, prepared).forEach((promise, j) => (results[slots[j]!] = promise))
+      return Promise.allSettled(results)
     },
     async getRaw(keys, options) {
       if (closing) throw closedError()

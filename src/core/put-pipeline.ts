@@ -71,8 +71,11 @@ function noop(): void {}
 
 const openGroup = new WeakMap<EngineContext, PutGroup>()
 
-/** Queues prepared puts; they commit in one batch with whatever else arrives before the lane gets to them. */
-export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
+/**
+ * Queues prepared puts; they commit in one batch with whatever else arrives before the lane
+ * gets to them. Each put settles on its own (a put refused by a layer or task quota fails alone).
+ */
+export function enqueuePutItems(ctx: EngineContext, items: PreparedPut[]): Array<Promise<EntryInfo>> {
   let group = openGroup.get(ctx)
   if (!group) {
     const created = { items: [] } as unknown as PutGroup
@@ -82,16 +85,19 @@ export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<E
   }
   const target = group
   trackWrites(ctx, items.map((item) => item.storeKey), target.done)
-  return Promise.all(
-    items.map(
-      (item) =>
-        new Promise<EntryInfo>((resolve, reject) => {
-          item.resolve = resolve
-          item.reject = reject
-          target.items.push(item)
-        }),
-    ),
+  return items.map(
+    (item) =>
+      new Promise<EntryInfo>((resolve, reject) => {
+        item.resolve = resolve
+        item.reject = reject
+        target.items.push(item)
+      }),
   )
+}
+
+/** Queues puts that succeed or fail together (putMany): one batch, all or none. */
+export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
+  return Promise.all(enqueuePutItems(ctx, items))
 }
 
 function initialTier(ctx: EngineContext, item: PreparedPut, type: string, durable: boolean): number {

@@ -20,6 +20,8 @@ export const SHAREABLE = 8
 export const STATS_DIRTY = 16
 /** A background task (promotion, expiry eviction) for this entry is queued. */
 export const PENDING = 32
+/** The hot bytes were decoded once and are not plain: decode a fresh copy per read. */
+export const NOT_PLAIN = 64
 
 const NONE = -1
 

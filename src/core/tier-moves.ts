@@ -1,10 +1,10 @@
-import { copyBytes, decodeValue, freezeIfPlain, isPrimitive } from './codec.ts'
+import { copyBytes, decodeValue, deepFreeze, isPlain, isPrimitive } from './codec.ts'
 import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { readRecord, type EntryRecord } from './entry-record.ts'
 import { journalOps } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
-import { COLD, DURABLE, HOT, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
+import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
 import { dropVolatile } from './removal.ts'
 
 /**
@@ -15,28 +15,36 @@ import { dropVolatile } from './removal.ts'
  * place its metadata names; a cold record nobody names is swept at open.
  */
 
-/** Sets the in-memory copy of a hot entry: a frozen shared value where possible, else its bytes. */
+/**
+ * Sets the in-memory copy of a hot entry. It starts as the encoded bytes (a copy of our own:
+ * `bytes` may be a view into a shared buffer); the first hot read decodes it once and, for
+ * plain values, keeps the frozen result (see hotValue). A bulk load pays nothing for entries
+ * that are never read hot.
+ */
 export function setHotValue(reg: Registry, slot: number, bytes: Uint8Array, value?: unknown): void {
+  reg.flags[slot]! &= ~(SHAREABLE | NOT_PLAIN)
   if (value !== undefined && isPrimitive(value)) {
     reg.hotValues[slot] = value
     reg.flags[slot]! |= SHAREABLE
-    return
-  }
-  const decoded = decodeValue(bytes)
-  if (freezeIfPlain(decoded)) {
-    reg.hotValues[slot] = decoded
-    reg.flags[slot]! |= SHAREABLE
   } else {
-    // Own the bytes: `bytes` may be a view into an encoder's shared buffer.
     reg.hotValues[slot] = copyBytes(bytes)
-    reg.flags[slot]! &= ~SHAREABLE
   }
 }
 
-/** The value a reader gets from a hot entry. */
+/** The value a reader gets from a hot entry: the shared frozen value, or a fresh decode. */
 export function hotValue(reg: Registry, slot: number): unknown {
   const held = reg.hotValues[slot]
-  return reg.flags[slot]! & SHAREABLE ? held : decodeValue(held as Uint8Array)
+  const flags = reg.flags[slot]!
+  if (flags & SHAREABLE) return held
+  const decoded = decodeValue(held as Uint8Array)
+  if (flags & NOT_PLAIN) return decoded
+  if (isPlain(decoded)) {
+    reg.hotValues[slot] = deepFreeze(decoded)
+    reg.flags[slot] = flags | SHAREABLE
+  } else {
+    reg.flags[slot] = flags | NOT_PLAIN
+  }
+  return decoded
 }
 
 /** Hot → warm for a durable entry: drop the decoded copy; its bytes are in warm already. */
@@ -45,7 +53,7 @@ export function demoteHotToWarm(ctx: EngineContext, slot: number): void {
   reg.detach(slot)
   reg.tier[slot] = WARM
   reg.hotValues[slot] = undefined
-  reg.flags[slot]! &= ~SHAREABLE
+  reg.flags[slot]! &= ~(SHAREABLE | NOT_PLAIN)
   reg.attach(slot)
   ctx.metrics.demotions++
   ctx.events.emit('demoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from: 'hot', to: 'warm' })
@@ -96,7 +104,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
     reg.detach(slot)
     reg.tier[slot] = COLD
     reg.hotValues[slot] = undefined
-    reg.flags[slot]! &= ~SHAREABLE
+    reg.flags[slot]! &= ~(SHAREABLE | NOT_PLAIN)
     reg.attach(slot)
     ctx.metrics.demotions++
     ctx.events.emit('demoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to: 'cold' })

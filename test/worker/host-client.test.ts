@@ -11,8 +11,16 @@ afterEach(async () => {
   for (const mem of opened.splice(0)) await mem.close()
 })
 
+/** Calls the page sent, by method name (comlink puts the path in each message). */
+const sent: string[] = []
+
 async function connect(options: Parameters<typeof connectMemory>[1] = { name: 't' }): Promise<RemoteMemory> {
   const { port1, port2 } = new MessageChannel()
+  const post = port2.postMessage.bind(port2)
+  port2.postMessage = ((message: { path?: string[] }, transfer?: never) => {
+    if (message?.path?.length) sent.push(message.path.join('.'))
+    return post(message, transfer)
+  }) as typeof port2.postMessage
   exposeMemoryHost(port1 as unknown as Endpoint, async () => ({ warm: memoryStore(), cold: memoryStore() }))
   const mem = await connectMemory(port2 as unknown as Endpoint, {
     maintenanceIntervalMs: 0,
@@ -102,6 +110,38 @@ describe('the worker host and its client, over a MessageChannel', () => {
     const aborted = new Promise((resolve) => doomed.signal.addEventListener('abort', () => resolve(doomed.signal.reason)))
     await mem.put('pinned', 'x'.repeat(997), { tier: 'cold', evictable: false })
     expect(await aborted).toMatchObject({ code: 'QUOTA_EXCEEDED' })
+  })
+
+  it('sends puts issued in one turn as one message; each settles on its own', async () => {
+    const mem = await connect()
+    sent.length = 0
+    const outcomes = await Promise.all([
+      mem.put('ok1', { n: 1 }),
+      mem.put('', 'bad key'),
+      mem.put('ok2', { n: 2 }, { importance: 2 }),
+      mem.put('ok3', { n: 3 }, { tier: 'cold' }),
+    ].map((p) => p.then((info) => info.key, (e: { code: string }) => e.code)))
+    expect(outcomes).toEqual(['ok1', 'INVALID_KEY', 'INVALID_OPTION', 'ok3'])
+    expect(sent.filter((m) => m === 'putEach')).toHaveLength(1)
+    expect(await mem.getMany(['ok1', 'ok2', 'ok3'])).toEqual([{ n: 1 }, undefined, { n: 3 }])
+  })
+
+  it('a get issued right after an unawaited put sees it (read your writes across the boundary)', async () => {
+    const mem = await connect()
+    void mem.put('fresh', { v: 1 })
+    expect(await mem.get('fresh')).toEqual({ v: 1 })
+    void mem.put('fresh', { v: 2 })
+    void mem.delete('fresh')
+    expect(await mem.has('fresh')).toBe(false)
+  })
+
+  it('takes the value as it is when put() is called', async () => {
+    const mem = await connect()
+    const value = { n: 1 }
+    const done = mem.put('snap', value)
+    value.n = 2
+    await done
+    expect(await mem.get('snap')).toEqual({ n: 1 })
   })
 
   it('refuses calls after close with CLOSED', async () => {

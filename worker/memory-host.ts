@@ -4,7 +4,7 @@ import { createMemory } from '../src/core/memory.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../src/core/internals.ts'
 import { TiermemError } from '../src/core/errors.ts'
 import type {
-  EntryInfo, Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, TaskScope,
+  EntryInfo, Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, SignalSource, TaskScope,
 } from '../src/core/types.ts'
 import type { OpfsStoreOptions } from '../src/stores/opfs-store.ts'
 import type { Store } from '../src/stores/store.ts'
@@ -51,7 +51,7 @@ const EVENTS: ReadonlyArray<keyof MemoryEvents> = ['promoted', 'demoted', 'evict
  * transferred back; hot reads leave as values (a structured clone, no encoding). Task scopes
  * are held here and named by number; their abort reaches the page as a 'scopeAborted' event.
  */
-export function createMemoryHost(openStores: StoreOpener) {
+export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[] = []) {
   let memory: Memory | undefined
   let internals: EngineInternals | undefined
   let sink: EventSink | undefined
@@ -78,7 +78,7 @@ export function createMemoryHost(openStores: StoreOpener) {
       if (options.lifeLock) holdLifeLock(options.lifeLock)
       const { name, lifeLock: _lock, opfs, ...engineOptions } = options
       const stores = await openStores(name, opfs)
-      memory = await createMemory({ ...engineOptions, stores })
+      memory = await createMemory({ ...engineOptions, stores, signals })
       internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
       for (const event of EVENTS) await memory.on(event, (payload) => wanted.has(event) && sink?.(event, payload))
       return { coldBackend: stores.cold.backend }
@@ -116,6 +116,11 @@ export function createMemoryHost(openStores: StoreOpener) {
     demote: (key: string, options?: NamespaceOption) => mem().demote(key, options),
     gc: () => mem().gc(),
     stats: () => mem().stats(),
+    checkPressure: () => mem().checkPressure(),
+    /** A signal the page sampled (performance.memory exists only in the window). */
+    reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void {
+      internals?.reportSignal(signal)
+    },
     configure: (options: RuntimeOptions) => mem().configure(options),
     flush: () => mem().flush(),
     async close(): Promise<void> {
@@ -149,9 +154,9 @@ export function createMemoryHost(openStores: StoreOpener) {
 export type MemoryHost = ReturnType<typeof createMemoryHost>
 
 /** Exposes a host on an endpoint (the worker's global scope, or a port). */
-export function exposeMemoryHost(endpoint: Endpoint, openStores: StoreOpener): void {
+export function exposeMemoryHost(endpoint: Endpoint, openStores: StoreOpener, signals: SignalSource[] = []): void {
   installErrorTransfer()
-  expose(createMemoryHost(openStores), endpoint)
+  expose(createMemoryHost(openStores, signals), endpoint)
 }
 
 /** Holds a Web Lock until this context dies; the page's request for it is then granted. */

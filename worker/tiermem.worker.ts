@@ -2,5 +2,6 @@
 // The dedicated module worker that runs the tier engine over IndexedDB and OPFS.
 import { openBrowserStores } from './browser-stores.ts'
 import { exposeMemoryHost } from './memory-host.ts'
+import { storageEstimateSignal } from './storage-signal.ts'
 
-exposeMemoryHost(self as unknown as Parameters<typeof exposeMemoryHost>[0], openBrowserStores)
+exposeMemoryHost(self as unknown as Parameters<typeof exposeMemoryHost>[0], openBrowserStores, [storageEstimateSignal()])

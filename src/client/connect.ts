@@ -5,11 +5,19 @@ import { EventBus } from '../core/event-bus.ts'
 import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/types.ts'
 import type { HostEvent, HostOpenOptions, MemoryHost, PackedPuts, PutResult, WireValue } from '../../worker/memory-host.ts'
 import { deserializeError, installErrorTransfer } from './error-transfer.ts'
+import { startPageSignals } from './page-signals.ts'
 
 /** A Memory whose engine runs in a worker. */
 export interface RemoteMemory extends Memory {
   /** Where cold entries live in this browser: 'opfs', or 'indexeddb' where OPFS is missing. */
   readonly coldBackend: string
+  /**
+   * Asks the browser to keep this origin's storage under pressure (navigator.storage.persist(),
+   * page only). Resolves to whether storage is persisted now.
+   */
+  requestPersistence(): Promise<boolean>
+  /** Whether the browser has granted persistent storage to this origin. */
+  isPersisted(): Promise<boolean>
 }
 
 export interface ConnectOptions extends Omit<HostOpenOptions, 'lifeLock'> {
@@ -49,6 +57,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     const error = new TiermemError('WORKER_LOST', `the tiermem worker stopped (${why}); open the memory again — everything committed is kept`)
     markLost(error)
     for (const controller of scopeControllers.values()) controller.abort(error)
+    stopSignals()
     dispose()
   }
   /**
@@ -95,6 +104,10 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   )
 
   const unwire = (w: WireValue): unknown => ('b' in w ? decodeValue(w.b) : w.v)
+  const stopSignals = startPageSignals((sample) => {
+    if (state === 'open') remote.reportSignal(sample).catch(() => undefined)
+  }, options.pressure?.checkIntervalMs ?? 5_000)
+  const storageManager = () => (typeof navigator === 'undefined' ? undefined : navigator.storage)
 
   const memory: RemoteMemory = {
     coldBackend,
@@ -128,6 +141,16 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     demote: (key, o) => call(() => remote.demote(key, o)),
     gc: () => call(() => remote.gc()),
     stats: () => call(() => remote.stats()),
+    checkPressure: () => call(() => remote.checkPressure()),
+    async requestPersistence() {
+      const storage = storageManager()
+      if (!storage?.persist) return false
+      return storage.persist()
+    },
+    async isPersisted() {
+      const storage = storageManager()
+      return storage?.persisted ? storage.persisted() : false
+    },
     configure: (o) => call(() => remote.configure(o)),
     flush: () => call(() => remote.flush()),
     async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
@@ -162,6 +185,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
       if (state === 'closed') return
       if (state === 'open') await Promise.race([remote.close(), lost]).catch(() => undefined)
       state = 'closed'
+      stopSignals()
       lockAbort.abort()
       remote[releaseProxy]()
       dispose()

@@ -16,6 +16,8 @@ export interface EngineInternals {
   putEncoded(items: Array<{ key: string; bytes: Uint8Array } & PutOptions>): Promise<EntryInfo[]>
   /** Single puts of encoded values that arrived together: one batch, each settling on its own. */
   putEncodedEach(items: Array<{ key: string; bytes: Uint8Array } & PutOptions>): Promise<Array<PromiseSettledResult<EntryInfo>>>
+  /** A pressure signal sampled elsewhere (the page's JS heap); `limit` 0 removes it. */
+  reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void
   /** get() that returns hot entries as values and warm/cold entries as EncodedValue. */
   getRaw(keys: string[], options?: NamespaceOption): Promise<unknown[]>
 }

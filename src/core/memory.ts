@@ -14,6 +14,7 @@ import {
   checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy,
 } from './policy.ts'
 import { evaluatePressure, pressureReport, schedulePressureActions } from './pressure-controller.ts'
+import { checkHealthAlert, monitorRound } from './monitor.ts'
 import { enqueuePutItems, enqueuePuts, preparePut, type PreparedPut } from './put-pipeline.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from './internals.ts'
 import { lookup, readMany, readOne, writesSettled } from './read-path.ts'
@@ -22,7 +23,7 @@ import { removeEntries } from './removal.ts'
 import { openTaskScope } from './scope-api.ts'
 import { demoteHotToWarm, enforceHotBudget, moveFromCold, moveToCold, promoteWarmToHot } from './tier-moves.ts'
 import type {
-  EntryInfo, Memory, MemoryEvents, MemoryOptions, MemoryStats, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, Tier,
+  EntryInfo, Memory, MemoryEvents, MemoryOptions, MemoryStats, NamespaceOption, PressureReport, PutOptions, QueryFilter, RuntimeOptions, SignalSource, Tier,
 } from './types.ts'
 import { checkKey, checkNamespace, checkTier } from './validate.ts'
 import { WriteLane } from './write-lane.ts'
@@ -70,14 +71,22 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     pendingWrites: new Map(),
     journal: newJournalState(),
   }
+  ctx.metrics.enabled = options.metrics ?? true
+  ctx.metrics.closeWindow(elapsedNow())
+  if (options.signals !== undefined && !Array.isArray(options.signals)) throw new TiermemError('INVALID_OPTION', 'signals must be an array of { source, resource, sample() }')
+  for (const signal of options.signals ?? []) {
+    if (typeof signal?.source !== 'string' || typeof signal.sample !== 'function' || (signal.resource !== 'memory' && signal.resource !== 'storage')) {
+      throw new TiermemError('INVALID_OPTION', 'each signal needs a source name, a resource (memory or storage) and a sample() function')
+    }
+  }
   await loadRegistry(ctx)
   await sweepCold(ctx)
   syncLayerIndexes(ctx)
   evaluatePressure(ctx)
-  return buildMemory(ctx, maintenanceMs)
+  return buildMemory(ctx, maintenanceMs, options.signals ?? [])
 }
 
-function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
+function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonly SignalSource[]): Memory {
   const { reg, lane } = ctx
   let closing = false
   const timers: Array<ReturnType<typeof setInterval>> = []
@@ -117,9 +126,18 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
       await maybeCheckpoint(ctx)
     }), maintenanceMs))
   }
+  const healthState = { alerted: 'none' as 'none' | 'warning' | 'critical' }
+  const monitor = async (): Promise<PressureReport> => {
+    const report = await monitorRound(ctx, sources)
+    const coldStats = await cachedColdStats(ctx)
+    checkHealthAlert(ctx, healthState, {
+      latency: ctx.metrics.latencySummary(), hitRate: ctx.metrics.hitRate(), reads: ctx.metrics.gets(), pressure: report, coldDeadRatio: coldStats.deadRatio,
+    })
+    return report
+  }
   if (ctx.pressurePolicy.checkIntervalMs > 0) {
     timers.push(setInterval(() => {
-      if (!closing && evaluatePressure(ctx).level !== 'normal') schedulePressureActions(ctx)
+      if (!closing) monitor().catch((error: unknown) => ctx.events.emit('alert', { name: 'monitor-failed', severity: 'warning', detail: String(error) }))
     }, ctx.pressurePolicy.checkIntervalMs))
   }
   // Node keeps a process alive for intervals; background upkeep must not.
@@ -293,6 +311,13 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
       return collectStats(ctx)
     },
 
+    async checkPressure() {
+      if (closing) throw closedError()
+      await monitor()
+      await lane.idle()
+      return pressureReport(ctx)
+    },
+
     configure(options: RuntimeOptions) {
       return mutate(async () => {
         if (typeof options !== 'object' || options === null) throw new TiermemError('INVALID_OPTION', 'configure takes an options object')
@@ -362,6 +387,10 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number): Memory {
       })
       enqueuePutItems(ctx, prepared).forEach((promise, j) => (results[slots[j]!] = promise))
       return Promise.allSettled(results)
+    },
+    reportSignal(signal) {
+      if (signal.limit > 0) ctx.externalSignals.set(signal.source, { ...signal, ratio: signal.used / signal.limit })
+      else ctx.externalSignals.delete(signal.source)
     },
     async getRaw(keys, options) {
       if (closing) throw closedError()
@@ -436,6 +465,8 @@ async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
   const reads = metrics.hits[0]! + metrics.hits[1]! + metrics.hits[2]! + metrics.misses
   return {
     tiers,
+    rates: { ...metrics.lastRates },
+    totals: metrics.totals(),
     layers,
     pressure,
     hitRate,

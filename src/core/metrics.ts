@@ -1,5 +1,5 @@
 import { LatencyHistogram } from './latency-histogram.ts'
-import type { LatencySummary, Tier } from './types.ts'
+import type { LatencySummary, MemoryRates, Tier } from './types.ts'
 import { TIERS } from './types.ts'
 
 /** Elapsed-time source for latency only; policy time comes from the injected clock. */
@@ -21,6 +21,32 @@ export class Metrics {
   evictions = 0
   errors = 0
   fallbacks = 0
+  puts = 0
+  /** Latency sampling; off with `metrics: false`. Counters stay: they cost an increment. */
+  enabled = true
+  /** Counter values and time at the last rate window. */
+  private window = { at: 0, gets: 0, puts: 0, promotions: 0, demotions: 0, evictions: 0, errors: 0 }
+  lastRates: MemoryRates = { gets: 0, puts: 0, promotions: 0, demotions: 0, evictions: 0, errors: 0 }
+
+  gets(): number {
+    return this.hits[0]! + this.hits[1]! + this.hits[2]! + this.misses
+  }
+
+  totals(): MemoryRates & { fallbacks: number } {
+    return { gets: this.gets(), puts: this.puts, promotions: this.promotions, demotions: this.demotions, evictions: this.evictions, errors: this.errors, fallbacks: this.fallbacks }
+  }
+
+  /** Closes a rate window at `nowMs` (elapsed time): rates are the counters' growth per second since the last one. */
+  closeWindow(nowMs: number): MemoryRates {
+    const totals = this.totals()
+    const seconds = (nowMs - this.window.at) / 1000
+    if (seconds > 0 && this.window.at > 0) {
+      const rate = (k: keyof MemoryRates) => (totals[k] - this.window[k]) / seconds
+      this.lastRates = { gets: rate('gets'), puts: rate('puts'), promotions: rate('promotions'), demotions: rate('demotions'), evictions: rate('evictions'), errors: rate('errors') }
+    }
+    this.window = { at: nowMs, gets: totals.gets, puts: totals.puts, promotions: totals.promotions, demotions: totals.demotions, evictions: totals.evictions, errors: totals.errors }
+    return this.lastRates
+  }
 
   hitRate(): Record<Tier, number> {
     const total = this.hits[0]! + this.hits[1]! + this.hits[2]! + this.misses

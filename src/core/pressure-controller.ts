@@ -95,11 +95,19 @@ export async function pressureActions(ctx: EngineContext): Promise<void> {
       relieveHot(ctx, target)
     } else if (s.source === 'budget:cold') {
       if (atEmergency) await evictRanked(ctx, 'cold', keep * ctx.budgets.cold)
-    } else {
+    } else if (s.source === 'budget:warm') {
       // Storage: compress (warm → cold) first; delete only at emergency.
-      const warmTarget = s.source === 'budget:warm' ? keep * ctx.budgets.warm : storedBytes(ctx, 'warm') * Math.min(1, keep / startedAt)
+      const warmTarget = keep * ctx.budgets.warm
       await relieveWarm(ctx, warmTarget)
       if (atEmergency && storedBytes(ctx, 'warm') > warmTarget) await evictRanked(ctx, 'warm', warmTarget)
+    } else {
+      // An outside storage signal (the origin's quota): our share of the excess is that
+      // fraction of what we store. Compress first; at emergency, delete that share too, since
+      // the signal does not show what compression gave back until it is sampled again.
+      const share = 1 - Math.min(1, keep / startedAt)
+      const total = storedBytes(ctx, 'warm') + storedBytes(ctx, 'cold')
+      await relieveWarm(ctx, storedBytes(ctx, 'warm') * (1 - share))
+      if (atEmergency) await evictRanked(ctx, 'all', Math.max(0, storedBytes(ctx, 'all') - total * share))
     }
   }
   if ([...trigger.values()].some((ratio) => ratio >= emergency)) abortScopes(ctx)

@@ -203,6 +203,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     return
   }
 
+  ctx.metrics.puts += planned.length
   // Committed: now the registry may change.
   const touchedLayers = new Set<number>()
   const protect = new Set<number>()

@@ -50,7 +50,7 @@ export function readOne(ctx: EngineContext, namespace: string, key: string, deco
     if (write) return write.then(() => readOne(ctx, namespace, key, decode))
   }
   const { reg, metrics } = ctx
-  const sampled = (++metrics.hotReads & HOT_SAMPLE_MASK) === 0
+  const sampled = (++metrics.hotReads & HOT_SAMPLE_MASK) === 0 && metrics.enabled
   const started = sampled ? elapsedNow() : 0
   const now = ctx.clock.now()
   const slot = lookup(ctx, namespace, key, now)
@@ -85,7 +85,7 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
     if (bytes && reg.isLive(slot, gen)) {
       verifyContent(ctx, slot, bytes)
       metrics.hits[tier]!++
-      metrics.latency[tier as 1 | 2].record(elapsedNow() - started)
+      if (metrics.enabled) metrics.latency[tier as 1 | 2].record(elapsedNow() - started)
       const value = decode(bytes)
       maybePromote(ctx, slot, bytes)
       return value
@@ -137,7 +137,7 @@ export async function readMany(ctx: EngineContext, namespace: string, keys: read
       if (bytes && reg.isLive(slot, gen)) {
         verifyContent(ctx, slot, bytes)
         metrics.hits[tier]!++
-        metrics.latency[tier as 1 | 2].record(elapsed / list.length)
+        if (metrics.enabled) metrics.latency[tier as 1 | 2].record(elapsed / list.length)
         out[index] = decode(bytes)
         maybePromote(ctx, slot, bytes)
       } else {

@@ -44,7 +44,8 @@ export async function relieveWarm(ctx: EngineContext, target: number): Promise<n
 }
 
 /** Bytes whose values are stored in `where`: 'warm' counts hot durable entries too (their bytes are in warm). */
-export function storedBytes(ctx: EngineContext, where: 'warm' | 'cold'): number {
+export function storedBytes(ctx: EngineContext, where: 'warm' | 'cold' | 'all'): number {
+  if (where === 'all') return ctx.reg.warmStoredBytes + ctx.reg.tierBytes[COLD]!
   return where === 'warm' ? ctx.reg.warmStoredBytes : ctx.reg.tierBytes[COLD]!
 }
 
@@ -53,14 +54,15 @@ export function storedBytes(ctx: EngineContext, where: 'warm' | 'cold'): number 
  * importance × recency / size first. Never refCount > 0, never evictable: false, never a
  * 'manual' layer.
  */
-export async function evictRanked(ctx: EngineContext, where: 'warm' | 'cold', targetBytes: number): Promise<ReliefResult> {
+export async function evictRanked(ctx: EngineContext, where: 'warm' | 'cold' | 'all', targetBytes: number): Promise<ReliefResult> {
   const { reg } = ctx
   let excess = storedBytes(ctx, where) - targetBytes
   if (excess <= 0) return { demoted: 0, evicted: 0, freedBytes: 0 }
   const now = ctx.clock.now()
   const candidates: Array<{ slot: number; rank: number }> = []
   for (const slot of reg.slots()) {
-    const inPlace = where === 'cold' ? reg.tier[slot] === COLD : reg.tier[slot] !== COLD && (reg.flags[slot]! & DURABLE) !== 0
+    const durable = (reg.flags[slot]! & DURABLE) !== 0
+    const inPlace = where === 'all' ? durable : where === 'cold' ? reg.tier[slot] === COLD : reg.tier[slot] !== COLD && durable
     if (!inPlace || !(reg.flags[slot]! & EVICTABLE) || reg.refCount[slot] !== 0) continue
     const layer = ctx.policy.layers[reg.layerNames.name(reg.layer[slot]!)]
     const policy = layer?.eviction ?? 'lru_with_importance'

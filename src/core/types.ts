@@ -125,8 +125,25 @@ export interface PressurePolicy {
   taskQuotaBytes: number
 }
 
+/**
+ * A pressure signal from outside the engine's own byte budgets: JS heap, storage quota, an
+ * edge isolate's memory. Sampled by the pressure monitor every `pressure.checkIntervalMs`;
+ * undefined means "not available now" and the signal is left out (never faked).
+ */
+export interface SignalSource {
+  /** Shown in stats().pressure.signals, e.g. 'storage' or 'heap'. */
+  source: string
+  /** memory is relieved by demotion; storage by gc, compression and (at emergency) eviction. */
+  resource: 'memory' | 'storage'
+  sample(): Promise<{ used: number; limit: number } | undefined> | { used: number; limit: number } | undefined
+}
+
 export interface MemoryOptions {
   name?: string
+  /** Extra pressure signals sampled by the monitor (the browser worker adds storage quota). */
+  signals?: SignalSource[]
+  /** Record latency histograms and counters. Default true; false saves the sampling on reads. */
+  metrics?: boolean
   stores?: { warm?: Store; cold?: Store }
   clock?: Clock
   /** Hot budget; default 64 MiB. */
@@ -194,8 +211,21 @@ export interface Recommendation {
   priority: 'low' | 'medium' | 'high'
 }
 
+export interface MemoryRates {
+  /** Per second, over the time since the previous pressure check (or since open). */
+  gets: number
+  puts: number
+  promotions: number
+  demotions: number
+  evictions: number
+  errors: number
+}
+
 export interface MemoryStats {
   tiers: Record<Tier, { count: number; bytes: number }>
+  /** Operations per second, and totals since open (errors: failures reported as alerts or thrown as CORRUPT; fallbacks: signal sources that failed). */
+  rates: MemoryRates
+  totals: MemoryRates & { fallbacks: number }
   layers: Record<string, { count: number; bytes: number }>
   pressure: PressureReport
   hitRate: Record<Tier, number>
@@ -252,6 +282,8 @@ export interface Memory {
 
   gc(): Promise<GcStats>
   stats(): Promise<MemoryStats>
+  /** Runs one round of the pressure monitor now: samples the signals, updates the level, acts on it. */
+  checkPressure(): Promise<PressureReport>
   /** Change budgets and policies at run time (e.g. switch force cleanup off). */
   configure(options: RuntimeOptions): Promise<void>
   on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void): Promise<() => void>

@@ -329,9 +329,11 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
           warm: checkBudget('warm.maxBytes', options.warm?.maxBytes ?? ctx.budgets.warm),
           cold: checkBudget('cold.maxBytes', options.cold?.maxBytes ?? ctx.budgets.cold),
         }
+        if (options.metrics !== undefined && typeof options.metrics !== 'boolean') throw new TiermemError('INVALID_OPTION', 'metrics must be a boolean')
         ctx.policy = policy
         ctx.pressurePolicy = pressurePolicy
         ctx.budgets = budgets
+        if (options.metrics !== undefined) ctx.metrics.enabled = options.metrics
         syncLayerIndexes(ctx)
         enforceHotBudget(ctx)
         await applyLayerRules(ctx, Object.keys(policy.layers).map((name) => reg.layerId(name)), new Set())

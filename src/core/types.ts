@@ -165,6 +165,8 @@ export interface PolicyOverrides extends Partial<Omit<LifecyclePolicy, 'layers' 
 
 /** What `configure()` may change at run time. */
 export interface RuntimeOptions {
+  /** Switch latency sampling on or off. */
+  metrics?: boolean
   hot?: { maxBytes?: number }
   warm?: { maxBytes?: number }
   cold?: { maxBytes?: number }

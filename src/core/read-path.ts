@@ -149,33 +149,38 @@ export async function readMany(ctx: EngineContext, namespace: string, keys: read
   return out
 }
 
-/** Seed 000: a non-hot entry read more than `promoteAfterAccesses` times is promoted to hot, off the caller's path. */
-function maybePromote(ctx: EngineContext, slot: number, bytes: Uint8Array): void {
+/**
+ * Queues one background task for an entry (off the reader's path), at most one per entry at a
+ * time. The task runs only if the entry is unchanged since it was queued.
+ */
+function scheduleEntryTask(ctx: EngineContext, slot: number, name: string, task: () => Promise<void> | void): void {
   const { reg } = ctx
-  if (reg.accessCount[slot]! <= ctx.policy.promoteAfterAccesses || reg.flags[slot]! & PENDING) return
   reg.flags[slot]! |= PENDING
   const gen = reg.gen[slot]!
   ctx.lane
     .run(async () => {
       // Clear first: a gen change (a move, a layer change) must not leave the flag stuck.
       reg.flags[slot]! &= ~PENDING
-      if (!reg.isLive(slot, gen)) return
-      if (reg.tier[slot] === WARM) promoteWarmToHot(ctx, slot, bytes)
-      else if (reg.tier[slot] === COLD) await moveFromCold(ctx, slot, true, bytes)
+      if (reg.isLive(slot, gen)) await task()
     })
-    .catch((error: unknown) => reportBackgroundError(ctx, 'promotion-failed', error))
+    .catch((error: unknown) => reportBackgroundError(ctx, name, error))
 }
 
+/** Seed 000: a non-hot entry read more than `promoteAfterAccesses` times is promoted to hot. */
+function maybePromote(ctx: EngineContext, slot: number, bytes: Uint8Array): void {
+  const { reg } = ctx
+  if (reg.accessCount[slot]! <= ctx.policy.promoteAfterAccesses || reg.flags[slot]! & PENDING) return
+  scheduleEntryTask(ctx, slot, 'promotion-failed', async () => {
+    if (reg.tier[slot] === WARM) promoteWarmToHot(ctx, slot, bytes)
+    else if (reg.tier[slot] === COLD) await moveFromCold(ctx, slot, true, bytes)
+  })
+}
+
+/** Lazy expiry: an expired entry found by a read is evicted, unless someone holds it. */
 function scheduleExpiry(ctx: EngineContext, slot: number): void {
   const { reg } = ctx
   if (reg.refCount[slot] !== 0 || reg.flags[slot]! & PENDING) return
-  reg.flags[slot]! |= PENDING
-  const gen = reg.gen[slot]!
-  ctx.lane
-    .run(async () => {
-      reg.flags[slot]! &= ~PENDING
-      if (!reg.isLive(slot, gen)) return
-      if (reg.refCount[slot] === 0 && reg.expiresAt[slot]! <= ctx.clock.now()) await removeEntries(ctx, [slot], 'expired')
-    })
-    .catch((error: unknown) => reportBackgroundError(ctx, 'expiry-failed', error))
+  scheduleEntryTask(ctx, slot, 'expiry-failed', async () => {
+    if (reg.refCount[slot] === 0 && reg.expiresAt[slot]! <= ctx.clock.now()) await removeEntries(ctx, [slot], 'expired')
+  })
 }

@@ -47,16 +47,22 @@ export function hotValue(reg: Registry, slot: number): unknown {
   return decoded
 }
 
-/** Hot → warm for a durable entry: drop the decoded copy; its bytes are in warm already. */
-export function demoteHotToWarm(ctx: EngineContext, slot: number): void {
+/** Places an entry in a lower tier without its hot copy, and says so (`demoted`). Registry only. */
+function placeDemoted(ctx: EngineContext, slot: number, tier: typeof WARM | typeof COLD): void {
   const { reg } = ctx
+  const from = TIER_NAMES[reg.tier[slot] as 0 | 1 | 2]
   reg.detach(slot)
-  reg.tier[slot] = WARM
+  reg.tier[slot] = tier
   reg.hotValues[slot] = undefined
   reg.flags[slot]! &= ~(SHAREABLE | NOT_PLAIN)
   reg.attach(slot)
   ctx.metrics.demotions++
-  ctx.events.emit('demoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from: 'hot', to: 'warm' })
+  ctx.events.emit('demoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to: TIER_NAMES[tier] })
+}
+
+/** Hot → warm for a durable entry: drop the decoded copy; its bytes are in warm already. */
+export function demoteHotToWarm(ctx: EngineContext, slot: number): void {
+  placeDemoted(ctx, slot, WARM)
 }
 
 /** Warm → hot: keep a decoded copy in memory (no store write: the bytes stay in warm). */
@@ -99,16 +105,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
   }
   // The value leaves warm in the same batch that journals the entry as cold.
   await commit(ctx.warm, [...flips, ...journalOps(ctx, records)])
-  for (const slot of moving) {
-    const from = TIER_NAMES[reg.tier[slot] as 0 | 1]
-    reg.detach(slot)
-    reg.tier[slot] = COLD
-    reg.hotValues[slot] = undefined
-    reg.flags[slot]! &= ~(SHAREABLE | NOT_PLAIN)
-    reg.attach(slot)
-    ctx.metrics.demotions++
-    ctx.events.emit('demoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to: 'cold' })
-  }
+  for (const slot of moving) placeDemoted(ctx, slot, COLD)
   return moving.length
 }
 

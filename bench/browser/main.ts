@@ -290,24 +290,22 @@ async function observability(fixed: ChatRecord[]): Promise<void> {
   await on.putMany(fixed.slice(0, 1000).map((r) => ({ key: r.id, value: r })))
   await on.putMany(fixed.slice(1000, 2000).map((r) => ({ key: r.id, value: r, tier: 'warm' as const })))
   const warmKeys = fixed.slice(1000, 2000).map((r) => r.id)
+  // Mean time per get over 2,000 sequential gets: a p50 moves in 5 µs timer steps, too coarse
+  // to see a few per cent.
   const p50 = async (metrics: boolean, list: string[]) => {
     await on.configure({ metrics })
-    const times: number[] = []
-    for (let i = 0; i < 2000; i++) {
-      const started = performance.now()
-      await on.get(list[i % list.length]!)
-      times.push(performance.now() - started)
-    }
-    return median(times)
+    const started = performance.now()
+    for (let i = 0; i < 2000; i++) await on.get(list[i % list.length]!)
+    return (performance.now() - started) / 2000
   }
   const hot = await interleave(5, { off1: () => p50(false, keys), on: () => p50(true, keys), off2: () => p50(false, keys) })
   hot.off = (hot.off1! + hot.off2!) / 2
   const warm = await interleave(3, { off1: () => p50(false, warmKeys), on: () => p50(true, warmKeys), off2: () => p50(false, warmKeys) })
   warm.off = (warm.off1! + warm.off2!) / 2
   await on.configure({ metrics: true })
-  add({ group: 'observability', name: 'hot get p50, metrics off', value: hot.off! * 1000, unit: 'µs' })
-  add({ group: 'observability', name: 'hot get p50, metrics on', value: hot.on! * 1000, unit: 'µs', peer: 'metrics off', ratio: hot.on! / hot.off!, goal: '≤ 1.05×', pass: hot.on! <= 1.05 * hot.off! })
-  add({ group: 'observability', name: 'warm get p50, metrics on', value: warm.on! * 1000, unit: 'µs', peer: 'metrics off', ratio: warm.on! / warm.off!, goal: '≤ 1.05×', pass: warm.on! <= 1.05 * warm.off! })
+  add({ group: 'observability', name: 'hot get mean, metrics off', value: hot.off! * 1000, unit: 'µs' })
+  add({ group: 'observability', name: 'hot get mean, metrics on', value: hot.on! * 1000, unit: 'µs', peer: 'metrics off', ratio: hot.on! / hot.off!, goal: '≤ 1.05×', pass: hot.on! <= 1.05 * hot.off! })
+  add({ group: 'observability', name: 'warm get mean, metrics on', value: warm.on! * 1000, unit: 'µs', peer: 'metrics off', ratio: warm.on! / warm.off!, goal: '≤ 1.05×', pass: warm.on! <= 1.05 * warm.off! })
   // One monitor round (signals sampled in worker and page, level, actions, rates, health),
   // timed from the page: an upper bound of its CPU cost, as it includes the round trip.
   const rounds: number[] = []

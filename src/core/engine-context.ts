@@ -47,6 +47,8 @@ export interface EngineContext {
   readonly pendingWrites: Map<string, Promise<unknown>>
   /** Where the registry journal stands (see journal.ts). */
   journal: JournalState
+  /** Batches written to the cold store so far: cached cold stats are valid only for one count. */
+  coldWrites: number
 }
 
 /**

@@ -7,9 +7,6 @@ import { removeEntries } from './removal.ts'
 import { demoteHotToWarm, moveToCold } from './tier-moves.ts'
 import type { GcStats } from './types.ts'
 
-/** How many entries one tier-move batch carries. */
-const MOVE_CHUNK = 1000
-
 /**
  * gc in seed 000's order (lane only): expired, then orphaned, then layer promotion, then idle
  * demotion, then capacity pressure to 20 % free. Each step touches only the entries that are
@@ -59,7 +56,7 @@ export async function runGc(ctx: EngineContext): Promise<GcStats> {
     if (now - reg.lastAccessedAt[slot]! < ctx.policy.warmIdleMs) break
     idleWarm.push(slot)
   }
-  for (let i = 0; i < idleWarm.length; i += MOVE_CHUNK) stats.demoted += await moveToCold(ctx, idleWarm.slice(i, i + MOVE_CHUNK))
+  stats.demoted += await moveToCold(ctx, idleWarm)
 
   // 5. Capacity pressure: relieve every budget at or over the critical threshold to 20 % free.
   const { critical, emergency } = ctx.pressurePolicy.thresholds

@@ -1,4 +1,5 @@
 import { memoryStore } from '../stores/memory-store.ts'
+import type { Store } from '../stores/store.ts'
 import { copyBytes } from './codec.ts'
 import { commit, storeKey, trackWrites, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
@@ -37,8 +38,21 @@ const DEFAULT_MAINTENANCE_MS = 60_000
 export async function createMemory(options: MemoryOptions = {}): Promise<Memory> {
   if (typeof options !== 'object' || options === null) throw new TiermemError('INVALID_OPTION', 'createMemory options must be an object')
   const warm = options.stores?.warm ?? memoryStore()
-  const cold = options.stores?.cold ?? memoryStore()
-  if (warm === cold) throw new TiermemError('INVALID_OPTION', 'stores.warm and stores.cold must be different stores')
+  const givenCold = options.stores?.cold ?? memoryStore()
+  if (warm === givenCold) throw new TiermemError('INVALID_OPTION', 'stores.warm and stores.cold must be different stores')
+  // Count cold writes: cached cold stats (some stores walk their records to measure) expire with them.
+  const cold: Store = {
+    backend: givenCold.backend,
+    capabilities: givenCold.capabilities,
+    getMany: (space, keys) => givenCold.getMany(space, keys),
+    batch: (ops) => {
+      ctx.coldWrites++
+      return givenCold.batch(ops)
+    },
+    scan: (space, scan) => givenCold.scan(space, scan),
+    stats: () => givenCold.stats(),
+    close: () => givenCold.close(),
+  }
   if (!warm.capabilities.atomicBatch) {
     throw new TiermemError('INVALID_OPTION', `the warm store (${warm.backend}) must commit batches atomically: tier flips depend on it`)
   }
@@ -70,6 +84,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     levelWaiters: new Set(),
     pendingWrites: new Map(),
     journal: newJournalState(),
+    coldWrites: 0,
   }
   ctx.metrics.enabled = options.metrics ?? true
   ctx.metrics.closeWindow(elapsedNow())
@@ -435,15 +450,18 @@ function queryEntries(ctx: EngineContext, filter: QueryFilter): EntryInfo[] {
 }
 
 const COLD_STATS_TTL_MS = 2_000
-const coldStatsCache = new WeakMap<EngineContext, { at: number; stats: Promise<Awaited<ReturnType<EngineContext['cold']['stats']>>> }>()
+const coldStatsCache = new WeakMap<EngineContext, { at: number; writes: number; stats: Promise<Awaited<ReturnType<EngineContext['cold']['stats']>>> }>()
 
-/** Some stores walk their records to measure themselves; a dashboard polling stats() must not make them do it every time. */
+/**
+ * Some stores walk their records to measure themselves; a dashboard polling stats() must not
+ * make them do it every time. A cached figure lives 2 s and only until the next cold write.
+ */
 function cachedColdStats(ctx: EngineContext) {
   const now = elapsedNow()
   const cached = coldStatsCache.get(ctx)
-  if (cached && now - cached.at < COLD_STATS_TTL_MS) return cached.stats
+  if (cached && cached.writes === ctx.coldWrites && now - cached.at < COLD_STATS_TTL_MS) return cached.stats
   const stats = ctx.cold.stats()
-  coldStatsCache.set(ctx, { at: now, stats })
+  coldStatsCache.set(ctx, { at: now, writes: ctx.coldWrites, stats })
   stats.catch(() => coldStatsCache.delete(ctx))
   return stats
 }

@@ -77,34 +77,73 @@ export function promoteWarmToHot(ctx: EngineContext, slot: number, bytes: Uint8A
   enforceHotBudget(ctx)
 }
 
-/** Hot or warm → cold for durable entries: append to cold, then flip metadata and drop the warm value in one batch. */
+/** How many entries one move carries through the stores at a time. */
+const MOVE_CHUNK = 1000
+
+/**
+ * Hot or warm → cold for durable entries, chunk by chunk: read from warm, append to cold, then
+ * drop the warm value and journal the entry as cold in one batch. Pipelined: while the worker
+ * compresses chunk i into cold, IndexedDB (another process) reads chunk i+1 and commits chunk
+ * i-1's flip. Each chunk keeps the crash-safe order (cold written before its flip), and flips
+ * commit in order. Returns how many entries moved.
+ */
 export async function moveToCold(ctx: EngineContext, slots: readonly number[]): Promise<number> {
-  const { reg } = ctx
   if (slots.length === 0) return 0
-  const keys = slots.map((slot) => storeKey(ctx, slot))
-  const values = await getMany(ctx.warm, keys)
+  const chunks: number[][] = []
+  for (let i = 0; i < slots.length; i += MOVE_CHUNK) chunks.push(slots.slice(i, i + MOVE_CHUNK))
+  const read = (chunk: readonly number[]) => getMany(ctx.warm, chunk.map((slot) => storeKey(ctx, slot)))
+  let reading = read(chunks[0]!)
+  let flipping: Promise<number> = Promise.resolve(0)
+  let moved = 0
+  try {
+    for (let c = 0; c < chunks.length; c++) {
+      const values = await reading
+      if (c + 1 < chunks.length) {
+        reading = read(chunks[c + 1]!)
+        reading.catch(() => undefined) // awaited in the next round; a failure is handled there
+      }
+      const moving = await writeCold(ctx, chunks[c]!, values)
+      moved += await flipping
+      flipping = flipToCold(ctx, moving)
+    }
+  } catch (error) {
+    // Never leave a flip running behind a failure: the registry must settle with it first.
+    await flipping.catch(() => undefined)
+    throw error
+  }
+  return moved + (await flipping)
+}
+
+/** Appends a chunk's values to cold; returns the slots that were written. */
+async function writeCold(ctx: EngineContext, chunk: readonly number[], values: readonly (Uint8Array | undefined)[]): Promise<number[]> {
+  const { reg } = ctx
   const moving: number[] = []
   const coldPuts = []
-  for (let i = 0; i < slots.length; i++) {
+  for (let i = 0; i < chunk.length; i++) {
     const bytes = values[i]
     if (!bytes) {
-      reportBackgroundError(ctx, 'warm-value-missing', new TiermemError('CORRUPT', `the warm value of '${reg.keys[slots[i]!]}' is missing; it was not moved`))
+      reportBackgroundError(ctx, 'warm-value-missing', new TiermemError('CORRUPT', `the warm value of '${reg.keys[chunk[i]!]}' is missing; it was not moved`))
       continue
     }
-    moving.push(slots[i]!)
-    coldPuts.push({ type: 'put' as const, space: 'values' as const, key: keys[i]!, value: bytes })
+    moving.push(chunk[i]!)
+    coldPuts.push({ type: 'put' as const, space: 'values' as const, key: storeKey(ctx, chunk[i]!), value: bytes })
   }
   await commit(ctx.cold, coldPuts)
-  const flips = []
+  return moving
+}
+
+/** The value leaves warm in the same batch that journals the entry as cold; then the registry follows. */
+async function flipToCold(ctx: EngineContext, moving: readonly number[]): Promise<number> {
+  if (moving.length === 0) return 0
   const records: EntryRecord[] = []
+  const deletes = []
   for (const slot of moving) {
-    const record = readRecord(reg, slot)
+    const record = readRecord(ctx.reg, slot)
     record.tier = COLD
     records.push(record)
-    flips.push({ type: 'delete' as const, space: 'values' as const, key: storeKey(ctx, slot) })
+    deletes.push({ type: 'delete' as const, space: 'values' as const, key: storeKey(ctx, slot) })
   }
-  // The value leaves warm in the same batch that journals the entry as cold.
-  await commit(ctx.warm, [...flips, ...journalOps(ctx, records)])
+  await commit(ctx.warm, [...deletes, ...journalOps(ctx, records)])
   for (const slot of moving) placeDemoted(ctx, slot, COLD)
   return moving.length
 }

@@ -85,6 +85,9 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
           const store = tx.objectStore(op.space)
           requests.push(op.type === 'put' ? store.put(ownBytes(op.value), op.key) : store.delete(op.key))
         }
+        // No more requests: commit now rather than when this thread next idles. Without this the
+        // commit waits for the worker's event loop, which a long OPFS compression can hold up.
+        tx.commit?.()
         // Every request's promise is awaited (so none rejects unhandled) along with the commit.
         await Promise.all([...requests, tx.done])
       } catch (error) {

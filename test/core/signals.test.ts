@@ -99,6 +99,18 @@ describe('metrics and health', () => {
     await mem.close()
   })
 
+  it('cold store figures are fresh after every cold write (the cache never serves a stale size)', async () => {
+    const { mem } = await open(plainLayers)
+    await mem.put('c1', 'x'.repeat(500), { tier: 'cold' })
+    const first = (await mem.stats()).cold.logicalBytes
+    await mem.put('c2', 'y'.repeat(500), { tier: 'cold' })
+    const second = (await mem.stats()).cold.logicalBytes
+    expect(second).toBeGreaterThan(first)
+    await mem.delete('c1')
+    expect((await mem.stats()).cold.logicalBytes).toBeLessThan(second)
+    await mem.close()
+  })
+
   it('latency histograms have constant size and can be switched off', async () => {
     const on = await open(plainLayers)
     await on.mem.put('w', 1, { tier: 'warm' })

@@ -64,6 +64,49 @@ export function journalOps(ctx: EngineContext, entries: readonly JournalEntry[])
   return ops
 }
 
+/** A registry change, the warm value ops that must land with it, and what to do once they have. */
+export interface Change {
+  ops?: readonly StoreOp[]
+  entry?: JournalEntry
+  /** Updates the in-memory registry; called once the batch holding this change has committed. */
+  apply?: () => void
+}
+
+/**
+ * Commits changes to the warm store atomically in as few batches as its maxBatchSize allows,
+ * each batch carrying the journal records of exactly its own changes (so no batch holds values
+ * whose metadata is in another), and applies each batch's changes once it has landed, in order.
+ * If a batch fails, the ones before it stay committed and applied; the error propagates.
+ */
+export async function commitChanges(ctx: EngineContext, changes: readonly Change[]): Promise<void> {
+  const limit = ctx.warm.capabilities.maxBatchSize
+  for (let start = 0; start < changes.length; ) {
+    let end = start
+    let ops = 0
+    let entries = 0
+    while (end < changes.length) {
+      const change = changes[end]!
+      const nextOps = ops + (change.ops?.length ?? 0)
+      const nextEntries = entries + (change.entry === undefined ? 0 : 1)
+      if (end > start && nextOps + Math.ceil(nextEntries / CHUNK_ENTRIES) > limit) break
+      ops = nextOps
+      entries = nextEntries
+      end++
+    }
+    const slice = changes.slice(start, end)
+    const batch: StoreOp[] = []
+    const journal: JournalEntry[] = []
+    for (const change of slice) {
+      if (change.ops) batch.push(...change.ops)
+      if (change.entry !== undefined) journal.push(change.entry)
+    }
+    batch.push(...journalOps(ctx, journal))
+    if (batch.length > 0) await ctx.warm.batch(batch)
+    for (const change of slice) change.apply?.()
+    start = end
+  }
+}
+
 function decodeChunk(bytes: Uint8Array, what: string): unknown[] {
   const chunk = decodeValue(bytes)
   if (!Array.isArray(chunk) || chunk[0] !== FORMAT_VERSION || !Array.isArray(chunk[1])) {

@@ -1,6 +1,6 @@
-import { commit, type EngineContext } from './engine-context.ts'
+import type { EngineContext } from './engine-context.ts'
 import { readRecord, writeRecord } from './entry-record.ts'
-import { journalOps } from './journal.ts'
+import { commitChanges } from './journal.ts'
 import { DURABLE, EVICTABLE, FREE } from './registry.ts'
 import { removeEntries } from './removal.ts'
 import { evictionRank, promotionScore } from './scoring.ts'
@@ -96,28 +96,30 @@ export async function changeLayer(
 ): Promise<void> {
   const { reg } = ctx
   const target = ctx.policy.layers[to]!
-  const records = slots.map((slot) => {
-    const record = readRecord(reg, slot)
-    record.layer = to
-    if (Number.isNaN(record.ttlMs)) {
-      record.expiresAt = target.ttlMs === undefined ? Number.POSITIVE_INFINITY : record.createdAt + target.ttlMs
-    }
-    return record
-  })
-  await commit(ctx.warm, journalOps(ctx, records.filter((_, i) => reg.flags[slots[i]!]! & DURABLE)))
-  slots.forEach((slot, i) => {
-    const from = reg.layerNames.name(reg.layer[slot]!)
-    reg.detach(slot)
-    writeRecord(reg, slot, records[i]!)
-    reg.attach(slot)
-    ctx.promotionCandidates.delete(slot)
-    noteAccess(ctx, slot)
-    const event: { key: string; namespace: string; from: string; to: string; reason: 'transfer' | 'promotion'; score?: number } = {
-      key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to, reason,
-    }
-    if (scores) event.score = scores[i]!
-    ctx.events.emit('layerChanged', event)
-  })
+  await commitChanges(
+    ctx,
+    slots.map((slot, i) => {
+      const record = readRecord(reg, slot)
+      const from = record.layer
+      record.layer = to
+      if (Number.isNaN(record.ttlMs)) {
+        record.expiresAt = target.ttlMs === undefined ? Number.POSITIVE_INFINITY : record.createdAt + target.ttlMs
+      }
+      const apply = () => {
+        reg.detach(slot)
+        writeRecord(reg, slot, record)
+        reg.attach(slot)
+        ctx.promotionCandidates.delete(slot)
+        noteAccess(ctx, slot)
+        const event: { key: string; namespace: string; from: string; to: string; reason: 'transfer' | 'promotion'; score?: number } = {
+          key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to, reason,
+        }
+        if (scores) event.score = scores[i]!
+        ctx.events.emit('layerChanged', event)
+      }
+      return reg.flags[slot]! & DURABLE ? { entry: record, apply } : { apply }
+    }),
+  )
 }
 
 /** Seed 004 promotion over the candidates gathered by `noteAccess`. Returns how many moved. */

@@ -3,7 +3,7 @@ import type { Store } from '../stores/store.ts'
 import { copyBytes } from './codec.ts'
 import { commit, storeKey, trackWrites, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
-import { journalOps, maybeCheckpoint, newJournalState } from './journal.ts'
+import { commitChanges, maybeCheckpoint, newJournalState } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { EventBus } from './event-bus.ts'
 import { runGc } from './gc.ts'
@@ -124,7 +124,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
   }
   const persistMeta = (slot: number) =>
     reg.flags[slot]! & DURABLE
-      ? commit(ctx.warm, journalOps(ctx, [readRecord(reg, slot)]))
+      ? commitChanges(ctx, [{ entry: readRecord(reg, slot) }])
       : Promise.resolve()
   const background = (name: string, task: () => Promise<unknown>) => {
     if (closing) return

@@ -1,7 +1,7 @@
 import type { StoreOp } from '../stores/store.ts'
 import { commit, reportBackgroundError, type EngineContext } from './engine-context.ts'
-import { readRecord, writeRecord, type EntryRecord } from './entry-record.ts'
-import { journalOps, readStoredRegistry } from './journal.ts'
+import { readRecord, writeRecord } from './entry-record.ts'
+import { commitChanges, readStoredRegistry, type Change } from './journal.ts'
 import { COLD, DURABLE, REFERENCED, STATS_DIRTY } from './registry.ts'
 
 const PAGE = 2000
@@ -50,20 +50,16 @@ export async function sweepCold(ctx: EngineContext): Promise<number> {
  */
 export async function persistStats(ctx: EngineContext): Promise<number> {
   const { reg } = ctx
-  const records: EntryRecord[] = []
-  const slots: number[] = []
+  const changes: Change[] = []
   const end = reg.flags.length
   for (let slot = 0; slot < end; slot++) {
     if ((reg.flags[slot]! & (STATS_DIRTY | DURABLE)) !== (STATS_DIRTY | DURABLE)) continue
-    slots.push(slot)
-    records.push(readRecord(reg, slot))
+    changes.push({ entry: readRecord(reg, slot), apply: () => (reg.flags[slot]! &= ~STATS_DIRTY) })
   }
   try {
-    await commit(ctx.warm, journalOps(ctx, records))
+    await commitChanges(ctx, changes)
   } catch (error) {
     reportBackgroundError(ctx, 'stats-persist-failed', error)
-    return 0
   }
-  for (const slot of slots) reg.flags[slot]! &= ~STATS_DIRTY
-  return slots.length
+  return changes.length
 }

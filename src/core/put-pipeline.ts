@@ -3,7 +3,7 @@ import { encodeValue } from './codec.ts'
 import { hashBytes } from './content-hash.ts'
 import { commit, reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo, writeRecord, type EntryRecord } from './entry-record.ts'
-import { journalOps, maybeCheckpoint, type JournalEntry } from './journal.ts'
+import { CHUNK_ENTRIES, commitChanges, maybeCheckpoint, type Change } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { applyLayerRules } from './layer-rules.ts'
 import { evaluatePressure } from './pressure-controller.ts'
@@ -71,19 +71,44 @@ function noop(): void {}
 
 const openGroup = new WeakMap<EngineContext, PutGroup>()
 
+/** The most puts one atomic warm batch holds: one value op each, plus their journal records. */
+export function putsPerBatch(ctx: EngineContext): number {
+  const limit = ctx.warm.capabilities.maxBatchSize
+  return Math.max(1, limit - Math.ceil(limit / (CHUNK_ENTRIES + 1)))
+}
+
+function openGroupFor(ctx: EngineContext, room: number): PutGroup {
+  const open = openGroup.get(ctx)
+  if (open && open.items.length + room <= putsPerBatch(ctx)) return open
+  const created = { items: [] } as unknown as PutGroup
+  created.done = ctx.lane.run(() => commitGroup(ctx, created))
+  openGroup.set(ctx, created)
+  return created
+}
+
 /**
- * Queues prepared puts; they commit in one batch with whatever else arrives before the lane
- * gets to them. Each put settles on its own (a put refused by a layer or task quota fails alone).
+ * Queues prepared puts; they commit with whatever else arrives before the lane gets to them
+ * (group commit). Each put settles on its own (a put refused by a layer or task quota fails
+ * alone). A group larger than one atomic batch commits in slices (see commitChanges).
  */
 export function enqueuePutItems(ctx: EngineContext, items: PreparedPut[]): Array<Promise<EntryInfo>> {
-  let group = openGroup.get(ctx)
-  if (!group) {
-    const created = { items: [] } as unknown as PutGroup
-    created.done = ctx.lane.run(() => commitGroup(ctx, created))
-    openGroup.set(ctx, created)
-    group = created
+  const target = openGroupFor(ctx, 0)
+  return addToGroup(ctx, target, items)
+}
+
+/**
+ * Queues puts that succeed or fail together (putMany): they always share one atomic batch, so
+ * a putMany larger than the warm store's batch is refused before anything is written.
+ */
+export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
+  const most = putsPerBatch(ctx)
+  if (items.length > most) {
+    throw new TiermemError('INVALID_OPTION', `putMany of ${items.length} items exceeds what the ${ctx.warm.backend} store commits atomically (${most}); split it into smaller putMany calls`)
   }
-  const target = group
+  return Promise.all(addToGroup(ctx, openGroupFor(ctx, items.length), items))
+}
+
+function addToGroup(ctx: EngineContext, target: PutGroup, items: PreparedPut[]): Array<Promise<EntryInfo>> {
   trackWrites(ctx, items.map((item) => item.storeKey), target.done)
   return items.map(
     (item) =>
@@ -93,11 +118,6 @@ export function enqueuePutItems(ctx: EngineContext, items: PreparedPut[]): Array
         target.items.push(item)
       }),
   )
-}
-
-/** Queues puts that succeed or fail together (putMany): one batch, all or none. */
-export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
-  return Promise.all(enqueuePutItems(ctx, items))
 }
 
 function initialTier(ctx: EngineContext, item: PreparedPut, type: string, durable: boolean): number {
@@ -111,9 +131,14 @@ function initialTier(ctx: EngineContext, item: PreparedPut, type: string, durabl
 interface Planned {
   item: PreparedPut
   record: EntryRecord
+  /** The warm ops and journal entry that must land together with this put. */
+  change: Change
   /** The placement asked for; cold entries are written warm first, then moved. */
   wantCold: boolean
+  /** The put replaces an entry whose value is in cold: that record goes once this put has landed. */
+  replacesCold: boolean
   slot: number
+  /** Set once the put has landed and the registry holds it. */
   info?: EntryInfo
 }
 
@@ -128,9 +153,6 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   const latest = new Map<string, EntryRecord>()
   const layerDelta = new Map<string, number>()
   const scopeDelta = new Map<ScopeState, number>()
-  const ops: StoreOp[] = []
-  const journal: JournalEntry[] = []
-  const staleCold: string[] = []
 
   for (const item of group.items) {
     const slot = reg.find(item.namespace, item.key)
@@ -182,32 +204,27 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
       flags: ((o.evictable ?? true) ? EVICTABLE : 0) | (durable ? DURABLE : 0) | (referenced ? REFERENCED : 0),
       refCount, hashHi: hash.hi, hashLo: hash.lo,
     }
+    const change: Change = {}
     if (durable) {
-      ops.push({ type: 'put', space: 'values', key: item.storeKey, value: item.bytes })
-      journal.push(record)
+      change.ops = [{ type: 'put', space: 'values', key: item.storeKey, value: item.bytes }]
+      change.entry = record
     } else if (prior && prior.flags & DURABLE) {
-      journal.push(item.storeKey)
-      if (prior.tier !== COLD) ops.push({ type: 'delete', space: 'values', key: item.storeKey })
+      change.entry = item.storeKey
+      if (prior.tier !== COLD) change.ops = [{ type: 'delete', space: 'values', key: item.storeKey }]
     }
-    if (prior && prior.flags & DURABLE && prior.tier === COLD) staleCold.push(item.storeKey)
     if (prior) layerDelta.set(prior.layer, (layerDelta.get(prior.layer) ?? 0) - prior.sizeBytes)
     layerDelta.set(item.layer, (layerDelta.get(item.layer) ?? 0) + size)
     latest.set(item.storeKey, record)
-    planned.push({ item, record, wantCold: tier === COLD, slot: -1 })
+    const replacesCold = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier === COLD
+    planned.push({ item, record, change, wantCold: tier === COLD, replacesCold, slot: -1 })
   }
 
-  try {
-    await commit(ctx.warm, [...ops, ...journalOps(ctx, journal)])
-  } catch (error) {
-    for (const p of planned) p.item.reject(error)
-    return
-  }
-
-  ctx.metrics.puts += planned.length
-  // Committed: now the registry may change.
+  // Commit, and apply each put to the registry as soon as the batch holding it has landed. A
+  // store failure part-way leaves the earlier batches committed and applied: those puts
+  // succeed, the rest fail, and the registry always matches the store.
   const touchedLayers = new Set<number>()
   const protect = new Set<number>()
-  for (const p of planned) {
+  const applyPut = (p: Planned) => {
     const { item, record } = p
     let slot = reg.find(item.namespace, item.key)
     if (slot >= 0) {
@@ -232,8 +249,19 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     }
     p.slot = slot
     p.info = toEntryInfo(reg, slot)
+    ctx.metrics.puts++
   }
+  let failure: { error: unknown } | undefined
+  try {
+    await commitChanges(ctx, planned.map((p) => ({ ...p.change, apply: () => applyPut(p) })))
+  } catch (error) {
+    failure = { error }
+  }
+  const landed = planned.filter((p) => p.info !== undefined)
+  if (failure) for (const p of planned) if (p.info === undefined) p.item.reject(failure.error)
 
+  // Only puts that landed may drop the cold copy they replace: a failed put's old value stays.
+  const staleCold = [...new Set(landed.filter((p) => p.replacesCold).map((p) => p.item.storeKey))]
   if (staleCold.length > 0) {
     try {
       await commit(ctx.cold, staleCold.map((key) => ({ type: 'delete' as const, space: 'values' as const, key })))
@@ -241,7 +269,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
       reportBackgroundError(ctx, 'cold-delete-failed', error)
     }
   }
-  const toCold = planned.filter((p) => p.wantCold && reg.tier[p.slot] !== COLD && latest.get(p.item.storeKey) === p.record)
+  const toCold = landed.filter((p) => p.wantCold && reg.tier[p.slot] !== COLD && latest.get(p.item.storeKey) === p.record)
   if (toCold.length > 0) {
     try {
       await moveToCold(ctx, toCold.map((p) => p.slot))
@@ -252,10 +280,11 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     }
   }
   enforceHotBudget(ctx)
-  for (const p of planned) {
+  for (const p of landed) {
     if (p.info!.tier === 'hot' && ctx.reg.tier[p.slot] !== HOT) p.info!.tier = 'warm'
     p.item.resolve(p.info!)
   }
+  if (landed.length === 0) return
 
   // The callers have their answers; the layer rules (transfer, cleanup, layer budgets) run after.
   try {

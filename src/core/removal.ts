@@ -1,6 +1,6 @@
 import type { StoreOp } from '../stores/store.ts'
 import { commit, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
-import { journalOps, type JournalEntry } from './journal.ts'
+import { commitChanges, type Change } from './journal.ts'
 import { COLD, DURABLE } from './registry.ts'
 import type { EvictionReason } from './types.ts'
 
@@ -12,39 +12,43 @@ export function dropVolatile(ctx: EngineContext, slot: number, reason: EvictionR
 }
 
 /**
- * Deletes entries for good (lane only): metadata and warm values in one warm batch, then the
- * cold records. A crash between the two leaves cold records nobody names, swept at open.
- * Returns the bytes freed.
+ * Deletes entries for good (lane only): metadata and warm values in one atomic batch per slice
+ * (see commitChanges), then the cold records. A crash between the two leaves cold records
+ * nobody names, swept at open. Returns the bytes freed.
  */
 export async function removeEntries(
   ctx: EngineContext,
   slots: readonly number[],
   reason: EvictionReason,
-  /** More registry changes to commit in the same atomic batch (e.g. a scope's refCount updates). */
-  alongside: readonly JournalEntry[] = [],
+  /** More registry changes to commit in the same batches (e.g. a scope's refCount updates). */
+  alongside: readonly Change[] = [],
 ): Promise<number> {
   const { reg } = ctx
-  const warmOps: StoreOp[] = []
-  const journal: JournalEntry[] = [...alongside]
   const coldOps: StoreOp[] = []
-  for (const slot of slots) {
-    if (!(reg.flags[slot]! & DURABLE)) continue
-    const key = storeKey(ctx, slot)
-    journal.push(key)
-    if (reg.tier[slot] === COLD) coldOps.push({ type: 'delete', space: 'values', key })
-    else warmOps.push({ type: 'delete', space: 'values', key })
-  }
-  await commit(ctx.warm, [...warmOps, ...journalOps(ctx, journal)])
   let freed = 0
-  for (const slot of slots) {
-    freed += reg.sizeBytes[slot]!
-    forget(ctx, slot, reason)
-  }
-  if (coldOps.length > 0) {
-    try {
-      await commit(ctx.cold, coldOps)
-    } catch (error) {
-      reportBackgroundError(ctx, 'cold-delete-failed', error)
+  const removals: Change[] = slots.map((slot) => {
+    const size = reg.sizeBytes[slot]!
+    const apply = () => {
+      freed += size
+      forget(ctx, slot, reason)
+    }
+    if (!(reg.flags[slot]! & DURABLE)) return { apply }
+    const key = storeKey(ctx, slot)
+    if (reg.tier[slot] === COLD) {
+      return { entry: key, apply: () => (coldOps.push({ type: 'delete', space: 'values', key }), apply()) }
+    }
+    return { ops: [{ type: 'delete', space: 'values', key }], entry: key, apply }
+  })
+  try {
+    await commitChanges(ctx, [...alongside, ...removals])
+  } finally {
+    // What did commit (all of it, or the batches before a failure) loses its cold records too.
+    if (coldOps.length > 0) {
+      try {
+        await commit(ctx.cold, coldOps)
+      } catch (error) {
+        reportBackgroundError(ctx, 'cold-delete-failed', error)
+      }
     }
   }
   return freed

@@ -1,6 +1,6 @@
-import { commit, type EngineContext } from './engine-context.ts'
-import { readRecord, type EntryRecord } from './entry-record.ts'
-import { journalOps } from './journal.ts'
+import type { EngineContext } from './engine-context.ts'
+import { readRecord } from './entry-record.ts'
+import { commitChanges, type Change } from './journal.ts'
 import { evaluatePressure } from './pressure-controller.ts'
 import { COLD, DURABLE, EVICTABLE, REFERENCED } from './registry.ts'
 import { removeEntries } from './removal.ts'
@@ -35,21 +35,20 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
       updates.push({ slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
     }
   }
-  const changed: EntryRecord[] = []
-  for (const u of updates) {
-    if (!(reg.flags[u.slot]! & DURABLE)) continue
+  const changes: Change[] = updates.map((u) => {
+    const apply = () => {
+      reg.refCount[u.slot] = u.refCount
+      reg.flags[u.slot] = u.flags
+      if (u.refCount === 0) ctx.orphans.delete(u.slot)
+    }
+    if (!(reg.flags[u.slot]! & DURABLE)) return { apply }
     const record = readRecord(reg, u.slot)
     record.refCount = u.refCount
     record.flags = u.flags
-    changed.push(record)
-  }
-  if (victims.length > 0) await removeEntries(ctx, victims, 'scope', changed)
-  else await commit(ctx.warm, journalOps(ctx, changed))
-  for (const u of updates) {
-    reg.refCount[u.slot] = u.refCount
-    reg.flags[u.slot] = u.flags
-    if (u.refCount === 0) ctx.orphans.delete(u.slot)
-  }
+    return { entry: record, apply }
+  })
+  if (victims.length > 0) await removeEntries(ctx, victims, 'scope', changes)
+  else await commitChanges(ctx, changes)
   scope.owned.clear()
   scope.usedBytes = 0
   if (toCold.length > 0) await moveToCold(ctx, toCold)

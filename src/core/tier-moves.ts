@@ -1,7 +1,7 @@
 import { copyBytes, decodeValue, deepFreeze, isPlain, isPrimitive } from './codec.ts'
 import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { readRecord, type EntryRecord } from './entry-record.ts'
-import { journalOps } from './journal.ts'
+import { commitChanges } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
 import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
@@ -134,18 +134,23 @@ async function writeCold(ctx: EngineContext, chunk: readonly number[], values: r
 
 /** The value leaves warm in the same batch that journals the entry as cold; then the registry follows. */
 async function flipToCold(ctx: EngineContext, moving: readonly number[]): Promise<number> {
-  if (moving.length === 0) return 0
-  const records: EntryRecord[] = []
-  const deletes = []
-  for (const slot of moving) {
-    const record = readRecord(ctx.reg, slot)
-    record.tier = COLD
-    records.push(record)
-    deletes.push({ type: 'delete' as const, space: 'values' as const, key: storeKey(ctx, slot) })
-  }
-  await commit(ctx.warm, [...deletes, ...journalOps(ctx, records)])
-  for (const slot of moving) placeDemoted(ctx, slot, COLD)
-  return moving.length
+  let moved = 0
+  await commitChanges(
+    ctx,
+    moving.map((slot) => {
+      const record = readRecord(ctx.reg, slot)
+      record.tier = COLD
+      return {
+        ops: [{ type: 'delete' as const, space: 'values' as const, key: storeKey(ctx, slot) }],
+        entry: record,
+        apply: () => {
+          placeDemoted(ctx, slot, COLD)
+          moved++
+        },
+      }
+    }),
+  )
+  return moved
 }
 
 /** Cold → warm (or straight to hot): write value and metadata to warm atomically, then drop the cold record. */
@@ -157,11 +162,16 @@ export async function moveFromCold(ctx: EngineContext, slot: number, toHot: bool
   verifyContent(ctx, slot, bytes)
   const record = readRecord(reg, slot)
   record.tier = WARM
-  await commit(ctx.warm, [{ type: 'put', space: 'values', key, value: bytes }, ...journalOps(ctx, [record])])
-  reg.detach(slot)
-  reg.tier[slot] = toHot ? HOT : WARM
-  if (toHot) setHotValue(reg, slot, bytes)
-  reg.attach(slot)
+  await commitChanges(ctx, [{
+    ops: [{ type: 'put', space: 'values', key, value: bytes }],
+    entry: record,
+    apply: () => {
+      reg.detach(slot)
+      reg.tier[slot] = toHot ? HOT : WARM
+      if (toHot) setHotValue(reg, slot, bytes)
+      reg.attach(slot)
+    },
+  }])
   ctx.metrics.promotions++
   ctx.events.emit('promoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from: 'cold', to: toHot ? 'hot' : 'warm' })
   try {

@@ -61,8 +61,9 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
 
   return {
     backend: 'indexeddb',
-    // Chromium handles thousands of requests per transaction; bigger batches only hold the lock longer.
-    capabilities: { atomicBatch: true, maxBatchSize: 10_000, persistent: true },
+    // One transaction is the unit of atomicity, and IndexedDB sets no request limit on it; this
+    // bound keeps one batch's memory in reason (a putMany of more must be split by the caller).
+    capabilities: { atomicBatch: true, maxBatchSize: 100_000, persistent: true },
 
     async getMany(space: StoreSpace, keys: readonly string[]) {
       assertOpen()

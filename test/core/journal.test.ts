@@ -57,3 +57,67 @@ describe('registry journal', () => {
     }
   })
 })
+
+describe('batches smaller than a group', () => {
+  /** A memory store whose batches hold at most 10 ops, recording every batch; `failBatch` fails that one (1-based). */
+  function smallBatches(data: ReturnType<typeof memoryStoreData>, failBatch = 0) {
+    const inner = memoryStore({ data })
+    const batches: Array<Array<{ type: string; space: string; key: string }>> = []
+    const store = {
+      ...inner,
+      capabilities: { ...inner.capabilities, maxBatchSize: 10 },
+      batch(ops: Parameters<typeof inner.batch>[0]) {
+        batches.push(ops.map(({ type, space, key }) => ({ type, space, key })))
+        if (batches.length === failBatch) return Promise.reject(new Error('disk full'))
+        return inner.batch(ops)
+      },
+    }
+    return { store, batches }
+  }
+  const options = { ...plainLayers, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 } }
+
+  it('puts issued together beyond one batch land in slices, each carrying its own metadata', async () => {
+    const data = memoryStoreData()
+    const { store, batches } = smallBatches(data)
+    const mem = await createMemory({ ...options, stores: { warm: store } })
+    await Promise.all(Array.from({ length: 25 }, (_, i) => mem.put(`k${i}`, i)))
+    expect(batches.length).toBeGreaterThan(2)
+    for (const batch of batches) {
+      const values = batch.filter((op) => op.space === 'values').length
+      const journal = batch.filter((op) => op.space === 'meta').length
+      expect(batch.length).toBeLessThanOrEqual(10)
+      if (values > 0) expect(journal).toBeGreaterThan(0)
+    }
+    await mem.close()
+    const reopened = await createMemory({ ...options, stores: { warm: memoryStore({ data }) } })
+    expect(await reopened.getMany(['k0', 'k12', 'k24'])).toEqual([0, 12, 24])
+    await reopened.close()
+  })
+
+  it('a failed slice fails only its own puts; the others succeed and the registry matches the store', async () => {
+    const data = memoryStoreData()
+    const { store } = smallBatches(data, 2)
+    const mem = await createMemory({ ...options, stores: { warm: store } })
+    const outcomes = await Promise.all(Array.from({ length: 25 }, (_, i) => mem.put(`k${i}`, i).then(() => 'ok', () => 'failed')))
+    expect(outcomes.slice(0, 9)).toEqual(Array(9).fill('ok'))
+    expect(outcomes.slice(9, 18)).toEqual(Array(9).fill('failed'))
+    expect(outcomes.slice(18)).toEqual(Array(7).fill('ok'))
+    for (let i = 0; i < 25; i++) expect(await mem.get(`k${i}`), `k${i}`).toBe(outcomes[i] === 'ok' ? i : undefined)
+    await mem.close()
+    const reopened = await createMemory({ ...options, stores: { warm: memoryStore({ data }) } })
+    for (let i = 0; i < 25; i++) expect(await reopened.get(`k${i}`), `k${i} after reopen`).toBe(outcomes[i] === 'ok' ? i : undefined)
+    await reopened.close()
+  })
+
+  it('a putMany larger than one atomic batch is refused before anything is written', async () => {
+    const data = memoryStoreData()
+    const { store, batches } = smallBatches(data)
+    const mem = await createMemory({ ...options, stores: { warm: store } })
+    await expect(mem.putMany(Array.from({ length: 20 }, (_, i) => ({ key: `k${i}`, value: i })))).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    expect(batches).toEqual([])
+    const infos = await mem.putMany(Array.from({ length: 9 }, (_, i) => ({ key: `k${i}`, value: i })))
+    expect(infos).toHaveLength(9)
+    expect(batches).toHaveLength(1)
+    await mem.close()
+  })
+})

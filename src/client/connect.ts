@@ -70,6 +70,11 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     if (pendingPuts.length === 0) return
     const batch = pendingPuts
     pendingPuts = []
+    if (state !== 'open') {
+      const error = state === 'lost' ? lost : Promise.reject(new TiermemError('CLOSED', 'this memory is closed; open it again to use it'))
+      error.catch((e: unknown) => batch.forEach((p) => p.reject(e)))
+      return
+    }
     const packed = pack(batch)
     Promise.race([remote.putEach(transfer(packed, [packed.buffer])), lost]).then(
       (results: PutResult[]) => results.forEach((r, i) => ('ok' in r ? batch[i]!.resolve(r.ok) : batch[i]!.reject(deserializeError(r.error)))),
@@ -183,6 +188,8 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     },
     async close() {
       if (state === 'closed') return
+      // Puts issued before close() in this turn go first: close waits for them, as in-process.
+      flushPuts()
       if (state === 'open') await Promise.race([remote.close(), lost]).catch(() => undefined)
       state = 'closed'
       stopSignals()

@@ -144,6 +144,21 @@ describe('the worker host and its client, over a MessageChannel', () => {
     expect(await mem.get('snap')).toEqual({ n: 1 })
   })
 
+  it('puts issued just before close() are committed, not refused', async () => {
+    const { port1, port2 } = new MessageChannel()
+    const { memoryStoreData } = await import('../../src/stores/memory-store.ts')
+    const warm = memoryStoreData()
+    exposeMemoryHost(port1 as unknown as Endpoint, async () => ({ warm: memoryStore({ data: warm }), cold: memoryStore() }))
+    const mem = await connectMemory(port2 as unknown as Endpoint, { name: 't', maintenanceIntervalMs: 0, policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } } })
+    const put = mem.put('last', { words: 'before closing' })
+    await mem.close()
+    await expect(put).resolves.toMatchObject({ key: 'last' })
+    expect(warm.spaces.values.size).toBe(1)
+    await expect(mem.put('after', 1)).rejects.toMatchObject({ code: 'CLOSED' })
+    port1.close()
+    port2.close()
+  })
+
   it('refuses calls after close with CLOSED', async () => {
     const mem = await connect()
     await mem.close()

@@ -118,7 +118,6 @@ async function writes(fixed: ChatRecord[]): Promise<void> {
 }
 
 async function reads(fixed: ChatRecord[]): Promise<void> {
-  const record = fixed[0]!
   const keys = fixed.slice(0, 1000).map((r) => r.id)
   const mem = await openMemory({ name: fresh('read'), ...plain, hot: { maxBytes: 1e9 } })
   await mem.putMany(fixed.slice(0, 1000).map((r) => ({ key: r.id, value: r })))

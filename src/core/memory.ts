@@ -1,15 +1,16 @@
 import { memoryStore } from '../stores/memory-store.ts'
 import type { Store } from '../stores/store.ts'
 import { copyBytes } from './codec.ts'
-import { commit, storeKey, trackWrites, type EngineContext } from './engine-context.ts'
+import { storeKey, trackWrites, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
 import { commitChanges, maybeCheckpoint, newJournalState } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { EventBus } from './event-bus.ts'
 import { runGc } from './gc.ts'
-import { assessHealth } from './health.ts'
 import { applyLayerRules, syncLayerIndexes } from './layer-rules.ts'
 import { elapsedNow, Metrics } from './metrics.ts'
+import { queryEntries } from './query.ts'
+import { cachedColdStats, collectStats } from './stats.ts'
 import { loadRegistry, persistStats, sweepCold } from './persistence.ts'
 import {
   checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy,
@@ -26,7 +27,7 @@ import { demoteHotToWarm, enforceHotBudget, moveFromCold, moveToCold, promoteWar
 import type {
   EntryInfo, Memory, MemoryEvents, MemoryOptions, MemoryStats, NamespaceOption, PressureReport, PutOptions, QueryFilter, RuntimeOptions, SignalSource, Tier,
 } from './types.ts'
-import { checkKey, checkNamespace, checkTier } from './validate.ts'
+import { checkKey, checkNamespace } from './validate.ts'
 import { WriteLane } from './write-lane.ts'
 
 const DEFAULT_MAINTENANCE_MS = 60_000
@@ -420,81 +421,4 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
   }
   Object.defineProperty(memory, ENGINE_INTERNALS, { value: internals, enumerable: false })
   return memory
-}
-
-function queryEntries(ctx: EngineContext, filter: QueryFilter): EntryInfo[] {
-  const { reg } = ctx
-  if (typeof filter !== 'object' || filter === null) throw new TiermemError('INVALID_OPTION', 'query takes a filter object')
-  const namespace = filter.namespace === undefined ? undefined : checkNamespace(filter.namespace)
-  if (filter.tier !== undefined) checkTier(filter.tier)
-  const limit = filter.limit ?? Number.POSITIVE_INFINITY
-  if (typeof limit !== 'number' || !(limit >= 0)) throw new TiermemError('INVALID_OPTION', 'query limit must be a number ≥ 0')
-  const typeId = filter.type === undefined ? undefined : reg.typeNames.lookup(filter.type)
-  const layerId = filter.layer === undefined ? undefined : reg.layerNames.lookup(filter.layer)
-  if ((filter.type !== undefined && typeId === undefined) || (filter.layer !== undefined && layerId === undefined)) return []
-  const tierCode = filter.tier === undefined ? undefined : TIER_NAMES.indexOf(filter.tier)
-  const now = ctx.clock.now()
-  const out: EntryInfo[] = []
-  for (const slot of reg.slots()) {
-    if (out.length >= limit) break
-    if (reg.expiresAt[slot]! <= now) continue
-    if (namespace !== undefined && reg.namespaces[slot] !== namespace) continue
-    if (typeId !== undefined && reg.type[slot] !== typeId) continue
-    if (layerId !== undefined && reg.layer[slot] !== layerId) continue
-    if (tierCode !== undefined && reg.tier[slot] !== tierCode) continue
-    if (filter.taskId !== undefined && reg.taskIds[slot] !== filter.taskId) continue
-    if (filter.tag !== undefined && !reg.tags.get(slot)?.includes(filter.tag)) continue
-    out.push(toEntryInfo(reg, slot))
-  }
-  return out
-}
-
-const COLD_STATS_TTL_MS = 2_000
-const coldStatsCache = new WeakMap<EngineContext, { at: number; writes: number; stats: Promise<Awaited<ReturnType<EngineContext['cold']['stats']>>> }>()
-
-/**
- * Some stores walk their records to measure themselves; a dashboard polling stats() must not
- * make them do it every time. A cached figure lives 2 s and only until the next cold write.
- */
-function cachedColdStats(ctx: EngineContext) {
-  const now = elapsedNow()
-  const cached = coldStatsCache.get(ctx)
-  if (cached && cached.writes === ctx.coldWrites && now - cached.at < COLD_STATS_TTL_MS) return cached.stats
-  const stats = ctx.cold.stats()
-  coldStatsCache.set(ctx, { at: now, writes: ctx.coldWrites, stats })
-  stats.catch(() => coldStatsCache.delete(ctx))
-  return stats
-}
-
-async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
-  const { reg, metrics } = ctx
-  const tiers = {
-    hot: { count: reg.tierCount[HOT]!, bytes: reg.tierBytes[HOT]! },
-    warm: { count: reg.tierCount[WARM]!, bytes: reg.tierBytes[WARM]! },
-    cold: { count: reg.tierCount[COLD]!, bytes: reg.tierBytes[COLD]! },
-  }
-  const layers: MemoryStats['layers'] = {}
-  for (const name of new Set([...Object.keys(ctx.policy.layers), ...reg.layerNames.names])) {
-    const id = reg.layerNames.lookup(name)
-    layers[name] = { count: id === undefined ? 0 : reg.layerCount[id] ?? 0, bytes: id === undefined ? 0 : reg.layerBytes[id] ?? 0 }
-  }
-  const coldStats = await cachedColdStats(ctx)
-  const pressure = pressureReport(ctx)
-  const hitRate = metrics.hitRate()
-  const latency = metrics.latencySummary()
-  const reads = metrics.hits[0]! + metrics.hits[1]! + metrics.hits[2]! + metrics.misses
-  return {
-    tiers,
-    rates: { ...metrics.lastRates },
-    totals: metrics.totals(),
-    layers,
-    pressure,
-    hitRate,
-    latency,
-    health: assessHealth({ latency, hitRate, reads, pressure, coldDeadRatio: coldStats.deadRatio }),
-    cold: {
-      backend: ctx.cold.backend, compressionRatio: coldStats.compressionRatio, deadRatio: coldStats.deadRatio,
-      storedBytes: coldStats.storedBytes, logicalBytes: coldStats.logicalBytes,
-    },
-  }
 }

@@ -1,4 +1,3 @@
-import type { StoreOp } from '../stores/store.ts'
 import { encodeValue } from './codec.ts'
 import { hashBytes } from './content-hash.ts'
 import { commit, reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'

@@ -1,6 +1,6 @@
 import { copyBytes, decodeValue, deepFreeze, isPlain, isPrimitive } from './codec.ts'
 import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
-import { readRecord, type EntryRecord } from './entry-record.ts'
+import { readRecord } from './entry-record.ts'
 import { commitChanges } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'

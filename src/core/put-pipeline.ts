@@ -1,4 +1,4 @@
-import { encodeValue } from './codec.ts'
+import { copyBytes, encodeValue } from './codec.ts'
 import { hashBytes } from './content-hash.ts'
 import { commit, reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo, writeRecord, type EntryRecord } from './entry-record.ts'
@@ -59,7 +59,10 @@ export function preparePut(
     throw new TiermemError('INVALID_OPTION', `unknown layer '${layer}'; configured layers: ${Object.keys(ctx.policy.layers).join(', ')}`)
   }
   if (encoded !== undefined && !(encoded instanceof Uint8Array)) throw new TiermemError('INVALID_VALUE', 'encoded values are Uint8Array')
-  const bytes = encoded ?? encodeValue(value)
+  // One copy, owned from here on: the hot copy and the warm store's put share it (IndexedDB
+  // clones at put() time). Encoder output is a view into msgpackr's pool; a worker's encoded
+  // values are views into one transferred buffer.
+  const bytes = copyBytes(encoded ?? encodeValue(value))
   return {
     namespace, key, storeKey: storeKeyOf(namespace, key), value, bytes, options: opts, layer, scope,
     at: ctx.clock.now(), resolve: noop, reject: noop,

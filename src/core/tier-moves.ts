@@ -1,4 +1,4 @@
-import { copyBytes, decodeValue, deepFreeze, isPlain, isPrimitive } from './codec.ts'
+import { decodeValue, deepFreeze, isPlain, isPrimitive } from './codec.ts'
 import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { readRecord } from './entry-record.ts'
 import { commitChanges } from './journal.ts'
@@ -16,10 +16,10 @@ import { dropVolatile } from './removal.ts'
  */
 
 /**
- * Sets the in-memory copy of a hot entry. It starts as the encoded bytes (a copy of our own:
- * `bytes` may be a view into a shared buffer); the first hot read decodes it once and, for
- * plain values, keeps the frozen result (see hotValue). A bulk load pays nothing for entries
- * that are never read hot.
+ * Sets the in-memory copy of a hot entry. It starts as the encoded bytes, which must be the
+ * engine's own (a put's prepared copy, or bytes fresh from a store); the first hot read decodes
+ * them once and, for plain values, keeps the frozen result (see hotValue). A bulk load pays
+ * nothing for entries that are never read hot.
  */
 export function setHotValue(reg: Registry, slot: number, bytes: Uint8Array, value?: unknown): void {
   reg.flags[slot]! &= ~(SHAREABLE | NOT_PLAIN)
@@ -27,7 +27,7 @@ export function setHotValue(reg: Registry, slot: number, bytes: Uint8Array, valu
     reg.hotValues[slot] = value
     reg.flags[slot]! |= SHAREABLE
   } else {
-    reg.hotValues[slot] = copyBytes(bytes)
+    reg.hotValues[slot] = bytes
   }
 }
 

@@ -12,6 +12,15 @@ import type { Store } from '../src/stores/store.ts'
 /** What crosses the boundary for one read: a value (structured clone) or encoded bytes (transferred). */
 export type WireValue = { v: unknown } | { b: Uint8Array }
 
+/**
+ * Many reads: the values as they are, and the positions that hold encoded bytes to decode.
+ * No wrapper object per value: a batch of 1,000 clones 1,000 fewer objects.
+ */
+export interface WireValues {
+  values: unknown[]
+  encoded: number[]
+}
+
 /** Puts whose encoded values travel in one transferred buffer. */
 export interface PackedPuts {
   buffer: ArrayBuffer
@@ -101,9 +110,19 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
       const out = wire(value)
       return transfer(out, buffers([out]))
     },
-    async getMany(keys: string[], options?: NamespaceOption): Promise<WireValue[]> {
-      const out = (await internals!.getRaw(keys, options)).map(wire)
-      return transfer(out, buffers(out))
+    async getMany(keys: string[], options?: NamespaceOption): Promise<WireValues> {
+      const values = await internals!.getRaw(keys, options)
+      const encoded: number[] = []
+      const transfers: ArrayBuffer[] = []
+      for (let i = 0; i < values.length; i++) {
+        const value = values[i]
+        if (value instanceof EncodedValue) {
+          values[i] = value.bytes
+          encoded.push(i)
+          transfers.push(value.bytes.buffer as ArrayBuffer)
+        }
+      }
+      return transfer({ values, encoded }, transfers)
     },
     getEntry: (key: string, options?: NamespaceOption) => mem().getEntry(key, options),
     has: (key: string, options?: NamespaceOption) => mem().has(key, options),

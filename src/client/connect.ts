@@ -134,7 +134,12 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
       })
     },
     get: <T>(key: string, o?: { namespace?: string }) => call(async () => unwire(await remote.get(key, o)) as T | undefined),
-    getMany: <T>(keys: string[], o?: { namespace?: string }) => call(async () => (await remote.getMany(keys, o)).map(unwire) as (T | undefined)[]),
+    getMany: <T>(keys: string[], o?: { namespace?: string }) =>
+      call(async () => {
+        const { values, encoded } = await remote.getMany(keys, o)
+        for (const i of encoded) values[i] = decodeValue(values[i] as Uint8Array)
+        return values as (T | undefined)[]
+      }),
     getEntry: (key, o) => call(() => remote.getEntry(key, o)),
     has: (key, o) => call(() => remote.has(key, o)),
     delete: (key, o) => call(() => remote.delete(key, o)),

@@ -155,6 +155,8 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   const latest = new Map<string, EntryRecord>()
   const layerDelta = new Map<string, number>()
   const scopeDelta = new Map<ScopeState, number>()
+  /** Scope references planned in this group: a second put of a key through its scope adds none. */
+  const scopeHeld = new Set<string>()
 
   for (const item of group.items) {
     const slot = reg.find(item.namespace, item.key)
@@ -191,7 +193,9 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     const ttlMs = o.ttlMs ?? Number.NaN
     const lifetime = Number.isNaN(ttlMs) ? layerPolicy.ttlMs : ttlMs
     const importance = o.importance ?? 0.5
-    const scopeRef = item.scope !== undefined && !item.scope.owned.has(item.storeKey) ? 1 : 0
+    const heldKey = item.scope ? `${item.scope.taskId}\u0000${item.storeKey}` : ''
+    const scopeRef = item.scope !== undefined && !item.scope.owned.has(item.storeKey) && !scopeHeld.has(heldKey) ? 1 : 0
+    if (item.scope) scopeHeld.add(heldKey)
     const refCount = (prior?.refCount ?? 0) + scopeRef
     const referenced = refCount > 0 || (prior !== undefined && (prior.flags & REFERENCED) !== 0)
     const hash = hashBytes(item.bytes)

@@ -53,6 +53,18 @@ describe('task scopes (seed 000)', () => {
     await mem.close()
   })
 
+  it('holds a key once however many times the scope puts it, even in one batch', async () => {
+    const { mem } = await open(plainLayers)
+    const scope = await mem.openScope('t')
+    await Promise.all([scope.put('k', 1), scope.put('k', 2), scope.put('k', 3)])
+    expect(await mem.getEntry('t:k')).toMatchObject({ refCount: 1 })
+    await scope.put('k', 4)
+    expect(await mem.getEntry('t:k')).toMatchObject({ refCount: 1 })
+    await scope.close()
+    expect(await mem.has('t:k')).toBe(false)
+    await mem.close()
+  })
+
   it('works with await using', async () => {
     const { mem } = await open(plainLayers)
     {

@@ -127,10 +127,13 @@ export interface StoredRegistry {
 export async function readStoredRegistry(store: Store): Promise<StoredRegistry> {
   const records = new Map<string, EntryRecord>()
   const state = newJournalState()
+  const garbage: string[] = []
   const [pointerBytes] = await store.getMany('meta', [CHECKPOINT_KEY])
   if (pointerBytes) {
     const pointer = decodeValue(pointerBytes)
-    if (!Array.isArray(pointer) || pointer[0] !== FORMAT_VERSION) throw new TiermemError('CORRUPT', 'the registry checkpoint has an unknown layout')
+    if (!Array.isArray(pointer) || pointer[0] !== FORMAT_VERSION || pointer.length < 4) {
+      throw new TiermemError('CORRUPT', 'the registry checkpoint has an unknown layout')
+    }
     ;[, state.gen, state.checkpointSeq, state.parts] = pointer as [number, number, number, number]
     const keys = Array.from({ length: state.parts }, (_, part) => snapshotKey(state.gen, part))
     const values = await store.getMany('meta', keys)
@@ -141,36 +144,49 @@ export async function readStoredRegistry(store: Store): Promise<StoredRegistry> 
         records.set(record.namespace + '\u0000' + record.key, record)
       }
     })
+    // The generation before this one, if a crash came between the pointer flip and its deletion.
+    const [previousGen = 0, previousParts = 0] = pointer.slice(4) as number[]
+    garbage.push(...(await existing(store, Array.from({ length: previousParts }, (_, part) => snapshotKey(previousGen, part)))))
   }
-  const garbage: string[] = []
+  // The generation after this one, if a crash came before its pointer flip: its parts are unnamed.
+  for (let part = 0; ; part++) {
+    const [key] = await existing(store, [snapshotKey(state.gen + 1, part)])
+    if (!key) break
+    garbage.push(key)
+  }
+  // The journal: only its own key range is read (snapshot parts sort after it and are not re-read).
   state.nextSeq = state.checkpointSeq + 1
-  const live = new Set(Array.from({ length: state.parts }, (_, part) => snapshotKey(state.gen, part)))
-  for (let after: string | undefined = undefined; ; ) {
-    const page = await store.scan('meta', after === undefined ? { limit: 500 } : { after, limit: 500 })
-    for (const [key, bytes] of page) {
-      if (key.startsWith(JOURNAL_PREFIX)) {
-        const seq = Number(key.slice(JOURNAL_PREFIX.length))
-        if (seq <= state.checkpointSeq) {
-          garbage.push(key)
-          continue
-        }
-        for (const item of decodeChunk(bytes, `journal chunk ${seq}`)) {
-          if (typeof item === 'string') records.delete(item)
-          else {
-            const record = arrayToRecord(item)
-            records.set(record.namespace + '\u0000' + record.key, record)
-          }
-          state.entriesSince++
-        }
-        state.nextSeq = seq + 1
-      } else if (key.startsWith(SNAPSHOT_PREFIX) && !live.has(key)) {
+  for (let after = JOURNAL_PREFIX; ; ) {
+    // 'j;' is the first key past every 'j:…' key: nothing after the journal is read.
+    const page = await store.scan('meta', { after, before: 'j;', limit: 200 })
+    const journal = page.filter(([key]) => key.startsWith(JOURNAL_PREFIX))
+    for (const [key, bytes] of journal) {
+      const seq = Number(key.slice(JOURNAL_PREFIX.length))
+      if (seq <= state.checkpointSeq) {
         garbage.push(key)
+        continue
       }
+      for (const item of decodeChunk(bytes, `journal chunk ${seq}`)) {
+        if (typeof item === 'string') records.delete(item)
+        else {
+          const record = arrayToRecord(item)
+          records.set(record.namespace + '\u0000' + record.key, record)
+        }
+        state.entriesSince++
+      }
+      state.nextSeq = seq + 1
     }
-    if (page.length < 500) break
+    if (journal.length < page.length || page.length < 200) break
     after = page[page.length - 1]![0]
   }
   return { records, state, garbage }
+}
+
+/** Which of these meta keys exist. */
+async function existing(store: Store, keys: string[]): Promise<string[]> {
+  if (keys.length === 0) return []
+  const values = await store.getMany('meta', keys)
+  return keys.filter((_, i) => values[i] !== undefined)
 }
 
 /**
@@ -198,7 +214,10 @@ export async function checkpoint(ctx: EngineContext): Promise<void> {
     parts.push({ type: 'put', space: 'meta', key: snapshotKey(gen, parts.length), value: encodeValue([FORMAT_VERSION, records.slice(i, i + CHUNK_ENTRIES)]) })
   }
   await commit(ctx.warm, parts)
-  await ctx.warm.batch([{ type: 'put', space: 'meta', key: CHECKPOINT_KEY, value: encodeValue([FORMAT_VERSION, gen, lastSeq, parts.length]) }])
+  // The pointer also names the generation it replaces, so a crash before that one is deleted
+  // leaves keys the next open can find without reading every snapshot part.
+  const pointer = [FORMAT_VERSION, gen, lastSeq, parts.length, journal.gen, journal.parts]
+  await ctx.warm.batch([{ type: 'put', space: 'meta', key: CHECKPOINT_KEY, value: encodeValue(pointer) }])
   const previous = { gen: journal.gen, seq: journal.checkpointSeq, parts: journal.parts }
   Object.assign(journal, { gen, checkpointSeq: lastSeq, parts: parts.length, entriesSince: 0 })
   // What the old pointer named is garbage now; a crash before this is cleaned at the next open.

@@ -106,7 +106,13 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
       const limit = scan.limit ?? 1000
       try {
         const store = db.transaction(space, 'readonly').store
-        const range = scan.after === undefined ? undefined : IDBKeyRange.lowerBound(scan.after, true)
+        const { after, before } = scan
+        const range =
+          after !== undefined && before !== undefined ? (after < before ? IDBKeyRange.bound(after, before, true, true) : undefined)
+          : after !== undefined ? IDBKeyRange.lowerBound(after, true)
+          : before !== undefined ? IDBKeyRange.upperBound(before, true)
+          : undefined
+        if (after !== undefined && before !== undefined && after >= before) return []
         const [keys, values] = await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)])
         return keys.map((key, i): [string, Uint8Array] => [key, values[i]!])
       } catch (error) {

@@ -59,9 +59,9 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
     async scan(space: StoreSpace, options: ScanOptions = {}) {
       assertOpen()
       const limit = options.limit ?? 1000
-      const after = options.after
+      const { after, before } = options
       // Sorting every page is O(n log n); fine for an in-process store used in tests and at open.
-      const keys = [...spaces[space].keys()].filter((k) => after === undefined || k > after).sort()
+      const keys = [...spaces[space].keys()].filter((k) => (after === undefined || k > after) && (before === undefined || k < before)).sort()
       return keys.slice(0, limit).map((k): [string, Uint8Array] => [k, copyBytes(spaces[space].get(k)!)])
     },
 

@@ -290,7 +290,9 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
             else high = mid
           }
         }
-        return keys.slice(start, start + (scan.limit ?? 1000)).map((key): [string, Uint8Array] => {
+        let end = Math.min(keys.length, start + (scan.limit ?? 1000))
+        if (scan.before !== undefined) while (end > start && keys[end - 1]! >= scan.before) end--
+        return keys.slice(start, end).map((key): [string, Uint8Array] => {
           const location = index[space].get(key)!
           return [key, readPayload(location).slice(location.offset, location.offset + location.length)]
         })

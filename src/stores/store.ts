@@ -35,6 +35,8 @@ export interface StoreStats {
 export interface ScanOptions {
   /** Return keys strictly greater than this one. */
   after?: string
+  /** Return keys strictly less than this one. */
+  before?: string
   /** At most this many records (default: the store's choice, at least 1). */
   limit?: number
 }

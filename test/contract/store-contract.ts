@@ -95,6 +95,10 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       }
       expect(seen).toEqual(keys)
       expect((await store.scan('meta')).map(([k]) => k)).toEqual(['other'])
+      // A key range: after and before are both exclusive.
+      expect((await store.scan('values', { after: 'k03', before: 'k07' })).map(([k]) => k)).toEqual(['k04', 'k05', 'k06'])
+      expect((await store.scan('values', { before: 'k02' })).map(([k]) => k)).toEqual(['k00', 'k01'])
+      expect(await store.scan('values', { after: 'k09', before: 'k05' })).toEqual([])
       await store.close()
     })
 

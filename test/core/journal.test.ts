@@ -137,3 +137,37 @@ describe('batches smaller than a group', () => {
     await mem.close()
   })
 })
+
+describe('opening a checkpointed store', () => {
+  it('reads each snapshot part once and the journal only after it', async () => {
+    const h = await open(plainLayers)
+    const write = (version: number) => h.mem.putMany(Array.from({ length: 3000 }, (_, j) => ({ key: `k${j}`, value: version })))
+    await write(1)
+    await write(2)
+    await h.mem.flush()
+    await h.mem.put('tail', 1)
+    await h.mem.close()
+    const inner = memoryStore({ data: h.warm })
+    const reads: string[] = []
+    const counting = {
+      ...inner,
+      getMany: async (space: 'meta' | 'values', keys: readonly string[]) => {
+        const values = await inner.getMany(space, keys)
+        if (space === 'meta') keys.forEach((key, i) => values[i] && reads.push(key))
+        return values
+      },
+      scan: async (space: 'meta' | 'values', options?: { after?: string; limit?: number }) => {
+        const page = await inner.scan(space, options)
+        if (space === 'meta') reads.push(...page.map(([key]) => key))
+        return page
+      },
+    }
+    const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, stores: { warm: counting } })
+    const parts = reads.filter((key) => key.startsWith('s:'))
+    expect(parts.length).toBe(2)
+    expect(new Set(parts).size).toBe(2)
+    expect(await mem.get('tail')).toBe(1)
+    expect(await mem.get('k7')).toBe(2)
+    await mem.close()
+  })
+})

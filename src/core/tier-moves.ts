@@ -10,8 +10,8 @@ import { dropVolatile } from './removal.ts'
 /**
  * Tier moves. All run inside lane tasks. The crash-safety rule for the two stores:
  * the cold store's record for a key is written only while the registry points elsewhere, and
- * the registry (the warm store's meta space) is flipped in the same atomic batch that adds or
- * removes the warm value. A crash at any point leaves the entry readable from exactly the one
+ * the entry's metadata (a journal record in the warm store's meta space, see journal.ts)
+ * changes in the same atomic batch that adds or removes the warm value. A crash at any point leaves the entry readable from exactly the one
  * place its metadata names; a cold record nobody names is swept at open.
  */
 

@@ -45,7 +45,7 @@ const txDone = (tx: IDBTransaction) => new Promise<void>((resolve, reject) => ((
 
 async function writes(fixed: ChatRecord[]): Promise<void> {
   const n = fixed.length
-  const medians = await interleave(3, {
+  const medians = await interleave(5, {
     async tiermem() {
       const mem = await openMemory({ name: fresh('put'), ...plain })
       const started = performance.now()
@@ -91,7 +91,7 @@ async function writes(fixed: ChatRecord[]): Promise<void> {
 
   // 1,000 single puts issued together: group commit against one transaction per put.
   const singles = fixed.slice(0, 1000)
-  const together = await interleave(3, {
+  const together = await interleave(5, {
     async tiermem() {
       const mem = await openMemory({ name: fresh('single'), ...plain })
       const started = performance.now()
@@ -145,7 +145,7 @@ async function reads(fixed: ChatRecord[]): Promise<void> {
   add({ group: 'read', name: 'bare comlink call (1 KiB record) p50', value: p50.comlink! * 1000, unit: 'µs' })
   add({ group: 'read', name: 'tiermem hot get through openMemory() p50', value: p50.tiermem! * 1000, unit: 'µs', peer: 'bare comlink', ratio: p50.tiermem! / p50.comlink!, goal: '≤ 1.2×', pass: p50.tiermem! <= 1.2 * p50.comlink! })
 
-  const batch = await interleave(5, {
+  const batch = await interleave(7, {
     async tiermem() {
       const started = performance.now()
       for (let i = 0; i < 20; i++) await mem.getMany(keys)

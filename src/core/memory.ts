@@ -1,5 +1,5 @@
 import { memoryStore } from '../stores/memory-store.ts'
-import type { Store } from '../stores/store.ts'
+import type { ScanOptions, Store, StoreSpace } from '../stores/store.ts'
 import { copyBytes } from './codec.ts'
 import { storeKey, trackWrites, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
@@ -51,6 +51,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
       return givenCold.batch(ops)
     },
     scan: (space, scan) => givenCold.scan(space, scan),
+    ...(givenCold.keys ? { keys: (space: StoreSpace, scan?: ScanOptions) => givenCold.keys!(space, scan) } : {}),
     stats: () => givenCold.stats(),
     close: () => givenCold.close(),
   }

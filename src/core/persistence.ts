@@ -30,9 +30,11 @@ export async function sweepCold(ctx: EngineContext): Promise<number> {
   let after: string | undefined
   let swept = 0
   for (;;) {
-    const page = await ctx.cold.scan('values', after === undefined ? { limit: PAGE } : { after, limit: PAGE })
+    const range = after === undefined ? { limit: PAGE } : { after, limit: PAGE }
+    // Keys only where the store can list them: reading values would inflate the whole cold tier.
+    const page = ctx.cold.keys ? await ctx.cold.keys('values', range) : (await ctx.cold.scan('values', range)).map(([key]) => key)
     const garbage: StoreOp[] = []
-    for (const [key] of page) {
+    for (const key of page) {
       const split = key.indexOf('\u0000')
       const slot = split < 0 ? -1 : reg.find(key.slice(0, split), key.slice(split + 1))
       if (slot < 0 || reg.tier[slot] !== COLD) garbage.push({ type: 'delete', space: 'values', key })
@@ -40,7 +42,7 @@ export async function sweepCold(ctx: EngineContext): Promise<number> {
     await commit(ctx.cold, garbage)
     swept += garbage.length
     if (page.length < PAGE) return swept
-    after = page[page.length - 1]![0]
+    after = page[page.length - 1]!
   }
 }
 

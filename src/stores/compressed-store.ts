@@ -2,7 +2,7 @@ import { deflateSync, inflateSync } from 'fflate'
 import { copyBytes } from '../core/codec.ts'
 import { TiermemError } from '../core/errors.ts'
 import type { DeflateLevel } from './segment-format.ts'
-import type { Store, StoreOp, StoreStats } from './store.ts'
+import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from './store.ts'
 
 const RAW = 0
 const DEFLATED = 1
@@ -58,6 +58,7 @@ export function compressedStore(inner: Store, options: { level?: DeflateLevel } 
         return Promise.reject(error)
       }
     },
+    ...(inner.keys ? { keys: (space: StoreSpace, options?: ScanOptions) => inner.keys!(space, options) } : {}),
     async scan(space, options) {
       const page = await inner.scan(space, options)
       return space === 'values' ? page.map(([key, value]): [string, Uint8Array] => [key, unpack(value)!]) : page

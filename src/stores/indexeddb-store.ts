@@ -103,20 +103,25 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
 
     async scan(space: StoreSpace, scan: ScanOptions = {}) {
       assertOpen()
-      const limit = scan.limit ?? 1000
+      const range = keyRange(scan)
+      if (range === null) return []
       try {
         const store = db.transaction(space, 'readonly').store
-        const { after, before } = scan
-        const range =
-          after !== undefined && before !== undefined ? (after < before ? IDBKeyRange.bound(after, before, true, true) : undefined)
-          : after !== undefined ? IDBKeyRange.lowerBound(after, true)
-          : before !== undefined ? IDBKeyRange.upperBound(before, true)
-          : undefined
-        if (after !== undefined && before !== undefined && after >= before) return []
-        const [keys, values] = await Promise.all([store.getAllKeys(range, limit), store.getAll(range, limit)])
+        const [keys, values] = await Promise.all([store.getAllKeys(range, scan.limit ?? 1000), store.getAll(range, scan.limit ?? 1000)])
         return keys.map((key, i): [string, Uint8Array] => [key, values[i]!])
       } catch (error) {
         throw toStorageError(error, 'scanning IndexedDB')
+      }
+    },
+
+    async keys(space: StoreSpace, scan: ScanOptions = {}) {
+      assertOpen()
+      const range = keyRange(scan)
+      if (range === null) return []
+      try {
+        return await db.transaction(space, 'readonly').store.getAllKeys(range, scan.limit ?? 1000)
+      } catch (error) {
+        throw toStorageError(error, 'listing IndexedDB keys')
       }
     },
 
@@ -140,6 +145,14 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
       db.close()
     },
   }
+}
+
+/** The key range of a scan: undefined for all keys, null for an empty range. */
+function keyRange({ after, before }: ScanOptions): IDBKeyRange | undefined | null {
+  if (after !== undefined && before !== undefined) return after < before ? IDBKeyRange.bound(after, before, true, true) : null
+  if (after !== undefined) return IDBKeyRange.lowerBound(after, true)
+  if (before !== undefined) return IDBKeyRange.upperBound(before, true)
+  return undefined
 }
 
 /** Resolves when the transaction commits; rejects with its error when it aborts. */

@@ -24,6 +24,10 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
   let logicalBytes = 0
   for (const map of Object.values(spaces)) for (const value of map.values()) logicalBytes += value.byteLength
 
+  // Sorting every page is O(n log n); fine for an in-process store used in tests and at open.
+  const pageOfKeys = (space: StoreSpace, { after, before, limit = 1000 }: ScanOptions): string[] =>
+    [...spaces[space].keys()].filter((k) => (after === undefined || k > after) && (before === undefined || k < before)).sort().slice(0, limit)
+
   const assertOpen = (): void => {
     if (closed) throw new TiermemError('CLOSED', 'this memory store is closed; open a new one')
   }
@@ -58,11 +62,12 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
 
     async scan(space: StoreSpace, options: ScanOptions = {}) {
       assertOpen()
-      const limit = options.limit ?? 1000
-      const { after, before } = options
-      // Sorting every page is O(n log n); fine for an in-process store used in tests and at open.
-      const keys = [...spaces[space].keys()].filter((k) => (after === undefined || k > after) && (before === undefined || k < before)).sort()
-      return keys.slice(0, limit).map((k): [string, Uint8Array] => [k, copyBytes(spaces[space].get(k)!)])
+      return pageOfKeys(space, options).map((k): [string, Uint8Array] => [k, copyBytes(spaces[space].get(k)!)])
+    },
+
+    async keys(space: StoreSpace, options: ScanOptions = {}) {
+      assertOpen()
+      return pageOfKeys(space, options)
     },
 
     async stats(): Promise<StoreStats> {

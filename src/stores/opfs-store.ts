@@ -251,6 +251,23 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     return run
   }
 
+  /** A page of keys in order, from the index (sorted once per change). */
+  const pageOfKeys = (space: StoreSpace, scan: ScanOptions): string[] => {
+    const keys = (sorted[space] ??= [...index[space].keys()].sort())
+    let start = 0
+    if (scan.after !== undefined) {
+      let high = keys.length
+      while (start < high) {
+        const mid = (start + high) >>> 1
+        if (keys[mid]! <= scan.after) start = mid + 1
+        else high = mid
+      }
+    }
+    let end = Math.min(keys.length, start + (scan.limit ?? 1000))
+    if (scan.before !== undefined) while (end > start && keys[end - 1]! >= scan.before) end--
+    return keys.slice(start, end)
+  }
+
   const liveBytes = () => segments.reduce((sum, s) => sum + s.liveBytes, 0)
   const writtenBytes = () => segments.reduce((sum, s) => sum + s.rawBytes, 0)
 
@@ -279,24 +296,17 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     },
 
     scan(space, scan: ScanOptions = {}) {
-      return exclusive('scanning OPFS', () => {
-        const keys = (sorted[space] ??= [...index[space].keys()].sort())
-        let start = 0
-        if (scan.after !== undefined) {
-          let high = keys.length
-          while (start < high) {
-            const mid = (start + high) >>> 1
-            if (keys[mid]! <= scan.after) start = mid + 1
-            else high = mid
-          }
-        }
-        let end = Math.min(keys.length, start + (scan.limit ?? 1000))
-        if (scan.before !== undefined) while (end > start && keys[end - 1]! >= scan.before) end--
-        return keys.slice(start, end).map((key): [string, Uint8Array] => {
+      return exclusive('scanning OPFS', () =>
+        pageOfKeys(space, scan).map((key): [string, Uint8Array] => {
           const location = index[space].get(key)!
           return [key, readPayload(location).slice(location.offset, location.offset + location.length)]
-        })
-      })
+        }),
+      )
+    },
+
+    /** From the in-memory index: no block is read or inflated. */
+    keys(space, scan: ScanOptions = {}) {
+      return exclusive('listing OPFS keys', () => pageOfKeys(space, scan))
     },
 
     stats() {

@@ -50,6 +50,12 @@ export interface Store {
   batch(ops: readonly StoreOp[]): Promise<void>
   /** Records in ascending key order (code unit order), one page at a time. */
   scan(space: StoreSpace, options?: ScanOptions): Promise<Array<[string, Uint8Array]>>
+  /**
+   * Optional: the keys alone, in the same order and pages as scan(). Stores that can list keys
+   * without reading values provide it (the engine sweeps cold keys at open; reading every value
+   * would inflate the whole cold tier). The engine falls back to scan() without it.
+   */
+  keys?(space: StoreSpace, options?: ScanOptions): Promise<string[]>
   stats(): Promise<StoreStats>
   close(): Promise<void>
 }

@@ -16,13 +16,14 @@ export function storeHost(): Remote<StoreHost> {
 export async function remoteOpfsStore(options: OpfsStoreOptions): Promise<Store> {
   const h = storeHost()
   const { id, backend, capabilities } = await h.open(options)
-  const call = (method: 'getMany' | 'batch' | 'scan' | 'stats' | 'close', ...args: unknown[]) => h.call(id, method, args)
+  const call = (method: 'getMany' | 'batch' | 'scan' | 'keys' | 'stats' | 'close', ...args: unknown[]) => h.call(id, method, args)
   return {
     backend,
     capabilities,
     getMany: (space, keys) => call('getMany', space, keys) as ReturnType<Store['getMany']>,
     batch: (ops) => call('batch', ops) as Promise<void>,
     scan: (space, options) => call('scan', space, options) as ReturnType<Store['scan']>,
+    keys: (space, options) => call('keys', space, options) as Promise<string[]>,
     stats: () => call('stats') as ReturnType<Store['stats']>,
     close: () => call('close') as Promise<void>,
   }

@@ -16,7 +16,7 @@ const host = {
     stores.set(id, store)
     return { id, backend: store.backend, capabilities: store.capabilities }
   },
-  call(id: number, method: 'getMany' | 'batch' | 'scan' | 'stats' | 'close', args: unknown[]): Promise<unknown> {
+  call(id: number, method: 'getMany' | 'batch' | 'scan' | 'keys' | 'stats' | 'close', args: unknown[]): Promise<unknown> {
     const store = stores.get(id)
     if (!store) throw new Error(`no store ${id}`)
     return (store[method] as (...a: unknown[]) => Promise<unknown>)(...args)

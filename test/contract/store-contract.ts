@@ -99,6 +99,12 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       expect((await store.scan('values', { after: 'k03', before: 'k07' })).map(([k]) => k)).toEqual(['k04', 'k05', 'k06'])
       expect((await store.scan('values', { before: 'k02' })).map(([k]) => k)).toEqual(['k00', 'k01'])
       expect(await store.scan('values', { after: 'k09', before: 'k05' })).toEqual([])
+      if (store.keys) {
+        // The optional keys(): the same keys, pages and ranges as scan(), without values.
+        expect(await store.keys('values', { limit: 10 })).toEqual(keys.slice(0, 10))
+        expect(await store.keys('values', { after: 'k03', before: 'k07' })).toEqual(['k04', 'k05', 'k06'])
+        expect(await store.keys('meta')).toEqual(['other'])
+      }
       await store.close()
     })
 

@@ -35,6 +35,23 @@ describe('reopen', () => {
     await h.mem.close()
   })
 
+  it('opening lists cold keys without reading cold values (which would inflate the whole cold tier)', async () => {
+    const h = await open(plainLayers)
+    await h.mem.putMany(Array.from({ length: 50 }, (_, i) => ({ key: `c${i}`, value: i, tier: 'cold' as const })))
+    await h.mem.close()
+    const inner = memoryStore({ data: h.cold })
+    const valueReads: string[] = []
+    const cold = {
+      ...inner,
+      getMany: (space: 'meta' | 'values', keys: readonly string[]) => (valueReads.push(...keys), inner.getMany(space, keys)),
+      scan: (space: 'meta' | 'values', options?: { after?: string; limit?: number }) => (valueReads.push(`scan:${space}`), inner.scan(space, options)),
+    }
+    const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, stores: { warm: memoryStore({ data: h.warm }), cold } })
+    expect(valueReads).toEqual([])
+    expect(await mem.get('c7')).toBe(7)
+    await mem.close()
+  })
+
   it('sweeps cold records that no entry names (leftovers of an interrupted move)', async () => {
     const h = await open(plainLayers)
     await h.mem.put('c', 1, { tier: 'cold' })

@@ -6,7 +6,7 @@ import type { Metrics } from './metrics.ts'
 import type { Registry } from './registry.ts'
 import type { ScopeState } from './scope-state.ts'
 import type {
-  Clock, LayerPolicy, LifecyclePolicy, PressureLevel, PressurePolicy, PressureSignal, Tier,
+  Clock, LifecyclePolicy, PressureLevel, PressurePolicy, PressureSignal, Tier,
 } from './types.ts'
 import type { WriteLane } from './write-lane.ts'
 
@@ -69,10 +69,6 @@ export function trackWrites(ctx: EngineContext, keys: readonly string[], write: 
 
 export function storeKey(ctx: EngineContext, slot: number): string {
   return storeKeyOf(ctx.reg.namespaces[slot]!, ctx.reg.keys[slot]!)
-}
-
-export function layerPolicyOf(ctx: EngineContext, slot: number): LayerPolicy | undefined {
-  return ctx.policy.layers[ctx.reg.layerNames.name(ctx.reg.layer[slot]!)]
 }
 
 /** Applies ops in chunks the store accepts. Each chunk is atomic where the store is. */

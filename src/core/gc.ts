@@ -2,9 +2,9 @@ import type { EngineContext } from './engine-context.ts'
 import { promoteLayers } from './layer-rules.ts'
 import { elapsedNow } from './metrics.ts'
 import { DURABLE, EVICTABLE, HOT, REFERENCED, WARM } from './registry.ts'
-import { evictRanked, relieveHot, relieveWarm, storedBytes } from './relief.ts'
+import { evictRanked, relieveWarm, storedBytes } from './relief.ts'
 import { removeEntries } from './removal.ts'
-import { demoteHotToWarm, moveToCold } from './tier-moves.ts'
+import { demoteHotToWarm, enforceHotBudget, moveToCold } from './tier-moves.ts'
 import type { GcStats } from './types.ts'
 
 /**
@@ -61,7 +61,7 @@ export async function runGc(ctx: EngineContext): Promise<GcStats> {
   // 5. Capacity pressure: relieve every budget at or over the critical threshold to 20 % free.
   const { critical, emergency } = ctx.pressurePolicy.thresholds
   const ratio = (used: number, limit: number) => (limit === Number.POSITIVE_INFINITY ? 0 : used / limit)
-  if (ratio(reg.tierBytes[HOT]!, ctx.budgets.hot) >= critical) stats.demoted += relieveHot(ctx, 0.8 * ctx.budgets.hot)
+  if (ratio(reg.tierBytes[HOT]!, ctx.budgets.hot) >= critical) stats.demoted += enforceHotBudget(ctx, 0.8 * ctx.budgets.hot)
   if (ratio(reg.warmStoredBytes, ctx.budgets.warm) >= critical) stats.demoted += await relieveWarm(ctx, 0.8 * ctx.budgets.warm)
   for (const where of ['warm', 'cold'] as const) {
     if (ratio(storedBytes(ctx, where), ctx.budgets[where]) >= emergency) {

@@ -2,7 +2,8 @@ import { reportBackgroundError, type EngineContext, type ExternalSignal } from '
 import { runGc } from './gc.ts'
 import { nextLevel, levelRank } from './pressure-level.ts'
 import { COLD, HOT } from './registry.ts'
-import { evictRanked, relieveHot, relieveWarm, storedBytes } from './relief.ts'
+import { evictRanked, relieveWarm, storedBytes } from './relief.ts'
+import { enforceHotBudget } from './tier-moves.ts'
 import { TiermemError } from './errors.ts'
 import type { PressureReport } from './types.ts'
 
@@ -92,7 +93,7 @@ export async function pressureActions(ctx: EngineContext): Promise<void> {
       // Memory is relieved by demotion only: the durable copies stay.
       const hotBytes = ctx.reg.tierBytes[HOT]!
       const target = s.source === 'budget:hot' ? keep * ctx.budgets.hot : hotBytes * Math.min(1, keep / startedAt)
-      relieveHot(ctx, target)
+      enforceHotBudget(ctx, target)
     } else if (s.source === 'budget:cold') {
       if (atEmergency) await evictRanked(ctx, 'cold', keep * ctx.budgets.cold)
     } else if (s.source === 'budget:warm') {
@@ -105,7 +106,7 @@ export async function pressureActions(ctx: EngineContext): Promise<void> {
       // fraction of what we store. Compress first; at emergency, delete that share too, since
       // the signal does not show what compression gave back until it is sampled again.
       const share = 1 - Math.min(1, keep / startedAt)
-      const total = storedBytes(ctx, 'warm') + storedBytes(ctx, 'cold')
+      const total = storedBytes(ctx, 'all')
       await relieveWarm(ctx, storedBytes(ctx, 'warm') * (1 - share))
       if (atEmergency) await evictRanked(ctx, 'all', Math.max(0, storedBytes(ctx, 'all') - total * share))
     }

@@ -2,7 +2,7 @@ import type { EngineContext } from './engine-context.ts'
 import { COLD, DURABLE, EVICTABLE, HOT, WARM } from './registry.ts'
 import { removeEntries } from './removal.ts'
 import { evictionRank } from './scoring.ts'
-import { enforceHotBudget, moveToCold } from './tier-moves.ts'
+import { moveToCold } from './tier-moves.ts'
 
 /**
  * Relief for a short resource, mildest first. Memory (the hot budget) is relieved by demotion:
@@ -14,11 +14,6 @@ export interface ReliefResult {
   demoted: number
   evicted: number
   freedBytes: number
-}
-
-/** Demotes least recently used hot entries until hot bytes ≤ targetBytes. */
-export function relieveHot(ctx: EngineContext, targetBytes: number): number {
-  return enforceHotBudget(ctx, targetBytes)
 }
 
 /** Moves least recently used warm (then hot) entries to cold until warm-stored bytes ≤ targetBytes. */

@@ -5,9 +5,10 @@ import { evictionRank } from './scoring.ts'
 import { moveToCold } from './tier-moves.ts'
 
 /**
- * Relief for a short resource, mildest first. Memory (the hot budget) is relieved by demotion:
- * nothing is lost. Storage (warm, cold) is relieved by moving warm entries to compressed cold,
- * and, only when `allowEvict`, by deleting evictable entries ranked by importance × recency / size.
+ * Relief for short storage, mildest first: move warm entries to compressed cold (relieveWarm),
+ * and, only at emergency, delete evictable entries ranked by importance × recency / size
+ * (evictRanked). Short memory is relieved by demotion alone (enforceHotBudget in tier-moves):
+ * nothing is lost.
  */
 
 export interface ReliefResult {

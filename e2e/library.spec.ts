@@ -75,3 +75,30 @@ test('a write refused for quota fails with QUOTA_EXCEEDED and loses nothing stor
   expect(kept).toEqual({ value: { note: 'stored before the quota ran out' }, after: 1 })
   await context.close()
 })
+
+test('data survives a browser restart', async ({ baseURL }) => {
+  const executablePath = chromiumPath()
+  const profile = mkdtempSync(join(tmpdir(), 'tiermem-restart-'))
+  const launch = () => chromium.launchPersistentContext(profile, { ...(executablePath ? { executablePath } : {}), args: CHROMIUM_ARGS, baseURL })
+  let context = await launch()
+  let page = await context.newPage()
+  await ready(page)
+  await page.evaluate(async (options) => {
+    const mem = await window.tiermem.openMemory({ name: 'restart', ...options })
+    await mem.putMany(Array.from({ length: 90 }, (_, i) => ({ key: `r${i}`, value: { i }, tier: (['hot', 'warm', 'cold'] as const)[i % 3] })))
+    await mem.close()
+  }, plain)
+  await context.close() // the whole browser goes away
+  context = await launch()
+  page = await context.newPage()
+  await ready(page)
+  const result = await page.evaluate(async (options) => {
+    const mem = await window.tiermem.openMemory({ name: 'restart', ...options })
+    const values = await mem.getMany(Array.from({ length: 90 }, (_, i) => `r${i}`))
+    const cold = (await mem.getEntry('r2'))?.tier
+    await mem.close()
+    return { ok: values.every((v, i) => (v as { i: number }).i === i), cold }
+  }, plain)
+  expect(result).toEqual({ ok: true, cold: 'cold' })
+  await context.close()
+})

@@ -19,6 +19,7 @@ import { evaluatePressure, pressureReport, schedulePressureActions } from './pre
 import { checkHealthAlert, monitorRound } from './monitor.ts'
 import { enqueuePutItems, enqueuePuts, preparePut, type PreparedPut } from './put-pipeline.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from './internals.ts'
+import { verifyContent } from './integrity.ts'
 import { lookup, readMany, readOne, writesSettled } from './read-path.ts'
 import { COLD, DURABLE, HOT, REFERENCED, Registry, TIER_NAMES, WARM } from './registry.ts'
 import { removeEntries } from './removal.ts'
@@ -301,6 +302,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
         if (reg.tier[slot] === WARM) {
           const [bytes] = await ctx.warm.getMany('values', [storeKey(ctx, slot)])
           if (!bytes) throw new TiermemError('CORRUPT', `the warm value of '${key}' is missing`)
+          verifyContent(ctx, slot, bytes)
           promoteWarmToHot(ctx, slot, bytes)
         } else if (reg.tier[slot] === COLD) {
           await moveFromCold(ctx, slot, false)

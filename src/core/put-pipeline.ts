@@ -1,11 +1,12 @@
 import { copyBytes, encodeValue } from './codec.ts'
 import { hashBytes } from './content-hash.ts'
-import { commit, reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'
+import { reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo, writeRecord, type EntryRecord } from './entry-record.ts'
 import { CHUNK_ENTRIES, commitChanges, maybeCheckpoint, type Change } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { applyLayerRules } from './layer-rules.ts'
 import { evaluatePressure } from './pressure-controller.ts'
+import { dropColdRecords } from './removal.ts'
 import { COLD, DURABLE, EVICTABLE, HOT, REFERENCED, WARM } from './registry.ts'
 import type { ScopeState } from './scope-state.ts'
 import { enforceHotBudget, moveToCold, setHotValue } from './tier-moves.ts'
@@ -267,14 +268,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   if (failure) for (const p of planned) if (p.info === undefined) p.item.reject(failure.error)
 
   // Only puts that landed may drop the cold copy they replace: a failed put's old value stays.
-  const staleCold = [...new Set(landed.filter((p) => p.replacesCold).map((p) => p.item.storeKey))]
-  if (staleCold.length > 0) {
-    try {
-      await commit(ctx.cold, staleCold.map((key) => ({ type: 'delete' as const, space: 'values' as const, key })))
-    } catch (error) {
-      reportBackgroundError(ctx, 'cold-delete-failed', error)
-    }
-  }
+  await dropColdRecords(ctx, [...new Set(landed.filter((p) => p.replacesCold).map((p) => p.item.storeKey))])
   const toCold = landed.filter((p) => p.wantCold && reg.tier[p.slot] !== COLD && latest.get(p.item.storeKey) === p.record)
   if (toCold.length > 0) {
     try {

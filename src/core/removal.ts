@@ -24,7 +24,7 @@ export async function removeEntries(
   alongside: readonly Change[] = [],
 ): Promise<number> {
   const { reg } = ctx
-  const coldOps: StoreOp[] = []
+  const coldKeys: string[] = []
   let freed = 0
   const removals: Change[] = slots.map((slot) => {
     const size = reg.sizeBytes[slot]!
@@ -35,7 +35,7 @@ export async function removeEntries(
     if (!(reg.flags[slot]! & DURABLE)) return { apply }
     const key = storeKey(ctx, slot)
     if (reg.tier[slot] === COLD) {
-      return { entry: key, apply: () => (coldOps.push({ type: 'delete', space: 'values', key }), apply()) }
+      return { entry: key, apply: () => (coldKeys.push(key), apply()) }
     }
     return { ops: [{ type: 'delete', space: 'values', key }], entry: key, apply }
   })
@@ -43,15 +43,23 @@ export async function removeEntries(
     await commitChanges(ctx, [...alongside, ...removals])
   } finally {
     // What did commit (all of it, or the batches before a failure) loses its cold records too.
-    if (coldOps.length > 0) {
-      try {
-        await commit(ctx.cold, coldOps)
-      } catch (error) {
-        reportBackgroundError(ctx, 'cold-delete-failed', error)
-      }
-    }
+    await dropColdRecords(ctx, coldKeys)
   }
   return freed
+}
+
+/**
+ * Deletes cold records the registry no longer names (after the change that stopped naming them
+ * has committed). Best effort: a record left behind is garbage nobody reads, swept at the next
+ * open, so a failure is reported, not thrown.
+ */
+export async function dropColdRecords(ctx: EngineContext, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return
+  try {
+    await commit(ctx.cold, keys.map((key): StoreOp => ({ type: 'delete', space: 'values', key })))
+  } catch (error) {
+    reportBackgroundError(ctx, 'cold-delete-failed', error)
+  }
 }
 
 function forget(ctx: EngineContext, slot: number, reason: EvictionReason): void {

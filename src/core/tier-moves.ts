@@ -5,7 +5,7 @@ import { commitChanges } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
 import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
-import { dropVolatile } from './removal.ts'
+import { dropColdRecords, dropVolatile } from './removal.ts'
 
 /**
  * Tier moves. All run inside lane tasks. The crash-safety rule for the two stores:
@@ -65,15 +65,21 @@ export function demoteHotToWarm(ctx: EngineContext, slot: number): void {
   placeDemoted(ctx, slot, WARM)
 }
 
-/** Warm → hot: keep a decoded copy in memory (no store write: the bytes stay in warm). */
-export function promoteWarmToHot(ctx: EngineContext, slot: number, bytes: Uint8Array): void {
+/** Places an entry in a higher tier (with its hot copy when that is hot), and says so (`promoted`). Registry only. */
+function placePromoted(ctx: EngineContext, slot: number, tier: typeof HOT | typeof WARM, bytes: Uint8Array): void {
   const { reg } = ctx
+  const from = TIER_NAMES[reg.tier[slot] as 0 | 1 | 2]
   reg.detach(slot)
-  reg.tier[slot] = HOT
-  setHotValue(reg, slot, bytes)
+  reg.tier[slot] = tier
+  if (tier === HOT) setHotValue(reg, slot, bytes)
   reg.attach(slot)
   ctx.metrics.promotions++
-  ctx.events.emit('promoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from: 'warm', to: 'hot' })
+  ctx.events.emit('promoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to: TIER_NAMES[tier] })
+}
+
+/** Warm → hot: keep a decoded copy in memory (no store write: the bytes stay in warm). `bytes` were verified. */
+export function promoteWarmToHot(ctx: EngineContext, slot: number, bytes: Uint8Array): void {
+  placePromoted(ctx, slot, HOT, bytes)
   enforceHotBudget(ctx)
 }
 
@@ -165,21 +171,9 @@ export async function moveFromCold(ctx: EngineContext, slot: number, toHot: bool
   await commitChanges(ctx, [{
     ops: [{ type: 'put', space: 'values', key, value: bytes }],
     entry: record,
-    apply: () => {
-      reg.detach(slot)
-      reg.tier[slot] = toHot ? HOT : WARM
-      if (toHot) setHotValue(reg, slot, bytes)
-      reg.attach(slot)
-    },
+    apply: () => placePromoted(ctx, slot, toHot ? HOT : WARM, bytes),
   }])
-  ctx.metrics.promotions++
-  ctx.events.emit('promoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from: 'cold', to: toHot ? 'hot' : 'warm' })
-  try {
-    await ctx.cold.batch([{ type: 'delete', space: 'values', key }])
-  } catch (error) {
-    // The registry no longer names the cold record: it is garbage, swept at the next open.
-    reportBackgroundError(ctx, 'cold-delete-failed', error)
-  }
+  await dropColdRecords(ctx, [key])
   if (toHot) enforceHotBudget(ctx)
 }
 

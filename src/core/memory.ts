@@ -1,7 +1,7 @@
 import { memoryStore } from '../stores/memory-store.ts'
 import type { ScanOptions, Store, StoreSpace } from '../stores/store.ts'
 import { copyBytes } from './codec.ts'
-import { storeKey, trackWrites, type EngineContext } from './engine-context.ts'
+import { reportBackgroundError, storeKey, trackWrites, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
 import { commitChanges, maybeCheckpoint, newJournalState } from './journal.ts'
 import { TiermemError } from './errors.ts'
@@ -125,15 +125,36 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     if (slot < 0) throw new TiermemError('NOT_FOUND', `no entry '${key}' in namespace '${options?.namespace ?? 'default'}'`)
     return slot
   }
-  const persistMeta = (slot: number) =>
-    reg.flags[slot]! & DURABLE
-      ? commitChanges(ctx, [{ entry: readRecord(reg, slot) }])
-      : Promise.resolve()
+  /** Commits a new refCount for an entry, then applies it (durable entries journal it first). */
+  const setRefCount = async (slot: number, refCount: number) => {
+    const flags = refCount > 0 ? reg.flags[slot]! | REFERENCED : reg.flags[slot]!
+    const apply = () => {
+      reg.refCount[slot] = refCount
+      reg.flags[slot] = flags
+      if (refCount > 0) ctx.orphans.delete(slot)
+      else ctx.orphans.add(slot)
+    }
+    if (!(reg.flags[slot]! & DURABLE)) return apply()
+    const record = readRecord(reg, slot)
+    record.refCount = refCount
+    record.flags = flags
+    await commitChanges(ctx, [{ entry: record, apply }])
+  }
+  /** putMany and the worker's encoded putMany: prepare every item (any bad one fails the call), then one batch. */
+  const putAll = (count: number, prepareEach: () => PreparedPut[]): Promise<EntryInfo[]> => {
+    if (closing) return Promise.reject(closedError())
+    try {
+      const prepared = prepareEach()
+      return count === 0 ? Promise.resolve([]) : enqueuePuts(ctx, prepared)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
   const background = (name: string, task: () => Promise<unknown>) => {
     if (closing) return
     lane.run(task).then(
       () => evaluatePressure(ctx),
-      (error: unknown) => ctx.events.emit('alert', { name, severity: 'warning', detail: String(error) }),
+      (error: unknown) => reportBackgroundError(ctx, name, error),
     )
   }
 
@@ -155,7 +176,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
   }
   if (ctx.pressurePolicy.checkIntervalMs > 0) {
     timers.push(setInterval(() => {
-      if (!closing) monitor().catch((error: unknown) => ctx.events.emit('alert', { name: 'monitor-failed', severity: 'warning', detail: String(error) }))
+      if (!closing) monitor().catch((error: unknown) => reportBackgroundError(ctx, 'monitor-failed', error))
     }, ctx.pressurePolicy.checkIntervalMs))
   }
   // Node keeps a process alive for intervals; background upkeep must not.
@@ -172,18 +193,14 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     },
 
     putMany(items) {
-      if (closing) return Promise.reject(closedError())
-      try {
+      return putAll(Array.isArray(items) ? items.length : 0, () => {
         if (!Array.isArray(items)) throw new TiermemError('INVALID_OPTION', 'putMany takes an array of { key, value, ...options }')
-        const prepared = items.map((item) => {
+        return items.map((item) => {
           if (typeof item !== 'object' || item === null) throw new TiermemError('INVALID_OPTION', 'putMany items are objects { key, value, ...options }')
           const { key, value, ...options } = item
           return preparePut(ctx, key, value, options)
         })
-        return prepared.length === 0 ? Promise.resolve([]) : enqueuePuts(ctx, prepared)
-      } catch (error) {
-        return Promise.reject(error)
-      }
+      })
     },
 
     get<T>(key: string, options?: NamespaceOption): Promise<T | undefined> {
@@ -253,17 +270,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     retain(key, options) {
       return mutate(async () => {
         const slot = locate(key, options)
-        const before = { refCount: reg.refCount[slot]!, flags: reg.flags[slot]! }
-        reg.refCount[slot]!++
-        reg.flags[slot]! |= REFERENCED
-        try {
-          await persistMeta(slot)
-        } catch (error) {
-          reg.refCount[slot] = before.refCount
-          reg.flags[slot] = before.flags
-          throw error
-        }
-        ctx.orphans.delete(slot)
+        await setRefCount(slot, reg.refCount[slot]! + 1)
         return reg.refCount[slot]!
       })
     },
@@ -274,14 +281,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
         if (reg.refCount[slot] === 0) {
           throw new TiermemError('NOT_HELD', `'${key}' is not held (refCount 0); release only what you retained`)
         }
-        reg.refCount[slot]!--
-        try {
-          await persistMeta(slot)
-        } catch (error) {
-          reg.refCount[slot]!++
-          throw error
-        }
-        if (reg.refCount[slot] === 0) ctx.orphans.add(slot)
+        await setRefCount(slot, reg.refCount[slot]! - 1)
         return reg.refCount[slot]!
       })
     },
@@ -385,13 +385,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
   }
   const internals: EngineInternals = {
     putEncoded(items) {
-      if (closing) return Promise.reject(closedError())
-      try {
-        const prepared = items.map(({ key, bytes, ...options }) => preparePut(ctx, key, undefined, options, undefined, bytes))
-        return prepared.length === 0 ? Promise.resolve([]) : enqueuePuts(ctx, prepared)
-      } catch (error) {
-        return Promise.reject(error)
-      }
+      return putAll(items.length, () => items.map(({ key, bytes, ...options }) => preparePut(ctx, key, undefined, options, undefined, bytes)))
     },
     putEncodedEach(items) {
       if (closing) return Promise.reject(closedError())

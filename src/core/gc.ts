@@ -32,11 +32,13 @@ export async function runGc(ctx: EngineContext): Promise<GcStats> {
   stats.freedBytes += await removeEntries(ctx, expired, 'expired')
   stats.expired = expired.length
 
-  // 2. Orphaned: reference-counted entries nobody holds any more.
-  const orphans = [...ctx.orphans].filter(
-    (slot) => reg.refCount[slot] === 0 && (reg.flags[slot]! & (EVICTABLE | REFERENCED)) === (EVICTABLE | REFERENCED),
-  )
-  ctx.orphans.clear()
+  // 2. Orphaned: reference-counted entries nobody holds any more. Those that can never be
+  // collected leave the set; the rest leave it as they are removed (so a failure keeps them).
+  const orphans: number[] = []
+  for (const slot of ctx.orphans) {
+    if (reg.refCount[slot] === 0 && (reg.flags[slot]! & (EVICTABLE | REFERENCED)) === (EVICTABLE | REFERENCED)) orphans.push(slot)
+    else ctx.orphans.delete(slot)
+  }
   stats.freedBytes += await removeEntries(ctx, orphans, 'orphaned')
   stats.orphaned = orphans.length
 

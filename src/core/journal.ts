@@ -47,10 +47,12 @@ export interface JournalState {
   parts: number
   /** Changes journaled since that checkpoint: the next one is due when they outgrow the registry. */
   entriesSince: number
+  /** Meta keys a checkpoint failed to delete: the next checkpoint deletes them with its own. */
+  leftovers: string[]
 }
 
 export function newJournalState(): JournalState {
-  return { nextSeq: 1, gen: 0, checkpointSeq: 0, parts: 0, entriesSince: 0 }
+  return { nextSeq: 1, gen: 0, checkpointSeq: 0, parts: 0, entriesSince: 0, leftovers: [] }
 }
 
 /** Store ops that journal these changes; commit them in the same batch as the value ops. */
@@ -220,9 +222,17 @@ export async function checkpoint(ctx: EngineContext): Promise<void> {
   await ctx.warm.batch([{ type: 'put', space: 'meta', key: CHECKPOINT_KEY, value: encodeValue(pointer) }])
   const previous = { gen: journal.gen, seq: journal.checkpointSeq, parts: journal.parts }
   Object.assign(journal, { gen, checkpointSeq: lastSeq, parts: parts.length, entriesSince: 0 })
-  // What the old pointer named is garbage now; a crash before this is cleaned at the next open.
-  const garbage: StoreOp[] = []
-  for (let seq = previous.seq + 1; seq <= lastSeq; seq++) garbage.push({ type: 'delete', space: 'meta', key: journalKey(seq) })
-  for (let part = 0; part < previous.parts; part++) garbage.push({ type: 'delete', space: 'meta', key: snapshotKey(previous.gen, part) })
-  await commit(ctx.warm, garbage)
+  // What the old pointer named is garbage now. A crash before it is deleted is cleaned at the
+  // next open (the pointer names the previous generation); a failed delete is retried with the
+  // next checkpoint, since by then the pointer no longer names it.
+  const garbage = [...journal.leftovers]
+  for (let seq = previous.seq + 1; seq <= lastSeq; seq++) garbage.push(journalKey(seq))
+  for (let part = 0; part < previous.parts; part++) garbage.push(snapshotKey(previous.gen, part))
+  journal.leftovers = []
+  try {
+    await commit(ctx.warm, garbage.map((key): StoreOp => ({ type: 'delete', space: 'meta', key })))
+  } catch (error) {
+    journal.leftovers = garbage
+    throw error
+  }
 }

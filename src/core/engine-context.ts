@@ -34,8 +34,11 @@ export interface EngineContext {
   readonly orphans: Set<number>
   /** Slots whose accessCount passed their layer's promotion minimum. */
   readonly promotionCandidates: Set<number>
-  /** promotion.minAccesses per layer id (Infinity where the layer does not promote). */
-  promotionMinAccesses: number[]
+  /**
+   * Per layer id, the access count at which an entry becomes a promotion candidate: the first
+   * whole count over promotion.minAccesses (Infinity where the layer does not promote).
+   */
+  promotionTrigger: number[]
   readonly scopes: Map<string, ScopeState>
   readonly externalSignals: Map<string, ExternalSignal>
   /** Wakes openScope calls waiting for critical pressure to pass. */

@@ -19,21 +19,25 @@ import { evictionRank, promotionScore } from './scoring.ts'
 /** Makes the registry keep member sets for layers with a capacity, and promotion thresholds per layer. */
 export function syncLayerIndexes(ctx: EngineContext): void {
   const { reg } = ctx
-  const minAccesses: number[] = []
+  const trigger: number[] = []
   for (const [name, layer] of Object.entries(ctx.policy.layers)) {
     const id = reg.layerId(name)
     reg.trackLayer(id, layer.maxEntries !== undefined && Number.isFinite(layer.maxEntries))
-    minAccesses[id] = layer.promotion && layer.promoteTo ? layer.promotion.minAccesses : Number.POSITIVE_INFINITY
+    trigger[id] = layer.promotion && layer.promoteTo ? Math.floor(layer.promotion.minAccesses) + 1 : Number.POSITIVE_INFINITY
   }
-  for (let id = 0; id < reg.layerNames.names.length; id++) minAccesses[id] ??= Number.POSITIVE_INFINITY
-  ctx.promotionMinAccesses = minAccesses
+  for (let id = 0; id < reg.layerNames.names.length; id++) trigger[id] ??= Number.POSITIVE_INFINITY
+  ctx.promotionTrigger = trigger
   ctx.promotionCandidates.clear()
   for (const slot of reg.slots()) noteAccess(ctx, slot)
 }
 
-/** Called after an access: an entry past its layer's promotion minimum becomes a candidate for gc to score. */
+/**
+ * Makes an entry past its layer's promotion minimum a candidate for gc to score. Called when the
+ * candidates are rebuilt and when an entry changes layer; reads call it only at the crossing
+ * (see recordAccess), as the count grows one at a time.
+ */
 export function noteAccess(ctx: EngineContext, slot: number): void {
-  if (ctx.reg.accessCount[slot]! > (ctx.promotionMinAccesses[ctx.reg.layer[slot]!] ?? Number.POSITIVE_INFINITY)) {
+  if (ctx.reg.accessCount[slot]! >= (ctx.promotionTrigger[ctx.reg.layer[slot]!] ?? Number.POSITIVE_INFINITY)) {
     ctx.promotionCandidates.add(slot)
   }
 }

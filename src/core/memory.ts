@@ -81,7 +81,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     closed: false,
     orphans: new Set(),
     promotionCandidates: new Set(),
-    promotionMinAccesses: [],
+    promotionTrigger: [],
     scopes: new Map(),
     externalSignals: new Map(),
     levelWaiters: new Set(),

@@ -3,7 +3,6 @@ import { getMany, reportBackgroundError, storeKey, type EngineContext } from './
 import { storeKeyOf } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
-import { noteAccess } from './layer-rules.ts'
 import { elapsedNow, HOT_SAMPLE_MASK } from './metrics.ts'
 import { COLD, HOT, PENDING, WARM } from './registry.ts'
 import { removeEntries } from './removal.ts'
@@ -58,8 +57,7 @@ export function readOne(ctx: EngineContext, namespace: string, key: string, deco
     metrics.misses++
     return RESOLVED_UNDEFINED
   }
-  reg.touch(slot, now)
-  if (reg.accessCount[slot]! > ctx.promotionMinAccesses[reg.layer[slot]!]!) noteAccess(ctx, slot)
+  recordAccess(ctx, slot, now)
   if (reg.tier[slot] === HOT) {
     metrics.hits[HOT]!++
     const value = hotValue(reg, slot)
@@ -67,6 +65,24 @@ export function readOne(ctx: EngineContext, namespace: string, key: string, deco
     return Promise.resolve(value)
   }
   return readStored(ctx, namespace, key, slot, decode)
+}
+
+/** An access: statistics, recency, and (once, at the crossing) promotion candidacy. */
+function recordAccess(ctx: EngineContext, slot: number, now: number): void {
+  const { reg } = ctx
+  reg.touch(slot, now)
+  if (reg.accessCount[slot] === ctx.promotionTrigger[reg.layer[slot]!]) ctx.promotionCandidates.add(slot)
+}
+
+/** Bytes read back from warm or cold: verified, counted, decoded, and the entry maybe promoted. */
+function acceptStored(ctx: EngineContext, slot: number, tier: number, bytes: Uint8Array, decode: Decode, elapsedMs: number): unknown {
+  const { metrics } = ctx
+  verifyContent(ctx, slot, bytes)
+  metrics.hits[tier]!++
+  if (metrics.enabled) metrics.latency[tier as 1 | 2].record(elapsedMs)
+  const value = decode(bytes)
+  maybePromote(ctx, slot, bytes)
+  return value
 }
 
 /** Reads a warm or cold entry; if a tier move raced the read, looks the key up again. */
@@ -82,14 +98,7 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
     const gen = reg.gen[slot]!
     const store = tier === WARM ? ctx.warm : ctx.cold
     const [bytes] = await store.getMany('values', [storeKey(ctx, slot)])
-    if (bytes && reg.isLive(slot, gen)) {
-      verifyContent(ctx, slot, bytes)
-      metrics.hits[tier]!++
-      if (metrics.enabled) metrics.latency[tier as 1 | 2].record(elapsedNow() - started)
-      const value = decode(bytes)
-      maybePromote(ctx, slot, bytes)
-      return value
-    }
+    if (bytes && reg.isLive(slot, gen)) return acceptStored(ctx, slot, tier, bytes, decode, elapsedNow() - started)
     // The entry changed while we read: deleted, overwritten or moved. Look again.
     const now = ctx.clock.now()
     slot = lookup(ctx, namespace, key, now)
@@ -116,8 +125,7 @@ export async function readMany(ctx: EngineContext, namespace: string, keys: read
       metrics.misses++
       continue
     }
-    reg.touch(slot, now)
-    if (reg.accessCount[slot]! > ctx.promotionMinAccesses[reg.layer[slot]!]!) noteAccess(ctx, slot)
+    recordAccess(ctx, slot, now)
     if (reg.tier[slot] === HOT) {
       metrics.hits[HOT]!++
       out[i] = hotValue(reg, slot)
@@ -135,11 +143,7 @@ export async function readMany(ctx: EngineContext, namespace: string, keys: read
       const { index, slot, gen } = list[j]!
       const bytes = values[j]
       if (bytes && reg.isLive(slot, gen)) {
-        verifyContent(ctx, slot, bytes)
-        metrics.hits[tier]!++
-        if (metrics.enabled) metrics.latency[tier as 1 | 2].record(elapsed / list.length)
-        out[index] = decode(bytes)
-        maybePromote(ctx, slot, bytes)
+        out[index] = acceptStored(ctx, slot, tier, bytes, decode, elapsed / list.length)
       } else {
         // Raced with a move or a delete: fall back to the single-key path, which re-resolves.
         out[index] = await readOne(ctx, namespace, keys[index]!, decode)

@@ -40,6 +40,8 @@ interface Segment {
   /** Raw bytes of records (and tombstones) written to it, and of those still live. */
   rawBytes: number
   liveBytes: number
+  /** Record keys (space-prefixed) deleted by tombstones in this segment. */
+  tombstones: Set<string>
 }
 
 interface Location {
@@ -87,7 +89,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     const name = segmentName(seq)
     const file = await directory.getFileHandle(name, { create })
     const handle = (await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle())
-    return { seq, name, handle, size: handle.getSize(), rawBytes: 0, liveBytes: 0 }
+    return { seq, name, handle, size: handle.getSize(), rawBytes: 0, liveBytes: 0, tombstones: new Set() }
   }
 
   const forget = (space: StoreSpace, key: string) => {
@@ -107,6 +109,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     } else {
       index[space].delete(key)
       segment.rawBytes += TOMBSTONE_OVERHEAD + recordKey.length
+      segment.tombstones.add(recordKey)
     }
   }
 
@@ -222,6 +225,16 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
           if (location.segment !== segment) continue
           const payload = readPayload(location)
           live.push({ type: 'put', space, key, value: payload.slice(location.offset, location.offset + location.length) })
+        }
+      }
+      // A tombstone must outlive every older record of its key: while an older segment exists
+      // and the key is still deleted, it is carried forward, or the older put would come back
+      // at the next open.
+      if (segments.some((older) => older.seq < segment.seq)) {
+        for (const recordKey of segment.tombstones) {
+          const space: StoreSpace = recordKey[0] === 'm' ? 'meta' : 'values'
+          const key = recordKey.slice(1)
+          if (!index[space].has(key)) live.push({ type: 'delete', space, key })
         }
       }
       await writeOps(live)

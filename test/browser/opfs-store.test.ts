@@ -83,6 +83,25 @@ describe('OPFS store specifics', () => {
     expect(compacted.stats.storedBytes).toBe(compacted.bytes)
   })
 
+  it('a deleted key stays deleted after the segment holding its tombstone is compacted', async () => {
+    // Incompressible 300-byte values and 256-byte blocks: one record per block, three blocks
+    // (344 bytes each) per 1,040-byte segment, so where each record lands is known.
+    const noise = (seed: number) => new Uint8Array(300).map((_, i) => (Math.imul(seed * 7919 + i, 2654435761) >>> 24) & 255)
+    const { store, directory } = await fresh({ segmentBytes: 1040, blockBytes: 256, compactDeadRatio: 0.5 })
+    await store.batch([put('gone', noise(1)), put('keep0', noise(2)), put('keep1', noise(3))]) // segment 1
+    await store.batch([del('gone'), put('churn0', noise(4)), put('churn1', noise(5))]) // segment 2: the tombstone
+    await store.batch([put('churn0', noise(6)), put('churn1', noise(7))]) // segment 2 is now all dead
+    await store.batch([put('tail', noise(8))]) // ...and sealed behind newer segments: compacted
+    const files = (await storeHost().files(directory)).map((f) => f.name)
+    expect(files).toContain('seg-00000001.tms') // the segment with the put of 'gone' survives (2/3 live)
+    expect(files).not.toContain('seg-00000002.tms') // the segment with its tombstone was compacted away
+    expect(await store.getMany('values', ['gone', 'keep1'])).toEqual([undefined, noise(3)])
+    await store.close()
+    const again = await remoteOpfsStore({ directory })
+    expect(await again.getMany('values', ['gone', 'keep1', 'churn1', 'tail'])).toEqual([undefined, noise(3), noise(7), noise(8)])
+    await again.close()
+  })
+
   it('refuses a second open of the same files with a clear error', async () => {
     const { store, directory } = await fresh()
     await expect(remoteOpfsStore({ directory })).rejects.toMatchObject({ code: 'CLOSED' })

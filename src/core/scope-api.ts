@@ -43,6 +43,8 @@ export async function openTaskScope(
       ctx.scopes.delete(taskId)
       if (!ctx.closed) await closeScope(ctx, state, keepEvidence)
     })
+    // A failed close can be retried: it releases only what the failed attempt did not.
+    closing.catch(() => (closing = undefined))
     return closing
   }
 

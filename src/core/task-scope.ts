@@ -16,8 +16,9 @@ import { moveToCold } from './tier-moves.ts'
 export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvidence: boolean): Promise<void> {
   const { reg } = ctx
   const evidenceType = reg.typeNames.lookup('evidence')
-  const updates: Array<{ slot: number; refCount: number; flags: number }> = []
+  const updates: Array<{ key: string; slot: number; refCount: number; flags: number }> = []
   const victims: number[] = []
+  const victimKeys: string[] = []
   const toCold: number[] = []
   for (const key of scope.owned.keys()) {
     const split = key.indexOf('\u0000')
@@ -27,19 +28,22 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
     const isEvidence = keepEvidence && reg.type[slot] === evidenceType
     if (isEvidence) {
       // Kept on purpose: no longer an orphan candidate once the scope lets go.
-      updates.push({ slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
+      updates.push({ key, slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
       if (reg.flags[slot]! & DURABLE && reg.tier[slot] !== COLD) toCold.push(slot)
     } else if (refCount === 0 && reg.flags[slot]! & EVICTABLE) {
       victims.push(slot)
+      victimKeys.push(key)
     } else {
-      updates.push({ slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
+      updates.push({ key, slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
     }
   }
   const changes: Change[] = updates.map((u) => {
+    // Each released reference leaves the scope as it lands: a retried close releases the rest only.
     const apply = () => {
       reg.refCount[u.slot] = u.refCount
       reg.flags[u.slot] = u.flags
       if (u.refCount === 0) ctx.orphans.delete(u.slot)
+      scope.owned.delete(u.key)
     }
     if (!(reg.flags[u.slot]! & DURABLE)) return { apply }
     const record = readRecord(reg, u.slot)
@@ -47,8 +51,16 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
     record.flags = u.flags
     return { entry: record, apply }
   })
-  if (victims.length > 0) await removeEntries(ctx, victims, 'scope', changes)
-  else await commitChanges(ctx, changes)
+  try {
+    if (victims.length > 0) await removeEntries(ctx, victims, 'scope', changes)
+    else await commitChanges(ctx, changes)
+  } finally {
+    // Victims that were removed (all, or those before a failure) leave the scope too.
+    for (const key of victimKeys) {
+      const split = key.indexOf('\u0000')
+      if (reg.find(key.slice(0, split), key.slice(split + 1)) < 0) scope.owned.delete(key)
+    }
+  }
   scope.owned.clear()
   scope.usedBytes = 0
   if (toCold.length > 0) await moveToCold(ctx, toCold)

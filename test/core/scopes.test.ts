@@ -65,6 +65,41 @@ describe('task scopes (seed 000)', () => {
     await mem.close()
   })
 
+  it('a close that fails part-way can be retried, and releases each reference exactly once', async () => {
+    const { createMemory } = await import('../../src/core/index.ts')
+    const { memoryStore } = await import('../../src/stores/memory-store.ts')
+    const inner = memoryStore()
+    let failNext = false
+    const warm = {
+      ...inner,
+      capabilities: { ...inner.capabilities, maxBatchSize: 2 },
+      batch(ops: Parameters<typeof inner.batch>[0]) {
+        if (failNext) {
+          failNext = false
+          return Promise.reject(new Error('disk hiccup'))
+        }
+        return inner.batch(ops)
+      },
+    }
+    const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, stores: { warm } })
+    const scope = await mem.openScope('t')
+    await scope.put('shared', 1)
+    await mem.retain('t:shared') // held by the scope and by someone else
+    await scope.put('proof', 2, { type: 'evidence' })
+    for (const key of ['a', 'b', 'c']) await scope.put(key, key)
+    // With 2 ops per batch, close() spans several batches: let the second one fail.
+    let calls = 0
+    const batch = warm.batch.bind(warm)
+    warm.batch = (ops) => (++calls === 2 && (failNext = true), batch(ops))
+    await expect(scope.close()).rejects.toThrow('disk hiccup')
+    warm.batch = batch
+    await scope.close()
+    expect(await mem.getEntry('t:shared')).toMatchObject({ refCount: 1 })
+    expect(await mem.getEntry('t:proof')).toMatchObject({ refCount: 0 })
+    for (const key of ['a', 'b', 'c']) expect(await mem.has(`t:${key}`)).toBe(false)
+    await mem.close()
+  })
+
   it('works with await using', async () => {
     const { mem } = await open(plainLayers)
     {

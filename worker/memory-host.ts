@@ -9,11 +9,9 @@ import type {
 import type { OpfsStoreOptions } from '../src/stores/opfs-store.ts'
 import type { Store } from '../src/stores/store.ts'
 
-/** What crosses the boundary for one read: a value (structured clone) or encoded bytes (transferred). */
-export type WireValue = { v: unknown } | { b: Uint8Array }
-
 /**
- * Many reads: the values as they are, and the positions that hold encoded bytes to decode.
+ * What crosses the boundary for reads: the values as they are (a structured clone), and the
+ * positions that hold encoded bytes (warm and cold reads, transferred) for the page to decode.
  * No wrapper object per value: a batch of 1,000 clones 1,000 fewer objects.
  */
 export interface WireValues {
@@ -73,8 +71,24 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
     if (!memory) throw new TiermemError('CLOSED', 'the memory is not open in this worker')
     return memory
   }
-  const wire = (value: unknown): WireValue => (value instanceof EncodedValue ? { b: value.bytes } : { v: value })
-  const buffers = (values: WireValue[]): ArrayBuffer[] => values.flatMap((w) => ('b' in w ? [w.b.buffer as ArrayBuffer] : []))
+  const raw = (): EngineInternals => {
+    if (!internals || !memory) throw new TiermemError('CLOSED', 'the memory is not open in this worker')
+    return internals
+  }
+  const read = async (keys: string[], options?: NamespaceOption): Promise<WireValues> => {
+    const values = await raw().getRaw(keys, options)
+    const encoded: number[] = []
+    const transfers: ArrayBuffer[] = []
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i]
+      if (value instanceof EncodedValue) {
+        values[i] = value.bytes
+        encoded.push(i)
+        transfers.push(value.bytes.buffer as ArrayBuffer)
+      }
+    }
+    return transfer({ values, encoded }, transfers)
+  }
   const scope = (id: number): TaskScope => {
     const found = scopes.get(id)
     if (!found) throw new TiermemError('CLOSED', `task scope ${id} is closed`)
@@ -101,29 +115,12 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
     },
     /** Single puts that the page issued together: one batch, each settling on its own. */
     async putEach(packed: PackedPuts): Promise<PutResult[]> {
-      const settled = await internals!.putEncodedEach(unpack(packed))
+      const settled = await raw().putEncodedEach(unpack(packed))
       return settled.map((r) => (r.status === 'fulfilled' ? { ok: r.value } : { error: serializeError(r.reason) }))
     },
-    putMany: (packed: PackedPuts) => internals!.putEncoded(unpack(packed)),
-    async get(key: string, options?: NamespaceOption): Promise<WireValue> {
-      const [value] = await internals!.getRaw([key], options)
-      const out = wire(value)
-      return transfer(out, buffers([out]))
-    },
-    async getMany(keys: string[], options?: NamespaceOption): Promise<WireValues> {
-      const values = await internals!.getRaw(keys, options)
-      const encoded: number[] = []
-      const transfers: ArrayBuffer[] = []
-      for (let i = 0; i < values.length; i++) {
-        const value = values[i]
-        if (value instanceof EncodedValue) {
-          values[i] = value.bytes
-          encoded.push(i)
-          transfers.push(value.bytes.buffer as ArrayBuffer)
-        }
-      }
-      return transfer({ values, encoded }, transfers)
-    },
+    putMany: async (packed: PackedPuts) => raw().putEncoded(unpack(packed)),
+    get: (key: string, options?: NamespaceOption) => read([key], options),
+    getMany: (keys: string[], options?: NamespaceOption) => read(keys, options),
     getEntry: (key: string, options?: NamespaceOption) => mem().getEntry(key, options),
     has: (key: string, options?: NamespaceOption) => mem().has(key, options),
     delete: (key: string, options?: NamespaceOption) => mem().delete(key, options),
@@ -138,7 +135,7 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
     checkPressure: () => mem().checkPressure(),
     /** A signal the page sampled (performance.memory exists only in the window). */
     reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void {
-      internals?.reportSignal(signal)
+      raw().reportSignal(signal)
     },
     configure: (options: RuntimeOptions) => mem().configure(options),
     flush: () => mem().flush(),

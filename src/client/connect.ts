@@ -3,7 +3,7 @@ import { decodeValue, encodeValue } from '../core/codec.ts'
 import { TiermemError } from '../core/errors.ts'
 import { EventBus } from '../core/event-bus.ts'
 import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/types.ts'
-import type { HostEvent, HostOpenOptions, MemoryHost, PackedPuts, PutResult, WireValue } from '../../worker/memory-host.ts'
+import type { HostEvent, HostOpenOptions, MemoryHost, PackedPuts, PutResult, WireValues } from '../../worker/memory-host.ts'
 import { deserializeError, installErrorTransfer } from './error-transfer.ts'
 import { startPageSignals } from './page-signals.ts'
 
@@ -70,9 +70,9 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     if (pendingPuts.length === 0) return
     const batch = pendingPuts
     pendingPuts = []
-    if (state !== 'open') {
-      const error = state === 'lost' ? lost : Promise.reject(new TiermemError('CLOSED', 'this memory is closed; open it again to use it'))
-      error.catch((e: unknown) => batch.forEach((p) => p.reject(e)))
+    const refusal = refused()
+    if (refusal) {
+      refusal.catch((e: unknown) => batch.forEach((p) => p.reject(e)))
       return
     }
     const packed = pack(batch)
@@ -81,10 +81,13 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
       (error: unknown) => batch.forEach((p) => p.reject(error)),
     )
   }
+  /** Why a call is refused now (closed, or the worker is lost), or undefined while open. */
+  const refused = (): Promise<never> | undefined =>
+    state === 'closed' ? Promise.reject(new TiermemError('CLOSED', 'this memory is closed; open it again to use it')) : state === 'lost' ? lost : undefined
   /** Every call: refused after close, rejected if the worker dies while it is pending. */
   const call = <T>(run: () => Promise<T>): Promise<T> => {
-    if (state === 'closed') return Promise.reject(new TiermemError('CLOSED', 'this memory is closed; open it again to use it'))
-    if (state === 'lost') return lost
+    const refusal = refused()
+    if (refusal) return refusal
     flushPuts()
     return Promise.race([run(), lost])
   }
@@ -108,7 +111,11 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     }),
   )
 
-  const unwire = (w: WireValue): unknown => ('b' in w ? decodeValue(w.b) : w.v)
+  /** Values from the worker: encoded bytes (warm and cold reads) are decoded here. */
+  const unwire = ({ values, encoded }: WireValues): unknown[] => {
+    for (const i of encoded) values[i] = decodeValue(values[i] as Uint8Array)
+    return values
+  }
   const stopSignals = startPageSignals((sample) => {
     if (state === 'open') remote.reportSignal(sample).catch(() => undefined)
   }, options.pressure?.checkIntervalMs ?? 5_000)
@@ -117,8 +124,8 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   const memory: RemoteMemory = {
     coldBackend,
     put(key, value, putOptions) {
-      if (state === 'closed') return Promise.reject(new TiermemError('CLOSED', 'this memory is closed; open it again to use it'))
-      if (state === 'lost') return lost
+      const refusal = refused()
+      if (refusal) return refusal
       return new Promise<EntryInfo>((resolve, reject) => {
         // Encoded now: the value is taken as it is when put() is called.
         const bytes = encodeValue(value)
@@ -133,13 +140,8 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
         return remote.putMany(transfer(packed, [packed.buffer]))
       })
     },
-    get: <T>(key: string, o?: { namespace?: string }) => call(async () => unwire(await remote.get(key, o)) as T | undefined),
-    getMany: <T>(keys: string[], o?: { namespace?: string }) =>
-      call(async () => {
-        const { values, encoded } = await remote.getMany(keys, o)
-        for (const i of encoded) values[i] = decodeValue(values[i] as Uint8Array)
-        return values as (T | undefined)[]
-      }),
+    get: <T>(key: string, o?: { namespace?: string }) => call(async () => unwire(await remote.get(key, o))[0] as T | undefined),
+    getMany: <T>(keys: string[], o?: { namespace?: string }) => call(async () => unwire(await remote.getMany(keys, o)) as (T | undefined)[]),
     getEntry: (key, o) => call(() => remote.getEntry(key, o)),
     has: (key, o) => call(() => remote.has(key, o)),
     delete: (key, o) => call(() => remote.delete(key, o)),

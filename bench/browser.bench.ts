@@ -31,7 +31,7 @@ const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir()
 })
 try {
   const page = await context.newPage()
-  page.on('console', (message) => message.type() === 'error' && console.error('page:', message.text()))
+  page.on('console', (message) => (message.type() === 'error' || process.env.BENCH_DEBUG) && console.error('page:', message.text()))
   page.on('pageerror', (error) => console.error('page error:', error))
   await page.goto(url)
   await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 })
@@ -39,7 +39,9 @@ try {
   // ~1 KiB as JSON: 960 characters of text plus the other fields.
   const fixed = fixedRecords(10_000, 960, corpus)
   const version = await context.browser()?.version()
-  const rows: Row[] = await page.evaluate(([c, f]) => window.runBench(c, f), [corpus, fixed] as const)
+  // BENCH_ONLY=cold,writes runs those sections alone (while working on one path); only a full run is written to results.
+  const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
+  const rows: Row[] = await page.evaluate(([c, f, o]) => window.runBench(c, f, o), [corpus, fixed, only] as const)
   console.log(`\ntiermem browser bench — Chromium ${version ?? ''}, ${new Date().toISOString()}\n`)
   console.log(`${'measure'.padEnd(66)} ${'value'.padStart(12)}  unit        vs peer            goal      `)
   for (const r of rows) {
@@ -47,9 +49,11 @@ try {
     const goal = r.goal ? `${r.goal} ${r.pass ? 'met' : 'MISSED'}` : ''
     console.log(`${r.name.padEnd(66)} ${r.value.toFixed(r.value >= 100 ? 0 : 3).padStart(12)}  ${r.unit.padEnd(10)}  ${ratio.padEnd(30)} ${goal}`)
   }
-  mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-  writeFileSync(new URL('./results/browser.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), chromium: version, rows }, null, 2) + '\n')
-  console.log('\nwritten to bench/results/browser.json')
+  if (only.length === 0) {
+    mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
+    writeFileSync(new URL('./results/browser.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), chromium: version, rows }, null, 2) + '\n')
+    console.log('\nwritten to bench/results/browser.json')
+  }
 } finally {
   await context.close()
   await server.close()

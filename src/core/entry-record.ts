@@ -31,11 +31,18 @@ export interface EntryRecord {
   refCount: number
   hashHi: number
   hashLo: number
+  /** The warm page holding the value (0: stored alone under its key) and the offset in it. */
+  page: number
+  pageOffset: number
 }
 
-/** The persisted form is a positional array: compact, and versioned by its first element. */
-const RECORD_VERSION = 1
-const RECORD_FIELDS = 20
+/**
+ * The persisted form is a positional array: compact, and versioned by its first element.
+ * Version 2 added the warm page and offset; version 1 records (values stored alone) still load.
+ */
+const RECORD_VERSION = 2
+const RECORD_FIELDS = 22
+const V1_FIELDS = 20
 
 /** A record as the positional array stored in journal chunks and snapshots. */
 export function recordToArray(r: EntryRecord): unknown[] {
@@ -47,11 +54,13 @@ export function recordToArray(r: EntryRecord): unknown[] {
     Number.isNaN(r.ttlMs) ? null : r.ttlMs,
     r.expiresAt === Number.POSITIVE_INFINITY ? null : r.expiresAt,
     r.taskId ?? null, r.tags ?? null, r.flags & (EVICTABLE | DURABLE | REFERENCED), r.refCount, r.hashHi, r.hashLo,
+    storedTier === COLD ? 0 : r.page, storedTier === COLD ? 0 : r.pageOffset,
   ]
 }
 
 export function arrayToRecord(a: unknown): EntryRecord {
-  if (!Array.isArray(a) || a[0] !== RECORD_VERSION || a.length !== RECORD_FIELDS) {
+  const known = Array.isArray(a) && ((a[0] === RECORD_VERSION && a.length === RECORD_FIELDS) || (a[0] === 1 && a.length === V1_FIELDS))
+  if (!known) {
     throw new TiermemError('CORRUPT', 'an entry metadata record has an unknown layout; it was written by a newer tiermem or is damaged')
   }
   return {
@@ -59,6 +68,7 @@ export function arrayToRecord(a: unknown): EntryRecord {
     createdAt: a[8], lastAccessedAt: a[9], accessCount: a[10], sizeBytes: a[11],
     ttlMs: a[12] ?? Number.NaN, expiresAt: a[13] ?? Number.POSITIVE_INFINITY,
     taskId: a[14] ?? undefined, tags: a[15] ?? undefined, flags: a[16], refCount: a[17], hashHi: a[18], hashLo: a[19],
+    page: a[20] ?? 0, pageOffset: a[21] ?? 0,
   }
 }
 
@@ -83,11 +93,14 @@ export function readRecord(reg: Registry, slot: number): EntryRecord {
     refCount: reg.refCount[slot]!,
     hashHi: reg.hashHi[slot]!,
     hashLo: reg.hashLo[slot]!,
+    page: reg.page[slot]!,
+    pageOffset: reg.pageOffset[slot]!,
   }
 }
 
 /** Fills a detached (or freshly allocated) slot from a record. The caller attaches it. */
 export function writeRecord(reg: Registry, slot: number, r: EntryRecord): void {
+  reg.clearLocation(slot)
   reg.type[slot] = reg.typeNames.id(r.type)
   reg.layer[slot] = reg.layerId(r.layer)
   reg.tier[slot] = r.tier
@@ -106,6 +119,7 @@ export function writeRecord(reg: Registry, slot: number, r: EntryRecord): void {
   reg.refCount[slot] = r.refCount
   reg.hashHi[slot] = r.hashHi
   reg.hashLo[slot] = r.hashLo
+  reg.setLocation(slot, r.page, r.pageOffset)
 }
 
 export function toEntryInfo(reg: Registry, slot: number): EntryInfo {

@@ -1,7 +1,7 @@
 import { memoryStore } from '../stores/memory-store.ts'
 import type { ScanOptions, Store, StoreSpace } from '../stores/store.ts'
 import { copyBytes } from './codec.ts'
-import { reportBackgroundError, storeKey, trackWrites, type EngineContext } from './engine-context.ts'
+import { reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
 import { commitChanges, maybeCheckpoint, newJournalState } from './journal.ts'
 import { TiermemError } from './errors.ts'
@@ -30,6 +30,7 @@ import type {
 } from './types.ts'
 import { checkKey, checkNamespace } from './validate.ts'
 import { WriteLane } from './write-lane.ts'
+import { readWarm } from './warm-values.ts'
 
 const DEFAULT_MAINTENANCE_MS = 60_000
 
@@ -300,7 +301,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
       return mutate(async (): Promise<Tier> => {
         const slot = locate(key, options)
         if (reg.tier[slot] === WARM) {
-          const [bytes] = await ctx.warm.getMany('values', [storeKey(ctx, slot)])
+          const [bytes] = await readWarm(ctx, [slot], true)
           if (!bytes) throw new TiermemError('CORRUPT', `the warm value of '${key}' is missing`)
           verifyContent(ctx, slot, bytes)
           promoteWarmToHot(ctx, slot, bytes)

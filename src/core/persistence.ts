@@ -1,16 +1,27 @@
-import type { StoreOp } from '../stores/store.ts'
+import type { Store, StoreOp } from '../stores/store.ts'
 import { commit, reportBackgroundError, type EngineContext } from './engine-context.ts'
 import { readRecord, writeRecord } from './entry-record.ts'
 import { commitChanges, readStoredRegistry, type Change } from './journal.ts'
 import { COLD, DURABLE, REFERENCED, STATS_DIRTY } from './registry.ts'
+import { PAGE_RANGE, parsePageKey } from './warm-pages.ts'
+import { reclaimPages } from './warm-values.ts'
 
 const PAGE = 2000
 
-/** Fills the registry from the warm store's journal (at open) and deletes journal leftovers. */
+/**
+ * Fills the registry from the warm store's journal (at open) and deletes journal leftovers and
+ * warm pages no record names (a crash between a page's last use and its delete).
+ */
 export async function loadRegistry(ctx: EngineContext): Promise<number> {
   const { reg } = ctx
   const stored = await readStoredRegistry(ctx.warm)
   ctx.journal = stored.state
+  await eachKeyPage(ctx.warm, PAGE_RANGE, (keys) => {
+    for (const key of keys) {
+      const page = parsePageKey(key)
+      if (page) reg.pages.add(page.id, key, page.bytes)
+    }
+  })
   for (const record of stored.records.values()) {
     const slot = reg.allocate(record.namespace, record.key)
     writeRecord(reg, slot, record)
@@ -18,7 +29,21 @@ export async function loadRegistry(ctx: EngineContext): Promise<number> {
     if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
   }
   await commit(ctx.warm, stored.garbage.map((key) => ({ type: 'delete' as const, space: 'meta' as const, key })))
+  await reclaimPages(ctx)
   return stored.records.size
+}
+
+/** Lists a store's value keys in a range, a page at a time; keys only where the store can. */
+async function eachKeyPage(store: Store, range: { after?: string; before?: string }, visit: (keys: string[]) => Promise<void> | void): Promise<void> {
+  let after = range.after
+  for (;;) {
+    const scan = { ...range, after, limit: PAGE }
+    // Keys only where the store can list them: reading values would inflate the whole cold tier.
+    const keys = store.keys ? await store.keys('values', scan) : (await store.scan('values', scan)).map(([key]) => key)
+    await visit(keys)
+    if (keys.length < PAGE) return
+    after = keys[keys.length - 1]!
+  }
 }
 
 /**
@@ -27,23 +52,18 @@ export async function loadRegistry(ctx: EngineContext): Promise<number> {
  */
 export async function sweepCold(ctx: EngineContext): Promise<number> {
   const { reg } = ctx
-  let after: string | undefined
   let swept = 0
-  for (;;) {
-    const range = after === undefined ? { limit: PAGE } : { after, limit: PAGE }
-    // Keys only where the store can list them: reading values would inflate the whole cold tier.
-    const page = ctx.cold.keys ? await ctx.cold.keys('values', range) : (await ctx.cold.scan('values', range)).map(([key]) => key)
+  await eachKeyPage(ctx.cold, {}, async (keys) => {
     const garbage: StoreOp[] = []
-    for (const key of page) {
+    for (const key of keys) {
       const split = key.indexOf('\u0000')
       const slot = split < 0 ? -1 : reg.find(key.slice(0, split), key.slice(split + 1))
       if (slot < 0 || reg.tier[slot] !== COLD) garbage.push({ type: 'delete', space: 'values', key })
     }
     await commit(ctx.cold, garbage)
     swept += garbage.length
-    if (page.length < PAGE) return swept
-    after = page[page.length - 1]!
-  }
+  })
+  return swept
 }
 
 /**

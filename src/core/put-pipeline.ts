@@ -11,6 +11,7 @@ import { COLD, DURABLE, EVICTABLE, HOT, REFERENCED, WARM } from './registry.ts'
 import type { ScopeState } from './scope-state.ts'
 import { enforceHotBudget, moveToCold, setHotValue } from './tier-moves.ts'
 import type { EntryInfo, PutOptions } from './types.ts'
+import { packIntoPages, reclaimPages } from './warm-values.ts'
 import { checkKey, checkNamespace, checkPutOptions } from './validate.ts'
 
 const TIER_CODES = { hot: HOT, warm: WARM, cold: COLD } as const
@@ -140,6 +141,7 @@ interface Planned {
   wantCold: boolean
   /** The put replaces an entry whose value is in cold: that record goes once this put has landed. */
   replacesCold: boolean
+  replacesAlone: string | undefined
   slot: number
   /** Set once the put has landed and the registry holds it. */
   info?: EntryInfo
@@ -209,7 +211,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
       ttlMs, expiresAt: lifetime === undefined ? Number.POSITIVE_INFINITY : now + lifetime,
       taskId: o.taskId ?? item.scope?.taskId, tags: o.tags ? [...o.tags] : undefined,
       flags: ((o.evictable ?? true) ? EVICTABLE : 0) | (durable ? DURABLE : 0) | (referenced ? REFERENCED : 0),
-      refCount, hashHi: hash.hi, hashLo: hash.lo,
+      refCount, hashHi: hash.hi, hashLo: hash.lo, page: 0, pageOffset: 0,
     }
     const change: Change = {}
     if (durable) {
@@ -217,13 +219,15 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
       change.entry = record
     } else if (prior && prior.flags & DURABLE) {
       change.entry = item.storeKey
-      if (prior.tier !== COLD) change.ops = [{ type: 'delete', space: 'values', key: item.storeKey }]
+      if (prior.tier !== COLD && prior.page === 0) change.ops = [{ type: 'delete', space: 'values', key: item.storeKey }]
     }
     if (prior) layerDelta.set(prior.layer, (layerDelta.get(prior.layer) ?? 0) - prior.sizeBytes)
     layerDelta.set(item.layer, (layerDelta.get(item.layer) ?? 0) + size)
     latest.set(item.storeKey, record)
     const replacesCold = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier === COLD
-    planned.push({ item, record, change, wantCold: tier === COLD, replacesCold, slot: -1 })
+    // A prior value stored alone in warm (a prior put of this group counts: its page is not known yet).
+    const replacesAlone = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier !== COLD && prior.page === 0 ? item.storeKey : undefined
+    planned.push({ item, record, change, wantCold: tier === COLD, replacesCold, replacesAlone, slot: -1 })
   }
 
   // Commit, and apply each put to the registry as soon as the batch holding it has landed. A
@@ -259,11 +263,15 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     ctx.metrics.puts++
   }
   let failure: { error: unknown } | undefined
+  const changes = planned.map((p): Change => ({ ...p.change, apply: () => applyPut(p) }))
+  packIntoPages(ctx, planned.flatMap((p, i) => (p.record.flags & DURABLE ? [{ change: changes[i]!, record: p.record, bytes: p.item.bytes, replacesAlone: p.replacesAlone }] : [])))
   try {
-    await commitChanges(ctx, planned.map((p) => ({ ...p.change, apply: () => applyPut(p) })))
+    await commitChanges(ctx, changes)
   } catch (error) {
     failure = { error }
   }
+  // Pages the group emptied (entries it replaced), and pages of a failed batch nobody names.
+  await reclaimPages(ctx)
   const landed = planned.filter((p) => p.info !== undefined)
   if (failure) for (const p of planned) if (p.info === undefined) p.item.reject(failure.error)
 

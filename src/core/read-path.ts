@@ -1,6 +1,7 @@
 import { decodeValue } from './codec.ts'
 import { getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { storeKeyOf } from './entry-record.ts'
+import { readWarm } from './warm-values.ts'
 import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
 import { elapsedNow, HOT_SAMPLE_MASK } from './metrics.ts'
@@ -96,8 +97,8 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
       return hotValue(reg, slot)
     }
     const gen = reg.gen[slot]!
-    const store = tier === WARM ? ctx.warm : ctx.cold
-    const [bytes] = await store.getMany('values', [storeKey(ctx, slot)])
+    const page = reg.page[slot]!
+    const [bytes] = await readTier(ctx, tier, [slot])
     if (bytes && reg.isLive(slot, gen)) return acceptStored(ctx, slot, tier, bytes, decode, elapsedNow() - started)
     // The entry changed while we read: deleted, overwritten or moved. Look again.
     const now = ctx.clock.now()
@@ -106,10 +107,15 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
       metrics.misses++
       return undefined
     }
-    if (!bytes && reg.gen[slot] === gen && reg.tier[slot] === tier) break
+    if (!bytes && reg.gen[slot] === gen && reg.tier[slot] === tier && reg.page[slot] === page) break
   }
   metrics.errors++
   throw new TiermemError('CORRUPT', `the stored value of '${key}' could not be read back from its tier; the entry is damaged`)
+}
+
+/** The stored bytes of warm or cold entries, each in its own buffer (a reader may keep them as the hot copy). */
+function readTier(ctx: EngineContext, tier: number, slots: readonly number[]): Promise<(Uint8Array | undefined)[]> {
+  return tier === WARM ? readWarm(ctx, slots, true) : getMany(ctx.cold, slots.map((slot) => storeKey(ctx, slot)))
 }
 
 /** getMany(): hot entries straight away, warm and cold ones in one store read per tier. */
@@ -137,7 +143,7 @@ export async function readMany(ctx: EngineContext, namespace: string, keys: read
     const list = pending[tier]!
     if (list.length === 0) continue
     const started = elapsedNow()
-    const values = await getMany(tier === WARM ? ctx.warm : ctx.cold, list.map((p) => storeKey(ctx, p.slot)))
+    const values = await readTier(ctx, tier, list.map((p) => p.slot))
     const elapsed = elapsedNow() - started
     for (let j = 0; j < list.length; j++) {
       const { index, slot, gen } = list[j]!

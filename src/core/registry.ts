@@ -1,6 +1,7 @@
 import { ExpiryHeap } from './expiry-heap.ts'
 import { InternTable } from './intern-table.ts'
 import { DEFAULT_NAMESPACE } from './validate.ts'
+import { PageTable } from './warm-pages.ts'
 
 /** Tier codes as stored in `Registry.tier`. */
 export const HOT = 0
@@ -63,6 +64,10 @@ export class Registry {
   refCount: Uint32Array
   hashHi: Uint32Array
   hashLo: Uint32Array
+  /** The warm page holding a durable entry's value (see warm-pages.ts); 0: stored alone under its key. */
+  page: Uint32Array
+  /** The value's offset in its page. */
+  pageOffset: Uint32Array
   /** Bumped on every write of a slot: background tasks compare it to detect a changed entry. */
   gen: Uint32Array
   prev: Int32Array
@@ -78,6 +83,8 @@ export class Registry {
   layerBytes: number[] = []
   /** Members of capacity-limited layers (small by design), so transfer and cleanup need no scan. */
   layerMembers: (Set<number> | undefined)[] = []
+  /** Warm pages and how many entries each holds; kept exact by setLocation / clearLocation. */
+  readonly pages = new PageTable()
 
   readonly typeNames = new InternTable(0xffff)
   readonly layerNames = new InternTable(0xff)
@@ -105,6 +112,8 @@ export class Registry {
     this.refCount = new Uint32Array(initialCapacity)
     this.hashHi = new Uint32Array(initialCapacity)
     this.hashLo = new Uint32Array(initialCapacity)
+    this.page = new Uint32Array(initialCapacity)
+    this.pageOffset = new Uint32Array(initialCapacity)
     this.gen = new Uint32Array(initialCapacity)
     this.prev = new Int32Array(initialCapacity)
     this.next = new Int32Array(initialCapacity)
@@ -175,9 +184,32 @@ export class Registry {
     this.gen[slot] = (this.gen[slot]! + 1) >>> 0
   }
 
+  /**
+   * Where an entry's warm value is: alone (page 0) or at an offset in a page. Every change of
+   * place goes through here or clearLocation, so the page table's counts stay exact: a page is
+   * deleted only when no entry names it. Call with the slot's final sizeBytes.
+   */
+  setLocation(slot: number, page: number, offset: number): void {
+    this.clearLocation(slot)
+    if (page === 0) return
+    this.page[slot] = page
+    this.pageOffset[slot] = offset
+    this.pages.place(page, this.sizeBytes[slot]!)
+  }
+
+  /** The entry's value no longer lives in a page (moved, replaced or removed). Call before sizeBytes changes. */
+  clearLocation(slot: number): void {
+    const page = this.page[slot]!
+    if (page === 0) return
+    this.pages.release(page, this.sizeBytes[slot]!)
+    this.page[slot] = 0
+    this.pageOffset[slot] = 0
+  }
+
   /** Removes an attached entry for good and frees its slot. */
   remove(slot: number): void {
     this.detach(slot)
+    this.clearLocation(slot)
     const namespace = this.namespaces[slot]!
     const keys = this.keysOf(namespace, false)!
     keys.delete(this.keys[slot]!)
@@ -289,6 +321,8 @@ export class Registry {
     this.refCount = grown(this.refCount)
     this.hashHi = grown(this.hashHi)
     this.hashLo = grown(this.hashLo)
+    this.page = grown(this.page)
+    this.pageOffset = grown(this.pageOffset)
     this.gen = grown(this.gen)
     this.prev = grown(this.prev)
     this.next = grown(this.next)

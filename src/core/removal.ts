@@ -3,6 +3,7 @@ import { commit, reportBackgroundError, storeKey, type EngineContext } from './e
 import { commitChanges, type Change } from './journal.ts'
 import { COLD, DURABLE } from './registry.ts'
 import type { EvictionReason } from './types.ts'
+import { reclaimPages, warmValueDeletes } from './warm-values.ts'
 
 /** Removes a volatile (durable: false) entry: it has nothing in the stores. */
 export function dropVolatile(ctx: EngineContext, slot: number, reason: EvictionReason): number {
@@ -37,13 +38,14 @@ export async function removeEntries(
     if (reg.tier[slot] === COLD) {
       return { entry: key, apply: () => (coldKeys.push(key), apply()) }
     }
-    return { ops: [{ type: 'delete', space: 'values', key }], entry: key, apply }
+    return { ops: warmValueDeletes(ctx, slot), entry: key, apply }
   })
   try {
     await commitChanges(ctx, [...alongside, ...removals])
   } finally {
-    // What did commit (all of it, or the batches before a failure) loses its cold records too.
+    // What did commit (all of it, or the batches before a failure) loses its cold records and emptied pages too.
     await dropColdRecords(ctx, coldKeys)
+    await reclaimPages(ctx)
   }
   return freed
 }

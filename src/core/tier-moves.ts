@@ -1,11 +1,12 @@
 import { decodeValue, deepFreeze, isPlain, isPrimitive } from './codec.ts'
-import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
+import { commit, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { readRecord } from './entry-record.ts'
-import { commitChanges } from './journal.ts'
+import { commitChanges, type Change } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
 import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
 import { dropColdRecords, dropVolatile } from './removal.ts'
+import { pageDeletes, readWarm, reclaimPages, warmValueDeletes } from './warm-values.ts'
 
 /**
  * Tier moves. All run inside lane tasks. The crash-safety rule for the two stores:
@@ -52,6 +53,7 @@ function placeDemoted(ctx: EngineContext, slot: number, tier: typeof WARM | type
   const { reg } = ctx
   const from = TIER_NAMES[reg.tier[slot] as 0 | 1 | 2]
   reg.detach(slot)
+  if (tier === COLD) reg.clearLocation(slot)
   reg.tier[slot] = tier
   reg.hotValues[slot] = undefined
   reg.flags[slot]! &= ~(SHAREABLE | NOT_PLAIN)
@@ -97,7 +99,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
   if (slots.length === 0) return 0
   const chunks: number[][] = []
   for (let i = 0; i < slots.length; i += MOVE_CHUNK) chunks.push(slots.slice(i, i + MOVE_CHUNK))
-  const read = (chunk: readonly number[]) => getMany(ctx.warm, chunk.map((slot) => storeKey(ctx, slot)))
+  const read = (chunk: readonly number[]) => readWarm(ctx, chunk, false)
   let reading = read(chunks[0]!)
   let flipping: Promise<number> = Promise.resolve(0)
   let moved = 0
@@ -117,7 +119,9 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
     await flipping.catch(() => undefined)
     throw error
   }
-  return moved + (await flipping)
+  moved += await flipping
+  await reclaimPages(ctx)
+  return moved
 }
 
 /** Appends a chunk's values to cold; returns the slots that were written. */
@@ -138,24 +142,31 @@ async function writeCold(ctx: EngineContext, chunk: readonly number[], values: r
   return moving
 }
 
-/** The value leaves warm in the same batch that journals the entry as cold; then the registry follows. */
+/**
+ * The value leaves warm in the same batch that journals the entry as cold; then the registry
+ * follows. Pages emptied by earlier chunks are deleted in the same batch (no transaction of their own).
+ */
 async function flipToCold(ctx: EngineContext, moving: readonly number[]): Promise<number> {
   let moved = 0
-  await commitChanges(
-    ctx,
-    moving.map((slot) => {
-      const record = readRecord(ctx.reg, slot)
-      record.tier = COLD
-      return {
-        ops: [{ type: 'delete' as const, space: 'values' as const, key: storeKey(ctx, slot) }],
-        entry: record,
-        apply: () => {
-          placeDemoted(ctx, slot, COLD)
-          moved++
-        },
-      }
-    }),
-  )
+  const emptied = pageDeletes(ctx)
+  const flips = moving.map((slot): Change => {
+    const record = readRecord(ctx.reg, slot)
+    record.tier = COLD
+    return {
+      ops: warmValueDeletes(ctx, slot),
+      entry: record,
+      apply: () => {
+        placeDemoted(ctx, slot, COLD)
+        moved++
+      },
+    }
+  })
+  try {
+    await commitChanges(ctx, emptied ? [emptied.change, ...flips] : flips)
+  } catch (error) {
+    emptied?.failed()
+    throw error
+  }
   return moved
 }
 

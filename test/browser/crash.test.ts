@@ -1,7 +1,7 @@
 import { expect, it } from 'vitest'
 import { readStoredRegistry } from '../../src/core/journal.ts'
 import { openIndexedDbStore } from '../../src/stores/indexeddb-store.ts'
-import { COLD, WARM } from '../../src/core/registry.ts'
+import { checkPlacement } from '../contract/placement.ts'
 import { openMemory } from '../../src/index.ts'
 import { storageNames } from '../../worker/browser-stores.ts'
 import { remoteOpfsStore, storeHost } from './store-host.ts'
@@ -64,17 +64,12 @@ it('killing the worker mid-workload loses no acknowledged put, resurrects no del
     const names = storageNames(name)
     const warm = await openIndexedDbStore({ database: names.warm })
     const { records } = await readStoredRegistry(warm)
-    const warmValues = new Set((await warm.scan('values', { limit: 10_000 })).map(([k]) => k))
+    const warmValues = new Map(await warm.scan('values', { limit: 10_000 }))
     await warm.close()
     const cold = await remoteOpfsStore({ directory: names.coldDirectory })
     const coldValues = new Set((await cold.scan('values', { limit: 10_000 })).map(([k]) => k))
     await cold.close()
-    for (const [key, record] of records) {
-      if (record.tier === WARM) expect([key, warmValues.has(key), coldValues.has(key)]).toEqual([key, true, false])
-      if (record.tier === COLD) expect([key, warmValues.has(key), coldValues.has(key)]).toEqual([key, false, true])
-    }
-    for (const key of warmValues) expect(records.has(key), `warm value without metadata: ${key}`).toBe(true)
-    for (const key of coldValues) expect(records.has(key), `cold value without metadata: ${key}`).toBe(true)
+    checkPlacement(records, warmValues, coldValues)
     const files = await storeHost().files(names.coldDirectory)
     const highest = Math.max(...files.map((f) => Number(/(\d+)/.exec(f.name)![1])))
     if (highest > files.length) compactedRounds++

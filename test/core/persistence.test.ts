@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createMemory, type Memory } from '../../src/core/index.ts'
 import { readStoredRegistry } from '../../src/core/journal.ts'
-import { COLD, WARM } from '../../src/core/registry.ts'
+import { checkPlacement } from '../contract/placement.ts'
 import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/stores/memory-store.ts'
 import { crashingStore, DAY, fakeClock, MINUTE, open, plainLayers } from './helpers.ts'
 
@@ -63,15 +63,9 @@ describe('reopen', () => {
 })
 
 /** Every durable entry is readable from exactly the one place its metadata names. */
-async function checkPlacement(warm: MemoryStoreData, cold: MemoryStoreData): Promise<void> {
+async function checkStoredPlacement(warm: MemoryStoreData, cold: MemoryStoreData): Promise<void> {
   const { records } = await readStoredRegistry(memoryStore({ data: warm }))
-  for (const [key, record] of records) {
-    const inWarm = warm.spaces.values.has(key)
-    const inCold = cold.spaces.values.has(key)
-    if (record.tier === WARM) expect({ key, inWarm, inCold }).toEqual({ key, inWarm: true, inCold: false })
-    if (record.tier === COLD) expect({ key, inWarm, inCold }).toEqual({ key, inWarm: false, inCold: true })
-  }
-  for (const key of warm.spaces.values.keys()) expect(records.has(key), `warm value without metadata: ${key}`).toBe(true)
+  checkPlacement(records, warm.spaces.values, new Set(cold.spaces.values.keys()))
 }
 
 type Expectation = { known: true; value: unknown } | { known: false; either: unknown[] }
@@ -112,6 +106,12 @@ describe('crash safety', () => {
       for (let i = 1; i < 12; i += 3) ops.push(mem.promote(`k${i}`).catch(() => {}))
       for (let i = 0; i < 12; i += 4) ops.push(settle(`k${i}`, { i, v: 1 }, mem.put(`k${i}`, { i, v: 1 }, { tier: i % 8 === 0 ? 'cold' : 'warm' })))
       for (let i = 3; i < 12; i += 4) ops.push(settle(`k${i}`, GONE, mem.delete(`k${i}`)))
+      // A batch packed into a warm page, then one of its entries replaced and one deleted.
+      const paged = Array.from({ length: 4 }, (_, j) => ({ key: `p${j}`, value: { j, v: 0 } }))
+      const bulk = mem.putMany(paged)
+      for (const { key, value } of paged) ops.push(settle(key, value, bulk))
+      ops.push(bulk.catch(() => {}).then(() => settle('p1', { j: 1, v: 1 }, mem.put('p1', { j: 1, v: 1 }))))
+      ops.push(bulk.catch(() => {}).then(() => settle('p2', GONE, mem.delete('p2'))))
       ops.push(settle('ttl', GONE, mem.put('ttl', 'short', { ttlMs: 10 }).then(() => { clock.advance(DAY); return mem.gc() })))
       await Promise.all(ops)
       const crashed = counter.remaining < 0
@@ -124,7 +124,7 @@ describe('crash safety', () => {
         if (expectation.known) expect(got, `${key} after crash at batch ${liveBatches}`).toEqual(expectation.value)
         else expect(expectation.either, `${key} after crash at batch ${liveBatches}`).toContainEqual(got)
       }
-      await checkPlacement(warm, cold)
+      await checkStoredPlacement(warm, cold)
       await reopened.close()
       if (!crashed) break
       crashPoints++

@@ -1,0 +1,152 @@
+import { describe, expect, it } from 'vitest'
+import { arrayToRecord } from '../../src/core/entry-record.ts'
+import { PAGE_BYTES, PAGE_VALUE_MAX, pageKey, parsePageKey } from '../../src/core/warm-pages.ts'
+import type { EngineContext } from '../../src/core/engine-context.ts'
+import { Registry } from '../../src/core/registry.ts'
+import { readWarm } from '../../src/core/warm-values.ts'
+import { memoryStore } from '../../src/stores/memory-store.ts'
+import { open, plainLayers } from './helpers.ts'
+import type { MemoryStoreData } from '../../src/stores/memory-store.ts'
+
+const pageKeys = (data: MemoryStoreData) => [...data.spaces.values.keys()].filter((key) => parsePageKey(key) !== undefined)
+const aloneKeys = (data: MemoryStoreData) => [...data.spaces.values.keys()].filter((key) => parsePageKey(key) === undefined)
+const items = (n: number, prefix = 'k', version = 0) => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: { i, version, text: 'x'.repeat(200) } }))
+
+describe('warm pages', () => {
+  it('packs the small values of one batch into pages of at most PAGE_BYTES, and reads them back after reopen', async () => {
+    const h = await open(plainLayers)
+    const batch = items(400)
+    await h.mem.putMany(batch.map((item) => ({ ...item, tier: 'warm' as const })))
+    const pages = pageKeys(h.warm)
+    expect(aloneKeys(h.warm)).toEqual([])
+    expect(pages.length).toBeGreaterThan(1)
+    expect(pages.length).toBeLessThan(20)
+    for (const key of pages) expect(h.warm.spaces.values.get(key)!.byteLength).toBeLessThanOrEqual(PAGE_BYTES)
+    expect(await h.mem.get('k7')).toEqual(batch[7]!.value)
+    await h.reopen()
+    expect(await h.mem.getMany(batch.map((item) => item.key))).toEqual(batch.map((item) => item.value))
+    expect((await h.mem.getEntry('k399'))!.tier).toBe('warm')
+    await h.mem.close()
+  })
+
+  it('stores a lone put and a value over PAGE_VALUE_MAX alone', async () => {
+    const h = await open(plainLayers)
+    await h.mem.put('lone', { a: 1 })
+    const big = 'y'.repeat(PAGE_VALUE_MAX + 1)
+    await h.mem.putMany([{ key: 'big', value: big }, { key: 's1', value: 1 }, { key: 's2', value: 2 }])
+    expect(aloneKeys(h.warm).sort()).toEqual(['default\u0000big', 'default\u0000lone'])
+    expect(pageKeys(h.warm)).toHaveLength(1)
+    await h.reopen()
+    expect(await h.mem.getMany(['lone', 'big', 's1', 's2'])).toEqual([{ a: 1 }, big, 1, 2])
+    await h.mem.close()
+  })
+
+  it('keeps a page while any entry names it, and deletes it with the last one', async () => {
+    const h = await open(plainLayers)
+    await h.mem.putMany(items(5))
+    expect(pageKeys(h.warm)).toHaveLength(1)
+    await h.mem.put('k0', 'replaced')
+    await h.mem.delete('k1')
+    await h.mem.evict('k2')
+    expect(pageKeys(h.warm)).toHaveLength(1)
+    expect(await h.mem.getMany(['k0', 'k1', 'k3', 'k4'])).toEqual(['replaced', undefined, items(5)[3]!.value, items(5)[4]!.value])
+    await h.mem.delete('k3')
+    await h.mem.delete('k4')
+    expect(pageKeys(h.warm)).toEqual([])
+    expect(aloneKeys(h.warm)).toEqual(['default\u0000k0'])
+    await h.reopen()
+    expect(await h.mem.get('k0')).toBe('replaced')
+    await h.mem.close()
+  })
+
+  it('a paged entry replaced by a batch drops its old alone value; one replaced alone drops nothing else', async () => {
+    const h = await open(plainLayers)
+    await h.mem.put('a', 'alone')
+    await h.mem.putMany([{ key: 'a', value: 'paged' }, { key: 'b', value: 'paged too' }])
+    expect(aloneKeys(h.warm)).toEqual([])
+    await h.mem.put('b', 'alone again')
+    expect(aloneKeys(h.warm)).toEqual(['default\u0000b'])
+    expect(pageKeys(h.warm)).toHaveLength(1)
+    await h.reopen()
+    expect(await h.mem.getMany(['a', 'b'])).toEqual(['paged', 'alone again'])
+    await h.mem.close()
+  })
+
+  it('moves paged entries to cold and deletes the emptied pages', async () => {
+    const h = await open(plainLayers)
+    const batch = items(300)
+    await h.mem.putMany(batch.map((item) => ({ ...item, tier: 'warm' as const })))
+    for (const { key } of batch.slice(0, 150)) await h.mem.demote(key)
+    await h.mem.putMany(items(200, 'c').map((item) => ({ ...item, tier: 'cold' as const })))
+    expect(pageKeys(h.warm).length).toBeGreaterThan(0)
+    await h.mem.configure({ policy: { warmIdleMs: 0 } })
+    h.clock.advance(1)
+    await h.mem.gc()
+    expect((await h.mem.stats()).tiers.warm.count).toBe(0)
+    expect(h.warm.spaces.values.size).toBe(0)
+    await h.reopen()
+    expect(await h.mem.get('k299')).toEqual(batch[299]!.value)
+    expect(await h.mem.get('c5')).toEqual(items(200, 'c')[5]!.value)
+    await h.mem.close()
+  })
+
+  it('readWarm reads a shared page once and copies values out of it when asked (a kept value must not pin its page)', async () => {
+    const warm = memoryStore()
+    const reg = new Registry()
+    const page = Uint8Array.from([1, 2, 3, 4, 5, 6])
+    const key = pageKey(7, page.byteLength)
+    await warm.batch([{ type: 'put', space: 'values', key, value: page }, { type: 'put', space: 'values', key: 'default\u0000alone', value: Uint8Array.from([9]) }])
+    reg.pages.add(7, key, page.byteLength)
+    const slots = [['a', 0, 2], ['b', 2, 4]].map(([name, offset, size]) => {
+      const slot = reg.allocate('default', name as string)
+      reg.sizeBytes[slot] = size as number
+      reg.setLocation(slot, 7, offset as number)
+      return slot
+    })
+    slots.push(reg.allocate('default', 'alone'))
+    const reads: string[] = []
+    const ctx = { reg, warm: { ...warm, getMany: (space: 'meta' | 'values', keys: readonly string[]) => (reads.push(...keys), warm.getMany(space, keys)) } } as unknown as EngineContext
+    const copied = await readWarm(ctx, slots, true)
+    expect(reads).toEqual([key, 'default\u0000alone'])
+    expect(copied.map((bytes) => [...bytes!])).toEqual([[1, 2], [3, 4, 5, 6], [9]])
+    expect(copied[1]!.buffer.byteLength).toBe(4)
+    const views = await readWarm(ctx, slots.slice(0, 2), false)
+    expect(views[0]!.buffer).toBe(views[1]!.buffer)
+    expect(reg.pages.totals()).toEqual({ bytes: 6, deadBytes: 0 })
+    reg.clearLocation(slots[0]!)
+    expect(reg.pages.totals()).toEqual({ bytes: 6, deadBytes: 2 })
+  })
+
+  it('deletes at open a page no record names (a crash after its last entry left) and keeps the others', async () => {
+    const h = await open(plainLayers)
+    await h.mem.putMany(items(3))
+    const [named] = pageKeys(h.warm)
+    h.warm.spaces.values.set(pageKey(999, 10), new Uint8Array(10))
+    await h.reopen()
+    expect(pageKeys(h.warm)).toEqual([named])
+    // New pages never reuse an id seen in the store.
+    await h.mem.putMany(items(3, 'n'))
+    expect(pageKeys(h.warm).map((key) => parsePageKey(key)!.id).sort((a, b) => a - b)).toEqual([1, 1000])
+    await h.mem.close()
+  })
+
+  it('an entry whose page is missing fails with CORRUPT; its neighbours in other pages still read', async () => {
+    const h = await open(plainLayers)
+    await h.mem.putMany(items(3))
+    await h.mem.putMany(items(3, 'm'))
+    const [first] = pageKeys(h.warm).sort()
+    h.warm.spaces.values.delete(first!)
+    await h.reopen()
+    await expect(h.mem.get('k1')).rejects.toMatchObject({ code: 'CORRUPT' })
+    expect(await h.mem.get('m1')).toEqual(items(3, 'm')[1]!.value)
+    await h.mem.close()
+  })
+})
+
+describe('entry records', () => {
+  it('reads version 1 records (values stored alone, no page fields)', () => {
+    const v1 = [1, 'k', 'default', 'context', 'plain', 1, 0.5, 0.5, 1, 2, 3, 10, null, null, null, null, 3, 0, 11, 22]
+    expect(arrayToRecord(v1)).toMatchObject({ key: 'k', tier: 1, sizeBytes: 10, hashHi: 11, hashLo: 22, page: 0, pageOffset: 0 })
+    expect(() => arrayToRecord([1, ...v1.slice(1), 0, 0])).toThrow(/unknown layout/)
+  })
+})

@@ -1,5 +1,6 @@
 import type { EngineContext } from './engine-context.ts'
 import { promoteLayers } from './layer-rules.ts'
+import { compactPages } from './page-compaction.ts'
 import { elapsedNow } from './metrics.ts'
 import { DURABLE, EVICTABLE, HOT, REFERENCED, WARM } from './registry.ts'
 import { evictRanked, relieveWarm, storedBytes } from './relief.ts'
@@ -17,7 +18,7 @@ export async function runGc(ctx: EngineContext): Promise<GcStats> {
   const started = elapsedNow()
   const { reg } = ctx
   const now = ctx.clock.now()
-  const stats: GcStats = { expired: 0, orphaned: 0, demoted: 0, promoted: 0, pressureEvicted: 0, freedBytes: 0, durationMs: 0 }
+  const stats: GcStats = { expired: 0, orphaned: 0, demoted: 0, promoted: 0, pressureEvicted: 0, freedBytes: 0, compactedPages: 0, durationMs: 0 }
 
   // 1. Expired. Held entries (refCount > 0) are not evicted; when released they become orphans.
   const expired: number[] = []
@@ -72,6 +73,8 @@ export async function runGc(ctx: EngineContext): Promise<GcStats> {
       stats.freedBytes += relief.freedBytes
     }
   }
+  // 6. Warm pages mostly dead: rewrite their live values (bounded per run).
+  stats.compactedPages = await compactPages(ctx)
   stats.durationMs = elapsedNow() - started
   return stats
 }

@@ -30,6 +30,7 @@ export async function loadRegistry(ctx: EngineContext): Promise<number> {
   }
   await commit(ctx.warm, stored.garbage.map((key) => ({ type: 'delete' as const, space: 'meta' as const, key })))
   await reclaimPages(ctx)
+  reg.pages.findSparse()
   return stored.records.size
 }
 

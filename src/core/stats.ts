@@ -48,6 +48,7 @@ export async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
     hitRate,
     latency,
     health: assessHealth({ latency, hitRate, reads, pressure, coldDeadRatio: coldStats.deadRatio }),
+    warm: { backend: ctx.warm.backend, pages: reg.pages.size, ...reg.pages.totals() },
     cold: {
       backend: ctx.cold.backend, compressionRatio: coldStats.compressionRatio, deadRatio: coldStats.deadRatio,
       storedBytes: coldStats.storedBytes, logicalBytes: coldStats.logicalBytes,

@@ -181,6 +181,8 @@ export interface GcStats {
   promoted: number
   pressureEvicted: number
   freedBytes: number
+  /** Warm pages rewritten because most of their bytes were dead. */
+  compactedPages: number
   durationMs: number
 }
 
@@ -233,6 +235,11 @@ export interface MemoryStats {
   hitRate: Record<Tier, number>
   latency: Record<Tier, LatencySummary>
   health: { score: number; recommendations: Recommendation[] }
+  /**
+   * The warm store's pages (small values of one batch share a record): how many, their bytes, and
+   * the part no entry names any more (deleted with the page's last entry, or rewritten by gc once a page is mostly dead).
+   */
+  warm: { backend: string; pages: number; bytes: number; deadBytes: number }
   /** The cold store as it measures itself: bytes on storage and bytes of the records it holds. */
   cold: { backend: string; compressionRatio: number; deadRatio: number; storedBytes: number; logicalBytes: number }
 }

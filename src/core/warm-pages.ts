@@ -20,6 +20,8 @@
 export const PAGE_BYTES = 32 * 1024
 /** Larger values are stored alone (a page would hold too few of them to pay). */
 export const PAGE_VALUE_MAX = 8 * 1024
+/** A page is rewritten by gc once no more than this share of its bytes is named by entries. */
+export const PAGE_SPARSE_RATIO = 0.5
 
 /**
  * Page keys start with NUL: an entry's store key is `namespace NUL key` with a non-empty
@@ -60,6 +62,8 @@ export class PageTable {
   private readonly states = new Map<number, PageState>()
   /** Pages whose count reached 0 at some point; confirmed at takeEmpty (a rewrite may re-place). */
   private readonly emptied = new Set<number>()
+  /** Pages that fell to PAGE_SPARSE_RATIO live or below (checked again when taken). */
+  private readonly sparsePages = new Set<number>()
   private nextId = 1
 
   /** An id never used before in this store. */
@@ -88,6 +92,7 @@ export class PageTable {
     state.count--
     state.liveBytes -= size
     if (state.count === 0) this.emptied.add(id)
+    else if (state.liveBytes <= state.bytes * PAGE_SPARSE_RATIO) this.sparsePages.add(id)
   }
 
   keyOf(id: number): string | undefined {
@@ -129,13 +134,29 @@ export class PageTable {
     for (const page of pages) if (!this.states.has(page.id)) this.add(page.id, page.key, page.bytes)
   }
 
-  /** Pages whose live share has fallen to `ratio` or below (candidates for compaction), fullest-dead first. */
-  sparse(ratio: number, limit: number): number[] {
-    const found: Array<[number, number]> = []
-    for (const [id, state] of this.states) {
-      if (state.count > 0 && state.key !== undefined && state.liveBytes <= state.bytes * ratio) found.push([id, state.liveBytes / state.bytes])
+  /** Looks at every page once (after open): which are sparse already. */
+  findSparse(): void {
+    for (const [id, state] of this.states) if (this.isSparse(state)) this.sparsePages.add(id)
+  }
+
+  /**
+   * Up to `limit` pages whose live share is at most PAGE_SPARSE_RATIO, for gc to rewrite; they
+   * leave the candidate set (a page that is still sparse after a failed rewrite comes back at
+   * its next release, or at the next open).
+   */
+  takeSparse(limit: number): number[] {
+    const taken: number[] = []
+    for (const id of this.sparsePages) {
+      if (taken.length >= limit) break
+      this.sparsePages.delete(id)
+      const state = this.states.get(id)
+      if (state && this.isSparse(state)) taken.push(id)
     }
-    return found.sort((a, b) => a[1] - b[1]).slice(0, limit).map(([id]) => id)
+    return taken
+  }
+
+  private isSparse(state: PageState): boolean {
+    return state.count > 0 && state.key !== undefined && state.liveBytes <= state.bytes * PAGE_SPARSE_RATIO
   }
 
   private state(id: number): PageState {

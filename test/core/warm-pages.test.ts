@@ -4,7 +4,9 @@ import { PAGE_BYTES, PAGE_VALUE_MAX, pageKey, parsePageKey } from '../../src/cor
 import type { EngineContext } from '../../src/core/engine-context.ts'
 import { Registry } from '../../src/core/registry.ts'
 import { readWarm } from '../../src/core/warm-values.ts'
-import { memoryStore } from '../../src/stores/memory-store.ts'
+import { createMemory } from '../../src/core/index.ts'
+import { memoryStore, memoryStoreData } from '../../src/stores/memory-store.ts'
+import type { Store } from '../../src/stores/store.ts'
 import { open, plainLayers } from './helpers.ts'
 import type { MemoryStoreData } from '../../src/stores/memory-store.ts'
 
@@ -142,6 +144,74 @@ describe('warm pages', () => {
     await h.mem.close()
   })
 })
+
+describe('warm page compaction', () => {
+  it('gc rewrites a page once most of it is dead: survivors move to a new page, the old one goes', async () => {
+    const h = await open(plainLayers)
+    const batch = items(20)
+    await h.mem.putMany(batch)
+    const [old] = pageKeys(h.warm)
+    for (let i = 0; i < 15; i++) await h.mem.put(`k${i}`, `new ${i}`)
+    const before = await h.mem.stats()
+    expect(before.warm.pages).toBe(1)
+    expect(before.warm.deadBytes / before.warm.bytes).toBeGreaterThan(0.5)
+    const gc = await h.mem.gc()
+    expect(gc.compactedPages).toBe(1)
+    expect(pageKeys(h.warm)).toHaveLength(1)
+    expect(pageKeys(h.warm)).not.toContain(old)
+    expect((await h.mem.stats()).warm).toMatchObject({ pages: 1, deadBytes: 0 })
+    expect((await h.mem.gc()).compactedPages).toBe(0)
+    await h.reopen()
+    expect(await h.mem.getMany(batch.map((item) => item.key))).toEqual(batch.map((item, i) => (i < 15 ? `new ${i}` : item.value)))
+    await h.mem.close()
+  })
+
+  it('a lone survivor is stored alone', async () => {
+    const h = await open(plainLayers)
+    await h.mem.putMany(items(10))
+    for (let i = 1; i < 10; i++) await h.mem.delete(`k${i}`)
+    expect((await h.mem.gc()).compactedPages).toBe(1)
+    expect(pageKeys(h.warm)).toEqual([])
+    expect(aloneKeys(h.warm)).toEqual(['default\u0000k0'])
+    await h.reopen()
+    expect(await h.mem.get('k0')).toEqual(items(10)[0]!.value)
+    await h.mem.close()
+  })
+
+  it('a compaction that fails leaves every entry readable, reports an alert, and is retried after reopen', async () => {
+    const warm = memoryStoreData()
+    const counter = { remaining: Number.POSITIVE_INFINITY }
+    const options = { ...plainLayers, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 } }
+    const mem = await createMemory({ ...options, stores: { warm: failingOnce(memoryStore({ data: warm }), counter), cold: memoryStore() } })
+    const alerts: string[] = []
+    await mem.on('alert', (alert) => alerts.push(alert.name))
+    await mem.putMany(items(10))
+    for (let i = 0; i < 8; i++) await mem.delete(`k${i}`)
+    counter.remaining = 0
+    await mem.gc()
+    expect(alerts).toContain('warm-page-compaction-failed')
+    expect(await mem.getMany(['k8', 'k9'])).toEqual([items(10)[8]!.value, items(10)[9]!.value])
+    await mem.close()
+    const reopened = await createMemory({ ...options, stores: { warm: memoryStore({ data: warm }), cold: memoryStore() } })
+    expect((await reopened.gc()).compactedPages).toBe(1)
+    expect(await reopened.getMany(['k8', 'k9'])).toEqual([items(10)[8]!.value, items(10)[9]!.value])
+    await reopened.close()
+  })
+})
+
+/** A store whose next batch fails once when counter.remaining is 0. */
+function failingOnce(inner: Store, counter: { remaining: number }): Store {
+  return {
+    ...inner,
+    batch: (ops) => {
+      if (counter.remaining === 0) {
+        counter.remaining = Number.POSITIVE_INFINITY
+        return Promise.reject(new Error('simulated write failure'))
+      }
+      return inner.batch(ops)
+    },
+  }
+}
 
 describe('entry records', () => {
   it('reads version 1 records (values stored alone, no page fields)', () => {

@@ -274,6 +274,35 @@ async function cold(corpus: ChatRecord[]): Promise<void> {
   add({ group: 'cold', name: 'raw 64 KiB deflate alone: stored / JSON bytes (reference)', value: last.rawStored / jsonBytes, unit: '×' })
 }
 
+/**
+ * Reads while a warm → cold move runs: hot gets answered by the engine's worker between the
+ * move's steps. Deflating on the engine's thread (compression 'inline') holds every read behind
+ * a whole batch of blocks; the default compresses on a worker of its own.
+ */
+async function readsDuringMove(corpus: ChatRecord[]): Promise<void> {
+  const round = async (compression: 'worker' | 'inline') => {
+    const mem = await openMemory({ name: fresh(`busy-${compression}`), ...plain, opfs: { compression }, warm: { maxBytes: 1e12 }, cold: { maxBytes: 1e12 } })
+    for (let i = 0; i < corpus.length; i += 2000) await mem.putMany(corpus.slice(i, i + 2000).map((r) => ({ key: r.id, value: r, tier: 'warm' as const })))
+    await mem.putMany(Array.from({ length: 100 }, (_, i) => ({ key: `hot${i}`, value: { i }, tier: 'hot' as const })))
+    await mem.configure({ policy: { warmIdleMs: 0 } })
+    await mem.flush()
+    let moving = true
+    const gc = mem.gc().finally(() => (moving = false))
+    const times: number[] = []
+    for (let i = 0; moving; i++) {
+      const started = performance.now()
+      await mem.get(`hot${i % 100}`)
+      times.push(performance.now() - started)
+    }
+    await gc
+    await mem.close()
+    return quantile(times, 0.99)
+  }
+  const medians = await interleave(3, { worker: () => round('worker'), inline: () => round('inline') })
+  add({ group: 'cold', name: 'hot get p99 during a warm → cold move, deflate on the engine thread', value: medians.inline!, unit: 'ms' })
+  add({ group: 'cold', name: 'hot get p99 during a warm → cold move (compression worker)', value: medians.worker!, unit: 'ms', peer: 'deflate on the engine thread', ratio: medians.worker! / medians.inline! })
+}
+
 async function openLarge(): Promise<void> {
   const name = fresh('open')
   const mem = await openMemory({ name, ...plain })
@@ -344,6 +373,7 @@ window.runBench = async (corpus, fixed, only) => {
     reads: () => reads(fixed),
     observability: () => observability(fixed),
     cold: () => cold(corpus),
+    busy: () => readsDuringMove(corpus),
     open: () => openLarge(),
   }
   for (const [name, run] of Object.entries(sections)) if (only.length === 0 || only.includes(name)) await run()

@@ -57,11 +57,15 @@ export interface EncodedBlock {
   rawBytes: number
 }
 
-/**
- * Builds one block. The payload is deflated when that saves at least 5 % (it does for text;
- * already compressed binaries are stored as they are).
- */
-export function encodeBlock(entries: ReadonlyArray<{ kind: 1 | 2; key: string; value?: Uint8Array }>, level: DeflateLevel): EncodedBlock {
+/** A block before compression: its records laid out, the raw payload joined. */
+export interface BlockLayout {
+  raw: Uint8Array
+  records: BlockRecord[]
+  keys: Uint8Array[]
+  directoryBytes: number
+}
+
+export function layoutBlock(entries: ReadonlyArray<{ kind: 1 | 2; key: string; value?: Uint8Array }>): BlockLayout {
   const keys = entries.map((e) => encoder.encode(e.key))
   let rawBytes = 0
   for (const e of entries) rawBytes += e.value?.byteLength ?? 0
@@ -70,27 +74,39 @@ export function encodeBlock(entries: ReadonlyArray<{ kind: 1 | 2; key: string; v
   let offset = 0
   let directoryBytes = 0
   entries.forEach((e, i) => {
+    if (keys[i]!.byteLength > 0xffff) throw new TiermemError('INVALID_KEY', 'cold store keys are at most 65,535 bytes')
     const length = e.value?.byteLength ?? 0
     if (e.value) raw.set(e.value, offset)
     records.push({ kind: e.kind, key: e.key, offset, length })
     offset += length
     directoryBytes += 1 + 2 + keys[i]!.byteLength + 8
   })
-  const deflated = rawBytes > 64 ? deflateSync(raw, { level }) : undefined
-  const useDeflate = deflated !== undefined && deflated.byteLength <= rawBytes * 0.95
-  const payload = useDeflate ? deflated : raw
+  return { raw, records, keys, directoryBytes }
+}
+
+/**
+ * The payload as stored: deflated when that saves at least 5 % (it does for text; already
+ * compressed binaries are stored as they are). Runs wherever the compression runs.
+ */
+export function compressPayload(raw: Uint8Array, level: DeflateLevel): { payload: Uint8Array; deflated: boolean } {
+  const deflated = raw.byteLength > 64 ? deflateSync(raw, { level }) : undefined
+  return deflated !== undefined && deflated.byteLength <= raw.byteLength * 0.95 ? { payload: deflated, deflated: true } : { payload: raw, deflated: false }
+}
+
+/** Header, directory, payload and checksum: the bytes to append. */
+export function sealBlock(layout: BlockLayout, rawBytes: number, payload: Uint8Array, deflated: boolean): EncodedBlock {
+  const { records, keys, directoryBytes } = layout
   const bytes = new Uint8Array(BLOCK_HEADER_BYTES + directoryBytes + payload.byteLength)
   const view = new DataView(bytes.buffer)
   view.setUint32(0, MAGIC, true)
-  bytes[8] = useDeflate ? FLAG_DEFLATED : 0
-  view.setUint32(12, entries.length, true)
+  bytes[8] = deflated ? FLAG_DEFLATED : 0
+  view.setUint32(12, records.length, true)
   view.setUint32(16, directoryBytes, true)
   view.setUint32(20, payload.byteLength, true)
   view.setUint32(24, rawBytes, true)
   let at = BLOCK_HEADER_BYTES
   records.forEach((r, i) => {
     const key = keys[i]!
-    if (key.byteLength > 0xffff) throw new TiermemError('INVALID_KEY', 'cold store keys are at most 65,535 bytes')
     bytes[at] = r.kind
     view.setUint16(at + 1, key.byteLength, true)
     bytes.set(key, at + 3)

@@ -18,6 +18,11 @@ defineStoreContract('OPFS (real Chromium, sync access handles in a worker)', {
   reopen: async (store) => remoteOpfsStore({ directory: directories.get(store)! }),
 })
 
+defineStoreContract('OPFS, deflating on its own thread (compression: inline)', {
+  create: async () => (await fresh({ compression: 'inline' })).store,
+  reopen: async (store) => remoteOpfsStore({ directory: directories.get(store)!, compression: 'inline' }),
+})
+
 const text = (n: number) => new TextEncoder().encode(`the assistant remembered item ${n} about the user's trip to Lisbon. `.repeat(4))
 const put = (key: string, value: Uint8Array) => ({ type: 'put' as const, space: 'values' as const, key, value })
 const del = (key: string) => ({ type: 'delete' as const, space: 'values' as const, key })

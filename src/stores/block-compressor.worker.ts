@@ -1,0 +1,15 @@
+// Deflates cold-store block payloads off the engine worker's thread (see block-compressor.ts).
+import { compressPayload, type DeflateLevel } from './segment-format.ts'
+
+interface Job { id: number; raws: Uint8Array[]; level: DeflateLevel }
+
+self.onmessage = (event: MessageEvent<Job>) => {
+  const { id, raws, level } = event.data
+  try {
+    const results = raws.map((raw) => compressPayload(raw, level))
+    const transfer = [...new Set(results.map((r) => r.payload.buffer as ArrayBuffer))]
+    ;(self as unknown as Worker).postMessage({ id, results }, transfer)
+  } catch (error) {
+    ;(self as unknown as Worker).postMessage({ id, error: String(error) })
+  }
+}

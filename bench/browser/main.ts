@@ -192,6 +192,28 @@ async function reads(fixed: ChatRecord[]): Promise<void> {
   await mem.close()
   comlinkWorker.terminate()
 
+  // Reference for the warm figures: one raw IndexedDB get per read, from the page, of a record
+  // as large as one value and as large as a warm page (small values of a batch share pages).
+  const raw = await rawIdb(fresh('raw-get'))
+  const sizes = { value: 1024, page: 32 * 1024 }
+  const fill = raw.transaction('s', 'readwrite')
+  for (const [name, size] of Object.entries(sizes)) for (let i = 0; i < 500; i++) fill.objectStore('s').put(new Uint8Array(size).fill(i & 255), `${name}${i}`)
+  await txDone(fill)
+  for (const [name, size] of Object.entries(sizes)) {
+    const times: number[] = []
+    for (let i = 0; i < 500; i++) {
+      const started = performance.now()
+      await new Promise((resolve, reject) => {
+        const request = raw.transaction('s', 'readonly').objectStore('s').get(`${name}${(i * 7919) % 500}`)
+        request.onsuccess = resolve
+        request.onerror = reject
+      })
+      times.push(performance.now() - started)
+    }
+    add({ group: 'read', name: `raw IndexedDB get of one ${size / 1024} KiB record p50 / p95 (reference)`, value: median(times), unit: `ms / ${quantile(times, 0.95).toFixed(2)}` })
+  }
+  raw.close()
+
   // Bulk reads of the same records from the peers (reference).
   const db = new Dexie(fresh('dexie-read'))
   db.version(1).stores({ chat: 'id' })

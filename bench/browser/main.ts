@@ -318,11 +318,13 @@ async function readsDuringMove(corpus: ChatRecord[]): Promise<void> {
     }
     await gc
     await mem.close()
-    return quantile(times, 0.99)
+    // The longest a read waited: a read that lands while a batch is being deflated on the
+    // engine's thread waits for all of it (fast reads between batches hide that in a p99).
+    return Math.max(...times)
   }
   const medians = await interleave(3, { worker: () => round('worker'), inline: () => round('inline') })
-  add({ group: 'cold', name: 'hot get p99 during a warm → cold move, deflate on the engine thread', value: medians.inline!, unit: 'ms' })
-  add({ group: 'cold', name: 'hot get p99 during a warm → cold move (compression worker)', value: medians.worker!, unit: 'ms', peer: 'deflate on the engine thread', ratio: medians.worker! / medians.inline! })
+  add({ group: 'cold', name: 'longest hot get during a warm → cold move, deflate on the engine thread', value: medians.inline!, unit: 'ms' })
+  add({ group: 'cold', name: 'longest hot get during a warm → cold move (compression worker)', value: medians.worker!, unit: 'ms', peer: 'deflate on the engine thread', ratio: medians.worker! / medians.inline! })
 }
 
 async function openLarge(): Promise<void> {

@@ -90,10 +90,12 @@ const MOVE_CHUNK = 1000
 
 /**
  * Hot or warm → cold for durable entries, chunk by chunk: read from warm, append to cold, then
- * drop the warm value and journal the entry as cold in one batch. Pipelined: while the worker
- * compresses chunk i into cold, IndexedDB (another process) reads chunk i+1 and commits chunk
- * i-1's flip. Each chunk keeps the crash-safe order (cold written before its flip), and flips
- * commit in order. Returns how many entries moved.
+ * drop the warm value and journal the entry as cold in one batch. Pipelined three deep: while
+ * chunk i is being compressed (on the cold store's compression worker), chunk i+1 is read from
+ * IndexedDB and handed to the cold store (it compresses as soon as chunk i is done, so the
+ * compressor never waits), and chunk i-1's flip commits. Each chunk keeps the crash-safe order
+ * (its cold write is durable before its flip starts), and flips commit in order. Returns how
+ * many entries moved.
  */
 export async function moveToCold(ctx: EngineContext, slots: readonly number[]): Promise<number> {
   if (slots.length === 0) return 0
@@ -101,8 +103,18 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
   for (let i = 0; i < slots.length; i += MOVE_CHUNK) chunks.push(slots.slice(i, i + MOVE_CHUNK))
   const read = (chunk: readonly number[]) => readWarm(ctx, chunk, false)
   let reading = read(chunks[0]!)
+  let writing: Promise<number[]> | undefined
+  let next: Promise<number[]> | undefined
   let flipping: Promise<number> = Promise.resolve(0)
   let moved = 0
+  // Flips chunk i-1 once its cold write is durable, after the flip before it.
+  const flipWritten = async () => {
+    if (!writing) return
+    const moving = await writing
+    writing = undefined
+    moved += await flipping
+    flipping = flipToCold(ctx, moving)
+  }
   try {
     for (let c = 0; c < chunks.length; c++) {
       const values = await reading
@@ -110,13 +122,17 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
         reading = read(chunks[c + 1]!)
         reading.catch(() => undefined) // awaited in the next round; a failure is handled there
       }
-      const moving = await writeCold(ctx, chunks[c]!, values)
-      moved += await flipping
-      flipping = flipToCold(ctx, moving)
+      next = writeCold(ctx, chunks[c]!, values)
+      next.catch(() => undefined) // awaited by the next flipWritten; a failure is handled there
+      await flipWritten()
+      writing = next
+      next = undefined
     }
+    await flipWritten()
   } catch (error) {
-    // Never leave a flip running behind a failure: the registry must settle with it first.
-    await flipping.catch(() => undefined)
+    // Never leave a write or flip running behind a failure: the lane's next task must find the
+    // stores settled. A cold write without its flip leaves records nobody names, swept at open.
+    await Promise.allSettled([writing, next, flipping])
     throw error
   }
   moved += await flipping

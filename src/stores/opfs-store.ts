@@ -182,8 +182,12 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     for (const r of block.records) applyRecord(segment, at, block.bytes.byteLength, r.kind, r.key, r.offset, r.length)
   }
 
-  /** Writes ops as blocks of about `blockBytes` raw bytes each, all compressed in one go before the first is written. */
-  const writeOps = async (ops: readonly StoreOp[]) => {
+  /**
+   * Lays ops out as blocks of about `blockBytes` raw bytes each and starts compressing them.
+   * Pure (no store state), so a batch compresses while the batch before it is still being
+   * written: the compressor never waits for the file.
+   */
+  const prepareBlocks = (ops: readonly StoreOp[]): Promise<EncodedBlock[]> => {
     const layouts: BlockLayout[] = []
     let pending: Array<{ kind: 1 | 2; key: string; value?: Uint8Array }> = []
     let pendingBytes = 0
@@ -203,8 +207,13 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     }
     if (pending.length > 0) layouts.push(layoutBlock(pending))
     const rawBytes = layouts.map((layout) => layout.raw.byteLength)
-    const payloads = await compressor.compress(layouts.map((layout) => layout.raw), level)
-    for (let i = 0; i < layouts.length; i++) await append(sealBlock(layouts[i]!, rawBytes[i]!, payloads[i]!.payload, payloads[i]!.deflated))
+    return compressor.compress(layouts.map((layout) => layout.raw), level).then((payloads) =>
+      layouts.map((layout, i) => sealBlock(layout, rawBytes[i]!, payloads[i]!.payload, payloads[i]!.deflated)),
+    )
+  }
+
+  const writeBlocks = async (blocks: readonly EncodedBlock[]) => {
+    for (const block of blocks) await append(block)
   }
 
   // A small cache of inflated blocks: reads of neighbours (getMany of a moved batch) inflate once.
@@ -247,7 +256,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
           if (!index[space].has(key)) live.push({ type: 'delete', space, key })
         }
       }
-      await writeOps(live)
+      await writeBlocks(await prepareBlocks(live))
       if (flush) active().handle.flush()
       // Every live record now has a newer copy; only then does the old file go.
       segment.handle.close()
@@ -309,10 +318,18 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     },
 
     batch(ops) {
-      return exclusive('writing to OPFS', async () => {
+      // Compression starts now, outside the queue; the queue keeps the order of writes.
+      let prepared: Promise<EncodedBlock[]> | undefined
+      try {
         validateBatch(ops)
-        if (ops.length === 0) return
-        await writeOps(ops)
+        if (ops.length > 0 && !closed) prepared = prepareBlocks(ops)
+        prepared?.catch(() => undefined) // awaited in the queue below
+      } catch (error) {
+        return Promise.reject(toStorageError(error, 'writing to OPFS'))
+      }
+      return exclusive('writing to OPFS', async () => {
+        if (!prepared) return
+        await writeBlocks(await prepared)
         if (flush) active().handle.flush()
         await compact()
       })

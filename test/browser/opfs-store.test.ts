@@ -28,6 +28,20 @@ const put = (key: string, value: Uint8Array) => ({ type: 'put' as const, space: 
 const del = (key: string) => ({ type: 'delete' as const, space: 'values' as const, key })
 
 describe('OPFS store specifics', () => {
+  it('batches issued together land in call order, though each starts compressing at once', async () => {
+    const { store, directory } = await fresh()
+    await Promise.all([
+      store.batch([put('k', text(1)), put('a', text(9))]),
+      store.batch([put('k', text(2))]),
+      store.batch([del('a')]),
+    ])
+    expect(await store.getMany('values', ['k', 'a'])).toEqual([text(2), undefined])
+    await store.close()
+    const reopened = await remoteOpfsStore({ directory })
+    expect(await reopened.getMany('values', ['k', 'a'])).toEqual([text(2), undefined])
+    await reopened.close()
+  })
+
   it('compresses blocks of text well and reads single records back', async () => {
     const { store } = await fresh()
     await store.batch(Array.from({ length: 500 }, (_, i) => put(`k${i}`, text(i))))

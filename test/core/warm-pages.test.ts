@@ -5,6 +5,8 @@ import type { EngineContext } from '../../src/core/engine-context.ts'
 import { Registry } from '../../src/core/registry.ts'
 import { readWarm } from '../../src/core/warm-values.ts'
 import { createMemory } from '../../src/core/index.ts'
+import { readStoredRegistry } from '../../src/core/journal.ts'
+import { checkPlacement } from '../contract/placement.ts'
 import { memoryStore, memoryStoreData } from '../../src/stores/memory-store.ts'
 import type { Store } from '../../src/stores/store.ts'
 import { open, plainLayers } from './helpers.ts'
@@ -218,5 +220,31 @@ describe('entry records', () => {
     const v1 = [1, 'k', 'default', 'context', 'plain', 1, 0.5, 0.5, 1, 2, 3, 10, null, null, null, null, 3, 0, 11, 22]
     expect(arrayToRecord(v1)).toMatchObject({ key: 'k', tier: 1, sizeBytes: 10, hashHi: 11, hashLo: 22, page: 0, pageOffset: 0 })
     expect(() => arrayToRecord([1, ...v1.slice(1), 0, 0])).toThrow(/unknown layout/)
+  })
+})
+
+describe('warm → cold moves in several chunks', () => {
+  it('a cold store failing mid-move leaves moved chunks cold, the rest warm, everything readable and in one place', async () => {
+    const warm = memoryStoreData()
+    const coldData = memoryStoreData()
+    const cold = memoryStore({ data: coldData })
+    let coldBatches = 0
+    const failingCold: Store = { ...cold, batch: (ops) => (++coldBatches === 2 ? Promise.reject(new Error('disk gone')) : cold.batch(ops)) }
+    const options = { ...plainLayers, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 } }
+    const mem = await createMemory({ ...options, stores: { warm: memoryStore({ data: warm }), cold: failingCold } })
+    const batch = items(2500)
+    await mem.putMany(batch.map((item) => ({ ...item, tier: 'warm' as const })))
+    await mem.configure({ policy: { warmIdleMs: 0 } })
+    await expect(mem.gc()).rejects.toThrow(/disk gone/)
+    const stats = await mem.stats()
+    expect(stats.tiers.cold.count).toBe(1000)
+    expect(stats.tiers.warm.count).toBe(1500)
+    expect(await mem.getMany(batch.map((item) => item.key))).toEqual(batch.map((item) => item.value))
+    await mem.close()
+    const reopened = await createMemory({ ...options, stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: coldData }) } })
+    expect(await reopened.getMany(batch.map((item) => item.key))).toEqual(batch.map((item) => item.value))
+    await reopened.close()
+    const { records } = await readStoredRegistry(memoryStore({ data: warm }))
+    checkPlacement(records, warm.spaces.values, new Set(coldData.spaces.values.keys()))
   })
 })

@@ -270,7 +270,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   } catch (error) {
     failure = { error }
   }
-  // Pages the group emptied (entries it replaced), and pages of a failed batch nobody names.
+  // Pages the group emptied: entries it replaced or made volatile. (A failed batch wrote no page.)
   await reclaimPages(ctx)
   const landed = planned.filter((p) => p.info !== undefined)
   if (failure) for (const p of planned) if (p.info === undefined) p.item.reject(failure.error)

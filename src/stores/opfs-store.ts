@@ -79,9 +79,11 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
   const segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024
   const compactDeadRatio = options.compactDeadRatio ?? 0.5
   const flush = (options.durability ?? 'flush') === 'flush'
-  const compressor = (options.compression ?? (typeof Worker === 'undefined' ? 'inline' : 'worker')) === 'worker' ? workerCompressor(options.compressionThreads ?? 1) : inlineCompressor()
   const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage
   if (!storage?.getDirectory) throw new TiermemError('INVALID_OPTION', 'OPFS is not available here (navigator.storage.getDirectory is missing)')
+  const threads = options.compressionThreads ?? 1
+  if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new TiermemError('INVALID_OPTION', `compressionThreads must be an integer from 1 to 16; got ${String(options.compressionThreads)}`)
+  const compressor = (options.compression ?? (typeof Worker === 'undefined' ? 'inline' : 'worker')) === 'worker' ? workerCompressor(threads) : inlineCompressor()
 
   let directory: FileSystemDirectoryHandle
   const segments: Segment[] = []

@@ -28,6 +28,12 @@ const put = (key: string, value: Uint8Array) => ({ type: 'put' as const, space: 
 const del = (key: string) => ({ type: 'delete' as const, space: 'values' as const, key })
 
 describe('OPFS store specifics', () => {
+  it('refuses compressionThreads that are not a small positive integer', async () => {
+    for (const compressionThreads of [0, 1.5, 99]) {
+      await expect(remoteOpfsStore({ directory: `bad-threads-${compressionThreads}`, compressionThreads })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    }
+  })
+
   it('batches issued together land in call order, though each starts compressing at once', async () => {
     const { store, directory } = await fresh()
     await Promise.all([

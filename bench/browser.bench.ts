@@ -41,7 +41,17 @@ try {
   const version = await context.browser()?.version()
   // BENCH_ONLY=cold,writes runs those sections alone (while working on one path); only a full run is written to results.
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
-  const rows: Row[] = await page.evaluate(([c, f, o]) => window.runBench(c, f, o), [corpus, fixed, only] as const)
+  // A run that stops making progress fails with what the page had logged, instead of hanging.
+  const limitMs = Number(process.env.BENCH_TIMEOUT_MS ?? 20 * 60_000)
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const stalled = new Promise<never>((_, reject) => {
+    timer = setTimeout(async () => {
+      const log = await page.locator('#log').textContent().catch(() => '')
+      reject(new Error(`the benchmark page did not finish within ${limitMs} ms; its log so far:\n${log}`))
+    }, limitMs)
+  })
+  const rows: Row[] = await Promise.race([page.evaluate(([c, f, o]) => window.runBench(c, f, o), [corpus, fixed, only] as const), stalled])
+  clearTimeout(timer)
   console.log(`\ntiermem browser bench — Chromium ${version ?? ''}, ${new Date().toISOString()}\n`)
   console.log(`${'measure'.padEnd(66)} ${'value'.padStart(12)}  unit        vs peer            goal      `)
   for (const r of rows) {

@@ -29,7 +29,12 @@ function add(row: Row): void {
 
 async function interleave(rounds: number, bodies: Record<string, () => Promise<number>>): Promise<Record<string, number>> {
   const results: Record<string, number[]> = Object.fromEntries(Object.keys(bodies).map((k) => [k, []]))
-  for (let r = 0; r < rounds; r++) for (const [name, body] of Object.entries(bodies)) results[name]!.push(await body())
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, body] of Object.entries(bodies)) {
+      log(`  round ${r + 1}: ${name}`)
+      results[name]!.push(await body())
+    }
+  }
   return Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]))
 }
 
@@ -406,7 +411,11 @@ window.runBench = async (corpus, fixed, only) => {
     busy: () => readsDuringMove(corpus),
     open: () => openLarge(),
   }
-  for (const [name, run] of Object.entries(sections)) if (only.length === 0 || only.includes(name)) await run()
+  for (const [name, run] of Object.entries(sections)) {
+    if (only.length > 0 && !only.includes(name)) continue
+    log(`section ${name}…`)
+    await run()
+  }
   return rows
 }
 window.benchReady = true

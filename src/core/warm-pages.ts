@@ -32,7 +32,12 @@ export const PAGE_RANGE = { after: '\u0000', before: '\u0001' } as const
 const PAGE_PREFIX = '\u0000p'
 
 export function pageKey(id: number, bytes: number): string {
-  return `${PAGE_PREFIX}${id.toString(36).padStart(8, '0')}.${bytes.toString(36)}`
+  return `${pageKeyPrefix(id)}.${bytes.toString(36)}`
+}
+
+/** Every key of page `id` starts with this; ids are fixed-width, so the prefixes sort as the ids do. */
+export function pageKeyPrefix(id: number): string {
+  return PAGE_PREFIX + id.toString(36).padStart(8, '0')
 }
 
 export function parsePageKey(key: string): { id: number; bytes: number } | undefined {

@@ -2,7 +2,7 @@ import type { StoreOp } from '../stores/store.ts'
 import { commit, getMany, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import type { EntryRecord } from './entry-record.ts'
 import type { Change } from './journal.ts'
-import { PAGE_BYTES, PAGE_VALUE_MAX, pageKey } from './warm-pages.ts'
+import { PAGE_BYTES, PAGE_VALUE_MAX, pageKey, pageKeyPrefix } from './warm-pages.ts'
 
 /**
  * Where durable values sit in the warm store, and how they are read, written and dropped there:
@@ -116,6 +116,25 @@ export function warmValueDeletes(ctx: EngineContext, slot: number): StoreOp[] {
 }
 
 /**
+ * The ops that delete these pages: a run of consecutive ids (a bulk load moved or deleted
+ * together) as one range delete where the warm store takes them — every id of the run is in
+ * `pages`, so the range holds nothing else — and single deletes otherwise.
+ */
+function pageDeleteOps(ctx: EngineContext, pages: ReadonlyArray<{ id: number; key: string }>): StoreOp[] {
+  const sorted = [...pages].sort((a, b) => a.id - b.id)
+  if (!ctx.warm.capabilities.rangeDeletes) return sorted.map(({ key }): StoreOp => ({ type: 'delete', space: 'values', key }))
+  const ops: StoreOp[] = []
+  for (let start = 0; start < sorted.length; ) {
+    let end = start + 1
+    while (end < sorted.length && sorted[end]!.id === sorted[end - 1]!.id + 1) end++
+    if (end - start === 1) ops.push({ type: 'delete', space: 'values', key: sorted[start]!.key })
+    else ops.push({ type: 'deleteRange', space: 'values', after: pageKeyPrefix(sorted[start]!.id), before: pageKeyPrefix(sorted[end - 1]!.id + 1) })
+    start = end
+  }
+  return ops
+}
+
+/**
  * Deletes the pages no committed record names any more. Call after the changes that emptied
  * them have committed. Best effort: a page left behind is garbage deleted at the next open.
  */
@@ -123,7 +142,7 @@ export async function reclaimPages(ctx: EngineContext): Promise<void> {
   const taken = ctx.reg.pages.takeEmpty()
   if (taken.length === 0) return
   try {
-    await commit(ctx.warm, taken.map(({ key }): StoreOp => ({ type: 'delete', space: 'values', key })))
+    await commit(ctx.warm, pageDeleteOps(ctx, taken))
   } catch (error) {
     ctx.reg.pages.restore(taken)
     reportBackgroundError(ctx, 'warm-page-delete-failed', error)
@@ -138,7 +157,7 @@ export function pageDeletes(ctx: EngineContext): { change: Change; failed(): voi
   const taken = ctx.reg.pages.takeEmpty()
   if (taken.length === 0) return undefined
   return {
-    change: { ops: taken.map(({ key }): StoreOp => ({ type: 'delete', space: 'values', key })) },
+    change: { ops: pageDeleteOps(ctx, taken) },
     failed: () => ctx.reg.pages.restore(taken),
   }
 }

@@ -63,7 +63,7 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
     backend: 'indexeddb',
     // One transaction is the unit of atomicity, and IndexedDB sets no request limit on it; this
     // bound keeps one batch's memory in reason (a putMany of more must be split by the caller).
-    capabilities: { atomicBatch: true, maxBatchSize: 100_000, persistent: true },
+    capabilities: { atomicBatch: true, maxBatchSize: 100_000, persistent: true, rangeDeletes: true },
 
     async getMany(space: StoreSpace, keys: readonly string[]) {
       assertOpen()
@@ -84,7 +84,7 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
 
     async batch(ops: readonly StoreOp[]) {
       assertOpen()
-      validateBatch(ops)
+      validateBatch(ops, true)
       if (ops.length === 0) return
       try {
         const tx = unwrap(db).transaction(['meta', 'values'], 'readwrite', { durability })
@@ -92,7 +92,8 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
         // Plain requests (see getMany): a failing one aborts the transaction, which rejects below.
         for (const op of ops) {
           if (op.type === 'put') stores[op.space].put(ownBytes(op.value), op.key)
-          else stores[op.space].delete(op.key)
+          else if (op.type === 'delete') stores[op.space].delete(op.key)
+          else stores[op.space].delete(IDBKeyRange.bound(op.after, op.before, true, true))
         }
         // No more requests: commit now rather than when this thread next idles. Without this the
         // commit waits for the worker's event loop, which a long OPFS compression can hold up.

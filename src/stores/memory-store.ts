@@ -34,7 +34,7 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
 
   return {
     backend: 'memory',
-    capabilities: { atomicBatch: true, maxBatchSize: Number.MAX_SAFE_INTEGER, persistent: options.data !== undefined },
+    capabilities: { atomicBatch: true, maxBatchSize: Number.MAX_SAFE_INTEGER, persistent: options.data !== undefined, rangeDeletes: true },
 
     async getMany(space: StoreSpace, keys: readonly string[]) {
       assertOpen()
@@ -45,9 +45,18 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
 
     async batch(ops: readonly StoreOp[]) {
       assertOpen()
-      validateBatch(ops)
+      validateBatch(ops, true)
       for (const op of ops) {
         const map = spaces[op.space]
+        if (op.type === 'deleteRange') {
+          for (const [key, value] of map) {
+            if (key > op.after && key < op.before) {
+              logicalBytes -= value.byteLength
+              map.delete(key)
+            }
+          }
+          continue
+        }
         const previous = map.get(op.key)
         if (previous) logicalBytes -= previous.byteLength
         if (op.type === 'put') {

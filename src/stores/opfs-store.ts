@@ -5,7 +5,7 @@ import {
   type BlockLayout, type DeflateLevel, type EncodedBlock,
 } from './segment-format.ts'
 import { toStorageError } from './storage-errors.ts'
-import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from './store.ts'
+import type { KeyedStoreOp, ScanOptions, Store, StoreSpace, StoreStats } from './store.ts'
 import { validateBatch } from './validate-batch.ts'
 
 /** The synchronous OPFS file API, available only in dedicated workers. */
@@ -189,7 +189,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
    * Pure (no store state), so a batch compresses while the batch before it is still being
    * written: the compressor never waits for the file.
    */
-  const prepareBlocks = (ops: readonly StoreOp[]): Promise<EncodedBlock[]> => {
+  const prepareBlocks = (ops: readonly KeyedStoreOp[]): Promise<EncodedBlock[]> => {
     const layouts: BlockLayout[] = []
     let pending: Array<{ kind: 1 | 2; key: string; value?: Uint8Array }> = []
     let pendingBytes = 0
@@ -240,7 +240,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     for (const segment of [...segments]) {
       if (segment === active() || segment.rawBytes === 0) continue
       if (1 - segment.liveBytes / segment.rawBytes < compactDeadRatio) continue
-      const live: StoreOp[] = []
+      const live: KeyedStoreOp[] = []
       for (const space of ['meta', 'values'] as const) {
         for (const [key, location] of index[space]) {
           if (location.segment !== segment) continue
@@ -324,7 +324,8 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
       let prepared: Promise<EncodedBlock[]> | undefined
       try {
         validateBatch(ops)
-        if (ops.length > 0 && !closed) prepared = prepareBlocks(ops)
+        // Validated: no 'deleteRange' (this store does not declare rangeDeletes).
+        if (ops.length > 0 && !closed) prepared = prepareBlocks(ops as readonly KeyedStoreOp[])
         prepared?.catch(() => undefined) // awaited in the queue below
       } catch (error) {
         return Promise.reject(toStorageError(error, 'writing to OPFS'))

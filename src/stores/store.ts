@@ -11,6 +11,11 @@ export type StoreSpace = 'meta' | 'values'
 export type StoreOp =
   | { type: 'put'; space: StoreSpace; key: string; value: Uint8Array }
   | { type: 'delete'; space: StoreSpace; key: string }
+  /** Deletes every key strictly between `after` and `before`; only where capabilities.rangeDeletes. */
+  | { type: 'deleteRange'; space: StoreSpace; after: string; before: string }
+
+/** The ops that name one key (every store takes these). */
+export type KeyedStoreOp = Exclude<StoreOp, { type: 'deleteRange' }>
 
 export interface StoreCapabilities {
   /** `batch()` applies all of its ops or none. The engine needs this of the warm store. */
@@ -19,6 +24,11 @@ export interface StoreCapabilities {
   maxBatchSize: number
   /** Data outlives the store object (reopening the same name sees it). */
   persistent: boolean
+  /**
+   * `batch()` takes 'deleteRange' ops. The engine deletes runs of emptied warm pages with one op:
+   * in Chromium one range delete costs half the CPU of deleting its records one by one (measured).
+   */
+  rangeDeletes?: boolean
 }
 
 export interface StoreStats {

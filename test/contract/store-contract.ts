@@ -108,6 +108,24 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       await store.close()
     })
 
+    it('takes range deletes only where it declares them: exactly the keys strictly inside, atomically with the rest', async () => {
+      const store = await factory.create()
+      const keys = ['r1', 'r2', 'r2x', 'r3', 'r4']
+      await store.batch([...keys.map((k) => put(k, bytes(1))), put('r2', bytes(9), 'meta')])
+      const range: StoreOp = { type: 'deleteRange', space: 'values', after: 'r1', before: 'r3' }
+      if (!store.capabilities.rangeDeletes) {
+        await expect(store.batch([range])).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+      } else {
+        await expect(store.batch([{ type: 'deleteRange', space: 'values', after: 'r3', before: 'r1' }])).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+        await store.batch([put('r5', bytes(5)), range, put('r2', bytes(7))])
+        const got = await store.getMany('values', [...keys, 'r5'])
+        expect(got.map((v) => v?.[0])).toEqual([1, 7, undefined, 1, 1, 5])
+        expect((await store.getMany('meta', ['r2']))[0]).toEqual(bytes(9))
+      }
+      expect((await store.getMany('values', ['r1', 'r4'])).map((v) => v?.[0])).toEqual([1, 1])
+      await store.close()
+    })
+
     it('accepts batches up to its declared maximum size', async () => {
       const store = await factory.create()
       const n = Math.min(store.capabilities.maxBatchSize, 500)

@@ -84,7 +84,7 @@ describe('batches smaller than a group', () => {
       ...inner,
       capabilities: { ...inner.capabilities, maxBatchSize: 10 },
       batch(ops: Parameters<typeof inner.batch>[0]) {
-        batches.push(ops.map(({ type, space, key }) => ({ type, space, key })))
+        batches.push(ops.map((op) => ({ type: op.type, space: op.space, key: 'key' in op ? op.key : '' })))
         if (batches.length === failBatch) return Promise.reject(new Error('disk full'))
         return inner.batch(ops)
       },

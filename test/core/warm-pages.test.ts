@@ -248,3 +248,32 @@ describe('warm → cold moves in several chunks', () => {
     checkPlacement(records, warm.spaces.values, new Set(coldData.spaces.values.keys()))
   })
 })
+
+describe('emptied pages', () => {
+  it('are deleted as ranges of consecutive ids, never touching a live page between them', async () => {
+    const warm = memoryStoreData()
+    const inner = memoryStore({ data: warm })
+    const ranges: string[] = []
+    const spy: Store = {
+      ...inner,
+      batch: (ops) => {
+        for (const op of ops) if (op.type === 'deleteRange') ranges.push(`${parsePageKey(op.after + '.0')!.id}..${parsePageKey(op.before + '.0')!.id}`)
+        return inner.batch(ops)
+      },
+    }
+    let now = 1_000_000
+    const mem = await createMemory({ ...plainLayers, clock: { now: () => now }, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 }, stores: { warm: spy, cold: memoryStore() } })
+    // 7 KiB values: four to a page. Per batch of 12: pages of items 0–3, 4–7 (expiring) and 8–11 (kept).
+    const value = (n: number) => ({ n, text: 'z'.repeat(7 * 1024 - 20) })
+    for (const batch of ['a', 'b']) {
+      await mem.putMany(Array.from({ length: 12 }, (_, i) => ({ key: `${batch}${i}`, value: value(i), tier: 'warm' as const, ...(i < 8 ? { ttlMs: 1000 } : {}) })))
+    }
+    expect(pageKeys(warm).map((key) => parsePageKey(key)!.id)).toEqual([1, 2, 3, 4, 5, 6])
+    now += 2000
+    expect((await mem.gc()).expired).toBe(16)
+    expect(ranges).toEqual(['1..3', '4..6']) // exclusive bounds: pages 1–2 and 4–5
+    expect(pageKeys(warm).map((key) => parsePageKey(key)!.id)).toEqual([3, 6])
+    expect(await mem.getMany(['a8', 'a11', 'b9'])).toEqual([value(8), value(11), value(9)])
+    await mem.close()
+  })
+})

@@ -6,7 +6,7 @@ import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
 import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
 import { dropColdRecords, dropVolatile } from './removal.ts'
-import { pageDeletes, readWarm, reclaimPages, warmValueDeletes } from './warm-values.ts'
+import { pagesEmptiedBy, readWarm, reclaimPages, warmValueDeletes } from './warm-values.ts'
 
 /**
  * Tier moves. All run inside lane tasks. The crash-safety rule for the two stores:
@@ -160,11 +160,10 @@ async function writeCold(ctx: EngineContext, chunk: readonly number[], values: r
 
 /**
  * The value leaves warm in the same batch that journals the entry as cold; then the registry
- * follows. Pages emptied by earlier chunks are deleted in the same batch (no transaction of their own).
+ * follows. Pages the chunk empties are deleted in that same batch (no transaction of their own).
  */
 async function flipToCold(ctx: EngineContext, moving: readonly number[]): Promise<number> {
   let moved = 0
-  const emptied = pageDeletes(ctx)
   const flips = moving.map((slot): Change => {
     const record = readRecord(ctx.reg, slot)
     record.tier = COLD
@@ -177,12 +176,8 @@ async function flipToCold(ctx: EngineContext, moving: readonly number[]): Promis
       },
     }
   })
-  try {
-    await commitChanges(ctx, emptied ? [emptied.change, ...flips] : flips)
-  } catch (error) {
-    emptied?.failed()
-    throw error
-  }
+  const emptied = pagesEmptiedBy(ctx, moving)
+  await commitChanges(ctx, emptied ? [...flips, emptied] : flips)
   return moved
 }
 

@@ -100,6 +100,20 @@ export class PageTable {
     else if (state.liveBytes <= state.bytes * PAGE_SPARSE_RATIO) this.sparsePages.add(id)
   }
 
+  /** Entries that name page `id` (0 for an unknown page). */
+  countOf(id: number): number {
+    return this.states.get(id)?.count ?? 0
+  }
+
+  /** Pages deleted with the change that emptied them: no longer tracked (only if nothing names them now). */
+  forget(ids: readonly number[]): void {
+    for (const id of ids) {
+      if (this.states.get(id)?.count !== 0) continue
+      this.states.delete(id)
+      this.emptied.delete(id)
+    }
+  }
+
   keyOf(id: number): string | undefined {
     return this.states.get(id)?.key
   }

@@ -150,14 +150,24 @@ export async function reclaimPages(ctx: EngineContext): Promise<void> {
 }
 
 /**
- * The same deletes as a change to commit with other work (no transaction of their own), or
- * undefined when no page is empty. Call `failed()` if the commit holding it fails.
+ * The change that deletes, in the same atomic batch, the pages these entries leave empty (every
+ * entry a page still holds is among them). Put it LAST in the changes given to commitChanges:
+ * if they are split into several batches it lands with the last, once nothing else names them.
+ * Pages whose key is unknown (missing at open) are left to takeEmpty.
  */
-export function pageDeletes(ctx: EngineContext): { change: Change; failed(): void } | undefined {
-  const taken = ctx.reg.pages.takeEmpty()
-  if (taken.length === 0) return undefined
-  return {
-    change: { ops: pageDeleteOps(ctx, taken) },
-    failed: () => ctx.reg.pages.restore(taken),
+export function pagesEmptiedBy(ctx: EngineContext, slots: readonly number[]): Change | undefined {
+  const { reg } = ctx
+  const leaving = new Map<number, number>()
+  for (const slot of slots) {
+    const page = reg.page[slot]!
+    if (page !== 0) leaving.set(page, (leaving.get(page) ?? 0) + 1)
   }
+  const emptied: Array<{ id: number; key: string }> = []
+  for (const [id, count] of leaving) {
+    const key = reg.pages.keyOf(id)
+    if (key !== undefined && count === reg.pages.countOf(id)) emptied.push({ id, key })
+  }
+  if (emptied.length === 0) return undefined
+  return { ops: pageDeleteOps(ctx, emptied), apply: () => reg.pages.forget(emptied.map((page) => page.id)) }
 }
+

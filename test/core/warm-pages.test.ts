@@ -277,3 +277,21 @@ describe('emptied pages', () => {
     await mem.close()
   })
 })
+
+describe('a page emptied by a change', () => {
+  it('is deleted in the same batch as the change that empties it', async () => {
+    const warm = memoryStoreData()
+    const inner = memoryStore({ data: warm })
+    const batches: string[][] = []
+    const spy: Store = { ...inner, batch: (ops) => (batches.push(ops.map((op) => `${op.type} ${'key' in op && parsePageKey(op.key) ? 'page' : op.space}`)), inner.batch(ops)) }
+    const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 }, stores: { warm: spy, cold: memoryStore() } })
+    await mem.putMany(items(3))
+    await mem.delete('k0')
+    await mem.delete('k1')
+    batches.length = 0
+    await mem.delete('k2')
+    expect(batches).toEqual([['delete page', 'put meta']]) // one batch: the page delete and the journal record
+    expect(pageKeys(warm)).toEqual([])
+    await mem.close()
+  })
+})

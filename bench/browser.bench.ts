@@ -15,6 +15,7 @@ import { chromium } from 'playwright'
 import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
 import { buildCorpus, fixedRecords } from './corpus.ts'
+import { cpuSampler } from './cpu-sampler.ts'
 import type { Row } from './browser/main.ts'
 
 const root = new URL('./browser/', import.meta.url).pathname
@@ -31,6 +32,9 @@ const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir()
 })
 try {
   const page = await context.newPage()
+  // BENCH_CPU=1: CPU by thread in the windows the page marks (Linux only).
+  const cpu = process.env.BENCH_CPU ? cpuSampler((line) => console.log(line)) : undefined
+  if (cpu) page.on('console', (message) => void cpu(message.text()))
   page.on('console', (message) => (message.type() === 'error' || process.env.BENCH_DEBUG) && console.error('page:', message.text()))
   page.on('pageerror', (error) => console.error('page error:', error))
   await page.goto(url)

@@ -279,18 +279,22 @@ async function cold(corpus: ChatRecord[]): Promise<void> {
       for (let i = 0; i < corpus.length; i += 2000) await mem.putMany(corpus.slice(i, i + 2000).map((r) => ({ key: prefix + r.id, value: r, tier: 'warm' as const })))
       await mem.flush()
       const before = (await mem.stats()).cold
+      console.log('cpu:start tiermem move')
       const started = performance.now()
       const gc = await mem.gc()
       const moveMs = performance.now() - started
+      console.log('cpu:end tiermem move')
       const after = (await mem.stats()).cold
       last = { ...last, stored: after.storedBytes - before.storedBytes, demoted: gc.demoted }
       return (after.logicalBytes - before.logicalBytes) / 1e6 / (moveMs / 1000)
     },
     async raw() {
+      console.log('cpu:start raw fflate + OPFS')
       const result = await new Promise<{ ms: number; raw: number; stored: number }>((resolve) => {
         rawWorker.onmessage = (e) => e.data.type === 'opfsWritten' && resolve(e.data)
         rawWorker.postMessage({ type: 'opfsWrite', blocks })
       })
+      console.log('cpu:end raw fflate + OPFS')
       last = { ...last, rawStored: result.stored }
       return result.raw / 1e6 / (result.ms / 1000)
     },

@@ -1,7 +1,7 @@
 import { reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { readRecord } from './entry-record.ts'
 import { commitChanges, type Change } from './journal.ts'
-import { packIntoPages, readWarm, reclaimPages, type Packable } from './warm-values.ts'
+import { packIntoPages, pagesEmptiedBy, readWarm, type Packable } from './warm-values.ts'
 
 /** Pages one gc rewrites at most: a bounded step (~2 MiB of reads at the default page size). */
 const PAGES_PER_GC = 64
@@ -41,10 +41,12 @@ export async function compactPages(ctx: EngineContext): Promise<number> {
       items.push({ change, record, bytes })
     })
     packIntoPages(ctx, items)
-    await commitChanges(ctx, items.map((item) => item.change))
+    // The old pages go in the same batch as the records that stop naming them (last).
+    const emptied = pagesEmptiedBy(ctx, slots.filter((_, i) => values[i] !== undefined))
+    const changes = items.map((item) => item.change)
+    await commitChanges(ctx, emptied ? [...changes, emptied] : changes)
   } catch (error) {
     reportBackgroundError(ctx, 'warm-page-compaction-failed', error)
   }
-  await reclaimPages(ctx)
   return ids.length
 }

@@ -11,7 +11,7 @@ import { COLD, DURABLE, EVICTABLE, HOT, REFERENCED, WARM } from './registry.ts'
 import type { ScopeState } from './scope-state.ts'
 import { enforceHotBudget, moveToCold, setHotValue } from './tier-moves.ts'
 import type { EntryInfo, PutOptions } from './types.ts'
-import { packIntoPages, reclaimPages } from './warm-values.ts'
+import { packIntoPages, pagesEmptiedBy, reclaimPages } from './warm-values.ts'
 import { checkKey, checkNamespace, checkPutOptions } from './validate.ts'
 
 const TIER_CODES = { hot: HOT, warm: WARM, cold: COLD } as const
@@ -160,6 +160,8 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   const scopeDelta = new Map<ScopeState, number>()
   /** Scope references planned in this group: a second put of a key through its scope adds none. */
   const scopeHeld = new Set<string>()
+  /** Entries the group replaces: the pages it leaves empty go with its last batch. */
+  const replaced = new Set<number>()
 
   for (const item of group.items) {
     const slot = reg.find(item.namespace, item.key)
@@ -228,6 +230,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     // A prior value stored alone in warm (a prior put of this group counts: its page is not known yet).
     const replacesAlone = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier !== COLD && prior.page === 0 ? item.storeKey : undefined
     planned.push({ item, record, change, wantCold: tier === COLD, replacesCold, replacesAlone, slot: -1 })
+    if (slot >= 0) replaced.add(slot)
   }
 
   // Commit, and apply each put to the registry as soon as the batch holding it has landed. A
@@ -265,12 +268,15 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   let failure: { error: unknown } | undefined
   const changes = planned.map((p): Change => ({ ...p.change, apply: () => applyPut(p) }))
   packIntoPages(ctx, planned.flatMap((p, i) => (p.record.flags & DURABLE ? [{ change: changes[i]!, record: p.record, bytes: p.item.bytes, replacesAlone: p.replacesAlone }] : [])))
+  // New values never go to an existing page, so a page all of whose entries the group replaces is empty after it.
+  const emptied = pagesEmptiedBy(ctx, replaced)
   try {
-    await commitChanges(ctx, changes)
+    await commitChanges(ctx, emptied ? [...changes, emptied] : changes)
   } catch (error) {
     failure = { error }
   }
-  // Pages the group emptied: entries it replaced or made volatile. (A failed batch wrote no page.)
+  // What the last batch could not know: pages of this group whose entries a later put of the
+  // same group replaced, and pages emptied by batches before a failure. Usually none.
   await reclaimPages(ctx)
   const landed = planned.filter((p) => p.info !== undefined)
   if (failure) for (const p of planned) if (p.info === undefined) p.item.reject(failure.error)

@@ -41,7 +41,7 @@ export async function removeEntries(
     return { ops: warmValueDeletes(ctx, slot), entry: key, apply }
   })
   // Pages these removals empty go in the same batch, last (see pagesEmptiedBy).
-  const emptied = pagesEmptiedBy(ctx, slots.filter((slot) => reg.flags[slot]! & DURABLE && reg.tier[slot] !== COLD))
+  const emptied = pagesEmptiedBy(ctx, slots)
   try {
     await commitChanges(ctx, emptied ? [...alongside, ...removals, emptied] : [...alongside, ...removals])
   } finally {

@@ -6,7 +6,7 @@ import { TiermemError } from './errors.ts'
 import { verifyContent } from './integrity.ts'
 import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
 import { dropColdRecords, dropVolatile } from './removal.ts'
-import { pagesEmptiedBy, readWarm, reclaimPages, warmValueDeletes } from './warm-values.ts'
+import { pagesEmptiedBy, readWarm, warmValueDeletes } from './warm-values.ts'
 
 /**
  * Tier moves. All run inside lane tasks. The crash-safety rule for the two stores:
@@ -135,9 +135,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
     await Promise.allSettled([writing, next, flipping])
     throw error
   }
-  moved += await flipping
-  await reclaimPages(ctx)
-  return moved
+  return moved + (await flipping)
 }
 
 /** Appends a chunk's values to cold; returns the slots that were written. */

@@ -155,10 +155,11 @@ export async function reclaimPages(ctx: EngineContext): Promise<void> {
  * if they are split into several batches it lands with the last, once nothing else names them.
  * Pages whose key is unknown (missing at open) are left to takeEmpty.
  */
-export function pagesEmptiedBy(ctx: EngineContext, slots: readonly number[]): Change | undefined {
+export function pagesEmptiedBy(ctx: EngineContext, slots: Iterable<number>): Change | undefined {
   const { reg } = ctx
   const leaving = new Map<number, number>()
-  for (const slot of slots) {
+  // Each slot once: counting a slot twice could call a page empty that another entry still names.
+  for (const slot of new Set(slots)) {
     const page = reg.page[slot]!
     if (page !== 0) leaving.set(page, (leaving.get(page) ?? 0) + 1)
   }

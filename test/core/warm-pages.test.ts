@@ -294,4 +294,21 @@ describe('a page emptied by a change', () => {
     expect(pageKeys(warm)).toEqual([])
     await mem.close()
   })
+
+  it('is deleted in the same batch when a batch replaces all its entries', async () => {
+    const warm = memoryStoreData()
+    const inner = memoryStore({ data: warm })
+    const batches: string[][] = []
+    const spy: Store = { ...inner, batch: (ops) => (batches.push(ops.map((op) => `${op.type} ${'key' in op && parsePageKey(op.key) ? 'page' : op.space}`)), inner.batch(ops)) }
+    const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 }, stores: { warm: spy, cold: memoryStore() } })
+    await mem.putMany(items(3))
+    const [old] = pageKeys(warm)
+    batches.length = 0
+    await mem.putMany(items(3, 'k', 1))
+    expect(batches).toEqual([['put page', 'delete page', 'put meta']])
+    expect(pageKeys(warm)).toHaveLength(1)
+    expect(pageKeys(warm)).not.toContain(old)
+    expect(await mem.get('k2')).toEqual(items(3, 'k', 1)[2]!.value)
+    await mem.close()
+  })
 })

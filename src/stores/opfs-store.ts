@@ -208,9 +208,8 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
       }
     }
     if (pending.length > 0) layouts.push(layoutBlock(pending))
-    const rawBytes = layouts.map((layout) => layout.raw.byteLength)
     return compressor.compress(layouts.map((layout) => layout.raw), level).then((payloads) =>
-      layouts.map((layout, i) => sealBlock(layout, rawBytes[i]!, payloads[i]!.payload, payloads[i]!.deflated)),
+      layouts.map((layout, i) => sealBlock(layout, payloads[i]!.payload, payloads[i]!.deflated)),
     )
   }
 

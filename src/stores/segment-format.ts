@@ -59,7 +59,9 @@ export interface EncodedBlock {
 
 /** A block before compression: its records laid out, the raw payload joined. */
 export interface BlockLayout {
+  /** The joined payload; handed to the compressor (and detached) before the block is sealed. */
   raw: Uint8Array
+  rawBytes: number
   records: BlockRecord[]
   keys: Uint8Array[]
   directoryBytes: number
@@ -81,7 +83,7 @@ export function layoutBlock(entries: ReadonlyArray<{ kind: 1 | 2; key: string; v
     offset += length
     directoryBytes += 1 + 2 + keys[i]!.byteLength + 8
   })
-  return { raw, records, keys, directoryBytes }
+  return { raw, rawBytes, records, keys, directoryBytes }
 }
 
 /**
@@ -94,8 +96,8 @@ export function compressPayload(raw: Uint8Array, level: DeflateLevel): { payload
 }
 
 /** Header, directory, payload and checksum: the bytes to append. */
-export function sealBlock(layout: BlockLayout, rawBytes: number, payload: Uint8Array, deflated: boolean): EncodedBlock {
-  const { records, keys, directoryBytes } = layout
+export function sealBlock(layout: BlockLayout, payload: Uint8Array, deflated: boolean): EncodedBlock {
+  const { records, keys, directoryBytes, rawBytes } = layout
   const bytes = new Uint8Array(BLOCK_HEADER_BYTES + directoryBytes + payload.byteLength)
   const view = new DataView(bytes.buffer)
   view.setUint32(0, MAGIC, true)

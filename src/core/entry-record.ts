@@ -158,3 +158,9 @@ function round(value: number): number {
 export function storeKeyOf(namespace: string, key: string): string {
   return namespace + '\u0000' + key
 }
+
+/** The slot of the live entry a store key names, or -1 (also for keys that are no entry's, like warm pages). */
+export function slotOfStoreKey(reg: Registry, storeKey: string): number {
+  const split = storeKey.indexOf('\u0000')
+  return split <= 0 ? -1 : reg.find(storeKey.slice(0, split), storeKey.slice(split + 1))
+}

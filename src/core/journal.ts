@@ -1,7 +1,7 @@
 import type { Store, StoreOp } from '../stores/store.ts'
 import { decodeValue, encodeValue } from './codec.ts'
 import { commit, type EngineContext } from './engine-context.ts'
-import { arrayToRecord, readRecord, recordToArray, type EntryRecord } from './entry-record.ts'
+import { arrayToRecord, readRecord, recordToArray, storeKeyOf, type EntryRecord } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
 import { DURABLE } from './registry.ts'
 
@@ -143,7 +143,7 @@ export async function readStoredRegistry(store: Store): Promise<StoredRegistry> 
       if (!bytes) throw new TiermemError('CORRUPT', `snapshot part ${part} of registry generation ${state.gen} is missing`)
       for (const item of decodeChunk(bytes, 'a registry snapshot')) {
         const record = arrayToRecord(item)
-        records.set(record.namespace + '\u0000' + record.key, record)
+        records.set(storeKeyOf(record.namespace, record.key), record)
       }
     })
     // The generation before this one, if a crash came between the pointer flip and its deletion.
@@ -161,8 +161,7 @@ export async function readStoredRegistry(store: Store): Promise<StoredRegistry> 
   for (let after = JOURNAL_PREFIX; ; ) {
     // 'j;' is the first key past every 'j:…' key: nothing after the journal is read.
     const page = await store.scan('meta', { after, before: 'j;', limit: 200 })
-    const journal = page.filter(([key]) => key.startsWith(JOURNAL_PREFIX))
-    for (const [key, bytes] of journal) {
+    for (const [key, bytes] of page) {
       const seq = Number(key.slice(JOURNAL_PREFIX.length))
       if (seq <= state.checkpointSeq) {
         garbage.push(key)
@@ -172,13 +171,13 @@ export async function readStoredRegistry(store: Store): Promise<StoredRegistry> 
         if (typeof item === 'string') records.delete(item)
         else {
           const record = arrayToRecord(item)
-          records.set(record.namespace + '\u0000' + record.key, record)
+          records.set(storeKeyOf(record.namespace, record.key), record)
         }
         state.entriesSince++
       }
       state.nextSeq = seq + 1
     }
-    if (journal.length < page.length || page.length < 200) break
+    if (page.length < 200) break
     after = page[page.length - 1]![0]
   }
   return { records, state, garbage }

@@ -1,6 +1,6 @@
 import type { Store, StoreOp } from '../stores/store.ts'
 import { commit, reportBackgroundError, type EngineContext } from './engine-context.ts'
-import { readRecord, writeRecord } from './entry-record.ts'
+import { readRecord, slotOfStoreKey, writeRecord } from './entry-record.ts'
 import { commitChanges, readStoredRegistry, type Change } from './journal.ts'
 import { COLD, DURABLE, REFERENCED, STATS_DIRTY } from './registry.ts'
 import { PAGE_RANGE, parsePageKey } from './warm-pages.ts'
@@ -57,8 +57,7 @@ export async function sweepCold(ctx: EngineContext): Promise<number> {
   await eachKeyPage(ctx.cold, {}, async (keys) => {
     const garbage: StoreOp[] = []
     for (const key of keys) {
-      const split = key.indexOf('\u0000')
-      const slot = split < 0 ? -1 : reg.find(key.slice(0, split), key.slice(split + 1))
+      const slot = slotOfStoreKey(reg, key)
       if (slot < 0 || reg.tier[slot] !== COLD) garbage.push({ type: 'delete', space: 'values', key })
     }
     await commit(ctx.cold, garbage)

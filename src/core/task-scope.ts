@@ -1,5 +1,5 @@
 import type { EngineContext } from './engine-context.ts'
-import { readRecord } from './entry-record.ts'
+import { readRecord, slotOfStoreKey } from './entry-record.ts'
 import { commitChanges, type Change } from './journal.ts'
 import { evaluatePressure } from './pressure-controller.ts'
 import { COLD, DURABLE, EVICTABLE, REFERENCED } from './registry.ts'
@@ -21,8 +21,7 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
   const victimKeys: string[] = []
   const toCold: number[] = []
   for (const key of scope.owned.keys()) {
-    const split = key.indexOf('\u0000')
-    const slot = reg.find(key.slice(0, split), key.slice(split + 1))
+    const slot = slotOfStoreKey(reg, key)
     if (slot < 0) continue
     const refCount = Math.max(0, reg.refCount[slot]! - 1)
     const isEvidence = keepEvidence && reg.type[slot] === evidenceType
@@ -56,10 +55,7 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
     else await commitChanges(ctx, changes)
   } finally {
     // Victims that were removed (all, or those before a failure) leave the scope too.
-    for (const key of victimKeys) {
-      const split = key.indexOf('\u0000')
-      if (reg.find(key.slice(0, split), key.slice(split + 1)) < 0) scope.owned.delete(key)
-    }
+    for (const key of victimKeys) if (slotOfStoreKey(reg, key) < 0) scope.owned.delete(key)
   }
   scope.owned.clear()
   scope.usedBytes = 0

@@ -279,12 +279,18 @@ describe('emptied pages', () => {
 })
 
 describe('a page emptied by a change', () => {
-  it('is deleted in the same batch as the change that empties it', async () => {
+  /** A memory whose warm batches are recorded as 'type space' (pages named 'page'). */
+  const watchedBatches = async () => {
     const warm = memoryStoreData()
     const inner = memoryStore({ data: warm })
     const batches: string[][] = []
     const spy: Store = { ...inner, batch: (ops) => (batches.push(ops.map((op) => `${op.type} ${'key' in op && parsePageKey(op.key) ? 'page' : op.space}`)), inner.batch(ops)) }
     const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 }, stores: { warm: spy, cold: memoryStore() } })
+    return { warm, batches, mem }
+  }
+
+  it('is deleted in the same batch as the change that empties it', async () => {
+    const { warm, batches, mem } = await watchedBatches()
     await mem.putMany(items(3))
     await mem.delete('k0')
     await mem.delete('k1')
@@ -296,11 +302,7 @@ describe('a page emptied by a change', () => {
   })
 
   it('is deleted in the same batch when a batch replaces all its entries', async () => {
-    const warm = memoryStoreData()
-    const inner = memoryStore({ data: warm })
-    const batches: string[][] = []
-    const spy: Store = { ...inner, batch: (ops) => (batches.push(ops.map((op) => `${op.type} ${'key' in op && parsePageKey(op.key) ? 'page' : op.space}`)), inner.batch(ops)) }
-    const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 }, stores: { warm: spy, cold: memoryStore() } })
+    const { warm, batches, mem } = await watchedBatches()
     await mem.putMany(items(3))
     const [old] = pageKeys(warm)
     batches.length = 0

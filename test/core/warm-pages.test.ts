@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { arrayToRecord } from '../../src/core/entry-record.ts'
-import { PAGE_BYTES, PAGE_VALUE_MAX, pageKey, parsePageKey } from '../../src/core/warm-pages.ts'
+import fc from 'fast-check'
+import { PAGE_BYTES, PAGE_VALUE_MAX, PageTable, pageKey, parsePageKey } from '../../src/core/warm-pages.ts'
 import { FIRST_CHUNK } from '../../src/core/tier-moves.ts'
 import type { EngineContext } from '../../src/core/engine-context.ts'
 import { Registry } from '../../src/core/registry.ts'
@@ -314,5 +315,69 @@ describe('a page emptied by a change', () => {
     expect(pageKeys(warm)).not.toContain(old)
     expect(await mem.get('k2')).toEqual(items(3, 'k', 1)[2]!.value)
     await mem.close()
+  })
+})
+
+describe('the page table', () => {
+  it('keeps its byte totals equal to a recount of every page, whatever the order of changes', () => {
+    type Op =
+      | { kind: 'add'; bytes: number }
+      | { kind: 'place' | 'release'; page: number; size: number }
+      | { kind: 'forget'; page: number }
+      | { kind: 'takeEmpty' }
+      | { kind: 'restoreTaken' }
+    const op: fc.Arbitrary<Op> = fc.oneof(
+      fc.record({ kind: fc.constant('add' as const), bytes: fc.integer({ min: 1, max: PAGE_BYTES }) }),
+      fc.record({ kind: fc.constantFrom('place' as const, 'release' as const), page: fc.integer({ min: 1, max: 8 }), size: fc.integer({ min: 1, max: 4096 }) }),
+      fc.record({ kind: fc.constant('forget' as const), page: fc.integer({ min: 1, max: 8 }) }),
+      fc.constant({ kind: 'takeEmpty' as const }),
+      fc.constant({ kind: 'restoreTaken' as const }),
+    )
+    fc.assert(fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+      const table = new PageTable()
+      // The model: what each page holds, recounted from scratch after every step.
+      const model = new Map<number, { bytes: number; live: number; sizes: number[] }>()
+      let taken: Array<{ id: number; key: string; bytes: number }> = []
+      for (const step of ops) {
+        if (step.kind === 'add') {
+          const id = table.allocateId()
+          table.add(id, pageKey(id, step.bytes), step.bytes)
+          model.set(id, { bytes: step.bytes, live: 0, sizes: [] })
+        } else if (step.kind === 'place') {
+          table.place(step.page, step.size)
+          const page = model.get(step.page) ?? { bytes: 0, live: 0, sizes: [] }
+          page.live += step.size
+          page.sizes.push(step.size)
+          model.set(step.page, page)
+        } else if (step.kind === 'release') {
+          // Only what was placed is released (the registry's rule).
+          const page = model.get(step.page)
+          const size = page?.sizes.pop()
+          if (page === undefined || size === undefined) continue
+          table.release(step.page, size)
+          page.live -= size
+        } else if (step.kind === 'forget') {
+          table.forget([step.page])
+          if (model.get(step.page)?.sizes.length === 0) model.delete(step.page)
+        } else if (step.kind === 'takeEmpty') {
+          taken = table.takeEmpty()
+          // Every page nothing names goes; those found in the store (a key, so bytes) come back to be deleted.
+          const empty = [...model].filter(([, page]) => page.sizes.length === 0)
+          expect(taken.map((page) => page.id).sort()).toEqual(empty.filter(([, page]) => page.bytes > 0).map(([id]) => id).sort())
+          for (const [id] of empty) model.delete(id)
+        } else {
+          table.restore(taken)
+          for (const page of taken) if (!model.has(page.id)) model.set(page.id, { bytes: page.bytes, live: 0, sizes: [] })
+          taken = []
+        }
+        let bytes = 0
+        let live = 0
+        for (const page of model.values()) {
+          bytes += page.bytes
+          live += Math.min(page.live, page.bytes)
+        }
+        expect(table.totals()).toEqual({ bytes, deadBytes: bytes - live })
+      }
+    }))
   })
 })

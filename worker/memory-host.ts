@@ -3,6 +3,7 @@ import { installErrorTransfer, serializeError } from '../src/client/error-transf
 import { createMemory } from '../src/core/memory.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../src/core/internals.ts'
 import { TiermemError } from '../src/core/errors.ts'
+import { MEMORY_EVENTS } from '../src/core/event-bus.ts'
 import type {
   EntryInfo, Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, SignalSource, TaskScope,
 } from '../src/core/types.ts'
@@ -48,8 +49,6 @@ export interface OpenedStores {
   warm: Store
   cold: Store
 }
-
-const EVENTS: ReadonlyArray<keyof MemoryEvents> = ['promoted', 'demoted', 'evicted', 'pressure', 'alert', 'cleanup', 'layerChanged']
 
 /**
  * The engine's side of the worker boundary: a flat set of calls over plain data, exposed with
@@ -103,7 +102,7 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
       const stores = await openStores(name, opfs)
       memory = await createMemory({ ...engineOptions, stores, signals })
       internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
-      for (const event of EVENTS) await memory.on(event, (payload) => wanted.has(event) && sink?.(event, payload))
+      for (const event of MEMORY_EVENTS) await memory.on(event, (payload) => wanted.has(event) && sink?.(event, payload))
       return { coldBackend: stores.cold.backend }
     },
     setEventSink(next: EventSink | undefined): void {

@@ -1,7 +1,7 @@
 import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink'
 import { decodeValue, encodeValue } from '../core/codec.ts'
 import { TiermemError } from '../core/errors.ts'
-import { EventBus } from '../core/event-bus.ts'
+import { EventBus, checkSubscription } from '../core/event-bus.ts'
 import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/types.ts'
 import type { HostEvent, HostOpenOptions, MemoryHost, PackedPuts, PutResult, WireValues } from '../../worker/memory-host.ts'
 import { deserializeError, installErrorTransfer } from './error-transfer.ts'
@@ -167,7 +167,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     flush: () => call(() => remote.flush()),
     async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
       if (state !== 'open') throw new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
-      if (typeof handler !== 'function') throw new TiermemError('INVALID_OPTION', 'on() needs a handler function')
+      checkSubscription(event, handler)
       if (!events.has(event)) await call(() => remote.subscribe(event))
       return events.on(event, handler)
     },

@@ -1,5 +1,21 @@
 import type { MemoryEvents } from './types.ts'
 
+import { TiermemError } from './errors.ts'
+
+/** Every event name, once: the compiler rejects this record if MemoryEvents gains or loses one. */
+const EVENT_NAMES: { readonly [E in keyof MemoryEvents]: true } = {
+  promoted: true, demoted: true, evicted: true, pressure: true, alert: true, cleanup: true, layerChanged: true,
+}
+export const MEMORY_EVENTS = Object.keys(EVENT_NAMES) as ReadonlyArray<keyof MemoryEvents>
+
+/** `on()`'s arguments, checked the same way in both entries: a misspelt event would never fire. */
+export function checkSubscription(event: unknown, handler: unknown): void {
+  if (typeof event !== 'string' || !Object.hasOwn(EVENT_NAMES, event)) {
+    throw new TiermemError('INVALID_OPTION', `on() knows no event ${JSON.stringify(event)}; events are ${MEMORY_EVENTS.join(', ')}`)
+  }
+  if (typeof handler !== 'function') throw new TiermemError('INVALID_OPTION', 'on() needs a handler function')
+}
+
 type Handler<E extends keyof MemoryEvents> = (event: MemoryEvents[E]) => void
 
 /**

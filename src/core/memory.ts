@@ -5,7 +5,7 @@ import { reportBackgroundError, trackWrites, type EngineContext } from './engine
 import { readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
 import { commitChanges, maybeCheckpoint, newJournalState } from './journal.ts'
 import { TiermemError } from './errors.ts'
-import { EventBus } from './event-bus.ts'
+import { EventBus, checkSubscription } from './event-bus.ts'
 import { runGc } from './gc.ts'
 import { applyLayerRules, syncLayerIndexes } from './layer-rules.ts'
 import { elapsedNow, Metrics } from './metrics.ts'
@@ -363,7 +363,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
 
     async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
       if (closing) throw closedError()
-      if (typeof handler !== 'function') throw new TiermemError('INVALID_OPTION', 'on() needs a handler function')
+      checkSubscription(event, handler)
       return ctx.events.on(event, handler)
     },
 

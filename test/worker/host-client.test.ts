@@ -97,6 +97,12 @@ describe('the worker host and its client, over a MessageChannel', () => {
     expect(seen).toEqual(['a:manual'])
   })
 
+  it('refuses an event name that does not exist, as the engine does', async () => {
+    const mem = await connect()
+    await expect(mem.on('evict' as 'evicted', () => {})).rejects.toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('evicted') })
+    await expect(mem.on('evicted', 'log' as unknown as () => void)).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+  })
+
   it('runs task scopes, with await using, and forwards their abort', async () => {
     const mem = await connect({ name: 't', cold: { maxBytes: 1000 } })
     {

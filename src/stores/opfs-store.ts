@@ -236,17 +236,21 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
   }
 
   const compact = async () => {
-    for (const segment of [...segments]) {
+    const due = new Map<Segment, Array<{ space: StoreSpace; key: string; location: Location }>>()
+    for (const segment of segments) {
       if (segment === active() || segment.rawBytes === 0) continue
-      if (1 - segment.liveBytes / segment.rawBytes < compactDeadRatio) continue
-      const live: KeyedStoreOp[] = []
-      for (const space of ['meta', 'values'] as const) {
-        for (const [key, location] of index[space]) {
-          if (location.segment !== segment) continue
-          const payload = readPayload(location)
-          live.push({ type: 'put', space, key, value: payload.slice(location.offset, location.offset + location.length) })
-        }
-      }
+      if (1 - segment.liveBytes / segment.rawBytes >= compactDeadRatio) due.set(segment, [])
+    }
+    if (due.size === 0) return
+    // One pass over the index for every due segment. Their lists stay true while they are
+    // rewritten one by one: a rewrite only moves its own segment's records to the active one.
+    for (const space of ['meta', 'values'] as const) {
+      for (const [key, location] of index[space]) due.get(location.segment)?.push({ space, key, location })
+    }
+    for (const [segment, records] of due) {
+      const live: KeyedStoreOp[] = records.map(({ space, key, location }) => ({
+        type: 'put', space, key, value: readPayload(location).slice(location.offset, location.offset + location.length),
+      }))
       // A tombstone must outlive every older record of its key: while an older segment exists
       // and the key is still deleted, it is carried forward, or the older put would come back
       // at the next open.

@@ -24,6 +24,8 @@ defineStoreContract('OPFS, deflating on its own thread (compression: inline)', {
 })
 
 const text = (n: number) => new TextEncoder().encode(`the assistant remembered item ${n} about the user's trip to Lisbon. `.repeat(4))
+/** 300 bytes deflate cannot shrink: sizes on disk are known. */
+const noise = (seed: number) => new Uint8Array(300).map((_, i) => (Math.imul(seed * 7919 + i, 2654435761) >>> 24) & 255)
 const put = (key: string, value: Uint8Array) => ({ type: 'put' as const, space: 'values' as const, key, value })
 const del = (key: string) => ({ type: 'delete' as const, space: 'values' as const, key })
 
@@ -108,10 +110,36 @@ describe('OPFS store specifics', () => {
     expect(compacted.stats.storedBytes).toBe(compacted.bytes)
   })
 
+  it('compacts several segments that one batch leaves mostly dead, each keeping its live records', async () => {
+    const workload = async (compactDeadRatio: number) => {
+      const { store, directory } = await fresh({ segmentBytes: 2048, blockBytes: 512, compactDeadRatio })
+      // Six segments or so of records; then one batch deletes all but every fifth key.
+      for (let round = 0; round < 6; round++) await store.batch(Array.from({ length: 8 }, (_, i) => put(`r${round}k${i}`, noise(round * 100 + i))))
+      const keys = Array.from({ length: 48 }, (_, n) => `r${Math.floor(n / 8)}k${n % 8}`)
+      const kept = keys.filter((_, n) => n % 5 === 0)
+      const before = (await storeHost().files(directory)).length
+      await store.batch(keys.filter((_, n) => n % 5 !== 0).map(del))
+      const files = (await storeHost().files(directory)).length
+      const expected = kept.map((key) => noise(Number(key.slice(1, key.indexOf('k'))) * 100 + Number(key.slice(key.indexOf('k') + 1))))
+      expect(await store.getMany('values', kept)).toEqual(expected)
+      expect(await store.getMany('values', ['r0k1', 'r5k7'])).toEqual([undefined, undefined])
+      await store.close()
+      const again = await remoteOpfsStore({ directory })
+      expect(await again.getMany('values', kept)).toEqual(expected)
+      expect(await again.getMany('values', ['r0k1', 'r5k7'])).toEqual([undefined, undefined])
+      await again.close()
+      return { before, files }
+    }
+    const never = await workload(1.01)
+    const compacted = await workload(0.5)
+    expect(never.before).toBeGreaterThanOrEqual(4)
+    // The deleting batch sealed nearly every segment past half dead: all of them went in one compaction.
+    expect(compacted.files).toBeLessThanOrEqual(never.files - 3)
+  })
+
   it('a deleted key stays deleted after the segment holding its tombstone is compacted', async () => {
     // Incompressible 300-byte values and 256-byte blocks: one record per block, three blocks
     // (344 bytes each) per 1,040-byte segment, so where each record lands is known.
-    const noise = (seed: number) => new Uint8Array(300).map((_, i) => (Math.imul(seed * 7919 + i, 2654435761) >>> 24) & 255)
     const { store, directory } = await fresh({ segmentBytes: 1040, blockBytes: 256, compactDeadRatio: 0.5 })
     await store.batch([put('gone', noise(1)), put('keep0', noise(2)), put('keep1', noise(3))]) // segment 1
     await store.batch([del('gone'), put('churn0', noise(4)), put('churn1', noise(5))]) // segment 2: the tombstone

@@ -125,9 +125,30 @@ export interface StoredRegistry {
   garbage: string[]
 }
 
-/** Reads the registry a warm store holds: the snapshot in force, then the journal after it, in order. */
+/** Where a replay of the stored registry sends each change, oldest first. */
+export interface RegistrySink {
+  /** An entry's record: new, or replacing the one given before under the same key. */
+  upsert(record: EntryRecord): void
+  /** An entry deleted (its store key); it may have been given before, or not. */
+  remove(storeKey: string): void
+}
+
+/** Every entry's latest record, by store key (for tests and tools; the engine replays into its registry). */
 export async function readStoredRegistry(store: Store): Promise<StoredRegistry> {
   const records = new Map<string, EntryRecord>()
+  const { state, garbage } = await replayStoredRegistry(store, {
+    upsert: (record) => records.set(storeKeyOf(record.namespace, record.key), record),
+    remove: (storeKey) => records.delete(storeKey),
+  })
+  return { records, state, garbage }
+}
+
+/**
+ * Replays the registry as stored: the snapshot in force, then the journal after it, into
+ * `sink`. Straight into the sink, not through a map of its own: at 100k entries a second map
+ * of store keys was a quarter of the open time (measured).
+ */
+export async function replayStoredRegistry(store: Store, sink: RegistrySink): Promise<Omit<StoredRegistry, 'records'>> {
   const state = newJournalState()
   const garbage: string[] = []
   const [pointerBytes] = await store.getMany('meta', [CHECKPOINT_KEY])
@@ -139,12 +160,12 @@ export async function readStoredRegistry(store: Store): Promise<StoredRegistry> 
     ;[, state.gen, state.checkpointSeq, state.parts] = pointer as [number, number, number, number]
     const keys = Array.from({ length: state.parts }, (_, part) => snapshotKey(state.gen, part))
     const values = await store.getMany('meta', keys)
+    // Every part is checked before any is replayed: a missing one fails the open with nothing applied.
     values.forEach((bytes, part) => {
       if (!bytes) throw new TiermemError('CORRUPT', `snapshot part ${part} of registry generation ${state.gen} is missing`)
-      for (const item of decodeChunk(bytes, 'a registry snapshot')) {
-        const record = arrayToRecord(item)
-        records.set(storeKeyOf(record.namespace, record.key), record)
-      }
+    })
+    values.forEach((bytes) => {
+      for (const item of decodeChunk(bytes!, 'a registry snapshot')) sink.upsert(arrayToRecord(item))
     })
     // The generation before this one, if a crash came between the pointer flip and its deletion.
     const [previousGen = 0, previousParts = 0] = pointer.slice(4) as number[]
@@ -168,11 +189,8 @@ export async function readStoredRegistry(store: Store): Promise<StoredRegistry> 
         continue
       }
       for (const item of decodeChunk(bytes, `journal chunk ${seq}`)) {
-        if (typeof item === 'string') records.delete(item)
-        else {
-          const record = arrayToRecord(item)
-          records.set(storeKeyOf(record.namespace, record.key), record)
-        }
+        if (typeof item === 'string') sink.remove(item)
+        else sink.upsert(arrayToRecord(item))
         state.entriesSince++
       }
       state.nextSeq = seq + 1
@@ -180,7 +198,7 @@ export async function readStoredRegistry(store: Store): Promise<StoredRegistry> 
     if (page.length < 200) break
     after = page[page.length - 1]![0]
   }
-  return { records, state, garbage }
+  return { state, garbage }
 }
 
 /** Which of these meta keys exist. */

@@ -1,7 +1,7 @@
 import type { Store, StoreOp } from '../stores/store.ts'
 import { commit, reportBackgroundError, type EngineContext } from './engine-context.ts'
 import { readRecord, slotOfStoreKey, writeRecord } from './entry-record.ts'
-import { commitChanges, readStoredRegistry, type Change } from './journal.ts'
+import { commitChanges, replayStoredRegistry, type Change } from './journal.ts'
 import { COLD, DURABLE, REFERENCED, STATS_DIRTY } from './registry.ts'
 import { PAGE_RANGE, parsePageKey } from './warm-pages.ts'
 import { reclaimPages } from './warm-values.ts'
@@ -14,24 +14,35 @@ const PAGE = 2000
  */
 export async function loadRegistry(ctx: EngineContext): Promise<number> {
   const { reg } = ctx
-  const stored = await readStoredRegistry(ctx.warm)
-  ctx.journal = stored.state
+  // Pages first: each record placed below counts itself in its page.
   await eachKeyPage(ctx.warm, PAGE_RANGE, (keys) => {
     for (const key of keys) {
       const page = parsePageKey(key)
       if (page) reg.pages.add(page.id, key, page.bytes)
     }
   })
-  for (const record of stored.records.values()) {
-    const slot = reg.allocate(record.namespace, record.key)
-    writeRecord(reg, slot, record)
-    reg.attach(slot)
-    if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
-  }
-  await commit(ctx.warm, stored.garbage.map((key) => ({ type: 'delete' as const, space: 'meta' as const, key })))
+  const { state, garbage } = await replayStoredRegistry(ctx.warm, {
+    upsert(record) {
+      let slot = reg.find(record.namespace, record.key)
+      if (slot < 0) slot = reg.allocate(record.namespace, record.key)
+      else reg.detach(slot)
+      writeRecord(reg, slot, record)
+      reg.attach(slot)
+      if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
+      else ctx.orphans.delete(slot)
+    },
+    remove(storeKey) {
+      const slot = slotOfStoreKey(reg, storeKey)
+      if (slot < 0) return
+      ctx.orphans.delete(slot)
+      reg.remove(slot)
+    },
+  })
+  ctx.journal = state
+  await commit(ctx.warm, garbage.map((key) => ({ type: 'delete' as const, space: 'meta' as const, key })))
   await reclaimPages(ctx)
   reg.pages.findSparse()
-  return stored.records.size
+  return reg.size
 }
 
 /** Lists a store's value keys in a range, a page at a time; keys only where the store can. */

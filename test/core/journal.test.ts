@@ -45,6 +45,36 @@ describe('registry journal', () => {
     await h.mem.close()
   })
 
+  it('replays deletes, re-puts, overwrites and releases into the registry the store describes', async () => {
+    const h = await open(plainLayers)
+    await h.mem.putMany(Array.from({ length: 6 }, (_, i) => ({ key: `k${i}`, value: { i, text: 'x'.repeat(300) } })))
+    await h.mem.delete('k1')
+    await h.mem.put('k1', { i: 1, again: true }) // a new slot for an old key (k1's first is free)
+    await h.mem.delete('k2') // k2's slot is taken by the next new key
+    await h.mem.put('k6', { i: 6 })
+    await h.mem.put('k3', { big: 'y'.repeat(9000) }) // leaves its page for a value stored alone
+    await h.mem.retain('k4')
+    await h.mem.release('k4') // released: an orphan, removed by the next gc
+    await h.mem.retain('k5')
+    await h.mem.release('k5')
+    await h.mem.retain('k5') // held again: not an orphan
+    // Hot entries come back warm (the hot copy is memory only).
+    const before = { stats: (await h.mem.stats()).warm, entries: (await h.mem.query({})).map((e) => ({ ...e, tier: e.tier === 'hot' ? 'warm' : e.tier })) }
+    expect(metaKeys(h.warm).every((k) => k.startsWith('j:'))).toBe(true) // all of it is journal, no checkpoint
+    await h.reopen()
+    expect((await h.mem.stats()).warm).toEqual(before.stats)
+    expect(await h.mem.query({})).toEqual(before.entries)
+    expect(await h.mem.getMany(['k0', 'k1', 'k2', 'k3', 'k5', 'k6'])).toEqual([
+      { i: 0, text: 'x'.repeat(300) }, { i: 1, again: true }, undefined, { big: 'y'.repeat(9000) }, { i: 5, text: 'x'.repeat(300) }, { i: 6 },
+    ])
+    const { records } = await readStoredRegistry(memoryStore({ data: h.warm }))
+    expect([...records.values()].map((r) => r.key).sort()).toEqual(before.entries.map((e) => e.key).sort())
+    const seen = h.events.evicted.length
+    await h.mem.gc()
+    expect(h.events.evicted.slice(seen).map((e) => `${e.key}:${e.reason}`)).toEqual(['k4:orphaned'])
+    await h.mem.close()
+  })
+
   it('a crash at any batch of a checkpoint loses nothing and leaves no garbage after the next open', async () => {
     let checkpointsCut = 0
     for (let live = 0; live < 8; live++) {

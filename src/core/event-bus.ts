@@ -1,6 +1,5 @@
-import type { MemoryEvents } from './types.ts'
-
 import { TiermemError } from './errors.ts'
+import type { MemoryEvents } from './types.ts'
 
 /** Every event name, once: the compiler rejects this record if MemoryEvents gains or loses one. */
 const EVENT_NAMES: { readonly [E in keyof MemoryEvents]: true } = {

@@ -3,6 +3,7 @@ import { commit, reportBackgroundError, storeKey, type EngineContext } from './e
 import { readRecord } from './entry-record.ts'
 import { commitChanges, type Change } from './journal.ts'
 import { TiermemError } from './errors.ts'
+import { nextTurn } from './next-turn.ts'
 import { verifyContent } from './integrity.ts'
 import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
 import { dropColdRecords, dropVolatile } from './removal.ts'
@@ -86,7 +87,7 @@ export function promoteWarmToHot(ctx: EngineContext, slot: number, bytes: Uint8A
 }
 
 /** How many entries one move carries through the stores at a time. */
-const MOVE_CHUNK = 1000
+export const MOVE_CHUNK = 1000
 /**
  * The first chunk is smaller: nothing compresses until it has been read and laid out, so a
  * short first step starts the compressor sooner (measured: 20–60 ms of a 10k move's head).
@@ -119,11 +120,15 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
     const moving = await writing
     writing = undefined
     moved += await flipping
+    await nextTurn()
     flipping = flipToCold(ctx, moving)
   }
   try {
     for (let c = 0; c < chunks.length; c++) {
       const values = await reading
+      // Reads that arrived meanwhile are answered before this chunk is laid out (and before
+      // each flip): a move's steps come back to back and would hold them for tens of ms.
+      await nextTurn()
       if (c + 1 < chunks.length) {
         reading = read(chunks[c + 1]!)
         reading.catch(() => undefined) // awaited in the next round; a failure is handled there

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { arrayToRecord } from '../../src/core/entry-record.ts'
 import fc from 'fast-check'
 import { PAGE_BYTES, PAGE_VALUE_MAX, PageTable, pageKey, parsePageKey } from '../../src/core/warm-pages.ts'
-import { FIRST_CHUNK } from '../../src/core/tier-moves.ts'
+import { FIRST_CHUNK, MOVE_CHUNK } from '../../src/core/tier-moves.ts'
 import type { EngineContext } from '../../src/core/engine-context.ts'
 import { Registry } from '../../src/core/registry.ts'
 import { readWarm } from '../../src/core/warm-values.ts'
@@ -249,6 +249,24 @@ describe('warm → cold moves in several chunks', () => {
     await reopened.close()
     const { records } = await readStoredRegistry(memoryStore({ data: warm }))
     checkPlacement(records, warm.spaces.values, new Set(coldData.spaces.values.keys()))
+  })
+})
+
+describe('a move and the reads that arrive while it runs', () => {
+  it('a read that arrives during a move is answered between its chunks, not after the whole move', async () => {
+    const h = await open(plainLayers)
+    await h.mem.put('hot', 'answer')
+    await h.mem.putMany(items(3 * MOVE_CHUNK).map((item) => ({ ...item, tier: 'warm' as const })))
+    await h.mem.configure({ policy: { warmIdleMs: 0 } })
+    // The memory stores answer at once: without a turn of the event loop between its steps, a
+    // move of several chunks runs to the end before any other task gets in.
+    let moved = false
+    const moving = h.mem.gc().then(() => (moved = true))
+    const answeredMidMove = await new Promise<boolean>((resolve) => setTimeout(() => void h.mem.get('hot').then(() => resolve(!moved)), 0))
+    await moving
+    expect(answeredMidMove).toBe(true)
+    expect((await h.mem.stats()).tiers.cold.count).toBe(3 * MOVE_CHUNK)
+    await h.mem.close()
   })
 })
 

@@ -162,9 +162,7 @@ function keyRange({ after, before }: ScanOptions): IDBKeyRange | undefined | nul
 function transactionDone(tx: IDBTransaction): Promise<void> {
   return new Promise((resolve, reject) => {
     tx.oncomplete = () => resolve()
-    // A failing request reaches onerror first (its own error; tx.error is set only at abort).
-    tx.onerror = (event) => reject((event.target as IDBRequest | null)?.error ?? tx.error)
-    tx.onabort = () => reject(tx.error ?? new DOMException('the transaction was aborted', 'AbortError'))
+    rejectOnFailure(tx, reject)
   })
 }
 
@@ -174,9 +172,14 @@ function requestsDone(tx: IDBTransaction, requests: readonly IDBRequest[]): Prom
     const last = requests[requests.length - 1]
     if (!last) return resolve()
     last.onsuccess = () => resolve()
-    tx.onerror = (event) => reject((event.target as IDBRequest | null)?.error ?? tx.error)
-    tx.onabort = () => reject(tx.error ?? new DOMException('the transaction was aborted', 'AbortError'))
+    rejectOnFailure(tx, reject)
   })
+}
+
+function rejectOnFailure(tx: IDBTransaction, reject: (error: unknown) => void): void {
+  // A failing request reaches onerror first (its own error; tx.error is set only at abort).
+  tx.onerror = (event) => reject((event.target as IDBRequest | null)?.error ?? tx.error)
+  tx.onabort = () => reject(tx.error ?? new DOMException('the transaction was aborted', 'AbortError'))
 }
 
 /** The bytes of a view, as their own buffer (a clone of a view would copy its whole buffer). */

@@ -11,7 +11,8 @@ const PAGES_PER_GC = 64
  * keeps its dead bytes until its last entry leaves; an agent that replaces most of a bulk load
  * would otherwise keep paying for it. The live values are packed into new pages in the same
  * atomic batches as the records that name them, then the old pages are deleted once nothing
- * names them. A failure is reported and leaves every entry where it was. Returns the pages rewritten.
+ * names them. A failure is reported and leaves every entry where it was. Returns the pages rewritten
+ * (0 after a failure).
  */
 export async function compactPages(ctx: EngineContext): Promise<number> {
   const { reg } = ctx
@@ -47,6 +48,7 @@ export async function compactPages(ctx: EngineContext): Promise<number> {
     await commitChanges(ctx, emptied ? [...changes, emptied] : changes)
   } catch (error) {
     reportBackgroundError(ctx, 'warm-page-compaction-failed', error)
+    return 0
   }
   return ids.length
 }

@@ -10,9 +10,12 @@ import type { GcStats } from './types.ts'
 
 /**
  * gc in seed 000's order (lane only): expired, then orphaned, then layer promotion, then idle
- * demotion, then capacity pressure to 20 % free. Each step touches only the entries that are
- * due, found through the expiry heap, the orphan set and the recency lists — never a scan of
- * every entry, except eviction at emergency, which must rank all candidates.
+ * demotion, then capacity pressure to 20 % free, then warm page compaction. Each step touches
+ * only the entries that are due, found through the expiry heap, the orphan set and the recency
+ * lists — never a scan of every entry, except eviction at emergency, which must rank all
+ * candidates, and page compaction when a page is due: it finds the entries in those pages with
+ * one pass over the registry's page column (no index from page to entries is kept: it would
+ * cost every entry bytes for a rare step).
  */
 export async function runGc(ctx: EngineContext): Promise<GcStats> {
   const started = elapsedNow()

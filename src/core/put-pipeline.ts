@@ -215,21 +215,22 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
       flags: ((o.evictable ?? true) ? EVICTABLE : 0) | (durable ? DURABLE : 0) | (referenced ? REFERENCED : 0),
       refCount, hashHi: hash.hi, hashLo: hash.lo, page: 0, pageOffset: 0,
     }
+    // The prior value is stored alone in warm, under this key (a prior put of this group counts:
+    // its page is not known yet, and deleting a key nothing holds is harmless).
+    const priorAlone = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier !== COLD && prior.page === 0
     const change: Change = {}
     if (durable) {
       change.ops = [{ type: 'put', space: 'values', key: item.storeKey, value: item.bytes }]
       change.entry = record
     } else if (prior && prior.flags & DURABLE) {
       change.entry = item.storeKey
-      if (prior.tier !== COLD && prior.page === 0) change.ops = [{ type: 'delete', space: 'values', key: item.storeKey }]
+      if (priorAlone) change.ops = [{ type: 'delete', space: 'values', key: item.storeKey }]
     }
     if (prior) layerDelta.set(prior.layer, (layerDelta.get(prior.layer) ?? 0) - prior.sizeBytes)
     layerDelta.set(item.layer, (layerDelta.get(item.layer) ?? 0) + size)
     latest.set(item.storeKey, record)
     const replacesCold = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier === COLD
-    // A prior value stored alone in warm (a prior put of this group counts: its page is not known yet).
-    const replacesAlone = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier !== COLD && prior.page === 0 ? item.storeKey : undefined
-    planned.push({ item, record, change, wantCold: tier === COLD, replacesCold, replacesAlone, slot: -1 })
+    planned.push({ item, record, change, wantCold: tier === COLD, replacesCold, replacesAlone: priorAlone ? item.storeKey : undefined, slot: -1 })
     if (slot >= 0) replaced.add(slot)
   }
 

@@ -54,8 +54,10 @@ try {
       reject(new Error(`the benchmark page did not finish within ${limitMs} ms; its log so far:\n${log}`))
     }, limitMs)
   })
+  const trace = process.env.BENCH_TRACE ? await startTrace(page) : undefined
   const rows: Row[] = await Promise.race([page.evaluate(([c, f, o]) => window.runBench(c, f, o), [corpus, fixed, only] as const), stalled])
   clearTimeout(timer)
+  if (trace) writeFileSync(process.env.BENCH_TRACE!, await trace())
   console.log(`\ntiermem browser bench — Chromium ${version ?? ''}, ${new Date().toISOString()}\n`)
   console.log(`${'measure'.padEnd(66)} ${'value'.padStart(12)}  unit        vs peer            goal      `)
   for (const r of rows) {
@@ -71,4 +73,19 @@ try {
 } finally {
   await context.close()
   await server.close()
+}
+
+/** BENCH_TRACE=file.json: a Chromium trace of the whole run (every process), for chrome://tracing or Perfetto. */
+async function startTrace(page: import('playwright').Page): Promise<() => Promise<string>> {
+  const cdp = await page.context().newCDPSession(page)
+  const events: unknown[] = []
+  cdp.on('Tracing.dataCollected', (data: { value: unknown[] }) => events.push(...data.value))
+  const categories = ['toplevel', 'v8', 'disabled-by-default-v8.gc', 'blink.user_timing', 'IndexedDB', 'leveldb', '__metadata']
+  await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: categories } })
+  return async () => {
+    const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve))
+    await cdp.send('Tracing.end')
+    await done
+    return JSON.stringify({ traceEvents: events })
+  }
 }

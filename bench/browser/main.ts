@@ -10,6 +10,7 @@ import { createStore, getMany as kvGetMany, setMany as kvSetMany } from 'idb-key
 import { LRUCache } from 'lru-cache'
 import { Packr } from 'msgpackr'
 import { openMemory } from '../../src/index.ts'
+import { COLD_DEFLATE_MEM } from '../../src/stores/segment-format.ts'
 
 interface ChatRecord { id: string; conv: string; role: string; ts: number; text: string }
 export interface Row { group: string; name: string; value: number; unit: string; peer?: string; ratio?: number; goal?: string; pass?: boolean }
@@ -28,6 +29,12 @@ function add(row: Row): void {
 }
 
 async function interleave(rounds: number, bodies: Record<string, () => Promise<number>>): Promise<Record<string, number>> {
+  const results = await interleaveRounds(rounds, bodies)
+  return Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]))
+}
+
+/** Every round's result of each body, bodies taking turns within a round. */
+async function interleaveRounds(rounds: number, bodies: Record<string, () => Promise<number>>): Promise<Record<string, number[]>> {
   const results: Record<string, number[]> = Object.fromEntries(Object.keys(bodies).map((k) => [k, []]))
   for (let r = 0; r < rounds; r++) {
     for (const [name, body] of Object.entries(bodies)) {
@@ -35,7 +42,7 @@ async function interleave(rounds: number, bodies: Record<string, () => Promise<n
       results[name]!.push(await body())
     }
   }
-  return Object.fromEntries(Object.entries(results).map(([k, v]) => [k, median(v)]))
+  return results
 }
 
 function rawIdb(name: string): Promise<IDBDatabase> {
@@ -266,49 +273,67 @@ async function cold(corpus: ChatRecord[]): Promise<void> {
   }
   const rawWorker = new Worker(new URL('./peer-raw.worker.ts', import.meta.url), { type: 'module' })
   let last = { stored: 0, rawStored: 0, demoted: 0 }
+  // The raw limit: fflate's defaults, as the issue sets it; and (a reference) with the smaller
+  // hash table the cold store uses, to show how much of the result is that setting.
+  const rawRound = async (mem: number | undefined) => {
+    console.log(`cpu:start raw fflate + OPFS${mem === undefined ? '' : ` (mem ${mem})`}`)
+    performance.mark('raw:start')
+    const result = await new Promise<{ ms: number; raw: number; stored: number }>((resolve) => {
+      rawWorker.onmessage = (e) => e.data.type === 'opfsWritten' && resolve(e.data)
+      rawWorker.postMessage({ type: 'opfsWrite', blocks, mem })
+    })
+    performance.mark('raw:end')
+    console.log(`cpu:end raw fflate + OPFS${mem === undefined ? '' : ` (mem ${mem})`}`)
+    if (mem === undefined) last = { ...last, rawStored: result.stored }
+    console.log(`raw${mem === undefined ? '' : ` mem ${mem}`} ${result.ms.toFixed(0)} ms`)
+    return result.raw / 1e6 / (result.ms / 1000)
+  }
   // One memory for every round, as an app keeps one open: its compression worker is warm after
   // the first move, as the raw peer's worker is after its first round. (A fresh memory per round
   // measured ~130 ms of the first chunk as the compressor's JIT warming up.)
   const mem = await openMemory({ name: fresh('cold'), ...plain, warm: { maxBytes: 1e12 }, cold: { maxBytes: 1e12 } })
   await mem.configure({ policy: { warmIdleMs: 0 } })
   let round = 0
-  // One move is ~1 s and this machine's noise is ±10 % or more: medians of interleaved rounds.
-  const medians = await interleave(3, {
+  // One move is ~1.5 s, and this machine's speed drifts by ±30 % within a minute (measured: the
+  // raw peer alone ran 14–31 MB/s in one session). So each round's move is divided by the raw
+  // round right after it, and the ratio reported is the median of those five paired ratios.
+  const rounds = await interleaveRounds(5, {
     async tiermem() {
       const prefix = `r${round++}:`
       for (let i = 0; i < corpus.length; i += 2000) await mem.putMany(corpus.slice(i, i + 2000).map((r) => ({ key: prefix + r.id, value: r, tier: 'warm' as const })))
       await mem.flush()
       const before = (await mem.stats()).cold
       console.log('cpu:start tiermem move')
+      performance.mark('move:start')
       const started = performance.now()
       const gc = await mem.gc()
       const moveMs = performance.now() - started
+      performance.mark('move:end')
       console.log('cpu:end tiermem move')
       const after = (await mem.stats()).cold
       last = { ...last, stored: after.storedBytes - before.storedBytes, demoted: gc.demoted }
+      console.log(`move ${moveMs.toFixed(0)} ms, ${gc.demoted} demoted`)
       return (after.logicalBytes - before.logicalBytes) / 1e6 / (moveMs / 1000)
     },
-    async raw() {
-      console.log('cpu:start raw fflate + OPFS')
-      const result = await new Promise<{ ms: number; raw: number; stored: number }>((resolve) => {
-        rawWorker.onmessage = (e) => e.data.type === 'opfsWritten' && resolve(e.data)
-        rawWorker.postMessage({ type: 'opfsWrite', blocks })
-      })
-      console.log('cpu:end raw fflate + OPFS')
-      last = { ...last, rawStored: result.stored }
-      return result.raw / 1e6 / (result.ms / 1000)
-    },
+    raw: () => rawRound(undefined),
+    rawSmallHash: () => rawRound(COLD_DEFLATE_MEM),
   })
   rawWorker.terminate()
   await mem.close()
-  const ours = medians.tiermem!
-  const limit = medians.raw!
+  const ours = median(rounds.tiermem!)
+  const limit = median(rounds.raw!)
+  const ratio = median(rounds.tiermem!.map((value, r) => value / rounds.raw![r]!))
+  console.log(`warm → cold paired ratios: ${rounds.tiermem!.map((value, r) => (value / rounds.raw![r]!).toFixed(2)).join(' ')}`)
   add({ group: 'cold', name: `chat corpus: ${corpus.length} records, JSON bytes`, value: jsonBytes / 1e6, unit: 'MB' })
   add({ group: 'cold', name: 'cold bytes on OPFS / JSON bytes', value: last.stored / jsonBytes, unit: '×', goal: '≤ 0.30', pass: last.stored / jsonBytes <= 0.3 })
   add({ group: 'cold', name: `warm → cold moves (gc demoted ${last.demoted})`, value: ours, unit: 'MB/s' })
   add({ group: 'cold', name: 'raw fflate (64 KiB blocks) + OPFS appends of the same bytes', value: limit, unit: 'MB/s' })
-  add({ group: 'cold', name: 'warm → cold throughput vs the raw limit', value: ours, unit: 'MB/s', peer: 'raw fflate + OPFS', ratio: ours / limit, goal: '≥ 0.8×', pass: ours >= 0.8 * limit })
+  add({ group: 'cold', name: 'warm → cold throughput vs the raw limit (median of paired rounds)', value: ours, unit: 'MB/s', peer: 'raw fflate + OPFS', ratio, goal: '≥ 0.8×', pass: ratio >= 0.8 })
   add({ group: 'cold', name: 'raw 64 KiB deflate alone: stored / JSON bytes (reference)', value: last.rawStored / jsonBytes, unit: '×' })
+  const small = median(rounds.rawSmallHash!)
+  add({ group: 'cold', name: `raw fflate + OPFS with the cold store's mem ${COLD_DEFLATE_MEM} (reference)`, value: small, unit: 'MB/s', peer: 'raw fflate + OPFS', ratio: median(rounds.rawSmallHash!.map((value, r) => value / rounds.raw![r]!)) })
+  // Like for like: the move against raw fflate at the cold store's own settings.
+  add({ group: 'cold', name: 'warm → cold vs raw at the same deflate settings (reference)', value: ours, unit: 'MB/s', peer: `raw, mem ${COLD_DEFLATE_MEM}`, ratio: median(rounds.tiermem!.map((value, r) => value / rounds.rawSmallHash![r]!)) })
 }
 
 /**

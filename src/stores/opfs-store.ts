@@ -33,7 +33,12 @@ export interface OpfsStoreOptions {
   durability?: 'flush' | 'none'
   /** Where blocks are deflated: 'worker' (default where workers can start workers) keeps the engine's thread free; 'inline' on this thread. */
   compression?: 'worker' | 'inline'
-  /** Compression workers (compression 'worker'). Default 1: a second measured no faster on 2 cores, where IndexedDB needs the other. */
+  /**
+   * Compression workers (compression 'worker'). Default 2 where the device reports 2 or more
+   * cores, else 1. Measured on 2 cores: a 10k-entry warm → cold move went from 0.80–0.98× to
+   * 1.01–1.11× raw fflate + OPFS on one thread, the second compressor taking the core time that
+   * IndexedDB's reads and deletes leave idle.
+   */
   compressionThreads?: number
 }
 
@@ -81,7 +86,8 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
   const flush = (options.durability ?? 'flush') === 'flush'
   const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage
   if (!storage?.getDirectory) throw new TiermemError('INVALID_OPTION', 'OPFS is not available here (navigator.storage.getDirectory is missing)')
-  const threads = options.compressionThreads ?? 1
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1
+  const threads = options.compressionThreads ?? (cores >= 2 ? 2 : 1)
   if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new TiermemError('INVALID_OPTION', `compressionThreads must be an integer from 1 to 16; got ${String(options.compressionThreads)}`)
   const compressor = (options.compression ?? (typeof Worker === 'undefined' ? 'inline' : 'worker')) === 'worker' ? workerCompressor(threads) : inlineCompressor()
 

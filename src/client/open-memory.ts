@@ -11,7 +11,7 @@ export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock
    * and other bundlers follow.
    */
   worker?: Worker
-  /** Tuning of the OPFS cold store: blockBytes (64 KiB), segmentBytes (8 MiB), level (6), compactDeadRatio (0.5). */
+  /** Tuning of the OPFS cold store: blockBytes (64 KiB), segmentBytes (8 MiB), level (6), compactDeadRatio (0.5), compressionThreads (2 on 2+ cores). */
   opfs?: Omit<OpfsStoreOptions, 'directory'>
 }
 

@@ -43,6 +43,21 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   let markLost!: (error: TiermemError) => void
   const lost = new Promise<never>((_, reject) => (markLost = reject))
   lost.catch(() => undefined)
+  /**
+   * The rejecters of calls in flight: a lost worker rejects them all. Not Promise.race with
+   * `lost`: each race leaves a reaction on `lost` that lives as long as the worker does, and
+   * through it the race's promise and the value it settled with — every value ever read
+   * stayed reachable from the page (a leak a test below the client checks with a WeakRef).
+   */
+  const inFlight = new Set<(error: unknown) => void>()
+  const unlessLost = <T>(promise: Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      inFlight.add(reject)
+      promise.then(
+        (value) => (inFlight.delete(reject), resolve(value)),
+        (error: unknown) => (inFlight.delete(reject), reject(error)),
+      )
+    })
   const lockAbort = new AbortController()
   let disposed = false
   const dispose = () => {
@@ -56,6 +71,8 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     state = 'lost'
     const error = new TiermemError('WORKER_LOST', `the tiermem worker stopped (${why}); open the memory again — everything committed is kept`)
     markLost(error)
+    for (const reject of inFlight) reject(error)
+    inFlight.clear()
     for (const controller of scopeControllers.values()) controller.abort(error)
     stopSignals()
     dispose()
@@ -76,7 +93,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
       return
     }
     const packed = pack(batch)
-    Promise.race([remote.putEach(transfer(packed, [packed.buffer])), lost]).then(
+    unlessLost(remote.putEach(transfer(packed, [packed.buffer]))).then(
       (results: PutResult[]) => results.forEach((r, i) => ('ok' in r ? batch[i]!.resolve(r.ok) : batch[i]!.reject(deserializeError(r.error)))),
       (error: unknown) => batch.forEach((p) => p.reject(error)),
     )
@@ -89,7 +106,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     const refusal = refused()
     if (refusal) return refusal
     flushPuts()
-    return Promise.race([run(), lost])
+    return unlessLost(run())
   }
 
   const { dispose: _dispose, ...openOptions } = options

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { MessageChannel } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connectMemory, type RemoteMemory } from '../../src/client/connect.ts'
@@ -170,5 +172,19 @@ describe('the worker host and its client, over a MessageChannel', () => {
     await mem.close()
     await expect(mem.get('k')).rejects.toMatchObject({ code: 'CLOSED' })
     await expect(mem.on('evicted', () => {})).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+
+  it('keeps nothing a call returned once the caller lets go of it', async () => {
+    setFlagsFromString('--expose-gc')
+    const collect = runInNewContext('gc') as () => void
+    const mem = await connect()
+    await mem.put('k', { text: 'a value the page reads' })
+    const refs: Array<WeakRef<object>> = []
+    for (let i = 0; i < 20; i++) refs.push(new WeakRef((await mem.get('k')) as object))
+    refs.push(new WeakRef(await mem.getMany(['k'])))
+    // A WeakRef keeps its target until the current job ends: collect from a later task.
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    collect()
+    expect(refs.filter((ref) => ref.deref() !== undefined)).toHaveLength(0)
   })
 })

@@ -21,7 +21,7 @@ import type { Row } from './browser/main.ts'
 const root = new URL('./browser/', import.meta.url).pathname
 const outDir = mkdtempSync(join(tmpdir(), 'tiermem-bench-page-'))
 const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
-await build({ root, configFile: false, logLevel: 'warn', build: { outDir, emptyOutDir: true, target: 'es2022' }, worker: { format: 'es' } })
+await build({ root, configFile: false, logLevel: 'warn', build: { outDir, emptyOutDir: true, target: 'es2022', ...(process.env.BENCH_TRACE_CPU ? { minify: false } : {}) }, worker: { format: 'es' } })
 const server = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: isolation } })
 const url = server.resolvedUrls!.local[0]!
 const executablePath = chromiumPath()
@@ -75,12 +75,16 @@ try {
   await server.close()
 }
 
-/** BENCH_TRACE=file.json: a Chromium trace of the whole run (every process), for chrome://tracing or Perfetto. */
+/**
+ * BENCH_TRACE=file.json: a Chromium trace of the whole run (every process), for chrome://tracing
+ * or Perfetto. BENCH_TRACE_CPU=1 adds V8's CPU samples of every thread (and builds the page
+ * unminified, so the samples name our functions).
+ */
 async function startTrace(page: import('playwright').Page): Promise<() => Promise<string>> {
   const cdp = await page.context().newCDPSession(page)
   const events: unknown[] = []
   cdp.on('Tracing.dataCollected', (data: { value: unknown[] }) => events.push(...data.value))
-  const categories = ['toplevel', 'v8', 'disabled-by-default-v8.gc', 'blink.user_timing', 'IndexedDB', 'leveldb', '__metadata']
+  const categories = ['toplevel', 'v8', 'disabled-by-default-v8.gc', 'blink.user_timing', 'IndexedDB', 'leveldb', '__metadata', ...(process.env.BENCH_TRACE_CPU ? ['disabled-by-default-v8.cpu_profiler'] : [])]
   await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: categories } })
   return async () => {
     const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve))

@@ -214,7 +214,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
       if (state === 'closed') return
       // Puts issued before close() in this turn go first: close waits for them, as in-process.
       flushPuts()
-      if (state === 'open') await Promise.race([remote.close(), lost]).catch(() => undefined)
+      if (state === 'open') await unlessLost(remote.close()).catch(() => undefined)
       state = 'closed'
       stopSignals()
       lockAbort.abort()

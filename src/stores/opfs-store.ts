@@ -36,7 +36,7 @@ export interface OpfsStoreOptions {
   /**
    * Compression workers (compression 'worker'). Default 2 where the device reports 2 or more
    * cores, else 1. Measured on 2 cores: a 10k-entry warm → cold move went from 0.80–0.98× to
-   * 1.01–1.11× raw fflate + OPFS on one thread, the second compressor taking the core time that
+   * 0.88–1.11× raw fflate + OPFS on one thread, the second compressor taking the core time that
    * IndexedDB's reads and deletes leave idle.
    */
   compressionThreads?: number

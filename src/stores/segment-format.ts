@@ -90,10 +90,11 @@ export function layoutBlock(entries: ReadonlyArray<{ kind: 1 | 2; key: string; v
  * fflate's `mem` for block deflate: a hash table of 2^(12 + mem) entries. fflate's default
  * sizes it from the input (2^18 entries, 512 KiB, for a 64 KiB block) and allocates it afresh
  * for every call; 2^14 entries (32 KiB) give the same bytes on chat text (measured: 0.26281 vs
- * 0.26280 of the raw size) at the same speed alone. The difference shows during a warm → cold
- * move, where IndexedDB works beside the compressor on a 2-core machine: allocating and
- * sweeping 0.5 MiB a block competed with it (see bench: the compressor used 0–25 % more CPU
- * than the raw peer on the same blocks; with 32 KiB tables, about the same).
+ * 0.26280 of the raw size). Alone it runs as fast in Node and 4–11 % faster in Chromium (the
+ * bench's reference row); most of the gain shows during a warm → cold move, where IndexedDB
+ * works beside the compressor on a 2-core machine: allocating and sweeping 0.5 MiB a block
+ * competed with it (the compressor used 0–25 % more CPU than the raw peer on the same blocks;
+ * with 32 KiB tables, about the same).
  */
 export const COLD_DEFLATE_MEM = 2
 

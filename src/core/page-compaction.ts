@@ -1,7 +1,7 @@
 import { reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { readRecord } from './entry-record.ts'
 import { commitChanges, type Change } from './journal.ts'
-import { packIntoPages, pagesEmptiedBy, readWarm, type Packable } from './warm-values.ts'
+import { packIntoPages, readWarm, withEmptiedPages, type Packable } from './warm-values.ts'
 
 /** Pages one gc rewrites at most: a bounded step (~2 MiB of reads at the default page size). */
 const PAGES_PER_GC = 64
@@ -42,10 +42,9 @@ export async function compactPages(ctx: EngineContext): Promise<number> {
       items.push({ change, record, bytes })
     })
     packIntoPages(ctx, items)
-    // The old pages go in the same batch as the records that stop naming them (last).
-    const emptied = pagesEmptiedBy(ctx, slots.filter((_, i) => values[i] !== undefined))
-    const changes = items.map((item) => item.change)
-    await commitChanges(ctx, emptied ? [...changes, emptied] : changes)
+    // The old pages go in the same batch as the records that stop naming them.
+    const rewritten = slots.filter((_, i) => values[i] !== undefined)
+    await commitChanges(ctx, withEmptiedPages(ctx, items.map((item) => item.change), rewritten))
   } catch (error) {
     reportBackgroundError(ctx, 'warm-page-compaction-failed', error)
     return 0

@@ -11,7 +11,7 @@ import { COLD, DURABLE, EVICTABLE, HOT, REFERENCED, WARM } from './registry.ts'
 import type { ScopeState } from './scope-state.ts'
 import { enforceHotBudget, moveToCold, setHotValue } from './tier-moves.ts'
 import type { EntryInfo, PutOptions } from './types.ts'
-import { packIntoPages, pagesEmptiedBy, reclaimPages } from './warm-values.ts'
+import { packIntoPages, reclaimPages, withEmptiedPages } from './warm-values.ts'
 import { checkKey, checkNamespace, checkPutOptions } from './validate.ts'
 
 const TIER_CODES = { hot: HOT, warm: WARM, cold: COLD } as const
@@ -269,10 +269,9 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   let failure: { error: unknown } | undefined
   const changes = planned.map((p): Change => ({ ...p.change, apply: () => applyPut(p) }))
   packIntoPages(ctx, planned.flatMap((p, i) => (p.record.flags & DURABLE ? [{ change: changes[i]!, record: p.record, bytes: p.item.bytes, replacesAlone: p.replacesAlone }] : [])))
-  // New values never go to an existing page, so a page all of whose entries the group replaces is empty after it.
-  const emptied = pagesEmptiedBy(ctx, replaced)
   try {
-    await commitChanges(ctx, emptied ? [...changes, emptied] : changes)
+    // New values never go to an existing page, so a page all of whose entries the group replaces is empty after it.
+    await commitChanges(ctx, withEmptiedPages(ctx, changes, replaced))
   } catch (error) {
     failure = { error }
   }

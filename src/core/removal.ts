@@ -3,7 +3,7 @@ import { commit, reportBackgroundError, storeKey, type EngineContext } from './e
 import { commitChanges, type Change } from './journal.ts'
 import { COLD, DURABLE } from './registry.ts'
 import type { EvictionReason } from './types.ts'
-import { pagesEmptiedBy, reclaimPages, warmValueDeletes } from './warm-values.ts'
+import { reclaimPages, warmValueDeletes, withEmptiedPages } from './warm-values.ts'
 
 /** Removes a volatile (durable: false) entry: it has nothing in the stores. */
 export function dropVolatile(ctx: EngineContext, slot: number, reason: EvictionReason): number {
@@ -40,10 +40,9 @@ export async function removeEntries(
     }
     return { ops: warmValueDeletes(ctx, slot), entry: key, apply }
   })
-  // Pages these removals empty go in the same batch, last (see pagesEmptiedBy).
-  const emptied = pagesEmptiedBy(ctx, slots)
   try {
-    await commitChanges(ctx, emptied ? [...alongside, ...removals, emptied] : [...alongside, ...removals])
+    // Pages these removals empty go in the same batch (see withEmptiedPages).
+    await commitChanges(ctx, withEmptiedPages(ctx, [...alongside, ...removals], slots))
   } finally {
     // What did commit (all of it, or the batches before a failure) loses its cold records and emptied pages too.
     await dropColdRecords(ctx, coldKeys)

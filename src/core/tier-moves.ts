@@ -7,7 +7,7 @@ import { nextTurn } from './next-turn.ts'
 import { verifyContent } from './integrity.ts'
 import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from './registry.ts'
 import { dropColdRecords, dropVolatile } from './removal.ts'
-import { pagesEmptiedBy, readWarm, warmValueDeletes } from './warm-values.ts'
+import { readWarm, warmValueDeletes, withEmptiedPages } from './warm-values.ts'
 
 /**
  * Tier moves. All run inside lane tasks. The crash-safety rule for the two stores:
@@ -185,8 +185,7 @@ async function flipToCold(ctx: EngineContext, moving: readonly number[]): Promis
       },
     }
   })
-  const emptied = pagesEmptiedBy(ctx, moving)
-  await commitChanges(ctx, emptied ? [...flips, emptied] : flips)
+  await commitChanges(ctx, withEmptiedPages(ctx, flips, moving))
   return moved
 }
 

@@ -150,12 +150,20 @@ export async function reclaimPages(ctx: EngineContext): Promise<void> {
 }
 
 /**
- * The change that deletes, in the same atomic batch, the pages these entries leave empty (every
- * entry a page still holds is among them). Put it LAST in the changes given to commitChanges:
- * if they are split into several batches it lands with the last, once nothing else names them.
- * Pages whose key is unknown (missing at open) are left to takeEmpty.
+ * `changes`, then the change that deletes the pages the entries in `slots` leave empty once
+ * `changes` have landed. It goes last: if commitChanges splits the changes into several
+ * batches, the page deletes land with the last one, once nothing else names those pages.
  */
-export function pagesEmptiedBy(ctx: EngineContext, slots: Iterable<number>): Change | undefined {
+export function withEmptiedPages(ctx: EngineContext, changes: readonly Change[], slots: Iterable<number>): Change[] {
+  const emptied = pagesEmptiedBy(ctx, slots)
+  return emptied ? [...changes, emptied] : [...changes]
+}
+
+/**
+ * The change that deletes the pages these entries leave empty (every entry a page still holds
+ * is among them). Pages whose key is unknown (missing at open) are left to takeEmpty.
+ */
+function pagesEmptiedBy(ctx: EngineContext, slots: Iterable<number>): Change | undefined {
   const { reg } = ctx
   const leaving = new Map<number, number>()
   // Each slot once: counting a slot twice could call a page empty that another entry still names.

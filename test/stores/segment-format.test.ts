@@ -2,23 +2,20 @@ import { deflateSync, inflateSync } from 'fflate'
 import { describe, expect, it } from 'vitest'
 import { buildCorpus } from '../../bench/corpus.ts'
 import { encodeValue } from '../../src/core/codec.ts'
-import { COLD_DEFLATE_MEM, compressPayload } from '../../src/stores/segment-format.ts'
+import { COLD_DEFLATE_MEM, compressPayload, KIND_PUT, layoutBlock } from '../../src/stores/segment-format.ts'
 
-/** 64 KiB blocks of encoded chat records, laid out as the cold store lays them out. */
+/** Blocks of encoded chat records of about 64 KiB, laid out by the cold store's own layoutBlock. */
 function chatBlocks(): Uint8Array[] {
   const blocks: Uint8Array[] = []
-  let parts: Uint8Array[] = []
+  let entries: Array<{ kind: typeof KIND_PUT; key: string; value: Uint8Array }> = []
   let bytes = 0
   for (const record of buildCorpus(800)) {
-    const encoded = encodeValue(record)
-    parts.push(encoded)
-    bytes += encoded.byteLength
+    const value = encodeValue(record)
+    entries.push({ kind: KIND_PUT, key: record.id, value })
+    bytes += value.byteLength
     if (bytes < 64 * 1024) continue
-    const block = new Uint8Array(bytes)
-    let at = 0
-    for (const part of parts) (block.set(part, at), (at += part.byteLength))
-    blocks.push(block)
-    parts = []
+    blocks.push(layoutBlock(entries).raw)
+    entries = []
     bytes = 0
   }
   return blocks

@@ -39,7 +39,11 @@ async function interleave(rounds: number, bodies: Record<string, () => Promise<n
  * fast stretch of one with a slow stretch of the other; a round's two bodies run seconds apart.
  */
 function pairedRatio(rounds: Record<string, number[]>, a: string, b: string): number {
-  return median(rounds[a]!.map((value, r) => value / rounds[b]![r]!))
+  return median(roundRatios(rounds, a, b))
+}
+
+function roundRatios(rounds: Record<string, number[]>, a: string, b: string): number[] {
+  return rounds[a]!.map((value, r) => value / rounds[b]![r]!)
 }
 
 /** Every round's result of each body, bodies taking turns within a round. */
@@ -287,16 +291,17 @@ async function cold(corpus: ChatRecord[]): Promise<void> {
   // The raw limit: fflate's defaults, as the issue sets it; and (a reference) with the smaller
   // hash table the cold store uses, to show how much of the result is that setting.
   const rawRound = async (mem: number | undefined) => {
-    console.log(`cpu:start raw fflate + OPFS${mem === undefined ? '' : ` (mem ${mem})`}`)
+    const label = `raw fflate + OPFS${mem === undefined ? '' : ` (mem ${mem})`}`
+    console.log(`cpu:start ${label}`)
     performance.mark('raw:start')
     const result = await new Promise<{ ms: number; raw: number; stored: number }>((resolve) => {
       rawWorker.onmessage = (e) => e.data.type === 'opfsWritten' && resolve(e.data)
       rawWorker.postMessage({ type: 'opfsWrite', blocks, mem })
     })
     performance.mark('raw:end')
-    console.log(`cpu:end raw fflate + OPFS${mem === undefined ? '' : ` (mem ${mem})`}`)
+    console.log(`cpu:end ${label}`)
     if (mem === undefined) last = { ...last, rawStored: result.stored }
-    console.log(`raw${mem === undefined ? '' : ` mem ${mem}`} ${result.ms.toFixed(0)} ms`)
+    console.log(`${label}: ${result.ms.toFixed(0)} ms`)
     return result.raw / 1e6 / (result.ms / 1000)
   }
   // One memory for every round, as an app keeps one open: its compression worker is warm after
@@ -333,7 +338,7 @@ async function cold(corpus: ChatRecord[]): Promise<void> {
   const ours = median(rounds.tiermem!)
   const limit = median(rounds.raw!)
   const ratio = pairedRatio(rounds, 'tiermem', 'raw')
-  console.log(`warm → cold paired ratios: ${rounds.tiermem!.map((value, r) => (value / rounds.raw![r]!).toFixed(2)).join(' ')}`)
+  console.log(`warm → cold paired ratios: ${roundRatios(rounds, 'tiermem', 'raw').map((ratio) => ratio.toFixed(2)).join(' ')}`)
   add({ group: 'cold', name: `chat corpus: ${corpus.length} records, JSON bytes`, value: jsonBytes / 1e6, unit: 'MB' })
   add({ group: 'cold', name: 'cold bytes on OPFS / JSON bytes', value: last.stored / jsonBytes, unit: '×', goal: '≤ 0.30', pass: last.stored / jsonBytes <= 0.3 })
   add({ group: 'cold', name: `warm → cold moves (gc demoted ${last.demoted})`, value: ours, unit: 'MB/s' })

@@ -154,9 +154,9 @@ export async function reclaimPages(ctx: EngineContext): Promise<void> {
  * `changes` have landed. It goes last: if commitChanges splits the changes into several
  * batches, the page deletes land with the last one, once nothing else names those pages.
  */
-export function withEmptiedPages(ctx: EngineContext, changes: readonly Change[], slots: Iterable<number>): Change[] {
+export function withEmptiedPages(ctx: EngineContext, changes: readonly Change[], slots: Iterable<number>): readonly Change[] {
   const emptied = pagesEmptiedBy(ctx, slots)
-  return emptied ? [...changes, emptied] : [...changes]
+  return emptied ? [...changes, emptied] : changes
 }
 
 /**

@@ -44,30 +44,20 @@ export interface EngineContext {
   /** Wakes openScope calls waiting for critical pressure to pass. */
   readonly levelWaiters: Set<() => void>
   /**
-   * Store keys with a put or delete queued but not yet settled. Reads of those keys wait for
-   * them (read-your-writes, as IndexedDB orders a read after an earlier write transaction).
+   * Store keys with a write queued but not yet landed, and the lane ticket of the latest such
+   * write. Reads of those keys run after it (see read-order.ts).
    */
-  readonly pendingWrites: Map<string, Promise<unknown>>
+  readonly pendingWrites: Map<string, number>
+  /** Lane tickets of user-issued writes: the last one, and the last whose keys are not known (gc, clear, scope close, configure). */
+  readonly writeTickets: { last: number; global: number }
+  /** Set when close() is called: calls issued after it are refused with CLOSED. */
+  closing: boolean
   /** Where the registry journal stands (see journal.ts). */
   journal: JournalState
   /** Batches written to the cold store so far: cached cold stats are valid only for one count. */
   coldWrites: number
-}
-
-/**
- * Registers in-flight writes of `keys` that settle together (a put group, a delete); each key
- * is forgotten once `write` settles unless a later write took its place. One promise for the
- * whole set: nothing is allocated per key.
- */
-export function trackWrites(ctx: EngineContext, keys: readonly string[], write: Promise<unknown>): void {
-  const settled = write.then(
-    () => undefined,
-    () => undefined,
-  )
-  for (const key of keys) ctx.pendingWrites.set(key, settled)
-  void settled.then(() => {
-    for (const key of keys) if (ctx.pendingWrites.get(key) === settled) ctx.pendingWrites.delete(key)
-  })
+  /** The first cleanup of a capacity layer raised its alert (once per open memory). */
+  cleanupAlerted: boolean
 }
 
 export function storeKey(ctx: EngineContext, slot: number): string {

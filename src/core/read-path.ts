@@ -3,7 +3,8 @@ import { getMany, reportBackgroundError, storeKey, type EngineContext } from './
 import { storeKeyOf } from './entry-record.ts'
 import { readWarm } from './warm-values.ts'
 import { TiermemError } from './errors.ts'
-import { verifyContent } from './integrity.ts'
+import { hashMatches, verifyContent } from './integrity.ts'
+import { inIssueOrder, keyWritePending } from './read-order.ts'
 import { elapsedNow, HOT_SAMPLE_MASK } from './metrics.ts'
 import { COLD, HOT, PENDING, WARM } from './registry.ts'
 import { removeEntries } from './removal.ts'
@@ -26,17 +27,6 @@ export function lookup(ctx: EngineContext, namespace: string, key: string, now: 
   return slot
 }
 
-/** Resolves once no write of these keys is in flight (undefined when none is: the common case). */
-export function writesSettled(ctx: EngineContext, namespace: string, keys: readonly string[]): Promise<unknown> | undefined {
-  if (ctx.pendingWrites.size === 0) return undefined
-  const waits: Promise<unknown>[] = []
-  for (const key of keys) {
-    const write = ctx.pendingWrites.get(storeKeyOf(namespace, key))
-    if (write) waits.push(write)
-  }
-  return waits.length === 0 ? undefined : Promise.all(waits)
-}
-
 /** Turns stored bytes into what a reader gets: a decoded value, or (for the worker host) the bytes themselves. */
 export type Decode = (bytes: Uint8Array) => unknown
 
@@ -45,10 +35,15 @@ export type Decode = (bytes: Uint8Array) => unknown
  * `decode` the bytes (by default into a fresh value).
  */
 export function readOne(ctx: EngineContext, namespace: string, key: string, decode: Decode = decodeValue): Promise<unknown> {
-  if (ctx.pendingWrites.size !== 0) {
-    const write = ctx.pendingWrites.get(storeKeyOf(namespace, key))
-    if (write) return write.then(() => readOne(ctx, namespace, key, decode))
+  // Issue order (read-order.ts): a read an earlier write has not reached yet runs after it.
+  if ((ctx.pendingWrites.size !== 0 || !ctx.lane.done(ctx.writeTickets.global)) && keyWritePending(ctx, storeKeyOf(namespace, key))) {
+    return ctx.lane.run(() => readNow(ctx, namespace, key, decode))
   }
+  return readNow(ctx, namespace, key, decode)
+}
+
+/** get() as of now, with no wait for writes (the caller has ordered it). */
+function readNow(ctx: EngineContext, namespace: string, key: string, decode: Decode): Promise<unknown> {
   const { reg, metrics } = ctx
   const sampled = (++metrics.hotReads & HOT_SAMPLE_MASK) === 0 && metrics.enabled
   const started = sampled ? elapsedNow() : 0
@@ -98,8 +93,13 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
     }
     const gen = reg.gen[slot]!
     const page = reg.page[slot]!
+    const hashHi = reg.hashHi[slot]!
+    const hashLo = reg.hashLo[slot]!
     const [bytes] = await readTier(ctx, tier, [slot])
     if (bytes && reg.isLive(slot, gen)) return acceptStored(ctx, slot, tier, bytes, decode, elapsedNow() - started)
+    // A write issued after this read landed while it ran: the bytes read are still the value
+    // as it was when the read was issued, if they are the bytes named then.
+    if (bytes && hashMatches(bytes, hashHi, hashLo)) return decode(bytes)
     // The entry changed while we read: deleted, overwritten or moved. Look again.
     const now = ctx.clock.now()
     slot = lookup(ctx, namespace, key, now)
@@ -119,12 +119,16 @@ function readTier(ctx: EngineContext, tier: number, slots: readonly number[]): P
 }
 
 /** getMany(): hot entries straight away, warm and cold ones in one store read per tier. */
-export async function readMany(ctx: EngineContext, namespace: string, keys: readonly string[], decode: Decode = decodeValue): Promise<unknown[]> {
-  await writesSettled(ctx, namespace, keys)
+export function readMany(ctx: EngineContext, namespace: string, keys: readonly string[], decode: Decode = decodeValue): Promise<unknown[]> {
+  const wait = (ctx.pendingWrites.size !== 0 || !ctx.lane.done(ctx.writeTickets.global)) && keys.some((key) => keyWritePending(ctx, storeKeyOf(namespace, key)))
+  return inIssueOrder(ctx, wait, () => readManyNow(ctx, namespace, keys, decode))
+}
+
+async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly string[], decode: Decode): Promise<unknown[]> {
   const { reg, metrics } = ctx
   const now = ctx.clock.now()
   const out: unknown[] = new Array(keys.length)
-  const pending: Array<{ index: number; slot: number; gen: number }>[] = [[], [], []]
+  const pending: Array<{ index: number; slot: number; gen: number; hashHi: number; hashLo: number }>[] = [[], [], []]
   for (let i = 0; i < keys.length; i++) {
     const slot = lookup(ctx, namespace, keys[i]!, now)
     if (slot < 0) {
@@ -136,7 +140,7 @@ export async function readMany(ctx: EngineContext, namespace: string, keys: read
       metrics.hits[HOT]!++
       out[i] = hotValue(reg, slot)
     } else {
-      pending[reg.tier[slot]!]!.push({ index: i, slot, gen: reg.gen[slot]! })
+      pending[reg.tier[slot]!]!.push({ index: i, slot, gen: reg.gen[slot]!, hashHi: reg.hashHi[slot]!, hashLo: reg.hashLo[slot]! })
     }
   }
   for (const tier of [WARM, COLD]) {
@@ -146,13 +150,16 @@ export async function readMany(ctx: EngineContext, namespace: string, keys: read
     const values = await readTier(ctx, tier, list.map((p) => p.slot))
     const elapsed = elapsedNow() - started
     for (let j = 0; j < list.length; j++) {
-      const { index, slot, gen } = list[j]!
+      const { index, slot, gen, hashHi, hashLo } = list[j]!
       const bytes = values[j]
       if (bytes && reg.isLive(slot, gen)) {
         out[index] = acceptStored(ctx, slot, tier, bytes, decode, elapsed / list.length)
+      } else if (bytes && hashMatches(bytes, hashHi, hashLo)) {
+        // Changed by a later write while the read ran: these are still the bytes named at issue.
+        out[index] = decode(bytes)
       } else {
-        // Raced with a move or a delete: fall back to the single-key path, which re-resolves.
-        out[index] = await readOne(ctx, namespace, keys[index]!, decode)
+        // Raced with a move: fall back to the single-key path, which re-resolves.
+        out[index] = await readNow(ctx, namespace, keys[index]!, decode)
       }
     }
   }

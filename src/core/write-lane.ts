@@ -1,21 +1,36 @@
 /**
  * Runs mutation tasks one at a time, in arrival order. Every change to the registry and the
  * stores goes through the lane, so a tier move can read, write and flip without another write
- * slipping in between; reads never wait for it. A task's failure rejects only that task.
+ * slipping in between. A task's failure rejects only that task.
+ *
+ * Each task gets a ticket (1, 2, …) in the order it was queued, and tasks settle in ticket order:
+ * `done(ticket)` tells whether a write issued earlier has landed. Reads use it to keep issue
+ * order: a read that an earlier write has not reached yet runs as the lane's next task instead
+ * of at once (see read-order.ts).
  */
 export class WriteLane {
   private tail: Promise<unknown> = Promise.resolve()
   private pending = 0
+  /** The ticket of the last task queued (0: none yet). */
+  issued = 0
+  /** Every task with a ticket up to this one has settled. */
+  private settled = 0
 
   run<T>(task: () => Promise<T> | T): Promise<T> {
+    const ticket = ++this.issued
     this.pending++
     const result = this.tail.then(task)
-    const settled = result.then(
-      () => this.pending--,
-      () => this.pending--,
-    )
-    this.tail = settled
+    const finish = () => {
+      this.pending--
+      this.settled = ticket
+    }
+    this.tail = result.then(finish, finish)
     return result
+  }
+
+  /** Whether the task with this ticket (and every one before it) has settled. */
+  done(ticket: number): boolean {
+    return ticket <= this.settled
   }
 
   /** Resolves once every task queued so far has finished. */

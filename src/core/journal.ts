@@ -72,6 +72,8 @@ export interface Change {
   entry?: JournalEntry
   /** Updates the in-memory registry; called once the batch holding this change has committed. */
   apply?: () => void
+  /** Changes with the same unit land in one batch or not at all (the items of one putMany). */
+  unit?: object
 }
 
 /**
@@ -94,6 +96,16 @@ export async function commitChanges(ctx: EngineContext, changes: readonly Change
       ops = nextOps
       entries = nextEntries
       end++
+    }
+    // Never end a batch inside a unit: it goes whole into the next batch, or fails whole.
+    const unit = changes[end - 1]!.unit
+    if (end < changes.length && unit !== undefined && changes[end]!.unit === unit) {
+      let unitStart = end - 1
+      while (unitStart > start && changes[unitStart - 1]!.unit === unit) unitStart--
+      if (unitStart === start) {
+        throw new TiermemError('INVALID_OPTION', `a putMany needs more than the ${limit} operations the ${ctx.warm.backend} store commits atomically; split it into smaller putMany calls`)
+      }
+      end = unitStart
     }
     const slice = changes.slice(start, end)
     const batch: StoreOp[] = []

@@ -1,20 +1,19 @@
 import { copyBytes, encodeValue } from './codec.ts'
-import { hashBytes } from './content-hash.ts'
-import { reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'
-import { readRecord, storeKeyOf, toEntryInfo, writeRecord, type EntryRecord } from './entry-record.ts'
+import { reportBackgroundError, type EngineContext } from './engine-context.ts'
+import { storeKeyOf, toEntryInfo, writeRecord } from './entry-record.ts'
 import { CHUNK_ENTRIES, commitChanges, maybeCheckpoint, type Change } from './journal.ts'
 import { TiermemError } from './errors.ts'
 import { applyLayerRules } from './layer-rules.ts'
 import { evaluatePressure } from './pressure-controller.ts'
 import { dropColdRecords } from './removal.ts'
-import { COLD, DURABLE, EVICTABLE, HOT, REFERENCED, WARM } from './registry.ts'
+import { COLD, DURABLE, HOT, REFERENCED } from './registry.ts'
 import type { ScopeState } from './scope-state.ts'
+import { planGroup, type Planned } from './put-plan.ts'
 import { enforceHotBudget, moveToCold, setHotValue } from './tier-moves.ts'
 import type { EntryInfo, PutOptions } from './types.ts'
 import { packIntoPages, reclaimPages, withEmptiedPages } from './warm-values.ts'
 import { checkKey, checkNamespace, checkPutOptions } from './validate.ts'
-
-const TIER_CODES = { hot: HOT, warm: WARM, cold: COLD } as const
+import { noteKeyWrites } from './read-order.ts'
 
 /** A validated, encoded put waiting for its group to commit. */
 export interface PreparedPut {
@@ -28,6 +27,8 @@ export interface PreparedPut {
   scope: ScopeState | undefined
   /** The clock when put was called: createdAt and expiry count from the call, not the commit. */
   at: number
+  /** Puts that succeed or fail together (one putMany); undefined for a put on its own. */
+  unit?: object
   resolve(info: EntryInfo): void
   reject(error: unknown): void
 }
@@ -37,6 +38,8 @@ export interface PutGroup {
   items: PreparedPut[]
   /** Settles when the group's lane task has finished. */
   done: Promise<void>
+  /** The group's lane ticket: it takes more puts only while it is the lane's last task. */
+  ticket: number
 }
 
 /**
@@ -81,11 +84,16 @@ export function putsPerBatch(ctx: EngineContext): number {
   return Math.max(1, limit - Math.ceil(limit / (CHUNK_ENTRIES + 1)))
 }
 
+/**
+ * The group a put joins: the open one while it is still the lane's last task (so a put never
+ * commits before a delete, a scope close or a waiting read issued ahead of it), else a new one.
+ */
 function openGroupFor(ctx: EngineContext, room: number): PutGroup {
   const open = openGroup.get(ctx)
-  if (open && open.items.length + room <= putsPerBatch(ctx)) return open
+  if (open && open.ticket === ctx.lane.issued && open.items.length + room <= putsPerBatch(ctx)) return open
   const created = { items: [] } as unknown as PutGroup
   created.done = ctx.lane.run(() => commitGroup(ctx, created))
+  created.ticket = ctx.lane.issued
   openGroup.set(ctx, created)
   return created
 }
@@ -101,19 +109,24 @@ export function enqueuePutItems(ctx: EngineContext, items: PreparedPut[]): Array
 }
 
 /**
- * Queues puts that succeed or fail together (putMany): they always share one atomic batch, so
- * a putMany larger than the warm store's batch is refused before anything is written.
+ * Queues puts that succeed or fail together (putMany): they share one atomic batch, and a
+ * refusal of any of them (a budget, a scope, a full layer) refuses all of them, so a putMany
+ * larger than the warm store's batch is refused before anything is written.
  */
 export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
   const most = putsPerBatch(ctx)
   if (items.length > most) {
     throw new TiermemError('INVALID_OPTION', `putMany of ${items.length} items exceeds what the ${ctx.warm.backend} store commits atomically (${most}); split it into smaller putMany calls`)
   }
+  if (items.length > 1) {
+    const unit = {}
+    for (const item of items) item.unit = unit
+  }
   return Promise.all(addToGroup(ctx, openGroupFor(ctx, items.length), items))
 }
 
 function addToGroup(ctx: EngineContext, target: PutGroup, items: PreparedPut[]): Array<Promise<EntryInfo>> {
-  trackWrites(ctx, items.map((item) => item.storeKey), target.done)
+  noteKeyWrites(ctx, items.map((item) => item.storeKey), target.ticket, target.done)
   return items.map(
     (item) =>
       new Promise<EntryInfo>((resolve, reject) => {
@@ -124,29 +137,6 @@ function addToGroup(ctx: EngineContext, target: PutGroup, items: PreparedPut[]):
   )
 }
 
-function initialTier(ctx: EngineContext, item: PreparedPut, type: string, durable: boolean): number {
-  if (item.options.tier) return TIER_CODES[item.options.tier]
-  if (!durable) return HOT
-  const byType = ctx.policy.typeTiers[type]
-  if (byType) return TIER_CODES[byType]
-  return item.bytes.byteLength > ctx.policy.maxHotEntryBytes ? WARM : HOT
-}
-
-interface Planned {
-  item: PreparedPut
-  record: EntryRecord
-  /** The warm ops and journal entry that must land together with this put. */
-  change: Change
-  /** The placement asked for; cold entries are written warm first, then moved. */
-  wantCold: boolean
-  /** The put replaces an entry whose value is in cold: that record goes once this put has landed. */
-  replacesCold: boolean
-  replacesAlone: string | undefined
-  slot: number
-  /** Set once the put has landed and the registry holds it. */
-  info?: EntryInfo
-}
-
 async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   if (openGroup.get(ctx) === group) openGroup.delete(ctx)
   const { reg } = ctx
@@ -154,85 +144,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     for (const item of group.items) item.reject(new TiermemError('CLOSED', 'the memory was closed before this put committed; nothing was written'))
     return
   }
-  const planned: Planned[] = []
-  const latest = new Map<string, EntryRecord>()
-  const layerDelta = new Map<string, number>()
-  const scopeDelta = new Map<ScopeState, number>()
-  /** Scope references planned in this group: a second put of a key through its scope adds none. */
-  const scopeHeld = new Set<string>()
-  /** Entries the group replaces: the pages it leaves empty go with its last batch. */
-  const replaced = new Set<number>()
-
-  for (const item of group.items) {
-    const slot = reg.find(item.namespace, item.key)
-    const prior = latest.get(item.storeKey) ?? (slot >= 0 ? readRecord(reg, slot) : undefined)
-    const size = item.bytes.byteLength
-    const layerPolicy = ctx.policy.layers[item.layer]!
-
-    // A manual layer is never evicted from: a put that would overflow its budget fails instead.
-    if (layerPolicy.eviction === 'manual' && layerPolicy.maxBytes !== undefined) {
-      const layerId = reg.layerNames.lookup(item.layer)
-      const current = (layerId === undefined ? 0 : reg.layerBytes[layerId] ?? 0) + (layerDelta.get(item.layer) ?? 0)
-      const replaced = prior && prior.layer === item.layer ? prior.sizeBytes : 0
-      if (current - replaced + size > layerPolicy.maxBytes) {
-        item.reject(new TiermemError('QUOTA_EXCEEDED', `layer '${item.layer}' is full (${layerPolicy.maxBytes} bytes, eviction 'manual'); delete entries from it or raise its maxBytes`))
-        continue
-      }
-    }
-    if (item.scope) {
-      const scope = item.scope
-      const owned = scope.owned.get(item.storeKey) ?? 0
-      const used = scope.usedBytes + (scopeDelta.get(scope) ?? 0) - owned
-      const quota = effectiveQuota(ctx, scope)
-      if (used + size > quota) {
-        item.reject(new TiermemError('QUOTA_EXCEEDED', `task '${scope.taskId}' would use ${used + size} bytes, over its quota of ${Math.floor(quota)}; close finished scopes or raise quotaBytes`))
-        continue
-      }
-      scopeDelta.set(scope, (scopeDelta.get(scope) ?? 0) + size - owned)
-    }
-
-    const o = item.options
-    const type = o.type ?? 'context'
-    const durable = o.durable ?? true
-    const tier = initialTier(ctx, item, type, durable)
-    const ttlMs = o.ttlMs ?? Number.NaN
-    const lifetime = Number.isNaN(ttlMs) ? layerPolicy.ttlMs : ttlMs
-    const importance = o.importance ?? 0.5
-    const heldKey = item.scope ? `${item.scope.taskId}\u0000${item.storeKey}` : ''
-    const scopeRef = item.scope !== undefined && !item.scope.owned.has(item.storeKey) && !scopeHeld.has(heldKey) ? 1 : 0
-    if (item.scope) scopeHeld.add(heldKey)
-    const refCount = (prior?.refCount ?? 0) + scopeRef
-    const referenced = refCount > 0 || (prior !== undefined && (prior.flags & REFERENCED) !== 0)
-    const hash = hashBytes(item.bytes)
-    const now = item.at
-    const record: EntryRecord = {
-      key: item.key, namespace: item.namespace, type, layer: item.layer,
-      tier: tier === COLD ? WARM : tier,
-      importance, relevance: o.relevance ?? importance,
-      createdAt: now, lastAccessedAt: now, accessCount: 0, sizeBytes: size,
-      ttlMs, expiresAt: lifetime === undefined ? Number.POSITIVE_INFINITY : now + lifetime,
-      taskId: o.taskId ?? item.scope?.taskId, tags: o.tags ? [...o.tags] : undefined,
-      flags: ((o.evictable ?? true) ? EVICTABLE : 0) | (durable ? DURABLE : 0) | (referenced ? REFERENCED : 0),
-      refCount, hashHi: hash.hi, hashLo: hash.lo, page: 0, pageOffset: 0,
-    }
-    // The prior value is stored alone in warm, under this key (a prior put of this group counts:
-    // its page is not known yet, and deleting a key nothing holds is harmless).
-    const priorAlone = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier !== COLD && prior.page === 0
-    const change: Change = {}
-    if (durable) {
-      change.ops = [{ type: 'put', space: 'values', key: item.storeKey, value: item.bytes }]
-      change.entry = record
-    } else if (prior && prior.flags & DURABLE) {
-      change.entry = item.storeKey
-      if (priorAlone) change.ops = [{ type: 'delete', space: 'values', key: item.storeKey }]
-    }
-    if (prior) layerDelta.set(prior.layer, (layerDelta.get(prior.layer) ?? 0) - prior.sizeBytes)
-    layerDelta.set(item.layer, (layerDelta.get(item.layer) ?? 0) + size)
-    latest.set(item.storeKey, record)
-    const replacesCold = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier === COLD
-    planned.push({ item, record, change, wantCold: tier === COLD, replacesCold, replacesAlone: priorAlone ? item.storeKey : undefined, slot: -1 })
-    if (slot >= 0) replaced.add(slot)
-  }
+  const { planned, latest, replaced } = planGroup(ctx, group.items)
 
   // Commit, and apply each put to the registry as soon as the batch holding it has landed. A
   // store failure part-way leaves the earlier batches committed and applied: those puts
@@ -308,9 +220,4 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     reportBackgroundError(ctx, 'layer-rules-failed', error)
   }
   evaluatePressure(ctx)
-}
-
-/** A scope's quota, shrunk by 0.8 while pressure is at warning or above (seed 000). */
-export function effectiveQuota(ctx: EngineContext, scope: ScopeState): number {
-  return ctx.level === 'normal' ? scope.quotaBytes : scope.quotaBytes * 0.8
 }

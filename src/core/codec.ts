@@ -1,5 +1,6 @@
-import { Packr } from 'msgpackr'
+import { addExtension, Packr } from 'msgpackr'
 import { TiermemError } from './errors.ts'
+import { checkStorable } from './storable.ts'
 
 /**
  * The value codec: one binary format for every tier and runtime, so sizes are exact and the
@@ -20,10 +21,23 @@ const packr = new Packr({
   },
 })
 
+/**
+ * msgpack writes -0 as the integer 0. A value holding one is encoded from a copy in which each
+ * -0 is this marker, written as an extension that decodes back to -0. msgpackr keeps one global
+ * table of extensions, so the type code (0x2d, '-') is registered once, here; it is the only one
+ * tiermem adds.
+ */
+class NegativeZero {}
+const NEGATIVE_ZERO_TYPE = 0x2d
+const EMPTY = new Uint8Array(0)
+addExtension({ Class: NegativeZero, type: NEGATIVE_ZERO_TYPE, pack: () => EMPTY, unpack: () => -0 })
+
 export function encodeValue(value: unknown): Uint8Array {
   try {
-    return packr.pack(value)
+    const negativeZero = checkStorable(value)
+    return packr.pack(negativeZero ? withSignedZeros(value, new Map()) : value)
   } catch (cause) {
+    if (cause instanceof TiermemError) throw cause
     const reason = cause instanceof Error ? cause.message : String(cause)
     throw new TiermemError(
       'INVALID_VALUE',
@@ -32,6 +46,37 @@ export function encodeValue(value: unknown): Uint8Array {
       { cause },
     )
   }
+}
+
+/** A copy of the containers of `value` with every -0 replaced by the marker; shared references and cycles kept. */
+function withSignedZeros(value: unknown, copies: Map<object, unknown>): unknown {
+  if (typeof value === 'number') return value === 0 && 1 / value < 0 ? new NegativeZero() : value
+  if (typeof value !== 'object' || value === null) return value
+  const done = copies.get(value)
+  if (done !== undefined) return done
+  if (Array.isArray(value)) {
+    const copy: unknown[] = []
+    copies.set(value, copy)
+    for (const item of value) copy.push(withSignedZeros(item, copies))
+    return copy
+  }
+  if (value instanceof Map) {
+    const copy = new Map()
+    copies.set(value, copy)
+    for (const [k, v] of value) copy.set(withSignedZeros(k, copies), withSignedZeros(v, copies))
+    return copy
+  }
+  if (value instanceof Set) {
+    const copy = new Set()
+    copies.set(value, copy)
+    for (const member of value) copy.add(withSignedZeros(member, copies))
+    return copy
+  }
+  if (Object.prototype.toString.call(value) !== '[object Object]') return value
+  const copy: Record<string, unknown> = Object.getPrototypeOf(value) === null ? Object.create(null) : {}
+  copies.set(value, copy)
+  for (const key in value) copy[key] = withSignedZeros((value as Record<string, unknown>)[key], copies)
+  return copy
 }
 
 export function decodeValue(bytes: Uint8Array): unknown {
@@ -49,17 +94,22 @@ export function decodeValue(bytes: Uint8Array): unknown {
  * Set, Date, typed arrays or buffers cannot be frozen (their contents stay mutable), so the hot
  * tier keeps their bytes and decodes a fresh copy per read. Measured in bench/core.bench.ts.
  */
-export function isPlain(value: unknown): boolean {
+export function isPlain(value: unknown, depth = 0): boolean {
   if (value === null || typeof value !== 'object') return true
+  // A cycle (structured clone keeps them) never ends: past this depth a value is not plain, and
+  // each read decodes a fresh copy, cycle included.
+  if (depth > MAX_PLAIN_DEPTH) return false
   if (Array.isArray(value)) {
-    for (const item of value) if (!isPlain(item)) return false
+    for (const item of value) if (!isPlain(item, depth + 1)) return false
     return true
   }
   const proto = Object.getPrototypeOf(value)
   if (proto !== Object.prototype && proto !== null) return false
-  for (const key in value) if (!isPlain((value as Record<string, unknown>)[key])) return false
+  for (const key in value) if (!isPlain((value as Record<string, unknown>)[key], depth + 1)) return false
   return true
 }
+
+const MAX_PLAIN_DEPTH = 200
 
 /** Freezes a plain value and everything in it. */
 export function deepFreeze<T>(value: T): T {

@@ -1,4 +1,5 @@
 import { TiermemError } from './errors.ts'
+import { isWellFormed } from './storable.ts'
 import { TIERS, type PutOptions, type Tier } from './types.ts'
 
 export const MAX_KEY_LENGTH = 1024
@@ -16,14 +17,16 @@ export function checkKey(key: unknown): asserts key is string {
       `keys are non-empty strings of at most ${MAX_KEY_LENGTH} characters; got ${describe(key)}`,
     )
   }
+  // Stores keep names as UTF-8: a lone surrogate would come back as another key after a reopen.
+  if (!isWellFormed(key)) throw new TiermemError('INVALID_KEY', `keys must not hold a lone surrogate (half of a UTF-16 pair); got ${describe(key)}; use key.toWellFormed()`)
 }
 
 export function checkNamespace(namespace: unknown): string {
   if (namespace === undefined) return DEFAULT_NAMESPACE
-  if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > MAX_NAME_LENGTH || namespace.includes('\u0000')) {
+  if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > MAX_NAME_LENGTH || namespace.includes('\u0000') || !isWellFormed(namespace)) {
     throw new TiermemError(
       'INVALID_OPTION',
-      `namespace must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without NUL; got ${describe(namespace)}`,
+      `namespace must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without NUL or lone surrogates; got ${describe(namespace)}`,
     )
   }
   return namespace
@@ -35,9 +38,9 @@ function fraction(name: string, value: unknown): void {
   }
 }
 
-function shortName(name: string, value: unknown, max = MAX_NAME_LENGTH): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) {
-    throw new TiermemError('INVALID_OPTION', `${name} must be a non-empty string of at most ${max} characters; got ${describe(value)}`)
+export function shortName(name: string, value: unknown, max = MAX_NAME_LENGTH): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0 || value.length > max || !isWellFormed(value)) {
+    throw new TiermemError('INVALID_OPTION', `${name} must be a non-empty string of at most ${max} characters without lone surrogates; got ${describe(value)}`)
   }
 }
 
@@ -65,8 +68,8 @@ export function checkPutOptions(options: PutOptions | undefined, extraKeys?: Rea
   if (options.namespace !== undefined) checkNamespace(options.namespace)
   if (options.taskId !== undefined) shortName('taskId', options.taskId)
   if (options.tags !== undefined) {
-    if (!Array.isArray(options.tags) || !options.tags.every((t) => typeof t === 'string' && t.length > 0 && t.length <= MAX_NAME_LENGTH)) {
-      throw new TiermemError('INVALID_OPTION', 'tags must be an array of non-empty strings')
+    if (!Array.isArray(options.tags) || !options.tags.every((t) => typeof t === 'string' && t.length > 0 && t.length <= MAX_NAME_LENGTH && isWellFormed(t))) {
+      throw new TiermemError('INVALID_OPTION', `tags must be an array of non-empty strings of at most ${MAX_NAME_LENGTH} characters without lone surrogates`)
     }
   }
   if (options.evictable !== undefined && typeof options.evictable !== 'boolean') {

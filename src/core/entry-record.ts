@@ -1,7 +1,7 @@
 import { formatHash } from './content-hash.ts'
 import { TiermemError } from './errors.ts'
 import {
-  COLD, DURABLE, EVICTABLE, HOT, REFERENCED, TIER_NAMES, WARM, type Registry,
+  COLD, DURABLE, EVICTABLE, HOT, PERSISTED_FLAGS, TIER_NAMES, WARM, type Registry,
 } from './registry.ts'
 import type { EntryInfo } from './types.ts'
 
@@ -53,7 +53,7 @@ export function recordToArray(r: EntryRecord): unknown[] {
     r.createdAt, r.lastAccessedAt, r.accessCount, r.sizeBytes,
     Number.isNaN(r.ttlMs) ? null : r.ttlMs,
     r.expiresAt === Number.POSITIVE_INFINITY ? null : r.expiresAt,
-    r.taskId ?? null, r.tags ?? null, r.flags & (EVICTABLE | DURABLE | REFERENCED), r.refCount, r.hashHi, r.hashLo,
+    r.taskId ?? null, r.tags ?? null, r.flags & PERSISTED_FLAGS, r.refCount, r.hashHi, r.hashLo,
     storedTier === COLD ? 0 : r.page, storedTier === COLD ? 0 : r.pageOffset,
   ]
 }

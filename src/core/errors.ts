@@ -25,6 +25,8 @@ export const ErrorCode = {
   CLOSED: 'CLOSED',
   /** The worker that runs the engine stopped (crashed or was terminated) while the call was pending. */
   WORKER_LOST: 'WORKER_LOST',
+  /** A put into a layer at capacity that cleanup cannot make room in without deleting the put itself (the rest is held). */
+  LAYER_FULL: 'LAYER_FULL',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

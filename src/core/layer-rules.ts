@@ -67,7 +67,20 @@ export async function applyLayerRules(ctx: EngineContext, layers: Iterable<numbe
           .slice(0, Math.max(0, members.size - keep))
         if (victims.length > 0) {
           await removeEntries(ctx, victims, 'cleanup')
-          ctx.events.emit('cleanup', { layer: name, removed: victims.length, remaining: members.size, capacity: layer.maxEntries })
+          const cleanup = { layer: name, removed: victims.length, remaining: members.size, capacity: layer.maxEntries }
+          ctx.events.emit('cleanup', cleanup)
+          // Deleting what the user put is the seed's design, but never quietly: the first time, an alert says so.
+          if (!ctx.cleanupAlerted) {
+            ctx.cleanupAlerted = true
+            ctx.events.emit('alert', {
+              name: 'layer-cleanup',
+              severity: 'warning',
+              detail: {
+                ...cleanup,
+                message: `layer '${name}' holds at most ${layer.maxEntries} entries: ${victims.length} of the least important were deleted; put what must last into a layer without a capacity (insights, assets) or raise maxEntries`,
+              },
+            })
+          }
         }
       }
     }

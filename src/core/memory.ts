@@ -1,7 +1,7 @@
 import { memoryStore } from '../stores/memory-store.ts'
 import type { ScanOptions, Store, StoreSpace } from '../stores/store.ts'
 import { copyBytes } from './codec.ts'
-import { reportBackgroundError, trackWrites, type EngineContext } from './engine-context.ts'
+import { reportBackgroundError, type EngineContext } from './engine-context.ts'
 import { readRecord, storeKeyOf, toEntryInfo } from './entry-record.ts'
 import { commitChanges, maybeCheckpoint, newJournalState } from './journal.ts'
 import { TiermemError } from './errors.ts'
@@ -9,7 +9,7 @@ import { EventBus, checkSubscription } from './event-bus.ts'
 import { runGc } from './gc.ts'
 import { applyLayerRules, syncLayerIndexes } from './layer-rules.ts'
 import { elapsedNow, Metrics } from './metrics.ts'
-import { queryEntries } from './query.ts'
+import { checkQueryFilter, queryEntries } from './query.ts'
 import { cachedColdStats, collectStats } from './stats.ts'
 import { loadRegistry, persistStats, sweepCold } from './persistence.ts'
 import {
@@ -20,15 +20,18 @@ import { checkHealthAlert, monitorRound } from './monitor.ts'
 import { enqueuePutItems, enqueuePuts, preparePut, type PreparedPut } from './put-pipeline.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from './internals.ts'
 import { verifyContent } from './integrity.ts'
-import { lookup, readMany, readOne, writesSettled } from './read-path.ts'
+import { lookup, readMany, readOne } from './read-path.ts'
+import { anyWritePending, inIssueOrder, keyWritePending, noteGlobalWrite, noteKeyWrites } from './read-order.ts'
 import { COLD, DURABLE, HOT, REFERENCED, Registry, TIER_NAMES, WARM } from './registry.ts'
 import { removeEntries } from './removal.ts'
 import { openTaskScope } from './scope-api.ts'
+import { releaseAbandonedScopes } from './task-scope.ts'
 import { demoteHotToWarm, enforceHotBudget, moveFromCold, moveToCold, promoteWarmToHot } from './tier-moves.ts'
 import type {
   EntryInfo, Memory, MemoryEvents, MemoryOptions, MemoryStats, NamespaceOption, PressureReport, PutOptions, QueryFilter, RuntimeOptions, SignalSource, Tier,
 } from './types.ts'
 import { checkKey, checkNamespace } from './validate.ts'
+import { isWellFormed } from './storable.ts'
 import { WriteLane } from './write-lane.ts'
 import { readWarm } from './warm-values.ts'
 
@@ -87,8 +90,11 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     externalSignals: new Map(),
     levelWaiters: new Set(),
     pendingWrites: new Map(),
+    writeTickets: { last: 0, global: 0 },
+    closing: false,
     journal: newJournalState(),
     coldWrites: 0,
+    cleanupAlerted: false,
   }
   ctx.metrics.enabled = options.metrics ?? true
   ctx.metrics.closeWindow(elapsedNow())
@@ -101,30 +107,58 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   await loadRegistry(ctx)
   await sweepCold(ctx)
   syncLayerIndexes(ctx)
+  await releaseAbandonedScopes(ctx)
   evaluatePressure(ctx)
   return buildMemory(ctx, maintenanceMs, options.signals ?? [])
 }
 
 function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonly SignalSource[]): Memory {
   const { reg, lane } = ctx
-  let closing = false
+  let closed: Promise<void> | undefined
   const timers: Array<ReturnType<typeof setInterval>> = []
 
   const closedError = () => new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
-  /** Runs a mutation on the lane, after the closed check, with pressure re-evaluated after it. */
-  const mutate = <T>(task: () => Promise<T> | T): Promise<T> => {
-    if (closing) return Promise.reject(closedError())
-    return lane.run(async () => {
-      const result = await task()
+  /**
+   * Runs a user's write on the lane in issue order, after the closed check, with pressure
+   * re-evaluated after it. `keys`: the store keys it may change, so reads of them wait for it;
+   * 'all' where they are not known in advance; 'none' for housekeeping (gc, configure): what it
+   * evicts is policy at work, which reads do not wait for (read-order.ts).
+   */
+  const mutate = <T>(keys: readonly string[] | 'all' | 'none', task: () => Promise<T> | T): Promise<T> => {
+    if (ctx.closing) return Promise.reject(closedError())
+    const result = lane.run(async () => {
+      const value = await task()
       evaluatePressure(ctx)
-      return result
+      return value
     })
+    if (keys === 'all') noteGlobalWrite(ctx, lane.issued)
+    else if (keys !== 'none') noteKeyWrites(ctx, keys, lane.issued, result)
+    return result
   }
-  const locate = (key: unknown, options: NamespaceOption | undefined): number => {
-    checkKey(key)
-    const slot = reg.find(checkNamespace(options?.namespace), key)
-    if (slot < 0) throw new TiermemError('NOT_FOUND', `no entry '${key}' in namespace '${options?.namespace ?? 'default'}'`)
-    return slot
+  /** A write of one entry: the key is checked now, the entry is found on the lane. */
+  const mutateEntry = <T>(key: unknown, options: NamespaceOption | undefined, task: (slot: number) => Promise<T> | T): Promise<T> => {
+    try {
+      checkKey(key)
+      const namespace = checkNamespace(options?.namespace)
+      return mutate([storeKeyOf(namespace, key)], () => {
+        const slot = reg.find(namespace, key)
+        if (slot < 0) throw new TiermemError('NOT_FOUND', `no entry '${key}' in namespace '${namespace}'`)
+        return task(slot)
+      })
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+  /** A read of one entry's metadata, in issue order. */
+  const readEntry = <T>(key: unknown, options: NamespaceOption | undefined, read: (namespace: string, key: string) => T): Promise<T> => {
+    if (ctx.closing) return Promise.reject(closedError())
+    try {
+      checkKey(key)
+      const namespace = checkNamespace(options?.namespace)
+      return inIssueOrder(ctx, keyWritePending(ctx, storeKeyOf(namespace, key)), () => read(namespace, key))
+    } catch (error) {
+      return Promise.reject(error)
+    }
   }
   /** Commits a new refCount for an entry, then applies it (durable entries journal it first). */
   const setRefCount = async (slot: number, refCount: number) => {
@@ -143,7 +177,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
   }
   /** putMany and the worker's encoded putMany: prepare every item (any bad one fails the call), then one batch. */
   const putAll = (count: number, prepareEach: () => PreparedPut[]): Promise<EntryInfo[]> => {
-    if (closing) return Promise.reject(closedError())
+    if (ctx.closing) return Promise.reject(closedError())
     try {
       const prepared = prepareEach()
       return count === 0 ? Promise.resolve([]) : enqueuePuts(ctx, prepared)
@@ -152,7 +186,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     }
   }
   const background = (name: string, task: () => Promise<unknown>) => {
-    if (closing) return
+    if (ctx.closing) return
     lane.run(task).then(
       () => evaluatePressure(ctx),
       (error: unknown) => reportBackgroundError(ctx, name, error),
@@ -177,7 +211,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
   }
   if (ctx.pressurePolicy.checkIntervalMs > 0) {
     timers.push(setInterval(() => {
-      if (!closing) monitor().catch((error: unknown) => reportBackgroundError(ctx, 'monitor-failed', error))
+      if (!ctx.closing) monitor().catch((error: unknown) => reportBackgroundError(ctx, 'monitor-failed', error))
     }, ctx.pressurePolicy.checkIntervalMs))
   }
   // Node keeps a process alive for intervals; background upkeep must not.
@@ -185,7 +219,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
 
   const memory: Memory = {
     put(key: string, value: unknown, options?: PutOptions): Promise<EntryInfo> {
-      if (closing) return Promise.reject(closedError())
+      if (ctx.closing) return Promise.reject(closedError())
       try {
         return enqueuePuts(ctx, [preparePut(ctx, key, value, options)]).then((infos) => infos[0]!)
       } catch (error) {
@@ -205,8 +239,8 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     },
 
     get<T>(key: string, options?: NamespaceOption): Promise<T | undefined> {
-      if (closing) return Promise.reject(closedError())
-      if (typeof key !== 'string' || key.length === 0 || key.length > 1024 || options !== undefined) {
+      if (ctx.closing) return Promise.reject(closedError())
+      if (typeof key !== 'string' || key.length === 0 || key.length > 1024 || options !== undefined || !isWellFormed(key)) {
         try {
           checkKey(key)
           return readOne(ctx, checkNamespace(options?.namespace), key) as Promise<T | undefined>
@@ -218,67 +252,62 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     },
 
     async getMany<T>(keys: string[], options?: NamespaceOption): Promise<(T | undefined)[]> {
-      if (closing) throw closedError()
+      if (ctx.closing) throw closedError()
       if (!Array.isArray(keys)) throw new TiermemError('INVALID_KEY', 'getMany takes an array of keys')
       keys.forEach(checkKey)
       return readMany(ctx, checkNamespace(options?.namespace), keys) as Promise<(T | undefined)[]>
     },
 
-    async getEntry(key, options) {
-      if (closing) throw closedError()
-      checkKey(key)
-      const namespace = checkNamespace(options?.namespace)
-      await writesSettled(ctx, namespace, [key])
-      const slot = lookup(ctx, namespace, key, ctx.clock.now())
-      return slot < 0 ? undefined : toEntryInfo(reg, slot)
+    getEntry(key, options) {
+      return readEntry(key, options, (namespace, k) => {
+        const slot = lookup(ctx, namespace, k, ctx.clock.now())
+        return slot < 0 ? undefined : toEntryInfo(reg, slot)
+      })
     },
 
-    async has(key, options) {
-      if (closing) throw closedError()
-      checkKey(key)
-      const namespace = checkNamespace(options?.namespace)
-      await writesSettled(ctx, namespace, [key])
-      return lookup(ctx, namespace, key, ctx.clock.now()) >= 0
+    has(key, options) {
+      return readEntry(key, options, (namespace, k) => lookup(ctx, namespace, k, ctx.clock.now()) >= 0)
     },
 
     delete(key, options) {
       try {
         checkKey(key)
         const namespace = checkNamespace(options?.namespace)
-        const removal = mutate(async () => {
+        return mutate([storeKeyOf(namespace, key)], async () => {
           const slot = reg.find(namespace, key)
           if (slot < 0) return false
           await removeEntries(ctx, [slot], 'manual')
           return true
         })
-        trackWrites(ctx, [storeKeyOf(namespace, key)], removal)
-        return removal
       } catch (error) {
         return Promise.reject(error)
       }
     },
 
-    async query(filter: QueryFilter = {}) {
-      if (closing) throw closedError()
-      return queryEntries(ctx, filter)
+    query(filter: QueryFilter = {}) {
+      if (ctx.closing) return Promise.reject(closedError())
+      try {
+        checkQueryFilter(filter)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return inIssueOrder(ctx, anyWritePending(ctx), () => queryEntries(ctx, filter))
     },
 
     openScope(taskId, options) {
-      if (closing) return Promise.reject(closedError())
+      if (ctx.closing) return Promise.reject(closedError())
       return openTaskScope(ctx, taskId, options, memory)
     },
 
     retain(key, options) {
-      return mutate(async () => {
-        const slot = locate(key, options)
+      return mutateEntry(key, options, async (slot) => {
         await setRefCount(slot, reg.refCount[slot]! + 1)
         return reg.refCount[slot]!
       })
     },
 
     release(key, options) {
-      return mutate(async () => {
-        const slot = locate(key, options)
+      return mutateEntry(key, options, async (slot) => {
         if (reg.refCount[slot] === 0) {
           throw new TiermemError('NOT_HELD', `'${key}' is not held (refCount 0); release only what you retained`)
         }
@@ -288,8 +317,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     },
 
     evict(key, options) {
-      return mutate(async () => {
-        const slot = locate(key, options)
+      return mutateEntry(key, options, async (slot) => {
         if (reg.refCount[slot]! > 0) {
           throw new TiermemError('REF_HELD', `'${key}' is held (refCount ${reg.refCount[slot]}); release it before evicting`)
         }
@@ -298,8 +326,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     },
 
     promote(key, options) {
-      return mutate(async (): Promise<Tier> => {
-        const slot = locate(key, options)
+      return mutateEntry(key, options, async (slot): Promise<Tier> => {
         if (reg.tier[slot] === WARM) {
           const [bytes] = await readWarm(ctx, [slot], true)
           if (!bytes) throw new TiermemError('CORRUPT', `the warm value of '${key}' is missing`)
@@ -313,8 +340,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     },
 
     demote(key, options) {
-      return mutate(async (): Promise<Tier> => {
-        const slot = locate(key, options)
+      return mutateEntry(key, options, async (slot): Promise<Tier> => {
         // A durable: false entry has no lower tier to go to; it stays hot.
         if (reg.tier[slot] === HOT && reg.flags[slot]! & DURABLE) demoteHotToWarm(ctx, slot)
         else if (reg.tier[slot] === WARM) await moveToCold(ctx, [slot])
@@ -323,23 +349,23 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     },
 
     gc() {
-      return mutate(() => runGc(ctx))
+      return mutate('none', () => runGc(ctx))
     },
 
-    async stats(): Promise<MemoryStats> {
-      if (closing) throw closedError()
-      return collectStats(ctx)
+    stats(): Promise<MemoryStats> {
+      if (ctx.closing) return Promise.reject(closedError())
+      return inIssueOrder(ctx, anyWritePending(ctx), () => collectStats(ctx))
     },
 
     async checkPressure() {
-      if (closing) throw closedError()
+      if (ctx.closing) throw closedError()
       await monitor()
       await lane.idle()
       return pressureReport(ctx)
     },
 
     configure(options: RuntimeOptions) {
-      return mutate(async () => {
+      return mutate('none', async () => {
         if (typeof options !== 'object' || options === null) throw new TiermemError('INVALID_OPTION', 'configure takes an options object')
         // Validate everything before changing anything.
         const policy = mergeLifecyclePolicy(ctx.policy, options.policy)
@@ -362,26 +388,29 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     },
 
     async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
-      if (closing) throw closedError()
+      if (ctx.closing) throw closedError()
       checkSubscription(event, handler)
       return ctx.events.on(event, handler)
     },
 
     async flush() {
-      if (closing) throw closedError()
+      if (ctx.closing) throw closedError()
       await lane.run(() => persistStats(ctx))
       await lane.idle()
     },
 
-    async close() {
-      if (closing) return
-      closing = true
-      for (const timer of timers) clearInterval(timer)
-      await lane.idle()
-      await lane.run(() => persistStats(ctx))
-      ctx.closed = true
-      for (const wake of [...ctx.levelWaiters]) wake()
-      await Promise.all([ctx.warm.close(), ctx.cold.close()])
+    close() {
+      // One close however often it is called: a second call resolves when the first has finished.
+      closed ??= (async () => {
+        ctx.closing = true
+        for (const timer of timers) clearInterval(timer)
+        await lane.idle()
+        await lane.run(() => persistStats(ctx))
+        ctx.closed = true
+        for (const wake of [...ctx.levelWaiters]) wake()
+        await Promise.all([ctx.warm.close(), ctx.cold.close()])
+      })()
+      return closed
     },
   }
   const internals: EngineInternals = {
@@ -389,7 +418,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
       return putAll(items.length, () => items.map(({ key, bytes, ...options }) => preparePut(ctx, key, undefined, options, undefined, bytes)))
     },
     putEncodedEach(items) {
-      if (closing) return Promise.reject(closedError())
+      if (ctx.closing) return Promise.reject(closedError())
       const results: Array<Promise<EntryInfo>> = []
       const prepared: PreparedPut[] = []
       const slots: number[] = []
@@ -409,7 +438,7 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
       else ctx.externalSignals.delete(signal.source)
     },
     async getRaw(keys, options) {
-      if (closing) throw closedError()
+      if (ctx.closing) throw closedError()
       keys.forEach(checkKey)
       // The bytes are copied: the engine may still use its own (to promote the entry).
       const raw = (bytes: Uint8Array) => new EncodedValue(copyBytes(bytes))

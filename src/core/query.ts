@@ -5,14 +5,29 @@ import { TIER_NAMES } from './registry.ts'
 import type { EntryInfo, QueryFilter } from './types.ts'
 import { checkNamespace, checkTier } from './validate.ts'
 
+const FILTER_FIELDS = new Set(['namespace', 'type', 'tier', 'layer', 'taskId', 'tag', 'limit'])
+
+/** Refuses a filter that is not one: a misspelt field would otherwise match everything. */
+export function checkQueryFilter(filter: unknown): asserts filter is QueryFilter {
+  if (typeof filter !== 'object' || filter === null || Array.isArray(filter)) throw new TiermemError('INVALID_OPTION', 'query takes a filter object')
+  for (const field in filter) {
+    if (!FILTER_FIELDS.has(field)) throw new TiermemError('INVALID_OPTION', `unknown query filter field '${field}'; known: ${[...FILTER_FIELDS].join(', ')}`)
+  }
+  const f = filter as QueryFilter
+  if (f.namespace !== undefined) checkNamespace(f.namespace)
+  if (f.tier !== undefined) checkTier(f.tier)
+  for (const name of ['type', 'layer', 'taskId', 'tag'] as const) {
+    if (f[name] !== undefined && typeof f[name] !== 'string') throw new TiermemError('INVALID_OPTION', `query ${name} must be a string`)
+  }
+  if (f.limit !== undefined && (typeof f.limit !== 'number' || !(f.limit >= 0))) throw new TiermemError('INVALID_OPTION', 'query limit must be a number ≥ 0')
+}
+
 /** query(): entries matching every given field, in slot order, expired ones left out. */
 export function queryEntries(ctx: EngineContext, filter: QueryFilter): EntryInfo[] {
   const { reg } = ctx
-  if (typeof filter !== 'object' || filter === null) throw new TiermemError('INVALID_OPTION', 'query takes a filter object')
-  const namespace = filter.namespace === undefined ? undefined : checkNamespace(filter.namespace)
-  if (filter.tier !== undefined) checkTier(filter.tier)
+  checkQueryFilter(filter)
+  const namespace = filter.namespace
   const limit = filter.limit ?? Number.POSITIVE_INFINITY
-  if (typeof limit !== 'number' || !(limit >= 0)) throw new TiermemError('INVALID_OPTION', 'query limit must be a number ≥ 0')
   const typeId = filter.type === undefined ? undefined : reg.typeNames.lookup(filter.type)
   const layerId = filter.layer === undefined ? undefined : reg.layerNames.lookup(filter.layer)
   if ((filter.type !== undefined && typeId === undefined) || (filter.layer !== undefined && layerId === undefined)) return []

@@ -23,6 +23,12 @@ export const STATS_DIRTY = 16
 export const PENDING = 32
 /** The hot bytes were decoded once and are not plain: decode a fresh copy per read. */
 export const NOT_PLAIN = 64
+/** One of the references is held by the open task scope of the entry's taskId (released if that scope is gone at open). */
+export const SCOPE_HELD = 128
+/** Flags that are persisted with the entry (the rest are in-memory state). */
+export const PERSISTED_FLAGS = EVICTABLE | DURABLE | REFERENCED | SCOPE_HELD
+/** Most distinct entry types in use at once (ids are 16 bits). */
+export const MAX_TYPES = 0xffff
 
 const NONE = -1
 
@@ -86,8 +92,8 @@ export class Registry {
   /** Warm pages and how many entries each holds; kept exact by setLocation / clearLocation. */
   readonly pages = new PageTable()
 
-  readonly typeNames = new InternTable(0xffff)
-  readonly layerNames = new InternTable(0xff)
+  readonly typeNames = new InternTable(MAX_TYPES, 'entry types', true)
+  readonly layerNames = new InternTable(0xff, 'layers')
   readonly expiry = new ExpiryHeap()
   private expiringCount = 0
   private readonly byNamespace = new Map<string, Map<string, number>>()
@@ -153,6 +159,7 @@ export class Registry {
     const size = this.sizeBytes[slot]!
     this.tierCount[tier]!++
     this.tierBytes[tier]! += size
+    this.typeNames.acquire(this.type[slot]!)
     if (tier !== COLD && this.flags[slot]! & DURABLE) this.warmStoredBytes += size
     const layer = this.layer[slot]!
     this.layerCount[layer] = (this.layerCount[layer] ?? 0) + 1
@@ -173,6 +180,7 @@ export class Registry {
     const size = this.sizeBytes[slot]!
     this.tierCount[tier]!--
     this.tierBytes[tier]! -= size
+    this.typeNames.release(this.type[slot]!)
     if (tier !== COLD && this.flags[slot]! & DURABLE) this.warmStoredBytes -= size
     const layer = this.layer[slot]!
     this.layerCount[layer]!--

@@ -3,6 +3,8 @@ import { TiermemError } from './errors.ts'
 import { levelRank } from './pressure-level.ts'
 import { enqueuePuts, preparePut } from './put-pipeline.ts'
 import type { ScopeState } from './scope-state.ts'
+import { noteGlobalWrite } from './read-order.ts'
+import { checkKey, shortName } from './validate.ts'
 import { closeScope } from './task-scope.ts'
 import type { EntryInfo, Memory, PutOptions, TaskScope } from './types.ts'
 
@@ -18,9 +20,7 @@ export async function openTaskScope(
   options: { critical?: boolean; quotaBytes?: number } | undefined,
   memory: Memory,
 ): Promise<TaskScope> {
-  if (typeof taskId !== 'string' || taskId.length === 0 || taskId.length > 256) {
-    throw new TiermemError('INVALID_OPTION', 'openScope needs a taskId: a non-empty string of at most 256 characters')
-  }
+  shortName('openScope taskId', taskId)
   const critical = options?.critical ?? false
   const quotaBytes = options?.quotaBytes ?? ctx.pressurePolicy.taskQuotaBytes
   if (typeof critical !== 'boolean') throw new TiermemError('INVALID_OPTION', 'openScope critical must be a boolean')
@@ -30,19 +30,25 @@ export async function openTaskScope(
   if (ctx.scopes.has(taskId)) throw new TiermemError('INVALID_OPTION', `a scope for task '${taskId}' is already open; close it first`)
 
   const state: ScopeState = {
-    taskId, critical, quotaBytes, controller: new AbortController(), owned: new Map(), usedBytes: 0, closed: false,
+    taskId, critical, quotaBytes, controller: new AbortController(), owned: new Map(), usedBytes: 0, closeRequested: false, closed: false,
   }
   ctx.scopes.set(taskId, state)
   let closing: Promise<void> | undefined
 
   const close = (closeOptions?: { keepEvidence?: boolean }): Promise<void> => {
+    if (closing) return closing
     const keepEvidence = closeOptions?.keepEvidence ?? true
     if (typeof keepEvidence !== 'boolean') return Promise.reject(new TiermemError('INVALID_OPTION', 'keepEvidence must be a boolean'))
-    closing ??= ctx.lane.run(async () => {
+    // After the memory's close the scope's references stay stored; the next open releases them.
+    if (ctx.closing) return Promise.reject(new TiermemError('CLOSED', `the memory is closed; the scope of task '${taskId}' is released when it is opened again`))
+    state.closeRequested = true
+    closing = ctx.lane.run(async () => {
       state.closed = true
       ctx.scopes.delete(taskId)
-      if (!ctx.closed) await closeScope(ctx, state, keepEvidence)
+      await closeScope(ctx, state, keepEvidence)
     })
+    // Reads issued after close() see its deletions: it may touch any of the scope's keys.
+    noteGlobalWrite(ctx, ctx.lane.issued)
     // A failed close can be retried: it releases only what the failed attempt did not.
     closing.catch(() => (closing = undefined))
     return closing
@@ -53,7 +59,8 @@ export async function openTaskScope(
     signal: state.controller.signal,
     put(key: string, value: unknown, putOptions?: PutOptions): Promise<EntryInfo> {
       try {
-        if (state.closed) throw new TiermemError('CLOSED', `the scope of task '${taskId}' is closed`)
+        if (state.closeRequested) throw new TiermemError('CLOSED', `the scope of task '${taskId}' is closed`)
+        if (ctx.closing) throw new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
         if (putOptions?.taskId !== undefined && putOptions.taskId !== taskId) {
           throw new TiermemError('INVALID_OPTION', `a scope's entries belong to its task '${taskId}'; do not set another taskId`)
         }
@@ -79,6 +86,7 @@ export async function openTaskScope(
 
 function checkScopedKey(key: unknown): void {
   if (typeof key !== 'string' || key.length === 0) throw new TiermemError('INVALID_KEY', 'scope keys are non-empty strings')
+  checkKey(key)
 }
 
 async function waitUntilScopesAllowed(ctx: EngineContext): Promise<void> {

@@ -7,5 +7,8 @@ export interface ScopeState {
   /** Store keys of the entries this scope holds a reference on, with their sizes. */
   readonly owned: Map<string, number>
   usedBytes: number
+  /** close() was called: puts issued from now on are refused. */
+  closeRequested: boolean
+  /** The close has run on the lane: puts planned from now on are refused. */
   closed: boolean
 }

@@ -30,7 +30,7 @@ export async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
     cold: { count: reg.tierCount[COLD]!, bytes: reg.tierBytes[COLD]! },
   }
   const layers: MemoryStats['layers'] = {}
-  for (const name of new Set([...Object.keys(ctx.policy.layers), ...reg.layerNames.names])) {
+  for (const name of new Set([...Object.keys(ctx.policy.layers), ...reg.layerNames.names.filter((n): n is string => n !== undefined)])) {
     const id = reg.layerNames.lookup(name)
     layers[name] = { count: id === undefined ? 0 : reg.layerCount[id] ?? 0, bytes: id === undefined ? 0 : reg.layerBytes[id] ?? 0 }
   }

@@ -1,8 +1,8 @@
 import type { EngineContext } from './engine-context.ts'
-import { readRecord, slotOfStoreKey } from './entry-record.ts'
+import { readRecord, slotOfStoreKey, storeKeyOf } from './entry-record.ts'
 import { commitChanges, type Change } from './journal.ts'
 import { evaluatePressure } from './pressure-controller.ts'
-import { COLD, DURABLE, EVICTABLE, REFERENCED } from './registry.ts'
+import { COLD, DURABLE, EVICTABLE, REFERENCED, SCOPE_HELD } from './registry.ts'
 import { removeEntries } from './removal.ts'
 import type { ScopeState } from './scope-state.ts'
 import { moveToCold } from './tier-moves.ts'
@@ -22,18 +22,21 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
   const toCold: number[] = []
   for (const key of scope.owned.keys()) {
     const slot = slotOfStoreKey(reg, key)
-    if (slot < 0) continue
+    // Only an entry that still carries this scope's reference is released: one deleted and put
+    // again by someone else since is not the scope's any more.
+    if (slot < 0 || !(reg.flags[slot]! & SCOPE_HELD) || reg.taskIds[slot] !== scope.taskId) continue
     const refCount = Math.max(0, reg.refCount[slot]! - 1)
+    const released = reg.flags[slot]! & ~SCOPE_HELD
     const isEvidence = keepEvidence && reg.type[slot] === evidenceType
     if (isEvidence) {
       // Kept on purpose: no longer an orphan candidate once the scope lets go.
-      updates.push({ key, slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
+      updates.push({ key, slot, refCount, flags: refCount === 0 ? released & ~REFERENCED : released })
       if (reg.flags[slot]! & DURABLE && reg.tier[slot] !== COLD) toCold.push(slot)
     } else if (refCount === 0 && reg.flags[slot]! & EVICTABLE) {
       victims.push(slot)
       victimKeys.push(key)
     } else {
-      updates.push({ key, slot, refCount, flags: refCount === 0 ? reg.flags[slot]! & ~REFERENCED : reg.flags[slot]! })
+      updates.push({ key, slot, refCount, flags: refCount === 0 ? released & ~REFERENCED : released })
     }
   }
   const changes: Change[] = updates.map((u) => {
@@ -61,4 +64,27 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
   scope.usedBytes = 0
   if (toCold.length > 0) await moveToCold(ctx, toCold)
   evaluatePressure(ctx)
+}
+
+/**
+ * Releases the references of task scopes that no longer exist because the memory was closed,
+ * or crashed, while they were open (at open, before any call). Each goes as its close would
+ * have: evidence kept and moved to cold, the rest deleted once nobody else holds it, so no
+ * entry stays held — and counted — for good.
+ */
+export async function releaseAbandonedScopes(ctx: EngineContext): Promise<number> {
+  const { reg } = ctx
+  const byTask = new Map<string, ScopeState>()
+  for (const slot of reg.slots()) {
+    if (!(reg.flags[slot]! & SCOPE_HELD)) continue
+    const taskId = reg.taskIds[slot]!
+    let scope = byTask.get(taskId)
+    if (!scope) {
+      scope = { taskId, critical: false, quotaBytes: Number.POSITIVE_INFINITY, controller: new AbortController(), owned: new Map(), usedBytes: 0, closeRequested: true, closed: true }
+      byTask.set(taskId, scope)
+    }
+    scope.owned.set(storeKeyOf(reg.namespaces[slot]!, reg.keys[slot]!), reg.sizeBytes[slot]!)
+  }
+  for (const scope of byTask.values()) await closeScope(ctx, scope, true)
+  return byTask.size
 }

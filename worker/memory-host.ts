@@ -3,7 +3,6 @@ import { installErrorTransfer, serializeError } from '../src/client/error-transf
 import { createMemory } from '../src/core/memory.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../src/core/internals.ts'
 import { TiermemError } from '../src/core/errors.ts'
-import { MEMORY_EVENTS } from '../src/core/event-bus.ts'
 import type {
   EntryInfo, Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, SignalSource, TaskScope,
 } from '../src/core/types.ts'
@@ -102,15 +101,19 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
       const stores = await openStores(name, opfs)
       memory = await createMemory({ ...engineOptions, stores, signals })
       internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
-      for (const event of MEMORY_EVENTS) await memory.on(event, (payload) => wanted.has(event) && sink?.(event, payload))
       return { coldBackend: stores.cold.backend }
     },
     setEventSink(next: EventSink | undefined): void {
       sink = next
     },
-    /** The page added its first handler for `event`. */
-    subscribe(event: HostEvent): void {
+    /**
+     * The page added its first handler for `event`: from now on the engine's events of that
+     * kind cross (alerts raised while the memory opened are handed to this first handler too).
+     */
+    async subscribe(event: HostEvent): Promise<void> {
+      if (wanted.has(event)) return
       wanted.add(event)
+      if (event !== 'scopeAborted') await mem().on(event, (payload) => sink?.(event, payload))
     },
     /** Single puts that the page issued together: one batch, each settling on its own. */
     async putEach(packed: PackedPuts): Promise<PutResult[]> {

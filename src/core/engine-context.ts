@@ -1,6 +1,7 @@
 import type { Store, StoreOp } from '../stores/store.ts'
 import { storeKeyOf } from './entry-record.ts'
 import type { EventBus } from './event-bus.ts'
+import type { IntegrityState } from './integrity.ts'
 import type { JournalState } from './journal.ts'
 import type { Metrics } from './metrics.ts'
 import type { Registry } from './registry.ts'
@@ -58,6 +59,8 @@ export interface EngineContext {
   coldWrites: number
   /** The first cleanup of a capacity layer raised its alert (once per open memory). */
   cleanupAlerted: boolean
+  /** Damaged stored records found so far (see integrity.ts). */
+  readonly integrity: IntegrityState
 }
 
 export function storeKey(ctx: EngineContext, slot: number): string {

@@ -1,6 +1,8 @@
 import { hashBytes } from './content-hash.ts'
 import type { EngineContext } from './engine-context.ts'
+import { storeKeyOf } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
+import type { MemoryEvents, MemoryStats } from './types.ts'
 
 /**
  * Checks bytes read from a store against the content hash recorded at put: a damaged or
@@ -9,6 +11,7 @@ import { TiermemError } from './errors.ts'
 export function verifyContent(ctx: EngineContext, slot: number, bytes: Uint8Array): void {
   if (!hashMatches(bytes, ctx.reg.hashHi[slot]!, ctx.reg.hashLo[slot]!)) {
     ctx.metrics.errors++
+    noteDamage(ctx, ctx.reg.namespaces[slot]!, ctx.reg.keys[slot]!, 'value')
     throw new TiermemError('CORRUPT', `the stored value of '${ctx.reg.keys[slot]}' does not match its content hash; the entry is damaged (other entries are unaffected)`)
   }
 }
@@ -17,4 +20,65 @@ export function verifyContent(ctx: EngineContext, slot: number, bytes: Uint8Arra
 export function hashMatches(bytes: Uint8Array, hi: number, lo: number): boolean {
   const hash = hashBytes(bytes)
   return hash.hi === hi && hash.lo === lo
+}
+
+/**
+ * Damaged stored records found so far. Values are checked on every warm or cold read against
+ * their content hash; metadata records are checked at open (meta-record.ts). An entry whose
+ * metadata failed its check is not in the registry: its key answers CORRUPT until it is put or
+ * deleted again. Both kinds are listed in stats().integrity.
+ */
+export interface IntegrityState {
+  /** Damaged records found (a value read, or a metadata item at open). */
+  corruptRecords: number
+  /** Entries found damaged, by store key: what was damaged. */
+  readonly entries: Map<string, { namespace: string; key: string; what: 'value' | 'metadata' }>
+  /** Store keys of entries whose metadata is damaged (not in the registry): reads of them answer CORRUPT. */
+  readonly lostMetadata: Set<string>
+}
+
+export function newIntegrityState(): IntegrityState {
+  return { corruptRecords: 0, entries: new Map(), lostMetadata: new Set() }
+}
+
+/** Records a damaged record of an entry. */
+export function noteDamage(ctx: EngineContext, namespace: string, key: string, what: 'value' | 'metadata'): void {
+  const storeKey = storeKeyOf(namespace, key)
+  ctx.integrity.corruptRecords++
+  ctx.integrity.entries.set(storeKey, { namespace, key, what })
+  if (what === 'metadata') ctx.integrity.lostMetadata.add(storeKey)
+}
+
+/** A new put or a delete of the key replaces whatever was damaged. */
+export function clearDamage(ctx: EngineContext, storeKey: string): void {
+  if (ctx.integrity.entries.size === 0) return
+  ctx.integrity.entries.delete(storeKey)
+  ctx.integrity.lostMetadata.delete(storeKey)
+}
+
+/** Throws CORRUPT for a key whose metadata failed its check (cheap when none has). */
+export function checkMetadataIntact(ctx: EngineContext, storeKey: string, key: string): void {
+  if (ctx.integrity.lostMetadata.size !== 0 && ctx.integrity.lostMetadata.has(storeKey)) {
+    throw new TiermemError('CORRUPT', `the stored metadata of '${key}' is damaged; the entry cannot be read (put or delete it to replace it; other entries are unaffected)`)
+  }
+}
+
+/** The alert a memory that opened with damaged metadata raises (none when all is well). */
+export function integrityAlerts(ctx: EngineContext): Array<MemoryEvents['alert']> {
+  const damaged = [...ctx.integrity.entries.values()]
+  if (damaged.length === 0) return []
+  return [{
+    name: 'integrity',
+    severity: 'critical',
+    detail: {
+      message: `${damaged.length} entr${damaged.length === 1 ? 'y' : 'ies'} could not be read back intact: their stored metadata failed its checksum; they answer CORRUPT until put or deleted again, the rest of the memory is unaffected`,
+      entries: damaged,
+    },
+  }]
+}
+
+/** stats().integrity */
+export function integrityStats(ctx: EngineContext): MemoryStats['integrity'] {
+  const entries = [...ctx.integrity.entries.values()]
+  return { corruptRecords: ctx.integrity.corruptRecords, corruptKeys: entries.map((e) => e.key), entries }
 }

@@ -1,5 +1,6 @@
 import type { Store, StoreOp } from '../stores/store.ts'
-import { decodeValue, encodeValue } from './codec.ts'
+import { decodeValue } from './codec.ts'
+import { DamagedItem, decodeChecked, decodeMetaRecord, encodeChecked, encodeMetaRecord, isChecked } from './meta-record.ts'
 import { commit, type EngineContext } from './engine-context.ts'
 import { arrayToRecord, readRecord, recordToArray, storeKeyOf, type EntryRecord } from './entry-record.ts'
 import { TiermemError } from './errors.ts'
@@ -26,9 +27,12 @@ import { DURABLE } from './registry.ts'
  * the pointer in one put, then deletes what the old pointer named. A crash at any step leaves
  * the pointer naming a complete snapshot; leftovers are deleted at the next open.
  */
-const FORMAT_VERSION = 1
+/** Version 2: checked records (meta-record.ts) and a pointer in two checked copies. Version 1 still loads. */
+const FORMAT_VERSION = 2
+const LEGACY_VERSION = 1
 export const CHUNK_ENTRIES = 2000
 const CHECKPOINT_KEY = 'checkpoint'
+const CHECKPOINT_COPY_KEY = 'checkpoint.copy'
 const JOURNAL_PREFIX = 'j:'
 const SNAPSHOT_PREFIX = 's:'
 const pad = (n: number, width: number) => String(n).padStart(width, '0')
@@ -59,8 +63,8 @@ export function newJournalState(): JournalState {
 export function journalOps(ctx: EngineContext, entries: readonly JournalEntry[]): StoreOp[] {
   const ops: StoreOp[] = []
   for (let i = 0; i < entries.length; i += CHUNK_ENTRIES) {
-    const chunk = entries.slice(i, i + CHUNK_ENTRIES).map((e) => (typeof e === 'string' ? e : recordToArray(e)))
-    ops.push({ type: 'put', space: 'meta', key: journalKey(ctx.journal.nextSeq++), value: encodeValue([FORMAT_VERSION, chunk]) })
+    const value = encodeEntries(entries.slice(i, i + CHUNK_ENTRIES))
+    ops.push({ type: 'put', space: 'meta', key: journalKey(ctx.journal.nextSeq++), value })
   }
   ctx.journal.entriesSince += entries.length
   return ops
@@ -121,17 +125,44 @@ export async function commitChanges(ctx: EngineContext, changes: readonly Change
   }
 }
 
-function decodeChunk(bytes: Uint8Array, what: string): unknown[] {
-  const chunk = decodeValue(bytes)
-  if (!Array.isArray(chunk) || chunk[0] !== FORMAT_VERSION || !Array.isArray(chunk[1])) {
-    throw new TiermemError('CORRUPT', `${what} has an unknown layout; it was written by a newer tiermem or is damaged`)
+/** A journal chunk or snapshot part: each record, or deleted store key, checked on its own (meta-record.ts). */
+function encodeEntries(entries: readonly JournalEntry[]): Uint8Array {
+  const items: unknown[] = []
+  const keys: string[] = []
+  for (const e of entries) {
+    items.push(typeof e === 'string' ? e : recordToArray(e))
+    keys.push(typeof e === 'string' ? e : storeKeyOf(e.namespace, e.key))
   }
-  return chunk[1]
+  return encodeMetaRecord(items, keys)
+}
+
+/** The items of a chunk or snapshot part; version 1 ones (one msgpack array, no checksums) still load. */
+function decodeChunk(bytes: Uint8Array, what: string): unknown[] {
+  return decodeMetaRecord(bytes, what, (legacy) => {
+    try {
+      const chunk = decodeValue(legacy)
+      return Array.isArray(chunk) && chunk[0] === LEGACY_VERSION && Array.isArray(chunk[1]) ? (chunk[1] as unknown[]) : undefined
+    } catch {
+      return undefined
+    }
+  })
+}
+
+/**
+ * Sends one decoded item to the sink. A record that passed its check but does not parse was
+ * written by a newer tiermem; one that failed its check makes its entry damaged.
+ */
+function replayItem(item: unknown, sink: RegistrySink): void {
+  if (item instanceof DamagedItem) sink.damaged(item.storeKey)
+  else if (typeof item === 'string') sink.remove(item)
+  else sink.upsert(arrayToRecord(item))
 }
 
 export interface StoredRegistry {
   /** Every entry's latest record, by store key. */
   records: Map<string, EntryRecord>
+  /** Entries whose latest change failed its check. */
+  damaged: Set<string>
   state: JournalState
   /** Meta keys no longer needed (journal before the checkpoint, snapshots of other generations). */
   garbage: string[]
@@ -143,16 +174,30 @@ export interface RegistrySink {
   upsert(record: EntryRecord): void
   /** An entry deleted (its store key); it may have been given before, or not. */
   remove(storeKey: string): void
+  /** A change to this entry failed its check: what the entry is now is not known. */
+  damaged(storeKey: string): void
 }
 
 /** Every entry's latest record, by store key (for tests and tools; the engine replays into its registry). */
 export async function readStoredRegistry(store: Store): Promise<StoredRegistry> {
   const records = new Map<string, EntryRecord>()
+  const damaged = new Set<string>()
   const { state, garbage } = await replayStoredRegistry(store, {
-    upsert: (record) => records.set(storeKeyOf(record.namespace, record.key), record),
-    remove: (storeKey) => records.delete(storeKey),
+    upsert: (record) => {
+      const key = storeKeyOf(record.namespace, record.key)
+      records.set(key, record)
+      damaged.delete(key)
+    },
+    remove: (storeKey) => {
+      records.delete(storeKey)
+      damaged.delete(storeKey)
+    },
+    damaged: (storeKey) => {
+      records.delete(storeKey)
+      damaged.add(storeKey)
+    },
   })
-  return { records, state, garbage }
+  return { records, damaged, state, garbage }
 }
 
 /**
@@ -160,15 +205,11 @@ export async function readStoredRegistry(store: Store): Promise<StoredRegistry> 
  * `sink`. Straight into the sink, not through a map of its own: at 100k entries a second map
  * of store keys was a quarter of the open time (measured).
  */
-export async function replayStoredRegistry(store: Store, sink: RegistrySink): Promise<Omit<StoredRegistry, 'records'>> {
+export async function replayStoredRegistry(store: Store, sink: RegistrySink): Promise<Omit<StoredRegistry, 'records' | 'damaged'>> {
   const state = newJournalState()
   const garbage: string[] = []
-  const [pointerBytes] = await store.getMany('meta', [CHECKPOINT_KEY])
-  if (pointerBytes) {
-    const pointer = decodeValue(pointerBytes)
-    if (!Array.isArray(pointer) || pointer[0] !== FORMAT_VERSION || pointer.length < 4) {
-      throw new TiermemError('CORRUPT', 'the registry checkpoint has an unknown layout')
-    }
+  const pointer = await readPointer(store)
+  if (pointer) {
     ;[, state.gen, state.checkpointSeq, state.parts] = pointer as [number, number, number, number]
     const keys = Array.from({ length: state.parts }, (_, part) => snapshotKey(state.gen, part))
     const values = await store.getMany('meta', keys)
@@ -176,8 +217,8 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
     values.forEach((bytes, part) => {
       if (!bytes) throw new TiermemError('CORRUPT', `snapshot part ${part} of registry generation ${state.gen} is missing`)
     })
-    values.forEach((bytes) => {
-      for (const item of decodeChunk(bytes!, 'a registry snapshot')) sink.upsert(arrayToRecord(item))
+    values.forEach((bytes, part) => {
+      for (const item of decodeChunk(bytes!, `snapshot part ${part} of registry generation ${state.gen}`)) replayItem(item, sink)
     })
     // The generation before this one, if a crash came between the pointer flip and its deletion.
     const [previousGen = 0, previousParts = 0] = pointer.slice(4) as number[]
@@ -201,8 +242,7 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
         continue
       }
       for (const item of decodeChunk(bytes, `journal chunk ${seq}`)) {
-        if (typeof item === 'string') sink.remove(item)
-        else sink.upsert(arrayToRecord(item))
+        replayItem(item, sink)
         state.entriesSince++
       }
       state.nextSeq = seq + 1
@@ -211,6 +251,29 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
     after = page[page.length - 1]![0]
   }
   return { state, garbage }
+}
+
+/**
+ * The checkpoint pointer: [version, gen, seq, parts, previous gen, previous parts]. Written in
+ * two checked copies; a damaged copy is passed over for the other. A version 1 pointer (one
+ * plain copy) still loads.
+ */
+async function readPointer(store: Store): Promise<number[] | undefined> {
+  const copies = await store.getMany('meta', [CHECKPOINT_KEY, CHECKPOINT_COPY_KEY])
+  if (!copies[0] && !copies[1]) return undefined
+  let pointer: unknown
+  if (!copies[1] && copies[0] && !isChecked(copies[0])) {
+    // Version 1 wrote one plain copy; version 2 always writes both.
+    pointer = decodeValue(copies[0])
+  } else {
+    const good = copies.map((bytes) => (bytes ? decodeChecked(bytes) : undefined)).find((copy) => copy !== undefined)
+    if (!good) throw new TiermemError('CORRUPT', 'both copies of the registry checkpoint pointer are damaged')
+    pointer = good.value
+  }
+  if (!Array.isArray(pointer) || (pointer[0] !== LEGACY_VERSION && pointer[0] !== FORMAT_VERSION) || pointer.length < 4 || !pointer.every((n) => typeof n === 'number')) {
+    throw new TiermemError('CORRUPT', 'the registry checkpoint pointer has an unknown layout; it was written by a newer tiermem or is damaged')
+  }
+  return pointer as number[]
 }
 
 /** Which of these meta keys exist. */
@@ -238,17 +301,20 @@ export async function checkpoint(ctx: EngineContext): Promise<void> {
   const gen = journal.gen + 1
   // Inside the lane, the registry reflects every journal chunk committed so far.
   const lastSeq = journal.nextSeq - 1
-  const records: unknown[] = []
-  for (const slot of reg.slots()) if (reg.flags[slot]! & DURABLE) records.push(recordToArray(readRecord(reg, slot)))
+  const records: EntryRecord[] = []
+  for (const slot of reg.slots()) if (reg.flags[slot]! & DURABLE) records.push(readRecord(reg, slot))
   const parts: StoreOp[] = []
   for (let i = 0; i < records.length; i += CHUNK_ENTRIES) {
-    parts.push({ type: 'put', space: 'meta', key: snapshotKey(gen, parts.length), value: encodeValue([FORMAT_VERSION, records.slice(i, i + CHUNK_ENTRIES)]) })
+    parts.push({ type: 'put', space: 'meta', key: snapshotKey(gen, parts.length), value: encodeEntries(records.slice(i, i + CHUNK_ENTRIES)) })
   }
   await commit(ctx.warm, parts)
   // The pointer also names the generation it replaces, so a crash before that one is deleted
   // leaves keys the next open can find without reading every snapshot part.
-  const pointer = [FORMAT_VERSION, gen, lastSeq, parts.length, journal.gen, journal.parts]
-  await ctx.warm.batch([{ type: 'put', space: 'meta', key: CHECKPOINT_KEY, value: encodeValue(pointer) }])
+  const pointer = encodeChecked([FORMAT_VERSION, gen, lastSeq, parts.length, journal.gen, journal.parts])
+  await ctx.warm.batch([
+    { type: 'put', space: 'meta', key: CHECKPOINT_KEY, value: pointer },
+    { type: 'put', space: 'meta', key: CHECKPOINT_COPY_KEY, value: pointer },
+  ])
   const previous = { gen: journal.gen, seq: journal.checkpointSeq, parts: journal.parts }
   Object.assign(journal, { gen, checkpointSeq: lastSeq, parts: parts.length, entriesSince: 0 })
   // What the old pointer named is garbage now. A crash before it is deleted is cleaned at the

@@ -19,7 +19,7 @@ import { evaluatePressure, pressureReport, schedulePressureActions } from './pre
 import { checkHealthAlert, monitorRound } from './monitor.ts'
 import { enqueuePutItems, enqueuePuts, preparePut, type PreparedPut } from './put-pipeline.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from './internals.ts'
-import { verifyContent } from './integrity.ts'
+import { checkMetadataIntact, clearDamage, integrityAlerts, newIntegrityState, verifyContent } from './integrity.ts'
 import { lookup, readMany, readOne } from './read-path.ts'
 import { anyWritePending, inIssueOrder, keyWritePending, noteGlobalWrite, noteKeyWrites } from './read-order.ts'
 import { COLD, DURABLE, HOT, REFERENCED, Registry, TIER_NAMES, WARM } from './registry.ts'
@@ -95,6 +95,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     journal: newJournalState(),
     coldWrites: 0,
     cleanupAlerted: false,
+    integrity: newIntegrityState(),
   }
   ctx.metrics.enabled = options.metrics ?? true
   ctx.metrics.closeWindow(elapsedNow())
@@ -114,6 +115,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
 
 function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonly SignalSource[]): Memory {
   const { reg, lane } = ctx
+  const openAlerts = integrityAlerts(ctx)
   let closed: Promise<void> | undefined
   const timers: Array<ReturnType<typeof setInterval>> = []
 
@@ -261,21 +263,32 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     getEntry(key, options) {
       return readEntry(key, options, (namespace, k) => {
         const slot = lookup(ctx, namespace, k, ctx.clock.now())
+        if (slot < 0) checkMetadataIntact(ctx, storeKeyOf(namespace, k), k)
         return slot < 0 ? undefined : toEntryInfo(reg, slot)
       })
     },
 
     has(key, options) {
-      return readEntry(key, options, (namespace, k) => lookup(ctx, namespace, k, ctx.clock.now()) >= 0)
+      return readEntry(key, options, (namespace, k) => {
+        const slot = lookup(ctx, namespace, k, ctx.clock.now())
+        if (slot < 0) checkMetadataIntact(ctx, storeKeyOf(namespace, k), k)
+        return slot >= 0
+      })
     },
 
     delete(key, options) {
       try {
         checkKey(key)
         const namespace = checkNamespace(options?.namespace)
-        return mutate([storeKeyOf(namespace, key)], async () => {
+        const storeKey = storeKeyOf(namespace, key)
+        return mutate([storeKey], async () => {
           const slot = reg.find(namespace, key)
-          if (slot < 0) return false
+          if (slot < 0) {
+            // An entry whose metadata was damaged is gone from the registry; deleting it ends the report.
+            const damaged = ctx.integrity.lostMetadata.has(storeKey)
+            clearDamage(ctx, storeKey)
+            return damaged
+          }
           await removeEntries(ctx, [slot], 'manual')
           return true
         })
@@ -390,7 +403,14 @@ function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonl
     async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
       if (ctx.closing) throw closedError()
       checkSubscription(event, handler)
-      return ctx.events.on(event, handler)
+      const off = ctx.events.on(event, handler)
+      // Alerts raised while the memory opened (damaged records) came before anyone could listen:
+      // each alert handler is given them once, right after it subscribes.
+      if (event === 'alert' && openAlerts.length > 0) {
+        const raised = [...openAlerts]
+        queueMicrotask(() => raised.forEach((alert) => (handler as (e: MemoryEvents['alert']) => void)(alert)))
+      }
+      return off
     },
 
     async flush() {

@@ -1,6 +1,7 @@
 import type { Store, StoreOp } from '../stores/store.ts'
 import { commit, reportBackgroundError, type EngineContext } from './engine-context.ts'
-import { readRecord, slotOfStoreKey, writeRecord } from './entry-record.ts'
+import { readRecord, slotOfStoreKey, storeKeyOf, writeRecord } from './entry-record.ts'
+import { noteDamage } from './integrity.ts'
 import { commitChanges, replayStoredRegistry, type Change } from './journal.ts'
 import { COLD, DURABLE, REFERENCED, STATS_DIRTY } from './registry.ts'
 import { PAGE_RANGE, parsePageKey } from './warm-pages.ts'
@@ -21,8 +22,10 @@ export async function loadRegistry(ctx: EngineContext): Promise<number> {
       if (page) reg.pages.add(page.id, key, page.bytes)
     }
   })
+  const damaged = ctx.integrity.lostMetadata
   const { state, garbage } = await replayStoredRegistry(ctx.warm, {
     upsert(record) {
+      if (damaged.size !== 0) damaged.delete(storeKeyOf(record.namespace, record.key))
       let slot = reg.find(record.namespace, record.key)
       if (slot < 0) slot = reg.allocate(record.namespace, record.key)
       else reg.detach(slot)
@@ -32,12 +35,26 @@ export async function loadRegistry(ctx: EngineContext): Promise<number> {
       else ctx.orphans.delete(slot)
     },
     remove(storeKey) {
+      if (damaged.size !== 0) damaged.delete(storeKey)
+      const slot = slotOfStoreKey(reg, storeKey)
+      if (slot < 0) return
+      ctx.orphans.delete(slot)
+      reg.remove(slot)
+    },
+    // What this entry is after a change that failed its check is not known: it leaves the
+    // registry, and reads of its key answer CORRUPT until a later change (here or after open) replaces it.
+    damaged(storeKey) {
+      damaged.add(storeKey)
       const slot = slotOfStoreKey(reg, storeKey)
       if (slot < 0) return
       ctx.orphans.delete(slot)
       reg.remove(slot)
     },
   })
+  for (const storeKey of damaged) {
+    const split = storeKey.indexOf('\u0000')
+    noteDamage(ctx, storeKey.slice(0, split), storeKey.slice(split + 1), 'metadata')
+  }
   ctx.journal = state
   await commit(ctx.warm, garbage.map((key) => ({ type: 'delete' as const, space: 'meta' as const, key })))
   await reclaimPages(ctx)

@@ -14,6 +14,7 @@ import type { EntryInfo, PutOptions } from './types.ts'
 import { packIntoPages, reclaimPages, withEmptiedPages } from './warm-values.ts'
 import { checkKey, checkNamespace, checkPutOptions } from './validate.ts'
 import { noteKeyWrites } from './read-order.ts'
+import { clearDamage } from './integrity.ts'
 
 /** A validated, encoded put waiting for its group to commit. */
 export interface PreparedPut {
@@ -174,6 +175,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
       scope.usedBytes += record.sizeBytes - (scope.owned.get(item.storeKey) ?? 0)
       scope.owned.set(item.storeKey, record.sizeBytes)
     }
+    clearDamage(ctx, item.storeKey)
     p.slot = slot
     p.info = toEntryInfo(reg, slot)
     ctx.metrics.puts++

@@ -3,7 +3,7 @@ import { getMany, reportBackgroundError, storeKey, type EngineContext } from './
 import { storeKeyOf } from './entry-record.ts'
 import { readWarm } from './warm-values.ts'
 import { TiermemError } from './errors.ts'
-import { hashMatches, verifyContent } from './integrity.ts'
+import { checkMetadataIntact, hashMatches, verifyContent } from './integrity.ts'
 import { inIssueOrder, keyWritePending } from './read-order.ts'
 import { elapsedNow, HOT_SAMPLE_MASK } from './metrics.ts'
 import { COLD, HOT, PENDING, WARM } from './registry.ts'
@@ -50,6 +50,13 @@ function readNow(ctx: EngineContext, namespace: string, key: string, decode: Dec
   const now = ctx.clock.now()
   const slot = lookup(ctx, namespace, key, now)
   if (slot < 0) {
+    if (ctx.integrity.lostMetadata.size !== 0) {
+      try {
+        checkMetadataIntact(ctx, storeKeyOf(namespace, key), key)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    }
     metrics.misses++
     return RESOLVED_UNDEFINED
   }
@@ -132,6 +139,7 @@ async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly
   for (let i = 0; i < keys.length; i++) {
     const slot = lookup(ctx, namespace, keys[i]!, now)
     if (slot < 0) {
+      checkMetadataIntact(ctx, storeKeyOf(namespace, keys[i]!), keys[i]!)
       metrics.misses++
       continue
     }

@@ -1,6 +1,8 @@
 import type { StoreOp } from '../stores/store.ts'
 import { commit, reportBackgroundError, storeKey, type EngineContext } from './engine-context.ts'
 import { commitChanges, type Change } from './journal.ts'
+import { storeKeyOf } from './entry-record.ts'
+import { clearDamage } from './integrity.ts'
 import { COLD, DURABLE } from './registry.ts'
 import type { EvictionReason } from './types.ts'
 import { reclaimPages, warmValueDeletes, withEmptiedPages } from './warm-values.ts'
@@ -68,6 +70,7 @@ export async function dropColdRecords(ctx: EngineContext, keys: readonly string[
 function forget(ctx: EngineContext, slot: number, reason: EvictionReason): void {
   const { reg } = ctx
   const event = { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, reason, sizeBytes: reg.sizeBytes[slot]! }
+  clearDamage(ctx, storeKeyOf(event.namespace, event.key))
   reg.remove(slot)
   ctx.orphans.delete(slot)
   ctx.promotionCandidates.delete(slot)

@@ -1,3 +1,4 @@
+import { integrityStats } from './integrity.ts'
 import type { EngineContext } from './engine-context.ts'
 import { assessHealth } from './health.ts'
 import { elapsedNow } from './metrics.ts'
@@ -53,5 +54,6 @@ export async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
       backend: ctx.cold.backend, compressionRatio: coldStats.compressionRatio, deadRatio: coldStats.deadRatio,
       storedBytes: coldStats.storedBytes, logicalBytes: coldStats.logicalBytes,
     },
+    integrity: integrityStats(ctx),
   }
 }

@@ -242,6 +242,12 @@ export interface MemoryStats {
   warm: { backend: string; pages: number; bytes: number; deadBytes: number }
   /** The cold store as it measures itself: bytes on storage and bytes of the records it holds. */
   cold: { backend: string; compressionRatio: number; deadRatio: number; storedBytes: number; logicalBytes: number }
+  /**
+   * Damaged stored records found so far (values are checked on every warm or cold read, metadata
+   * at open): how many, and the entries they belong to. A damaged entry answers CORRUPT; the rest
+   * of the memory works. Put or delete an entry to replace it.
+   */
+  integrity: { corruptRecords: number; corruptKeys: string[]; entries: Array<{ namespace: string; key: string; what: 'value' | 'metadata' }> }
 }
 
 export type EvictionReason = 'expired' | 'orphaned' | 'pressure' | 'cleanup' | 'manual' | 'scope'

@@ -151,11 +151,15 @@ async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly
       pending[reg.tier[slot]!]!.push({ index: i, slot, gen: reg.gen[slot]!, hashHi: reg.hashHi[slot]!, hashLo: reg.hashLo[slot]! })
     }
   }
+  // Both tiers' reads start now, as the call is issued: awaiting warm before asking cold would let
+  // a write issued after this call (a delete, a move) land in between.
+  const started = elapsedNow()
+  const reads = [WARM, COLD].map((tier) => (pending[tier]!.length === 0 ? undefined : readTier(ctx, tier, pending[tier]!.map((p) => p.slot))))
   for (const tier of [WARM, COLD]) {
     const list = pending[tier]!
-    if (list.length === 0) continue
-    const started = elapsedNow()
-    const values = await readTier(ctx, tier, list.map((p) => p.slot))
+    const read = reads[tier - WARM]
+    if (!read) continue
+    const values = await read
     const elapsed = elapsedNow() - started
     for (let j = 0; j < list.length; j++) {
       const { index, slot, gen, hashHi, hashLo } = list[j]!

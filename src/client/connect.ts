@@ -40,6 +40,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   const events = new EventBus()
   const scopeControllers = new Map<number, AbortController>()
   let state: 'open' | 'closed' | 'lost' = 'open'
+  let closing: Promise<void> | undefined
   let markLost!: (error: TiermemError) => void
   const lost = new Promise<never>((_, reject) => (markLost = reject))
   lost.catch(() => undefined)
@@ -67,7 +68,8 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   }
 
   const loseWorker = (why: string) => {
-    if (state !== 'open') return
+    // Also while closing: a worker that dies then must not leave close() waiting for an answer.
+    if (state === 'lost') return
     state = 'lost'
     const error = new TiermemError('WORKER_LOST', `the tiermem worker stopped (${why}); open the memory again — everything committed is kept`)
     markLost(error)
@@ -210,16 +212,20 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
         return scope
       })
     },
-    async close() {
-      if (state === 'closed') return
-      // Puts issued before close() in this turn go first: close waits for them, as in-process.
-      flushPuts()
-      if (state === 'open') await unlessLost(remote.close()).catch(() => undefined)
-      state = 'closed'
-      stopSignals()
-      lockAbort.abort()
-      remote[releaseProxy]()
-      dispose()
+    close() {
+      // One close however often it is called: a second call resolves when the first has finished.
+      closing ??= (async () => {
+        // Puts issued before close() in this turn go first: close waits for them, as in-process.
+        flushPuts()
+        const wasOpen = state === 'open'
+        state = 'closed'
+        if (wasOpen) await unlessLost(remote.close()).catch(() => undefined)
+        stopSignals()
+        lockAbort.abort()
+        remote[releaseProxy]()
+        dispose()
+      })()
+      return closing
     },
   }
   return memory

@@ -4,6 +4,7 @@ import {
   COLD, DURABLE, EVICTABLE, HOT, PERSISTED_FLAGS, TIER_NAMES, WARM, type Registry,
 } from './registry.ts'
 import type { EntryInfo } from './types.ts'
+import { DEFAULT_NAMESPACE } from './validate.ts'
 
 /**
  * One entry's metadata as a plain object: what a put plans, what the warm store's `meta` space
@@ -38,9 +39,12 @@ export interface EntryRecord {
 
 /**
  * The persisted form is a positional array: compact, and versioned by its first element.
- * Version 2 added the warm page and offset; version 1 records (values stored alone) still load.
+ * Version 2 added the warm page and offset; version 3 writes null for fields that hold their
+ * usual value (the default namespace, relevance equal to importance, lastAccessedAt equal to
+ * createdAt), which pays for the store key every metadata record now repeats in its directory
+ * (meta-record.ts). Versions 1 and 2 still load.
  */
-const RECORD_VERSION = 2
+const RECORD_VERSION = 3
 const RECORD_FIELDS = 22
 const V1_FIELDS = 20
 
@@ -49,8 +53,9 @@ export function recordToArray(r: EntryRecord): unknown[] {
   // Hot is not a durable place: a hot entry's bytes live in warm, so it is persisted as warm.
   const storedTier = r.tier === COLD ? COLD : WARM
   return [
-    RECORD_VERSION, r.key, r.namespace, r.type, r.layer, storedTier, r.importance, r.relevance,
-    r.createdAt, r.lastAccessedAt, r.accessCount, r.sizeBytes,
+    RECORD_VERSION, r.key, r.namespace === DEFAULT_NAMESPACE ? null : r.namespace, r.type, r.layer, storedTier,
+    r.importance, r.relevance === r.importance ? null : r.relevance,
+    r.createdAt, r.lastAccessedAt === r.createdAt ? null : r.lastAccessedAt, r.accessCount, r.sizeBytes,
     Number.isNaN(r.ttlMs) ? null : r.ttlMs,
     r.expiresAt === Number.POSITIVE_INFINITY ? null : r.expiresAt,
     r.taskId ?? null, r.tags ?? null, r.flags & PERSISTED_FLAGS, r.refCount, r.hashHi, r.hashLo,
@@ -59,13 +64,13 @@ export function recordToArray(r: EntryRecord): unknown[] {
 }
 
 export function arrayToRecord(a: unknown): EntryRecord {
-  const known = Array.isArray(a) && ((a[0] === RECORD_VERSION && a.length === RECORD_FIELDS) || (a[0] === 1 && a.length === V1_FIELDS))
+  const known = Array.isArray(a) && (((a[0] === RECORD_VERSION || a[0] === 2) && a.length === RECORD_FIELDS) || (a[0] === 1 && a.length === V1_FIELDS))
   if (!known) {
     throw new TiermemError('CORRUPT', 'an entry metadata record has an unknown layout; it was written by a newer tiermem or is damaged')
   }
   return {
-    key: a[1], namespace: a[2], type: a[3], layer: a[4], tier: a[5], importance: a[6], relevance: a[7],
-    createdAt: a[8], lastAccessedAt: a[9], accessCount: a[10], sizeBytes: a[11],
+    key: a[1], namespace: a[2] ?? DEFAULT_NAMESPACE, type: a[3], layer: a[4], tier: a[5], importance: a[6], relevance: a[7] ?? a[6],
+    createdAt: a[8], lastAccessedAt: a[9] ?? a[8], accessCount: a[10], sizeBytes: a[11],
     ttlMs: a[12] ?? Number.NaN, expiresAt: a[13] ?? Number.POSITIVE_INFINITY,
     taskId: a[14] ?? undefined, tags: a[15] ?? undefined, flags: a[16], refCount: a[17], hashHi: a[18], hashLo: a[19],
     page: a[20] ?? 0, pageOffset: a[21] ?? 0,

@@ -24,8 +24,11 @@ export interface Planned {
   slot: number
   /** Set once the put has landed and the registry holds it. */
   info?: EntryInfo
-  /** What planning it changed in the group's running totals, to take back if its unit fails. */
-  undo: Undo
+  /**
+   * What planning it changed in the group's running totals, to take back if its unit fails. Only
+   * items of a putMany need it: a put on its own is refused before it changes anything.
+   */
+  undo: Undo | undefined
 }
 
 interface Undo {
@@ -167,19 +170,19 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
     if (priorAlone) change.ops = [{ type: 'delete', space: 'values', key: item.storeKey }]
   }
 
-  const undo: Undo = {
-    prevLatest, priorLayer: prior?.layer, priorSize: prior?.sizeBytes ?? 0, priorDeletable: prevLatest !== undefined && deletable(prevLatest),
-    scopeDelta, addedType: undefined, addedReplaced: -1,
+  const priorDeletable = prevLatest !== undefined && deletable(prevLatest)
+  const undo: Undo | undefined = item.unit === undefined ? undefined : {
+    prevLatest, priorLayer: prior?.layer, priorSize: prior?.sizeBytes ?? 0, priorDeletable, scopeDelta, addedType: undefined, addedReplaced: -1,
   }
   if (!reg.typeNames.has(type) && !plan.newTypes.has(type)) {
     plan.newTypes.add(type)
-    undo.addedType = type
+    if (undo) undo.addedType = type
   }
   if (scope) add(plan.scopeDelta, scope, scopeDelta)
   if (prior) {
     add(plan.layerBytes, prior.layer, -prior.sizeBytes)
     add(plan.layerCount, prior.layer, -1)
-    if (undo.priorDeletable) add(plan.layerDeletable, prior.layer, -1)
+    if (priorDeletable) add(plan.layerDeletable, prior.layer, -1)
   }
   add(plan.layerBytes, item.layer, size)
   add(plan.layerCount, item.layer, 1)
@@ -187,7 +190,7 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
   plan.latest.set(item.storeKey, record)
   if (slot >= 0 && !plan.replaced.has(slot)) {
     plan.replaced.add(slot)
-    undo.addedReplaced = slot
+    if (undo) undo.addedReplaced = slot
   }
   const replacesCold = prior !== undefined && (prior.flags & DURABLE) !== 0 && prior.tier === COLD
   return { item, record, change, wantCold: tier === COLD, replacesCold, replacesAlone: priorAlone ? item.storeKey : undefined, slot: -1, undo }
@@ -195,7 +198,8 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
 
 /** Takes a planned put back out of the group's running totals (its unit failed). */
 function unplan(plan: GroupPlan, p: Planned): void {
-  const { item, record, undo } = p
+  const { item, record } = p
+  const undo = p.undo!
   if (undo.prevLatest) plan.latest.set(item.storeKey, undo.prevLatest)
   else plan.latest.delete(item.storeKey)
   if (undo.addedType !== undefined) plan.newTypes.delete(undo.addedType)

@@ -147,3 +147,23 @@ describe('damaged bytes never change an entry silently', () => {
     await mem.close()
   })
 })
+
+describe('metadata records', () => {
+  it('locate every item whatever msgpack type it holds, so each can be checked alone', async () => {
+    const { encodeMetaRecord, decodeMetaRecord, DamagedItem } = await import('../../src/core/meta-record.ts')
+    const items = [
+      [1, -1, 200, -200, 70_000, -70_000, 2 ** 40, 0.5, 1e300, null, true, false, undefined],
+      'x'.repeat(40), 'y'.repeat(300), 'z'.repeat(70_000), ['nested', ['deeper', 2]], { map: 1, of: 'fields' },
+      new Uint8Array(300), new Uint8Array(70_000), Array.from({ length: 20 }, (_, i) => i),
+    ]
+    const keys = items.map((_, i) => `k${i}`)
+    const bytes = encodeMetaRecord(items, keys)
+    expect(decodeMetaRecord(bytes, 'test', () => undefined)).toEqual(items)
+    // Damage the body's last item: the directory still finds every other item on its own.
+    const damaged = new Uint8Array(bytes)
+    damaged[6 + bytes.byteLength / 2]! ^= 0xff
+    const read = decodeMetaRecord(damaged, 'test', () => undefined)
+    expect(read.filter((item) => item instanceof DamagedItem)).toHaveLength(1)
+    expect(read.filter((item) => !(item instanceof DamagedItem))).toHaveLength(items.length - 1)
+  })
+})

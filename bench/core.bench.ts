@@ -10,8 +10,8 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
 import { Packr } from 'msgpackr'
 import { createMemory } from '../src/core/index.ts'
-import { encodeValue, decodeValue, freezeIfPlain } from '../src/core/codec.ts'
-import { hashBytes } from '../src/core/content-hash.ts'
+import { encodeValue, decodeValue, freezeIfPlain } from '../src/core/persistence/codec.ts'
+import { hashBytes } from '../src/core/persistence/content-hash.ts'
 
 const clone = globalThis.structuredClone
 const gc = (globalThis as { gc?: () => void }).gc

@@ -1,10 +1,11 @@
 import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink'
-import { decodeValue, encodeValue } from '../core/codec.ts'
-import { TiermemError } from '../core/errors.ts'
-import { EventBus, checkSubscription } from '../core/event-bus.ts'
-import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/types.ts'
-import type { HostEvent, HostOpenOptions, MemoryHost, PackedPuts, PutResult, WireValues } from '../../worker/memory-host.ts'
-import { deserializeError, installErrorTransfer } from './error-transfer.ts'
+import { decodeValue, encodeValue } from '../core/persistence/codec.ts'
+import { TiermemError } from '../core/api/errors.ts'
+import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
+import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/api/types.ts'
+import type { MemoryHost } from '../hosts/memory-host.ts'
+import type { HostEvent, HostOpenOptions, PackedPuts, PutResult, WireValues } from '../wire/protocol.ts'
+import { deserializeError, installErrorTransfer } from '../wire/error-transfer.ts'
 import { startPageSignals } from './page-signals.ts'
 
 /** A Memory whose engine runs in a worker. */

@@ -1,4 +1,4 @@
-import type { MemoryOptions } from '../core/types.ts'
+import type { MemoryOptions } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import { connectMemory, type RemoteMemory } from './connect.ts'
 

@@ -1,4 +1,4 @@
-import { TiermemError } from '../core/errors.ts'
+import { TiermemError } from '../core/api/errors.ts'
 import { compressPayload, type DeflateLevel } from './segment-format.ts'
 
 /** Compresses block payloads: here, or on a thread of its own. */

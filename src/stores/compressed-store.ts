@@ -1,8 +1,8 @@
 import { deflateSync, inflateSync } from 'fflate'
-import { copyBytes } from '../core/codec.ts'
-import { TiermemError } from '../core/errors.ts'
+import { copyBytes } from '../core/persistence/codec.ts'
+import { TiermemError } from '../core/api/errors.ts'
 import type { DeflateLevel } from './segment-format.ts'
-import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from './store.ts'
+import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../core/store/store.ts'
 
 const RAW = 0
 const DEFLATED = 1

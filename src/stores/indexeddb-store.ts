@@ -1,9 +1,9 @@
 import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
-import { copyBytes } from '../core/codec.ts'
-import { TiermemError } from '../core/errors.ts'
+import { copyBytes } from '../core/persistence/codec.ts'
+import { TiermemError } from '../core/api/errors.ts'
 import { toStorageError } from './storage-errors.ts'
-import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from './store.ts'
-import { validateBatch } from './validate-batch.ts'
+import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../core/store/store.ts'
+import { validateBatch } from '../core/store/validate-batch.ts'
 
 interface TiermemDB extends DBSchema {
   meta: { key: string; value: Uint8Array }

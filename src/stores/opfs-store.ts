@@ -1,12 +1,12 @@
-import { TiermemError } from '../core/errors.ts'
+import { TiermemError } from '../core/api/errors.ts'
 import { inlineCompressor, workerCompressor } from './block-compressor.ts'
 import {
   BLOCK_HEADER_BYTES, blockPayload, KIND_DELETE, KIND_PUT, layoutBlock, readBlockHeader, readDirectory, sealBlock, verifyBlock,
   type BlockLayout, type DeflateLevel, type EncodedBlock,
 } from './segment-format.ts'
 import { toStorageError } from './storage-errors.ts'
-import type { KeyedStoreOp, ScanOptions, Store, StoreSpace, StoreStats } from './store.ts'
-import { validateBatch } from './validate-batch.ts'
+import type { KeyedStoreOp, ScanOptions, Store, StoreSpace, StoreStats } from '../core/store/store.ts'
+import { validateBatch } from '../core/store/validate-batch.ts'
 
 /** The synchronous OPFS file API, available only in dedicated workers. */
 export interface SyncHandle {

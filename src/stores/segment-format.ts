@@ -1,6 +1,6 @@
 import { deflateSync, inflateSync } from 'fflate'
 import { xxHash32 } from 'js-xxhash'
-import { TiermemError } from '../core/errors.ts'
+import { TiermemError } from '../core/api/errors.ts'
 
 /**
  * The cold segment format: a segment file is a sequence of blocks, each self-describing and

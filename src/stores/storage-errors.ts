@@ -1,4 +1,4 @@
-import { isTiermemError, TiermemError } from '../core/errors.ts'
+import { isTiermemError, TiermemError } from '../core/api/errors.ts'
 
 /**
  * Maps a platform storage failure to a TiermemError, keeping the original as `cause`:

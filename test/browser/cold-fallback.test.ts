@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { createMemory } from '../../src/core/index.ts'
 import { compressedStore } from '../../src/stores/compressed-store.ts'
 import { deleteIndexedDbStore, openIndexedDbStore } from '../../src/stores/indexeddb-store.ts'
-import type { Store } from '../../src/stores/store.ts'
-import { openBrowserStores } from '../../worker/browser-stores.ts'
+import type { Store } from '../../src/core/store/store.ts'
+import { openBrowserStores } from '../../src/hosts/browser-stores.ts'
 import { defineStoreContract } from '../contract/store-contract.ts'
 
 const names = new WeakMap<Store, string>()

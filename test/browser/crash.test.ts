@@ -1,9 +1,9 @@
 import { expect, it } from 'vitest'
-import { readStoredRegistry } from '../../src/core/journal.ts'
+import { readStoredRegistry } from '../../src/core/persistence/journal.ts'
 import { openIndexedDbStore } from '../../src/stores/indexeddb-store.ts'
 import { checkPlacement } from '../contract/placement.ts'
 import { openMemory } from '../../src/index.ts'
-import { storageNames } from '../../worker/browser-stores.ts'
+import { storageNames } from '../../src/hosts/browser-stores.ts'
 import { remoteOpfsStore, storeHost } from './store-host.ts'
 
 const plain = { policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' as const } } }, maintenanceIntervalMs: 0 }

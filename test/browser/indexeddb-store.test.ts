@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { deleteIndexedDbStore, openIndexedDbStore } from '../../src/stores/indexeddb-store.ts'
-import type { Store } from '../../src/stores/store.ts'
+import type { Store } from '../../src/core/store/store.ts'
 import { defineStoreContract } from '../contract/store-contract.ts'
 
 const names = new WeakMap<Store, string>()

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Store } from '../../src/stores/store.ts'
+import type { Store } from '../../src/core/store/store.ts'
 import { defineStoreContract } from '../contract/store-contract.ts'
 import { remoteOpfsStore, storeHost } from './store-host.ts'
 

@@ -1,7 +1,7 @@
 import { wrap, type Remote } from 'comlink'
-import { installErrorTransfer } from '../../src/client/error-transfer.ts'
+import { installErrorTransfer } from '../../src/wire/error-transfer.ts'
 import type { OpfsStoreOptions } from '../../src/stores/opfs-store.ts'
-import type { Store } from '../../src/stores/store.ts'
+import type { Store } from '../../src/core/store/store.ts'
 import type { StoreHost } from './store-host.worker.ts'
 
 installErrorTransfer()

@@ -1,9 +1,9 @@
 // A dedicated worker that hosts stores for browser tests: OPFS sync access handles exist only
 // in dedicated workers, so the page drives the real store through comlink.
 import { expose } from 'comlink'
-import { installErrorTransfer } from '../../src/client/error-transfer.ts'
+import { installErrorTransfer } from '../../src/wire/error-transfer.ts'
 import { deleteOpfsStore, openOpfsStore, type OpfsStoreOptions, type SyncHandle } from '../../src/stores/opfs-store.ts'
-import type { Store } from '../../src/stores/store.ts'
+import type { Store } from '../../src/core/store/store.ts'
 
 installErrorTransfer()
 const stores = new Map<number, Store>()

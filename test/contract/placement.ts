@@ -1,7 +1,7 @@
 import { expect } from 'vitest'
-import type { EntryRecord } from '../../src/core/entry-record.ts'
-import { COLD, WARM } from '../../src/core/registry.ts'
-import { parsePageKey } from '../../src/core/warm-pages.ts'
+import type { EntryRecord } from '../../src/core/registry/entry-record.ts'
+import { COLD, WARM } from '../../src/core/registry/registry.ts'
+import { parsePageKey } from '../../src/core/persistence/warm-pages.ts'
 
 /**
  * One copy per entry, wherever the engine ran: every durable entry's value is in exactly the

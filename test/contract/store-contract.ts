@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { TiermemError } from '../../src/core/errors.ts'
-import type { Store, StoreOp } from '../../src/stores/store.ts'
+import { TiermemError } from '../../src/core/api/errors.ts'
+import type { Store, StoreOp } from '../../src/core/store/store.ts'
 
 export interface StoreFactory {
   /** A new, empty store. */

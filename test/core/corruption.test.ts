@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createMemory, TiermemError, type EntryInfo, type Memory } from '../../src/core/index.ts'
-import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/stores/memory-store.ts'
+import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/core/store/memory-store.ts'
 import { fakeClock, plainLayers } from './helpers.ts'
 
 /**
@@ -150,7 +150,7 @@ describe('damaged bytes never change an entry silently', () => {
 
 describe('metadata records', () => {
   it('locate every item whatever msgpack type it holds, so each can be checked alone', async () => {
-    const { encodeMetaRecord, decodeMetaRecord, DamagedItem } = await import('../../src/core/meta-record.ts')
+    const { encodeMetaRecord, decodeMetaRecord, DamagedItem } = await import('../../src/core/persistence/meta-record.ts')
     const items = [
       [1, -1, 200, -200, 70_000, -70_000, 2 ** 40, 0.5, 1e300, null, true, false, undefined],
       'x'.repeat(40), 'y'.repeat(300), 'z'.repeat(70_000), ['nested', ['deeper', 2]], { map: 1, of: 'fields' },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createMemory, isTiermemError, memoryStore, TiermemError } from '../../src/core/index.ts'
-import type { Store } from '../../src/stores/store.ts'
-import { readStoredRegistry } from '../../src/core/journal.ts'
+import type { Store } from '../../src/core/store/store.ts'
+import { readStoredRegistry } from '../../src/core/persistence/journal.ts'
 import { open, plainLayers } from './helpers.ts'
 
 /** Every key, value and tier byte of a memory, to prove a failed call changed nothing. */

@@ -1,6 +1,6 @@
 import { createMemory, type Memory, type MemoryEvents, type MemoryOptions } from '../../src/core/index.ts'
-import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/stores/memory-store.ts'
-import type { Store, StoreOp } from '../../src/stores/store.ts'
+import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/core/store/memory-store.ts'
+import type { Store, StoreOp } from '../../src/core/store/store.ts'
 
 export const MINUTE = 60_000
 export const HOUR = 60 * MINUTE

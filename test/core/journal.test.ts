@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createMemory } from '../../src/core/index.ts'
-import { readStoredRegistry } from '../../src/core/journal.ts'
-import { memoryStore, memoryStoreData } from '../../src/stores/memory-store.ts'
+import { readStoredRegistry } from '../../src/core/persistence/journal.ts'
+import { memoryStore, memoryStoreData } from '../../src/core/store/memory-store.ts'
 import { crashingStore, fakeClock, open, plainLayers } from './helpers.ts'
 
 const metaKeys = (data: ReturnType<typeof memoryStoreData>) => [...data.spaces.meta.keys()].sort()

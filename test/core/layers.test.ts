@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { defaultLayers } from '../../src/core/index.ts'
-import { promotionScore } from '../../src/core/scoring.ts'
+import { promotionScore } from '../../src/core/lifecycle/scoring.ts'
 import { DAY, HOUR, open } from './helpers.ts'
 
 describe('default layers (seed 004 + seed 001)', () => {

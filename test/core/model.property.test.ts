@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createMemory, type Memory } from '../../src/core/index.ts'
-import { memoryStore, memoryStoreData } from '../../src/stores/memory-store.ts'
+import { memoryStore, memoryStoreData } from '../../src/core/store/memory-store.ts'
 import { fakeClock, plainLayers } from './helpers.ts'
 
 type Op =

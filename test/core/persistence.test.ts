@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createMemory, type Memory } from '../../src/core/index.ts'
-import { readStoredRegistry } from '../../src/core/journal.ts'
+import { readStoredRegistry } from '../../src/core/persistence/journal.ts'
 import { checkPlacement } from '../contract/placement.ts'
-import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/stores/memory-store.ts'
+import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/core/store/memory-store.ts'
 import { crashingStore, DAY, fakeClock, MINUTE, open, plainLayers } from './helpers.ts'
 
 describe('reopen', () => {

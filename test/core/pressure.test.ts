@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { defaultPressurePolicy } from '../../src/core/index.ts'
-import { nextLevel } from '../../src/core/pressure-level.ts'
+import { nextLevel } from '../../src/core/pressure/pressure-level.ts'
 import { open, plainLayers } from './helpers.ts'
 
 const policy = defaultPressurePolicy()

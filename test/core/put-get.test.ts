@@ -116,7 +116,7 @@ describe('put / get / getEntry / has / delete', () => {
   })
 
   it('many puts issued together share one store batch (group commit)', async () => {
-    const { memoryStore } = await import('../../src/stores/memory-store.ts')
+    const { memoryStore } = await import('../../src/core/store/memory-store.ts')
     const inner = memoryStore()
     let batches = 0
     const counting = { ...inner, batch: (ops: Parameters<typeof inner.batch>[0]) => (batches++, inner.batch(ops)) }

@@ -67,7 +67,7 @@ describe('task scopes (seed 000)', () => {
 
   it('a close that fails part-way can be retried, and releases each reference exactly once', async () => {
     const { createMemory } = await import('../../src/core/index.ts')
-    const { memoryStore } = await import('../../src/stores/memory-store.ts')
+    const { memoryStore } = await import('../../src/core/store/memory-store.ts')
     const inner = memoryStore()
     let failNext = false
     const warm = {

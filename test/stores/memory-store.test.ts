@@ -1,5 +1,5 @@
-import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/stores/memory-store.ts'
-import type { Store } from '../../src/stores/store.ts'
+import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/core/store/memory-store.ts'
+import type { Store } from '../../src/core/store/store.ts'
 import { defineStoreContract } from '../contract/store-contract.ts'
 
 const data = new WeakMap<Store, MemoryStoreData>()

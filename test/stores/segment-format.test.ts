@@ -1,7 +1,7 @@
 import { deflateSync, inflateSync } from 'fflate'
 import { describe, expect, it } from 'vitest'
 import { buildCorpus } from '../../bench/corpus.ts'
-import { encodeValue } from '../../src/core/codec.ts'
+import { encodeValue } from '../../src/core/persistence/codec.ts'
 import { COLD_DEFLATE_MEM, compressPayload, KIND_PUT, layoutBlock } from '../../src/stores/segment-format.ts'
 
 /** Blocks of encoded chat records of about 64 KiB, laid out by the cold store's own layoutBlock. */

@@ -3,9 +3,9 @@ import { runInNewContext } from 'node:vm'
 import { MessageChannel } from 'node:worker_threads'
 import { afterEach, describe, expect, it } from 'vitest'
 import { connectMemory, type RemoteMemory } from '../../src/client/connect.ts'
-import { TiermemError } from '../../src/core/errors.ts'
-import { memoryStore } from '../../src/stores/memory-store.ts'
-import { exposeMemoryHost } from '../../worker/memory-host.ts'
+import { TiermemError } from '../../src/core/api/errors.ts'
+import { memoryStore } from '../../src/core/store/memory-store.ts'
+import { exposeMemoryHost } from '../../src/hosts/memory-host.ts'
 import type { Endpoint } from 'comlink'
 
 const opened: RemoteMemory[] = []
@@ -154,7 +154,7 @@ describe('the worker host and its client, over a MessageChannel', () => {
 
   it('puts issued just before close() are committed, not refused', async () => {
     const { port1, port2 } = new MessageChannel()
-    const { memoryStoreData } = await import('../../src/stores/memory-store.ts')
+    const { memoryStoreData } = await import('../../src/core/store/memory-store.ts')
     const warm = memoryStoreData()
     exposeMemoryHost(port1 as unknown as Endpoint, async () => ({ warm: memoryStore({ data: warm }), cold: memoryStore() }))
     const mem = await connectMemory(port2 as unknown as Endpoint, { name: 't', maintenanceIntervalMs: 0, policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } } })

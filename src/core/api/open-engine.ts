@@ -1,0 +1,104 @@
+import { memoryStore } from '../store/memory-store.ts'
+import type { ScanOptions, Store, StoreSpace } from '../store/store.ts'
+import type { EngineContext } from '../engine/engine-context.ts'
+import { EngineTimers, PLATFORM_SCHEDULER } from '../engine/scheduler.ts'
+import { newJournalState } from '../persistence/journal-state.ts'
+import { newIntegrityState } from '../persistence/integrity-state.ts'
+import { TiermemError } from './errors.ts'
+import { EventBus } from './event-bus.ts'
+import { syncLayerIndexes } from '../lifecycle/layer-rules.ts'
+import { elapsedNow, Metrics } from '../pressure/metrics.ts'
+import { loadRegistry, sweepCold } from '../persistence/load.ts'
+import {
+  checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy,
+} from '../lifecycle/policy.ts'
+import { evaluatePressure } from '../pressure/pressure-controller.ts'
+import { Registry } from '../registry/registry.ts'
+import { releaseAbandonedScopes } from '../lifecycle/task-scope.ts'
+import type { Memory, MemoryOptions } from './types.ts'
+import { WriteLane } from '../engine/write-lane.ts'
+import { buildMemory } from './memory.ts'
+
+const DEFAULT_MAINTENANCE_MS = 60_000
+
+/**
+ * Creates the tier engine in-process: the `Memory` of API.md over a warm and a cold store
+ * (both in memory by default). The browser entry runs this same engine inside a worker.
+ */
+export async function createMemory(options: MemoryOptions = {}): Promise<Memory> {
+  if (typeof options !== 'object' || options === null) throw new TiermemError('INVALID_OPTION', 'createMemory options must be an object')
+  const warm = options.stores?.warm ?? memoryStore()
+  const givenCold = options.stores?.cold ?? memoryStore()
+  if (warm === givenCold) throw new TiermemError('INVALID_OPTION', 'stores.warm and stores.cold must be different stores')
+  // Count cold writes: cached cold stats (some stores walk their records to measure) expire with them.
+  const cold: Store = {
+    backend: givenCold.backend,
+    capabilities: givenCold.capabilities,
+    getMany: (space, keys) => givenCold.getMany(space, keys),
+    batch: (ops) => {
+      ctx.coldWrites++
+      return givenCold.batch(ops)
+    },
+    scan: (space, scan) => givenCold.scan(space, scan),
+    ...(givenCold.keys ? { keys: (space: StoreSpace, scan?: ScanOptions) => givenCold.keys!(space, scan) } : {}),
+    stats: () => givenCold.stats(),
+    close: () => givenCold.close(),
+  }
+  if (!warm.capabilities.atomicBatch) {
+    throw new TiermemError('INVALID_OPTION', `the warm store (${warm.backend}) must commit batches atomically: tier flips depend on it`)
+  }
+  const clock = options.clock ?? { now: () => Date.now() }
+  if (typeof clock.now !== 'function') throw new TiermemError('INVALID_OPTION', 'clock must have a now() method')
+  const maintenanceMs = checkBudget('maintenanceIntervalMs', options.maintenanceIntervalMs ?? DEFAULT_MAINTENANCE_MS)
+  const scheduler = options.scheduler ?? PLATFORM_SCHEDULER
+  if (typeof scheduler?.setTimeout !== 'function' || typeof scheduler.clearTimeout !== 'function') {
+    throw new TiermemError('INVALID_OPTION', 'scheduler must have setTimeout(fn, ms) and clearTimeout(handle)')
+  }
+  const ctx: EngineContext = {
+    reg: new Registry(),
+    warm,
+    cold,
+    clock,
+    timers: new EngineTimers(scheduler),
+    lane: new WriteLane(),
+    events: new EventBus(),
+    metrics: new Metrics(),
+    policy: mergeLifecyclePolicy(defaultLifecyclePolicy(), options.policy),
+    pressurePolicy: mergePressurePolicy(defaultPressurePolicy(), options.pressure),
+    budgets: {
+      hot: checkBudget('hot.maxBytes', options.hot?.maxBytes ?? DEFAULT_BUDGETS.hot),
+      warm: checkBudget('warm.maxBytes', options.warm?.maxBytes ?? DEFAULT_BUDGETS.warm),
+      cold: checkBudget('cold.maxBytes', options.cold?.maxBytes ?? DEFAULT_BUDGETS.cold),
+    },
+    level: 'normal',
+    closed: false,
+    orphans: new Set(),
+    promotionCandidates: new Set(),
+    promotionTrigger: [],
+    scopes: new Map(),
+    externalSignals: new Map(),
+    levelWaiters: new Set(),
+    pendingWrites: new Map(),
+    writeTickets: { last: 0, global: 0 },
+    closing: false,
+    journal: newJournalState(),
+    coldWrites: 0,
+    cleanupAlerted: false,
+    integrity: newIntegrityState(),
+  }
+  ctx.metrics.enabled = options.metrics ?? true
+  ctx.metrics.closeWindow(elapsedNow())
+  if (options.signals !== undefined && !Array.isArray(options.signals)) throw new TiermemError('INVALID_OPTION', 'signals must be an array of { source, resource, sample() }')
+  for (const signal of options.signals ?? []) {
+    if (typeof signal?.source !== 'string' || typeof signal.sample !== 'function' || (signal.resource !== 'memory' && signal.resource !== 'storage')) {
+      throw new TiermemError('INVALID_OPTION', 'each signal needs a source name, a resource (memory or storage) and a sample() function')
+    }
+  }
+  await loadRegistry(ctx)
+  await sweepCold(ctx)
+  syncLayerIndexes(ctx)
+  await releaseAbandonedScopes(ctx)
+  evaluatePressure(ctx)
+  return buildMemory(ctx, maintenanceMs, options.signals ?? [])
+}
+

@@ -1,0 +1,319 @@
+/** Public types of the Memory contract (see API.md). */
+import type { Store } from '../store/store.ts'
+
+export type Tier = 'hot' | 'warm' | 'cold'
+export const TIERS: readonly Tier[] = ['hot', 'warm', 'cold']
+
+export type EvictionPolicy = 'lru_with_importance' | 'importance_based' | 'manual'
+export type PressureLevel = 'normal' | 'warning' | 'critical' | 'emergency'
+
+export interface Clock {
+  /** Milliseconds since the epoch (or any monotonic origin the caller keeps consistent). */
+  now(): number
+}
+
+export interface PutOptions {
+  /** 'context' (default) | 'message' | 'fact' | 'evidence' | 'summary' | 'embedding' | any short string. */
+  type?: string
+  /** 0..1, default 0.5. Drives transfer, promotion, cleanup and eviction order. */
+  importance?: number
+  /** 0..1, how relevant the entry is to the agent's work; default: the importance. Part of the promotion score. */
+  relevance?: number
+  /** Time to live in ms from creation; default: the layer's TTL. */
+  ttlMs?: number
+  /** Initial placement; default chosen by policy (see LifecyclePolicy.typeTiers / maxHotEntryBytes). */
+  tier?: Tier
+  /** 'interact' (default) | 'insights' | 'assets' | a configured layer. */
+  layer?: string
+  /** Agent id, default 'default'. Keys are unique per namespace. */
+  namespace?: string
+  taskId?: string
+  tags?: string[]
+  /** Default true. false: never deleted by pressure, cleanup or scope close. */
+  evictable?: boolean
+  /** Default true. false: lives only in hot memory and is gone on close (scratch data, caches). */
+  durable?: boolean
+}
+
+export interface EntryInfo {
+  key: string
+  namespace: string
+  type: string
+  tier: Tier
+  layer: string
+  importance: number
+  relevance: number
+  createdAt: number
+  lastAccessedAt: number
+  accessCount: number
+  /** Exact size of the encoded value in bytes (the same in every tier). */
+  sizeBytes: number
+  expiresAt?: number
+  taskId?: string
+  tags: string[]
+  evictable: boolean
+  durable: boolean
+  refCount: number
+  /** 16 hex digits: a 64-bit hash of the encoded value (not cryptographic). */
+  contentHash: string
+}
+
+export interface QueryFilter {
+  namespace?: string
+  type?: string
+  tier?: Tier
+  layer?: string
+  taskId?: string
+  tag?: string
+  limit?: number
+}
+
+export interface LayerPolicy {
+  /** undefined = permanent. */
+  ttlMs?: number
+  /** Budget of the layer in bytes; puts over it evict by `eviction` (or fail for 'manual'). */
+  maxBytes?: number
+  /** Capacity in entries (seed 001's short-term memory). Soft when forceCleanup is off. */
+  maxEntries?: number
+  eviction: EvictionPolicy
+  /** The next layer up, for promotion and transfer. */
+  promoteTo?: string
+  /** Criteria for promotion to `promoteTo`: score > minScore, accessCount > minAccesses, age > minAgeMs. */
+  promotion?: { minScore: number; minAccesses: number; minAgeMs: number }
+  /** Seed 001: at occupancy ≥ `occupancy` × maxEntries, entries with importance ≥ minImportance move up. */
+  transfer?: { occupancy: number; minImportance: number }
+  /** Seed 001: at ≥ 100 % occupancy with no transfer pending, delete down to keepRatio × maxEntries. */
+  forceCleanup?: { enabled: boolean; keepRatio: number }
+}
+
+export interface ScoreWeights {
+  relevance: number
+  recency: number
+  frequency: number
+  importance: number
+}
+
+export interface LifecyclePolicy {
+  /** 5 min: hot → warm after this long without access. */
+  hotIdleMs: number
+  /** 1 day: warm → cold after this long without access. */
+  warmIdleMs: number
+  /** 10: a non-hot entry is promoted to hot once accessCount > this. */
+  promoteAfterAccesses: number
+  /** 'interact' */
+  defaultLayer: string
+  layers: Record<string, LayerPolicy>
+  /** Initial tier per entry type when `tier` is not given. Default { evidence: 'warm' }. */
+  typeTiers: Record<string, Tier>
+  /** Entries larger than this start warm rather than hot. Default 64 KiB. */
+  maxHotEntryBytes: number
+  /** Weights of the promotion score (seed 004); they are normalised to sum 1. */
+  scoreWeights: ScoreWeights
+  /** Half-life of the recency term in scores, ms. Default 1 day. */
+  recencyHalfLifeMs: number
+}
+
+export interface PressurePolicy {
+  thresholds: { warning: number; critical: number; emergency: number }
+  /** A level is left only once the ratio is this far below its threshold. Default 0.05. */
+  hysteresis: number
+  /** How often the pressure monitor runs, ms. Default 5,000; 0 = only after writes and gc. */
+  checkIntervalMs: number
+  /** How long openScope waits for critical pressure to pass before SCOPE_PAUSED. Default 5,000 ms. */
+  scopeWaitMs: number
+  /** Default per-task byte quota for scopes that do not set one. Default Infinity. */
+  taskQuotaBytes: number
+}
+
+/**
+ * A pressure signal from outside the engine's own byte budgets: JS heap, storage quota, an
+ * edge isolate's memory. Sampled by the pressure monitor every `pressure.checkIntervalMs`;
+ * undefined means "not available now" and the signal is left out (never faked).
+ */
+export interface SignalSource {
+  /** Shown in stats().pressure.signals, e.g. 'storage' or 'heap'. */
+  source: string
+  /** memory is relieved by demotion; storage by gc, compression and (at emergency) eviction. */
+  resource: 'memory' | 'storage'
+  sample(): Promise<{ used: number; limit: number } | undefined> | { used: number; limit: number } | undefined
+}
+
+export interface MemoryOptions {
+  name?: string
+  /** Extra pressure signals sampled by the monitor (the browser worker adds storage quota). */
+  signals?: SignalSource[]
+  /** Record latency histograms and counters. Default true; false saves the sampling on reads. */
+  metrics?: boolean
+  stores?: { warm?: Store; cold?: Store }
+  clock?: Clock
+  /** Hot budget; default 64 MiB. */
+  hot?: { maxBytes?: number }
+  /** Warm budget; default 1 GiB. */
+  warm?: { maxBytes?: number }
+  /** Cold budget; default 4 GiB. */
+  cold?: { maxBytes?: number }
+  policy?: PolicyOverrides
+  pressure?: Partial<PressurePolicy>
+  /** Background gc / lifecycle loop, ms. Default 60,000; 0 = off. */
+  maintenanceIntervalMs?: number
+  /**
+   * When background work runs (maintenance, pressure checks, a scope's wait under pressure).
+   * Default: the platform's setTimeout / clearTimeout. A Durable Object passes one driven by
+   * alarms; tests pass fake time. close() cancels every timer the engine set.
+   */
+  scheduler?: Scheduler
+}
+
+/** See MemoryOptions.scheduler. */
+export interface Scheduler {
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+export interface PolicyOverrides extends Partial<Omit<LifecyclePolicy, 'layers' | 'scoreWeights'>> {
+  layers?: Record<string, Partial<LayerPolicy>>
+  scoreWeights?: Partial<ScoreWeights>
+}
+
+/** What `configure()` may change at run time. */
+export interface RuntimeOptions {
+  /** Switch latency sampling on or off. */
+  metrics?: boolean
+  hot?: { maxBytes?: number }
+  warm?: { maxBytes?: number }
+  cold?: { maxBytes?: number }
+  policy?: PolicyOverrides
+  pressure?: Partial<PressurePolicy>
+}
+
+export interface GcStats {
+  expired: number
+  orphaned: number
+  demoted: number
+  promoted: number
+  pressureEvicted: number
+  freedBytes: number
+  /** Warm pages rewritten because most of their bytes were dead. */
+  compactedPages: number
+  durationMs: number
+}
+
+export interface PressureSignal {
+  source: string
+  used: number
+  limit: number
+  ratio: number
+}
+
+export interface PressureReport {
+  level: PressureLevel
+  /** The highest of the signals' ratios. */
+  ratio: number
+  signals: PressureSignal[]
+}
+
+export interface LatencySummary {
+  p50: number
+  p95: number
+  p99: number
+  max: number
+  count: number
+}
+
+export interface Recommendation {
+  type: string
+  tier?: Tier
+  message: string
+  priority: 'low' | 'medium' | 'high'
+}
+
+export interface MemoryRates {
+  /** Per second, over the time since the previous pressure check (or since open). */
+  gets: number
+  puts: number
+  promotions: number
+  demotions: number
+  evictions: number
+  errors: number
+}
+
+export interface MemoryStats {
+  tiers: Record<Tier, { count: number; bytes: number }>
+  /** Operations per second, and totals since open (errors: failures reported as alerts or thrown as CORRUPT; fallbacks: signal sources that failed). */
+  rates: MemoryRates
+  totals: MemoryRates & { fallbacks: number }
+  layers: Record<string, { count: number; bytes: number }>
+  pressure: PressureReport
+  hitRate: Record<Tier, number>
+  latency: Record<Tier, LatencySummary>
+  health: { score: number; recommendations: Recommendation[] }
+  /**
+   * The warm store's pages (small values of one batch share a record): how many, their bytes, and
+   * the part no entry names any more (deleted with the page's last entry, or rewritten by gc once a page is mostly dead).
+   */
+  warm: { backend: string; pages: number; bytes: number; deadBytes: number }
+  /** The cold store as it measures itself: bytes on storage and bytes of the records it holds. */
+  cold: { backend: string; compressionRatio: number; deadRatio: number; storedBytes: number; logicalBytes: number }
+  /**
+   * Damaged stored records found so far (values are checked on every warm or cold read, metadata
+   * at open): how many, and the entries they belong to. A damaged entry answers CORRUPT; the rest
+   * of the memory works. Put or delete an entry to replace it.
+   */
+  integrity: { corruptRecords: number; corruptKeys: string[]; entries: Array<{ namespace: string; key: string; what: 'value' | 'metadata' }> }
+}
+
+export type EvictionReason = 'expired' | 'orphaned' | 'pressure' | 'cleanup' | 'manual' | 'scope'
+
+export interface MemoryEvents {
+  promoted: { key: string; namespace: string; from: Tier; to: Tier }
+  demoted: { key: string; namespace: string; from: Tier; to: Tier }
+  evicted: { key: string; namespace: string; reason: EvictionReason; sizeBytes: number }
+  pressure: PressureReport
+  alert: { name: string; severity: 'warning' | 'critical'; detail: unknown }
+  cleanup: { layer: string; removed: number; remaining: number; capacity: number }
+  /** An entry moved to another retention layer (seed 001 transfer or seed 004 promotion). */
+  layerChanged: { key: string; namespace: string; from: string; to: string; reason: 'transfer' | 'promotion'; score?: number }
+}
+
+export interface TaskScope {
+  readonly taskId: string
+  /** Aborted on emergency pressure unless the scope is critical. */
+  readonly signal: AbortSignal
+  put(key: string, value: unknown, options?: PutOptions): Promise<EntryInfo>
+  get<T = unknown>(key: string): Promise<T | undefined>
+  close(options?: { keepEvidence?: boolean }): Promise<void>
+  [Symbol.asyncDispose](): Promise<void>
+}
+
+export interface NamespaceOption {
+  namespace?: string
+}
+
+export interface Memory {
+  put(key: string, value: unknown, options?: PutOptions): Promise<EntryInfo>
+  get<T = unknown>(key: string, options?: NamespaceOption): Promise<T | undefined>
+  /** Metadata without updating access statistics. */
+  getEntry(key: string, options?: NamespaceOption): Promise<EntryInfo | undefined>
+  has(key: string, options?: NamespaceOption): Promise<boolean>
+  delete(key: string, options?: NamespaceOption): Promise<boolean>
+  putMany(items: Array<{ key: string; value: unknown } & PutOptions>): Promise<EntryInfo[]>
+  getMany<T = unknown>(keys: string[], options?: NamespaceOption): Promise<(T | undefined)[]>
+  query(filter?: QueryFilter): Promise<EntryInfo[]>
+
+  openScope(taskId: string, options?: { critical?: boolean; quotaBytes?: number }): Promise<TaskScope>
+  retain(key: string, options?: NamespaceOption): Promise<number>
+  release(key: string, options?: NamespaceOption): Promise<number>
+  evict(key: string, options?: NamespaceOption): Promise<void>
+  promote(key: string, options?: NamespaceOption): Promise<Tier>
+  demote(key: string, options?: NamespaceOption): Promise<Tier>
+
+  gc(): Promise<GcStats>
+  stats(): Promise<MemoryStats>
+  /** Runs one round of the pressure monitor now: samples the signals, updates the level, acts on it. */
+  checkPressure(): Promise<PressureReport>
+  /** Change budgets and policies at run time (e.g. switch force cleanup off). */
+  configure(options: RuntimeOptions): Promise<void>
+  on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void): Promise<() => void>
+  flush(): Promise<void>
+  close(): Promise<void>
+}

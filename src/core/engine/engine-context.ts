@@ -1,0 +1,95 @@
+import type { Store, StoreOp } from '../store/store.ts'
+import { storeKeyOf } from '../registry/entry-record.ts'
+import type { EventBus } from '../api/event-bus.ts'
+import type { IntegrityState } from '../persistence/integrity-state.ts'
+import type { JournalState } from '../persistence/journal-state.ts'
+import type { Metrics } from '../pressure/metrics.ts'
+import type { Registry } from '../registry/registry.ts'
+import type { ScopeState } from '../lifecycle/scope-state.ts'
+import type {
+  Clock, LifecyclePolicy, PressureLevel, PressurePolicy, PressureSignal, Tier,
+} from '../api/types.ts'
+import type { EngineTimers } from './scheduler.ts'
+import type { WriteLane } from './write-lane.ts'
+
+/** An extra pressure signal from outside the engine (heap, storage quota): issue #4 feeds these. */
+export interface ExternalSignal extends PressureSignal {
+  /** memory is relieved by demotion, storage by gc, compression and (at emergency) eviction. */
+  resource: 'memory' | 'storage'
+}
+
+/** Everything the engine modules share. Only lane tasks change the registry's structure. */
+export interface EngineContext {
+  readonly reg: Registry
+  readonly warm: Store
+  readonly cold: Store
+  readonly clock: Clock
+  /** Every timer the engine sets, on the injected scheduler; close() cancels them all. */
+  readonly timers: EngineTimers
+  readonly lane: WriteLane
+  readonly events: EventBus
+  readonly metrics: Metrics
+  policy: LifecyclePolicy
+  pressurePolicy: PressurePolicy
+  budgets: Record<Tier, number>
+  level: PressureLevel
+  closed: boolean
+  /** Slots that were reference-counted and are held by nobody now. */
+  readonly orphans: Set<number>
+  /** Slots whose accessCount passed their layer's promotion minimum. */
+  readonly promotionCandidates: Set<number>
+  /**
+   * Per layer id, the access count at which an entry becomes a promotion candidate: the first
+   * whole count over promotion.minAccesses (Infinity where the layer does not promote).
+   */
+  promotionTrigger: number[]
+  readonly scopes: Map<string, ScopeState>
+  readonly externalSignals: Map<string, ExternalSignal>
+  /** Wakes openScope calls waiting for critical pressure to pass. */
+  readonly levelWaiters: Set<() => void>
+  /**
+   * Store keys with a write queued but not yet landed, and the lane ticket of the latest such
+   * write. Reads of those keys run after it (see read-order.ts).
+   */
+  readonly pendingWrites: Map<string, number>
+  /** Lane tickets of user-issued writes: the last one, and the last whose keys are not known (gc, clear, scope close, configure). */
+  readonly writeTickets: { last: number; global: number }
+  /** Set when close() is called: calls issued after it are refused with CLOSED. */
+  closing: boolean
+  /** Where the registry journal stands (see journal.ts). */
+  journal: JournalState
+  /** Batches written to the cold store so far: cached cold stats are valid only for one count. */
+  coldWrites: number
+  /** The first cleanup of a capacity layer raised its alert (once per open memory). */
+  cleanupAlerted: boolean
+  /** Damaged stored records found so far (see integrity.ts). */
+  readonly integrity: IntegrityState
+}
+
+export function storeKey(ctx: EngineContext, slot: number): string {
+  return storeKeyOf(ctx.reg.namespaces[slot]!, ctx.reg.keys[slot]!)
+}
+
+/** Applies ops in chunks the store accepts. Each chunk is atomic where the store is. */
+export async function commit(store: Store, ops: readonly StoreOp[]): Promise<void> {
+  const size = store.capabilities.maxBatchSize
+  if (ops.length <= size) {
+    if (ops.length > 0) await store.batch(ops)
+    return
+  }
+  for (let i = 0; i < ops.length; i += size) await store.batch(ops.slice(i, i + size))
+}
+
+export async function getMany(store: Store, keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+  const size = store.capabilities.maxBatchSize
+  if (keys.length <= size) return keys.length === 0 ? [] : store.getMany('values', keys)
+  const out: (Uint8Array | undefined)[] = []
+  for (let i = 0; i < keys.length; i += size) out.push(...(await store.getMany('values', keys.slice(i, i + size))))
+  return out
+}
+
+/** Reports a background failure (the caller's promise has already resolved): an alert, never silence. */
+export function reportBackgroundError(ctx: EngineContext, name: string, error: unknown): void {
+  ctx.metrics.errors++
+  ctx.events.emit('alert', { name, severity: 'warning', detail: error instanceof Error ? { message: error.message, code: (error as { code?: string }).code } : error })
+}

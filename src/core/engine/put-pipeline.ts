@@ -1,0 +1,208 @@
+import { copyBytes, encodeValue } from '../persistence/codec.ts'
+import { reportBackgroundError, type EngineContext } from './engine-context.ts'
+import { storeKeyOf, toEntryInfo, writeRecord } from '../registry/entry-record.ts'
+import { CHUNK_ENTRIES, commitChanges, maybeCheckpoint, type Change } from '../persistence/journal.ts'
+import { TiermemError } from '../api/errors.ts'
+import { applyLayerRules } from '../lifecycle/layer-rules.ts'
+import { evaluatePressure } from '../pressure/pressure-controller.ts'
+import { dropColdRecords } from './removal.ts'
+import { COLD, DURABLE, HOT, REFERENCED } from '../registry/registry.ts'
+import type { ScopeState } from '../lifecycle/scope-state.ts'
+import { planGroup, type Planned, type PreparedPut } from './put-plan.ts'
+export type { PreparedPut } from './put-plan.ts'
+import { enforceHotBudget, moveToCold, setHotValue } from '../lifecycle/tier-moves.ts'
+import type { EntryInfo, PutOptions } from '../api/types.ts'
+import { packIntoPages, reclaimPages, withEmptiedPages } from '../persistence/warm-values.ts'
+import { checkKey, checkNamespace, checkPutOptions } from '../api/validate.ts'
+import { noteKeyWrites } from './read-order.ts'
+import { clearDamage } from '../persistence/integrity.ts'
+
+/** Puts that arrive while the lane is busy share one store batch (group commit). */
+export interface PutGroup {
+  items: PreparedPut[]
+  /** Settles when the group's lane task has finished. */
+  done: Promise<void>
+  /** The group's lane ticket: it takes more puts only while it is the lane's last task. */
+  ticket: number
+}
+
+/**
+ * Validates and encodes a put without touching any state: everything that can be wrong with the
+ * caller's input fails here, before anything is queued.
+ */
+export function preparePut(
+  ctx: EngineContext,
+  key: unknown,
+  value: unknown,
+  options: PutOptions | undefined,
+  scope?: ScopeState,
+  /** The value already encoded by our codec (the worker client encodes on the page and transfers the bytes). */
+  encoded?: Uint8Array,
+): PreparedPut {
+  checkKey(key)
+  checkPutOptions(options)
+  const opts = options ?? {}
+  const namespace = checkNamespace(opts.namespace)
+  const layer = opts.layer ?? ctx.policy.defaultLayer
+  if (!ctx.policy.layers[layer]) {
+    throw new TiermemError('INVALID_OPTION', `unknown layer '${layer}'; configured layers: ${Object.keys(ctx.policy.layers).join(', ')}`)
+  }
+  if (encoded !== undefined && !(encoded instanceof Uint8Array)) throw new TiermemError('INVALID_VALUE', 'encoded values are Uint8Array')
+  // One copy, owned from here on: the hot copy and the warm store's put share it (IndexedDB
+  // clones at put() time). Encoder output is a view into msgpackr's pool; a worker's encoded
+  // values are views into one transferred buffer.
+  const bytes = copyBytes(encoded ?? encodeValue(value))
+  return {
+    namespace, key, storeKey: storeKeyOf(namespace, key), value, bytes, options: opts, layer, scope,
+    at: ctx.clock.now(), resolve: noop, reject: noop,
+  }
+}
+
+function noop(): void {}
+
+const openGroup = new WeakMap<EngineContext, PutGroup>()
+
+/** The most puts one atomic warm batch holds: one value op each, plus their journal records. */
+export function putsPerBatch(ctx: EngineContext): number {
+  const limit = ctx.warm.capabilities.maxBatchSize
+  return Math.max(1, limit - Math.ceil(limit / (CHUNK_ENTRIES + 1)))
+}
+
+/**
+ * The group a put joins: the open one while it is still the lane's last task (so a put never
+ * commits before a delete, a scope close or a waiting read issued ahead of it), else a new one.
+ */
+function openGroupFor(ctx: EngineContext, room: number): PutGroup {
+  const open = openGroup.get(ctx)
+  if (open && open.ticket === ctx.lane.issued && open.items.length + room <= putsPerBatch(ctx)) return open
+  const created = { items: [] } as unknown as PutGroup
+  created.done = ctx.lane.run(() => commitGroup(ctx, created))
+  created.ticket = ctx.lane.issued
+  openGroup.set(ctx, created)
+  return created
+}
+
+/**
+ * Queues prepared puts; they commit with whatever else arrives before the lane gets to them
+ * (group commit). Each put settles on its own (a put refused by a layer or task quota fails
+ * alone). A group larger than one atomic batch commits in slices (see commitChanges).
+ */
+export function enqueuePutItems(ctx: EngineContext, items: PreparedPut[]): Array<Promise<EntryInfo>> {
+  const target = openGroupFor(ctx, 0)
+  return addToGroup(ctx, target, items)
+}
+
+/**
+ * Queues puts that succeed or fail together (putMany): they share one atomic batch, and a
+ * refusal of any of them (a budget, a scope, a full layer) refuses all of them, so a putMany
+ * larger than the warm store's batch is refused before anything is written.
+ */
+export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
+  const most = putsPerBatch(ctx)
+  if (items.length > most) {
+    throw new TiermemError('INVALID_OPTION', `putMany of ${items.length} items exceeds what the ${ctx.warm.backend} store commits atomically (${most}); split it into smaller putMany calls`)
+  }
+  if (items.length > 1) {
+    const unit = {}
+    for (const item of items) item.unit = unit
+  }
+  return Promise.all(addToGroup(ctx, openGroupFor(ctx, items.length), items))
+}
+
+function addToGroup(ctx: EngineContext, target: PutGroup, items: PreparedPut[]): Array<Promise<EntryInfo>> {
+  noteKeyWrites(ctx, items.map((item) => item.storeKey), target.ticket, target.done)
+  return items.map(
+    (item) =>
+      new Promise<EntryInfo>((resolve, reject) => {
+        item.resolve = resolve
+        item.reject = reject
+        target.items.push(item)
+      }),
+  )
+}
+
+async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
+  if (openGroup.get(ctx) === group) openGroup.delete(ctx)
+  const { reg } = ctx
+  if (ctx.closed) {
+    for (const item of group.items) item.reject(new TiermemError('CLOSED', 'the memory was closed before this put committed; nothing was written'))
+    return
+  }
+  const { planned, latest, replaced } = planGroup(ctx, group.items)
+
+  // Commit, and apply each put to the registry as soon as the batch holding it has landed. A
+  // store failure part-way leaves the earlier batches committed and applied: those puts
+  // succeed, the rest fail, and the registry always matches the store.
+  const touchedLayers = new Set<number>()
+  const protect = new Set<number>()
+  const applyPut = (p: Planned) => {
+    const { item, record } = p
+    let slot = reg.find(item.namespace, item.key)
+    if (slot >= 0) {
+      touchedLayers.add(reg.layer[slot]!)
+      reg.detach(slot)
+      reg.hotValues[slot] = undefined
+    } else {
+      slot = reg.allocate(item.namespace, item.key)
+    }
+    writeRecord(reg, slot, record)
+    if (record.tier === HOT) setHotValue(reg, slot, item.bytes, item.value)
+    reg.attach(slot)
+    touchedLayers.add(reg.layer[slot]!)
+    protect.add(slot)
+    if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
+    else ctx.orphans.delete(slot)
+    ctx.promotionCandidates.delete(slot)
+    if (item.scope) {
+      const scope = item.scope
+      scope.usedBytes += record.sizeBytes - (scope.owned.get(item.storeKey) ?? 0)
+      scope.owned.set(item.storeKey, record.sizeBytes)
+    }
+    clearDamage(ctx, item.storeKey)
+    p.slot = slot
+    p.info = toEntryInfo(reg, slot)
+    ctx.metrics.puts++
+  }
+  let failure: { error: unknown } | undefined
+  const changes = planned.map((p): Change => ({ ...p.change, apply: () => applyPut(p) }))
+  packIntoPages(ctx, planned.flatMap((p, i) => (p.record.flags & DURABLE ? [{ change: changes[i]!, record: p.record, bytes: p.item.bytes, replacesAlone: p.replacesAlone }] : [])))
+  try {
+    // New values never go to an existing page, so a page all of whose entries the group replaces is empty after it.
+    await commitChanges(ctx, withEmptiedPages(ctx, changes, replaced))
+  } catch (error) {
+    failure = { error }
+  }
+  // What the last batch could not know: pages of this group whose entries a later put of the
+  // same group replaced, and pages emptied by batches before a failure. Usually none.
+  await reclaimPages(ctx)
+  const landed = planned.filter((p) => p.info !== undefined)
+  if (failure) for (const p of planned) if (p.info === undefined) p.item.reject(failure.error)
+
+  // Only puts that landed may drop the cold copy they replace: a failed put's old value stays.
+  await dropColdRecords(ctx, [...new Set(landed.filter((p) => p.replacesCold).map((p) => p.item.storeKey))])
+  const toCold = landed.filter((p) => p.wantCold && reg.tier[p.slot] !== COLD && latest.get(p.item.storeKey) === p.record)
+  if (toCold.length > 0) {
+    try {
+      await moveToCold(ctx, toCold.map((p) => p.slot))
+      for (const p of toCold) if (reg.tier[p.slot] === COLD) p.info!.tier = 'cold'
+    } catch (error) {
+      // The entries are committed in warm; only their placement differs from what was asked.
+      reportBackgroundError(ctx, 'cold-placement-failed', error)
+    }
+  }
+  enforceHotBudget(ctx)
+  for (const p of landed) {
+    if (p.info!.tier === 'hot' && ctx.reg.tier[p.slot] !== HOT) p.info!.tier = 'warm'
+    p.item.resolve(p.info!)
+  }
+  if (landed.length === 0) return
+
+  // The callers have their answers; the layer rules (transfer, cleanup, layer budgets) run after.
+  try {
+    await applyLayerRules(ctx, touchedLayers, protect)
+    await maybeCheckpoint(ctx)
+  } catch (error) {
+    reportBackgroundError(ctx, 'layer-rules-failed', error)
+  }
+  evaluatePressure(ctx)
+}

@@ -1,0 +1,17 @@
+/** Where the registry journal stands (see journal.ts). */
+export interface JournalState {
+  nextSeq: number
+  gen: number
+  /** The last journal seq the snapshot in force contains. */
+  checkpointSeq: number
+  /** Parts of the snapshot in force. */
+  parts: number
+  /** Changes journaled since that checkpoint: the next one is due when they outgrow the registry. */
+  entriesSince: number
+  /** Meta keys a checkpoint failed to delete: the next checkpoint deletes them with its own. */
+  leftovers: string[]
+}
+
+export function newJournalState(): JournalState {
+  return { nextSeq: 1, gen: 0, checkpointSeq: 0, parts: 0, entriesSince: 0, leftovers: [] }
+}

@@ -1,0 +1,125 @@
+import { reportBackgroundError, type EngineContext, type ExternalSignal } from '../engine/engine-context.ts'
+import { runGc } from '../lifecycle/gc.ts'
+import { nextLevel, levelRank } from './pressure-level.ts'
+import { COLD, HOT } from '../registry/registry.ts'
+import { evictRanked, relieveWarm, storedBytes } from './relief.ts'
+import { enforceHotBudget } from '../lifecycle/tier-moves.ts'
+import { TiermemError } from '../api/errors.ts'
+import type { PressureReport } from '../api/types.ts'
+
+/**
+ * Pressure: signals → a level with hysteresis → actions on the resource that is short
+ * (DESIGN.md "Pressure"). The engine's own byte budgets are signals everywhere; other sources
+ * (heap, storage quota) arrive through `ctx.externalSignals`.
+ */
+
+export function pressureSignals(ctx: EngineContext): ExternalSignal[] {
+  const { reg, budgets } = ctx
+  const signals: ExternalSignal[] = []
+  const add = (source: string, used: number, limit: number, resource: 'memory' | 'storage') => {
+    if (limit === Number.POSITIVE_INFINITY) return
+    signals.push({ source, used, limit, ratio: limit === 0 ? (used > 0 ? 1 : 0) : used / limit, resource })
+  }
+  add('budget:hot', reg.tierBytes[HOT]!, budgets.hot, 'memory')
+  add('budget:warm', reg.warmStoredBytes, budgets.warm, 'storage')
+  add('budget:cold', reg.tierBytes[COLD]!, budgets.cold, 'storage')
+  for (const signal of ctx.externalSignals.values()) signals.push(signal)
+  return signals
+}
+
+function toReport(ctx: EngineContext, signals: ExternalSignal[]): PressureReport {
+  const ratio = signals.reduce((max, s) => Math.max(max, s.ratio), 0)
+  return { level: ctx.level, ratio, signals: signals.map(({ source, used, limit, ratio }) => ({ source, used, limit, ratio })) }
+}
+
+export function pressureReport(ctx: EngineContext): PressureReport {
+  return toReport(ctx, pressureSignals(ctx))
+}
+
+const queued = new WeakSet<EngineContext>()
+
+/**
+ * Recomputes the level (cheap: counters only). On a change: a `pressure` event, an `alert` at
+ * critical and emergency, waiting openScope calls woken, and — when the level rose — the
+ * level's actions queued on the lane.
+ */
+export function evaluatePressure(ctx: EngineContext): PressureReport {
+  const signals = pressureSignals(ctx)
+  const ratio = signals.reduce((max, s) => Math.max(max, s.ratio), 0)
+  const previous = ctx.level
+  const level = nextLevel(ratio, previous, ctx.pressurePolicy)
+  ctx.level = level
+  const report = toReport(ctx, signals)
+  if (level !== previous) {
+    ctx.events.emit('pressure', report)
+    if (level === 'critical') ctx.events.emit('alert', { name: 'memory_critical', severity: 'warning', detail: report })
+    if (level === 'emergency') ctx.events.emit('alert', { name: 'memory_emergency', severity: 'critical', detail: report })
+    for (const wake of [...ctx.levelWaiters]) wake()
+    if (levelRank(level) > levelRank(previous)) schedulePressureActions(ctx)
+  }
+  return report
+}
+
+/** Queues one round of actions for the current level (at most one queued at a time). */
+export function schedulePressureActions(ctx: EngineContext): void {
+  if (queued.has(ctx) || ctx.closed) return
+  queued.add(ctx)
+  ctx.lane
+    .run(async () => {
+      queued.delete(ctx)
+      if (!ctx.closed) await pressureActions(ctx)
+    })
+    .catch((error: unknown) => reportBackgroundError(ctx, 'pressure-actions-failed', error))
+}
+
+/**
+ * The actions of DESIGN.md's table, per short resource (lane only). Each resource's level is
+ * taken as it was when the round started: gc's own relief (20 % free) must not hide an
+ * emergency whose target is 30 % free.
+ */
+export async function pressureActions(ctx: EngineContext): Promise<void> {
+  const { warning, critical, emergency } = ctx.pressurePolicy.thresholds
+  const trigger = new Map(pressureSignals(ctx).map((s) => [s.source, s.ratio]))
+  if (![...trigger.values()].some((ratio) => ratio >= warning)) return
+  // warning: gc (expired, orphaned, idle, and capacity relief) for every short resource.
+  await runGc(ctx)
+  for (const s of pressureSignals(ctx)) {
+    const startedAt = Math.max(trigger.get(s.source) ?? 0, s.ratio)
+    if (startedAt < critical) continue
+    const atEmergency = startedAt >= emergency
+    // Target: below warning at critical; 30 % free at emergency.
+    const keep = atEmergency ? 0.7 : warning - ctx.pressurePolicy.hysteresis
+    if (s.resource === 'memory') {
+      // Memory is relieved by demotion only: the durable copies stay.
+      const hotBytes = ctx.reg.tierBytes[HOT]!
+      const target = s.source === 'budget:hot' ? keep * ctx.budgets.hot : hotBytes * Math.min(1, keep / startedAt)
+      enforceHotBudget(ctx, target)
+    } else if (s.source === 'budget:cold') {
+      if (atEmergency) await evictRanked(ctx, 'cold', keep * ctx.budgets.cold)
+    } else if (s.source === 'budget:warm') {
+      // Storage: compress (warm → cold) first; delete only at emergency.
+      const warmTarget = keep * ctx.budgets.warm
+      await relieveWarm(ctx, warmTarget)
+      if (atEmergency && storedBytes(ctx, 'warm') > warmTarget) await evictRanked(ctx, 'warm', warmTarget)
+    } else {
+      // An outside storage signal (the origin's quota): our share of the excess is that
+      // fraction of what we store. Compress first; at emergency, delete that share too, since
+      // the signal does not show what compression gave back until it is sampled again.
+      const share = 1 - Math.min(1, keep / startedAt)
+      const total = storedBytes(ctx, 'all')
+      await relieveWarm(ctx, storedBytes(ctx, 'warm') * (1 - share))
+      if (atEmergency) await evictRanked(ctx, 'all', Math.max(0, storedBytes(ctx, 'all') - total * share))
+    }
+  }
+  if ([...trigger.values()].some((ratio) => ratio >= emergency)) abortScopes(ctx)
+  evaluatePressure(ctx)
+}
+
+/** Emergency: the signal of every non-critical scope is aborted so its task can stop early. */
+function abortScopes(ctx: EngineContext): void {
+  for (const scope of ctx.scopes.values()) {
+    if (!scope.critical && !scope.controller.signal.aborted) {
+      scope.controller.abort(new TiermemError('QUOTA_EXCEEDED', `task '${scope.taskId}' was aborted: memory pressure is at emergency`))
+    }
+  }
+}

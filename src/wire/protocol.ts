@@ -1,0 +1,42 @@
+import type { EntryInfo, MemoryEvents, MemoryOptions, PutOptions } from '../core/api/types.ts'
+import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
+import type { serializeError } from './error-transfer.ts'
+
+/**
+ * The wire protocol between the page client and a memory host: the shapes of what crosses the
+ * boundary, imported by both sides (src/client and src/hosts) and by nothing in the engine.
+ */
+
+/**
+ * What crosses the boundary for reads: the values as they are (a structured clone), and the
+ * positions that hold encoded bytes (warm and cold reads, transferred) for the page to decode.
+ * No wrapper object per value: a batch of 1,000 clones 1,000 fewer objects.
+ */
+export interface WireValues {
+  values: unknown[]
+  encoded: number[]
+}
+
+/** Puts whose encoded values travel in one transferred buffer. */
+export interface PackedPuts {
+  buffer: ArrayBuffer
+  items: Array<{ key: string; offset: number; length: number; options?: PutOptions }>
+}
+
+export type PutResult = { ok: EntryInfo } | { error: ReturnType<typeof serializeError> }
+
+/** The puts of a PackedPuts, each with a view of its bytes in the one buffer. */
+export const unpackPuts = (packed: PackedPuts) =>
+  packed.items.map(({ key, offset, length, options }) => ({ ...options, key, bytes: new Uint8Array(packed.buffer, offset, length) }))
+
+/** Serializable options for opening the engine in the worker (no stores, no clock: the worker owns those). */
+export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock'> {
+  name: string
+  /** A Web Lock the worker holds for its whole life: the page learns of the worker's death when it is granted. */
+  lifeLock?: string
+  /** Tuning of the OPFS cold store (block and segment sizes, deflate level, compaction). */
+  opfs?: Omit<OpfsStoreOptions, 'directory'>
+}
+
+export type HostEvent = keyof MemoryEvents | 'scopeAborted'
+export type EventSink = (event: HostEvent, payload: unknown) => void

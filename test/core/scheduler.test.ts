@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest'
+import type { Scheduler } from '../../src/core/index.ts'
+import { fakeClock, HOUR, open, plainLayers } from './helpers.ts'
+
+/** Fake time for the engine's timers: nothing runs until the test advances it. */
+function fakeScheduler(clock: { advance(ms: number): void }) {
+  let now = 0
+  let nextId = 1
+  const timers = new Map<number, { at: number; fn: () => void }>()
+  const scheduler: Scheduler = {
+    setTimeout(fn, ms) {
+      const id = nextId++
+      timers.set(id, { at: now + ms, fn })
+      return id
+    },
+    clearTimeout(handle) {
+      timers.delete(handle as number)
+    },
+  }
+  return {
+    scheduler,
+    pending: () => timers.size,
+    /** Moves time on, running each due timer (and what it awaits) in order. */
+    async advance(ms: number) {
+      const end = now + ms
+      for (;;) {
+        const due = [...timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0]
+        if (!due) break
+        clock.advance(due[1].at - now)
+        now = due[1].at
+        timers.delete(due[0])
+        due[1].fn()
+        for (let i = 0; i < 50; i++) await Promise.resolve()
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      clock.advance(end - now)
+      now = end
+    },
+  }
+}
+
+describe('an injected scheduler drives every engine timer', () => {
+  it('runs maintenance and the pressure monitor on fake time, and close() leaves no timer behind', async () => {
+    const clock = fakeClock()
+    const fake = fakeScheduler(clock)
+    let samples = 0
+    const signals = [{ source: 'test', resource: 'memory' as const, sample: () => void samples++ }]
+    const h = await open({ ...plainLayers, scheduler: fake.scheduler, signals, maintenanceIntervalMs: HOUR, pressure: { checkIntervalMs: 1000 } }, clock)
+    expect(fake.pending()).toBe(2)
+    await h.mem.put('short', 'lived', { ttlMs: 1000 })
+    // The monitor samples its signals only when the scheduler says so.
+    expect(samples).toBe(0)
+    await fake.advance(1000)
+    expect(samples).toBe(1)
+    await fake.advance(2000)
+    expect(samples).toBe(3)
+    // Maintenance (gc) evicts the expired entry on its tick, with no wall-clock wait.
+    expect(h.events.evicted.map((e) => e.key)).not.toContain('short')
+    await fake.advance(HOUR)
+    expect(h.events.evicted.map((e) => e.key)).toContain('short')
+    expect(fake.pending()).toBe(2)
+    const sampled = samples
+    await h.mem.close()
+    expect(fake.pending()).toBe(0)
+    await fake.advance(10 * HOUR)
+    expect(samples).toBe(sampled)
+  })
+
+  it('a scope opened under critical pressure waits on the scheduler, then fails with SCOPE_PAUSED', async () => {
+    const clock = fakeClock()
+    const fake = fakeScheduler(clock)
+    const { mem } = await open({ ...plainLayers, scheduler: fake.scheduler, cold: { maxBytes: 1000 }, pressure: { scopeWaitMs: 5000, checkIntervalMs: 0 } }, clock)
+    await mem.put('pinned', 'x'.repeat(850), { tier: 'cold', evictable: false })
+    await mem.flush()
+    let settled: unknown
+    const opening = mem.openScope('t').then((s) => (settled = s), (e: unknown) => (settled = e))
+    await fake.advance(4999)
+    expect(settled).toBeUndefined()
+    await fake.advance(1)
+    await opening
+    expect(settled).toMatchObject({ code: 'SCOPE_PAUSED' })
+    expect(fake.pending()).toBe(0)
+    await mem.close()
+  })
+
+  it('refuses a scheduler without setTimeout and clearTimeout', async () => {
+    await expect(open({ scheduler: { setTimeout: () => 1 } as unknown as Scheduler })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+  })
+})

@@ -67,6 +67,7 @@ export async function setRefCount(ctx: EngineContext, slot: number, refCount: nu
     reg.flags[slot] = flags
     if (refCount > 0) ctx.orphans.delete(slot)
     else ctx.orphans.add(slot)
+    ctx.feed.publish({ kind: 'refs', namespace: reg.namespaces[slot]!, key: reg.keys[slot]!, refCount }, (flags & DURABLE) !== 0)
   }
   if (!(reg.flags[slot]! & DURABLE)) return apply()
   const record = readRecord(reg, slot)

@@ -1,4 +1,5 @@
 import { TiermemError } from './errors.ts'
+import type { ChangeFeed } from '../engine/change-feed.ts'
 import type { MemoryEvents } from './types.ts'
 
 /** Every event name, once: the compiler rejects this record if MemoryEvents gains or loses one. */
@@ -58,4 +59,30 @@ function reportHandlerError(error: unknown): void {
     queueMicrotask(() => {
       throw error
     })
+}
+
+const TIER_RANK: Record<string, number> = { hot: 0, warm: 1, cold: 2 }
+
+/** The public events of entry changes are the change feed, told the way API.md names them. */
+export function emitEventsOf(feed: ChangeFeed, events: EventBus): void {
+  feed.subscribe((change) => {
+    switch (change.kind) {
+      case 'delete':
+        if (events.has('evicted')) events.emit('evicted', { key: change.key, namespace: change.namespace, reason: change.reason, sizeBytes: change.sizeBytes })
+        return
+      case 'tier': {
+        const event = TIER_RANK[change.to]! < TIER_RANK[change.from]! ? 'promoted' : 'demoted'
+        if (events.has(event)) events.emit(event, { key: change.key, namespace: change.namespace, from: change.from, to: change.to })
+        return
+      }
+      case 'layer': {
+        if (!events.has('layerChanged')) return
+        const event: MemoryEvents['layerChanged'] = { key: change.key, namespace: change.namespace, from: change.from, to: change.to, reason: change.reason }
+        if (change.score !== undefined) event.score = change.score
+        events.emit('layerChanged', event)
+        return
+      }
+      default:
+    }
+  })
 }

@@ -1,3 +1,4 @@
+import type { ChangeSubscriber } from '../engine/change-feed.ts'
 import type { EntryInfo, NamespaceOption, PutOptions } from './types.ts'
 
 /**
@@ -20,4 +21,6 @@ export interface EngineInternals {
   reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void
   /** get() that returns hot entries as values and warm/cold entries as EncodedValue. */
   getRaw(keys: string[], options?: NamespaceOption): Promise<unknown[]>
+  /** Subscribes to every committed change to an entry (change-feed.ts); returns the unsubscribe. */
+  changes(subscriber: ChangeSubscriber): () => void
 }

@@ -276,6 +276,9 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
       if (signal.limit > 0) ctx.externalSignals.set(signal.source, { ...signal, ratio: signal.used / signal.limit })
       else ctx.externalSignals.delete(signal.source)
     },
+    changes(subscriber) {
+      return ctx.feed.subscribe(subscriber)
+    },
     async getRaw(keys, options) {
       if (ctx.closing) throw closedError()
       keys.forEach(checkKey)

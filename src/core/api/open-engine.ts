@@ -5,7 +5,8 @@ import { EngineTimers, PLATFORM_SCHEDULER } from '../engine/scheduler.ts'
 import { newJournalState } from '../persistence/journal-state.ts'
 import { newIntegrityState } from '../persistence/integrity-state.ts'
 import { TiermemError } from './errors.ts'
-import { EventBus } from './event-bus.ts'
+import { emitEventsOf, EventBus } from './event-bus.ts'
+import { ChangeFeed } from '../engine/change-feed.ts'
 import { syncLayerIndexes } from '../lifecycle/layer-rules.ts'
 import { elapsedNow, Metrics } from '../pressure/metrics.ts'
 import { loadRegistry, sweepCold } from '../persistence/load.ts'
@@ -62,6 +63,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     timers: new EngineTimers(scheduler),
     lane: new WriteLane(),
     events: new EventBus(),
+    feed: new ChangeFeed(),
     metrics: new Metrics(),
     policy: mergeLifecyclePolicy(defaultLifecyclePolicy(), options.policy),
     pressurePolicy: mergePressurePolicy(defaultPressurePolicy(), options.pressure),
@@ -86,6 +88,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     cleanupAlerted: false,
     integrity: newIntegrityState(),
   }
+  emitEventsOf(ctx.feed, ctx.events)
   ctx.metrics.enabled = options.metrics ?? true
   ctx.metrics.closeWindow(elapsedNow())
   if (options.signals !== undefined && !Array.isArray(options.signals)) throw new TiermemError('INVALID_OPTION', 'signals must be an array of { source, resource, sample() }')

@@ -1,6 +1,7 @@
 import type { Store, StoreOp } from '../store/store.ts'
 import { storeKeyOf } from '../registry/entry-record.ts'
 import type { EventBus } from '../api/event-bus.ts'
+import type { ChangeFeed } from './change-feed.ts'
 import type { IntegrityState } from '../persistence/integrity-state.ts'
 import type { JournalState } from '../persistence/journal-state.ts'
 import type { Metrics } from '../pressure/metrics.ts'
@@ -28,6 +29,8 @@ export interface EngineContext {
   readonly timers: EngineTimers
   readonly lane: WriteLane
   readonly events: EventBus
+  /** Every committed change to an entry, numbered (the public events subscribe to it). */
+  readonly feed: ChangeFeed
   readonly metrics: Metrics
   policy: LifecyclePolicy
   pressurePolicy: PressurePolicy

@@ -138,6 +138,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   const applyPut = (p: Planned) => {
     const { item, record } = p
     let slot = reg.find(item.namespace, item.key)
+    const replaced = slot >= 0
     if (slot >= 0) {
       touchedLayers.add(reg.layer[slot]!)
       reg.detach(slot)
@@ -162,6 +163,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     p.slot = slot
     p.info = toEntryInfo(reg, slot)
     ctx.metrics.puts++
+    ctx.feed.publish({ kind: 'put', namespace: item.namespace, key: item.key, tier: p.info.tier, layer: item.layer, sizeBytes: record.sizeBytes, replaced, durable: (record.flags & DURABLE) !== 0 }, (record.flags & DURABLE) !== 0)
   }
   let failure: { error: unknown } | undefined
   const changes = planned.map((p): Change => ({ ...p.change, apply: () => applyPut(p) }))

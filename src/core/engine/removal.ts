@@ -69,11 +69,12 @@ export async function dropColdRecords(ctx: EngineContext, keys: readonly string[
 
 function forget(ctx: EngineContext, slot: number, reason: EvictionReason): void {
   const { reg } = ctx
-  const event = { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, reason, sizeBytes: reg.sizeBytes[slot]! }
-  clearDamage(ctx, storeKeyOf(event.namespace, event.key))
+  const change = { kind: 'delete' as const, key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, reason, sizeBytes: reg.sizeBytes[slot]! }
+  const durable = (reg.flags[slot]! & DURABLE) !== 0
+  clearDamage(ctx, storeKeyOf(change.namespace, change.key))
   reg.remove(slot)
   ctx.orphans.delete(slot)
   ctx.promotionCandidates.delete(slot)
   ctx.metrics.evictions++
-  ctx.events.emit('evicted', event)
+  ctx.feed.publish(change, durable)
 }

@@ -128,11 +128,9 @@ export async function changeLayer(
         reg.attach(slot)
         ctx.promotionCandidates.delete(slot)
         noteAccess(ctx, slot)
-        const event: { key: string; namespace: string; from: string; to: string; reason: 'transfer' | 'promotion'; score?: number } = {
-          key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to, reason,
-        }
-        if (scores) event.score = scores[i]!
-        ctx.events.emit('layerChanged', event)
+        ctx.feed.publish({
+          kind: 'layer', key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to, reason, ...(scores ? { score: scores[i]! } : {}),
+        }, (reg.flags[slot]! & DURABLE) !== 0)
       }
       return reg.flags[slot]! & DURABLE ? { entry: record, apply } : { apply }
     }),

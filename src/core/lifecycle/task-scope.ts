@@ -46,6 +46,7 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
       reg.flags[u.slot] = u.flags
       if (u.refCount === 0) ctx.orphans.delete(u.slot)
       scope.owned.delete(u.key)
+      ctx.feed.publish({ kind: 'refs', namespace: reg.namespaces[u.slot]!, key: reg.keys[u.slot]!, refCount: u.refCount }, (u.flags & DURABLE) !== 0)
     }
     if (!(reg.flags[u.slot]! & DURABLE)) return { apply }
     const record = readRecord(reg, u.slot)

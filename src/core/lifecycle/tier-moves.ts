@@ -49,7 +49,7 @@ export function hotValue(reg: Registry, slot: number): unknown {
   return decoded
 }
 
-/** Places an entry in a lower tier without its hot copy, and says so (`demoted`). Registry only. */
+/** Places an entry in a lower tier without its hot copy, and says so (a 'tier' change). Registry only. */
 function placeDemoted(ctx: EngineContext, slot: number, tier: typeof WARM | typeof COLD): void {
   const { reg } = ctx
   const from = TIER_NAMES[reg.tier[slot] as 0 | 1 | 2]
@@ -60,7 +60,8 @@ function placeDemoted(ctx: EngineContext, slot: number, tier: typeof WARM | type
   reg.flags[slot]! &= ~(SHAREABLE | NOT_PLAIN)
   reg.attach(slot)
   ctx.metrics.demotions++
-  ctx.events.emit('demoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to: TIER_NAMES[tier] })
+  // Only warm → cold is journaled: a hot copy is never durable.
+  ctx.feed.publish({ kind: 'tier', key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to: TIER_NAMES[tier] }, tier === COLD)
 }
 
 /** Hot → warm for a durable entry: drop the decoded copy; its bytes are in warm already. */
@@ -68,7 +69,7 @@ export function demoteHotToWarm(ctx: EngineContext, slot: number): void {
   placeDemoted(ctx, slot, WARM)
 }
 
-/** Places an entry in a higher tier (with its hot copy when that is hot), and says so (`promoted`). Registry only. */
+/** Places an entry in a higher tier (with its hot copy when that is hot), and says so (a 'tier' change). Registry only. */
 function placePromoted(ctx: EngineContext, slot: number, tier: typeof HOT | typeof WARM, bytes: Uint8Array): void {
   const { reg } = ctx
   const from = TIER_NAMES[reg.tier[slot] as 0 | 1 | 2]
@@ -77,7 +78,8 @@ function placePromoted(ctx: EngineContext, slot: number, tier: typeof HOT | type
   if (tier === HOT) setHotValue(reg, slot, bytes)
   reg.attach(slot)
   ctx.metrics.promotions++
-  ctx.events.emit('promoted', { key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to: TIER_NAMES[tier] })
+  // Only a move out of cold is journaled: a hot copy is never durable.
+  ctx.feed.publish({ kind: 'tier', key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to: TIER_NAMES[tier] }, from === 'cold')
 }
 
 /** Warm → hot: keep a decoded copy in memory (no store write: the bytes stay in warm). `bytes` were verified. */

@@ -10,8 +10,10 @@ export interface JournalState {
   entriesSince: number
   /** Meta keys a checkpoint failed to delete: the next checkpoint deletes them with its own. */
   leftovers: string[]
+  /** The change feed's high-water mark found at open: every durable change so far has a lower number. */
+  feedSeq: number
 }
 
 export function newJournalState(): JournalState {
-  return { nextSeq: 1, gen: 0, checkpointSeq: 0, parts: 0, entriesSince: 0, leftovers: [] }
+  return { nextSeq: 1, gen: 0, checkpointSeq: 0, parts: 0, entriesSince: 0, leftovers: [], feedSeq: 0 }
 }

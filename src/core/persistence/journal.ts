@@ -46,8 +46,11 @@ export type JournalEntry = EntryRecord | string
 /** Store ops that journal these changes; commit them in the same batch as the value ops. */
 export function journalOps(ctx: EngineContext, entries: readonly JournalEntry[]): StoreOp[] {
   const ops: StoreOp[] = []
+  // Each chunk leads with the change feed's high-water mark once its changes are applied: every
+  // durable change takes one number and journals one entry, so this bounds them all (change-feed.ts).
+  const seqMark = ctx.feed.nextSeq + entries.length
   for (let i = 0; i < entries.length; i += CHUNK_ENTRIES) {
-    const value = encodeEntries(entries.slice(i, i + CHUNK_ENTRIES))
+    const value = encodeEntries(entries.slice(i, i + CHUNK_ENTRIES), seqMark)
     ops.push({ type: 'put', space: 'meta', key: journalKey(ctx.journal.nextSeq++), value })
   }
   ctx.journal.entriesSince += entries.length
@@ -110,9 +113,9 @@ export async function commitChanges(ctx: EngineContext, changes: readonly Change
 }
 
 /** A journal chunk or snapshot part: each record, or deleted store key, checked on its own (meta-record.ts). */
-function encodeEntries(entries: readonly JournalEntry[]): Uint8Array {
-  const items: unknown[] = []
-  const keys: string[] = []
+function encodeEntries(entries: readonly JournalEntry[], seqMark?: number): Uint8Array {
+  const items: unknown[] = seqMark === undefined ? [] : [seqMark]
+  const keys: string[] = seqMark === undefined ? [] : ['']
   for (const e of entries) {
     items.push(typeof e === 'string' ? e : recordToArray(e))
     keys.push(typeof e === 'string' ? e : storeKeyOf(e.namespace, e.key))
@@ -137,7 +140,10 @@ function decodeChunk(bytes: Uint8Array, what: string): unknown[] {
  * written by a newer tiermem; one that failed its check makes its entry damaged.
  */
 function replayItem(item: unknown, sink: RegistrySink): void {
-  if (item instanceof DamagedItem) sink.damaged(item.storeKey)
+  // A damaged sequence mark ('' names no entry): the next chunk's, or the pointer's, covers it.
+  if (item instanceof DamagedItem) {
+    if (item.storeKey !== '') sink.damaged(item.storeKey)
+  }
   else if (typeof item === 'string') sink.remove(item)
   else sink.upsert(arrayToRecord(item))
 }
@@ -195,6 +201,7 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
   const pointer = await readPointer(store)
   if (pointer) {
     ;[, state.gen, state.checkpointSeq, state.parts] = pointer as [number, number, number, number]
+    state.feedSeq = pointer[6] ?? 0
     const keys = Array.from({ length: state.parts }, (_, part) => snapshotKey(state.gen, part))
     const values = await store.getMany('meta', keys)
     // Every part is checked before any is replayed: a missing one fails the open with nothing applied.
@@ -226,6 +233,10 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
         continue
       }
       for (const item of decodeChunk(bytes, `journal chunk ${seq}`)) {
+        if (typeof item === 'number') {
+          state.feedSeq = Math.max(state.feedSeq, item)
+          continue
+        }
         replayItem(item, sink)
         state.entriesSince++
       }
@@ -238,7 +249,8 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
 }
 
 /**
- * The checkpoint pointer: [version, gen, seq, parts, previous gen, previous parts]. Written in
+ * The checkpoint pointer: [version, gen, seq, parts, previous gen, previous parts, change feed
+ * high-water mark]. Written in
  * two checked copies; a damaged copy is passed over for the other. A version 1 pointer (one
  * plain copy) still loads.
  */
@@ -294,7 +306,7 @@ export async function checkpoint(ctx: EngineContext): Promise<void> {
   await commit(ctx.warm, parts)
   // The pointer also names the generation it replaces, so a crash before that one is deleted
   // leaves keys the next open can find without reading every snapshot part.
-  const pointer = encodeChecked([FORMAT_VERSION, gen, lastSeq, parts.length, journal.gen, journal.parts])
+  const pointer = encodeChecked([FORMAT_VERSION, gen, lastSeq, parts.length, journal.gen, journal.parts, ctx.feed.nextSeq])
   await ctx.warm.batch([
     { type: 'put', space: 'meta', key: CHECKPOINT_KEY, value: pointer },
     { type: 'put', space: 'meta', key: CHECKPOINT_COPY_KEY, value: pointer },

@@ -56,6 +56,7 @@ export async function loadRegistry(ctx: EngineContext): Promise<number> {
     noteDamage(ctx, storeKey.slice(0, split), storeKey.slice(split + 1), 'metadata')
   }
   ctx.journal = state
+  ctx.feed.nextSeq = Math.max(ctx.feed.nextSeq, state.feedSeq)
   await commit(ctx.warm, garbage.map((key) => ({ type: 'delete' as const, space: 'meta' as const, key })))
   await reclaimPages(ctx)
   reg.pages.findSparse()

@@ -1,6 +1,6 @@
 import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink'
 import { decodeValue, encodeValue } from '../core/persistence/codec.ts'
-import { TiermemError } from '../core/api/errors.ts'
+import { isErrorCode, isTiermemError, TiermemError } from '../core/api/errors.ts'
 import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
 import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/api/types.ts'
 import type { MemoryHost } from '../hosts/memory-host.ts'
@@ -124,7 +124,8 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     proxy((event: HostEvent, payload: unknown) => {
       if (event === 'scopeAborted') {
         const { id, code, message } = payload as { id: number; code?: string; message: string }
-        scopeControllers.get(id)?.abort(new TiermemError((code as TiermemError['code']) ?? 'QUOTA_EXCEEDED', message))
+        // The engine's reason, with its own code when it has a known one; never a code it did not say.
+        scopeControllers.get(id)?.abort(new TiermemError(code !== undefined && isErrorCode(code) ? code : 'ABORTED', message))
       } else {
         events.emit(event, payload as MemoryEvents[typeof event])
       }
@@ -220,13 +221,23 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
         flushPuts()
         const wasOpen = state === 'open'
         state = 'closed'
-        if (wasOpen) await unlessLost(remote.close()).catch(() => undefined)
-        stopSignals()
-        lockAbort.abort()
-        remote[releaseProxy]()
-        dispose()
+        try {
+          // A failed final flush or store close is the caller's to know, as in-process; a worker
+          // that is already gone has nothing left to flush.
+          if (wasOpen) await unlessLost(remote.close()).catch((error: unknown) => {
+            if (!isTiermemError(error, 'WORKER_LOST')) throw error
+          })
+        } finally {
+          stopSignals()
+          lockAbort.abort()
+          remote[releaseProxy]()
+          dispose()
+        }
       })()
       return closing
+    },
+    [Symbol.asyncDispose]() {
+      return memory.close()
     },
   }
   return memory

@@ -3,7 +3,7 @@ import { isTiermemError, TiermemError } from '../core/api/errors.ts'
 /**
  * Maps a platform storage failure to a TiermemError, keeping the original as `cause`:
  * QuotaExceededError → QUOTA_EXCEEDED; a closed or unusable database → CLOSED; the OPFS lock
- * held elsewhere (NoModificationAllowedError) → CLOSED with directions; anything else keeps
+ * held elsewhere (NoModificationAllowedError) → LOCKED with directions; anything else keeps
  * its own message under the code the caller gives.
  */
 export function toStorageError(error: unknown, what: string, fallback: TiermemError['code'] = 'CORRUPT'): TiermemError {
@@ -17,7 +17,7 @@ export function toStorageError(error: unknown, what: string, fallback: TiermemEr
     return new TiermemError('CLOSED', `${what}: the database is closed (${detail}); open the memory again`, { cause: error })
   }
   if (name === 'NoModificationAllowedError') {
-    return new TiermemError('CLOSED', `${what}: another worker or tab holds this store's files open (${detail}); close it first`, { cause: error })
+    return new TiermemError('LOCKED', `${what}: another tab or worker has this memory open (${detail}); close it there first`, { cause: error })
   }
   return new TiermemError(fallback, `${what}: ${detail}`, { cause: error })
 }

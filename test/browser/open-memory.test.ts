@@ -57,7 +57,7 @@ describe('openMemory() in Chromium: worker, IndexedDB and OPFS', () => {
   it('a second memory of the same name while the first is open fails clearly', async () => {
     const name = unique('twice')
     const first = await openMemory({ name, ...plain })
-    await expect(openMemory({ name, ...plain })).rejects.toMatchObject({ code: 'CLOSED' })
+    await expect(openMemory({ name, ...plain })).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/another tab or worker has this memory open/) })
     await first.close()
   })
 })

@@ -157,7 +157,7 @@ describe('OPFS store specifics', () => {
 
   it('refuses a second open of the same files with a clear error', async () => {
     const { store, directory } = await fresh()
-    await expect(remoteOpfsStore({ directory })).rejects.toMatchObject({ code: 'CLOSED' })
+    await expect(remoteOpfsStore({ directory })).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/another tab or worker has this memory open/) })
     await store.close()
   })
 })

@@ -160,3 +160,15 @@ describe('TiermemError codes', () => {
     expect(isTiermemError(new Error('x'))).toBe(false)
   })
 })
+
+describe('Memory is async-disposable', () => {
+  it('await using closes it at the end of the block', async () => {
+    let kept: Awaited<ReturnType<typeof createMemory>> | undefined
+    {
+      await using mem = await createMemory({ maintenanceIntervalMs: 0 })
+      await mem.put('k', 1, { layer: 'assets' })
+      kept = mem
+    }
+    await expect(kept.get('k')).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+})

@@ -6,7 +6,7 @@ import { connectMemory, type RemoteMemory } from '../../src/client/connect.ts'
 import { TiermemError } from '../../src/core/api/errors.ts'
 import { memoryStore } from '../../src/core/store/memory-store.ts'
 import { exposeMemoryHost } from '../../src/hosts/memory-host.ts'
-import type { Endpoint } from 'comlink'
+import { expose, type Endpoint } from 'comlink'
 
 const opened: RemoteMemory[] = []
 afterEach(async () => {
@@ -186,5 +186,38 @@ describe('the worker host and its client, over a MessageChannel', () => {
     await new Promise((resolve) => setTimeout(resolve, 0))
     collect()
     expect(refs.filter((ref) => ref.deref() !== undefined)).toHaveLength(0)
+  })
+})
+
+describe('errors that say the truth', () => {
+  it('close() reports a failed final flush, as the in-process close does; the memory is closed either way', async () => {
+    const failing = () => ({ ...memoryStore(), close: async () => { throw new TiermemError('QUOTA_EXCEEDED', 'the final flush failed') } })
+    const { port1, port2 } = new MessageChannel()
+    exposeMemoryHost(port1 as unknown as Endpoint, async () => ({ warm: failing(), cold: memoryStore() }))
+    const mem = await connectMemory(port2 as unknown as Endpoint, { name: 't', maintenanceIntervalMs: 0, dispose: () => (port1.close(), port2.close()) })
+    await mem.put('k', 1)
+    await expect(mem.close()).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED', message: 'the final flush failed' })
+    await expect(mem.get('k')).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+
+  it('a scope aborted for a reason the page has no code for is ABORTED, not a quota error', async () => {
+    const { port1, port2 } = new MessageChannel()
+    let sink: ((event: string, payload: unknown) => void) | undefined
+    const host = {
+      open: async () => ({ coldBackend: 'memory' }),
+      setEventSink: (next: typeof sink) => void (sink = next),
+      subscribe: async () => undefined,
+      reportSignal: () => undefined,
+      openScope: async (taskId: string) => ({ id: 1, taskId }),
+      close: async () => undefined,
+    }
+    expose(host, port1 as unknown as Endpoint)
+    const mem = await connectMemory(port2 as unknown as Endpoint, { name: 't', dispose: () => (port1.close(), port2.close()) })
+    const scope = await mem.openScope('job')
+    const aborted = new Promise((resolve) => scope.signal.addEventListener('abort', resolve))
+    sink!('scopeAborted', { id: 1, code: 'SOMETHING_NEWER', message: 'stopped by a newer engine' })
+    await aborted
+    expect(scope.signal.reason).toMatchObject({ code: 'ABORTED', message: 'stopped by a newer engine' })
+    await mem.close()
   })
 })

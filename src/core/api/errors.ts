@@ -27,6 +27,10 @@ export const ErrorCode = {
   WORKER_LOST: 'WORKER_LOST',
   /** A put into a layer at capacity that cleanup cannot make room in without deleting the put itself (the rest is held). */
   LAYER_FULL: 'LAYER_FULL',
+  /** Another tab or worker has this memory's files open (until several tabs share one leader). */
+  LOCKED: 'LOCKED',
+  /** A task scope's work was stopped (its signal's reason, where no more precise code applies). */
+  ABORTED: 'ABORTED',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
@@ -43,4 +47,9 @@ export class TiermemError extends Error {
 
 export function isTiermemError(error: unknown, code?: ErrorCode): error is TiermemError {
   return error instanceof TiermemError && (code === undefined || error.code === code)
+}
+
+/** Whether a string is one of the stable codes (codes cross the worker boundary as strings). */
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(ErrorCode, code)
 }

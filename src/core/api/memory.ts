@@ -251,6 +251,10 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
       })()
       return closed
     },
+
+    [Symbol.asyncDispose]() {
+      return memory.close()
+    },
   }
   const internals: EngineInternals = {
     putEncoded(items) {

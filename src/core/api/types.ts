@@ -316,4 +316,6 @@ export interface Memory {
   on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void): Promise<() => void>
   flush(): Promise<void>
   close(): Promise<void>
+  /** close(), for `await using mem = await createMemory()`. */
+  [Symbol.asyncDispose](): Promise<void>
 }

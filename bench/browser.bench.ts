@@ -11,7 +11,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium } from 'playwright'
+import { chromium, type Page } from 'playwright'
 import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
 import { buildCorpus, fixedRecords } from './corpus.ts'
@@ -21,7 +21,13 @@ import type { Row } from './browser/main.ts'
 const root = new URL('./browser/', import.meta.url).pathname
 const outDir = mkdtempSync(join(tmpdir(), 'tiermem-bench-page-'))
 const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' }
-await build({ root, configFile: false, logLevel: 'warn', build: { outDir, emptyOutDir: true, target: 'es2022', ...(process.env.BENCH_TRACE_CPU ? { minify: false } : {}) }, worker: { format: 'es' } })
+await build({
+  root,
+  configFile: false,
+  logLevel: 'warn',
+  build: { outDir, emptyOutDir: true, target: 'es2022', ...(process.env.BENCH_TRACE_CPU ? { minify: false } : {}) },
+  worker: { format: 'es' },
+})
 const server = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: isolation } })
 const url = server.resolvedUrls!.local[0]!
 const executablePath = chromiumPath()
@@ -50,7 +56,10 @@ try {
   let timer: ReturnType<typeof setTimeout> | undefined
   const stalled = new Promise<never>((_, reject) => {
     timer = setTimeout(async () => {
-      const log = await page.locator('#log').textContent().catch(() => '')
+      const log = await page
+        .locator('#log')
+        .textContent()
+        .catch(() => '')
       reject(new Error(`the benchmark page did not finish within ${limitMs} ms; its log so far:\n${log}`))
     }, limitMs)
   })
@@ -67,7 +76,10 @@ try {
   }
   if (only.length === 0) {
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-    writeFileSync(new URL('./results/browser.json', import.meta.url), JSON.stringify({ date: new Date().toISOString(), chromium: version, rows }, null, 2) + '\n')
+    writeFileSync(
+      new URL('./results/browser.json', import.meta.url),
+      JSON.stringify({ date: new Date().toISOString(), chromium: version, rows }, null, 2) + '\n',
+    )
     console.log('\nwritten to bench/results/browser.json')
   }
 } finally {
@@ -80,11 +92,20 @@ try {
  * or Perfetto. BENCH_TRACE_CPU=1 adds V8's CPU samples of every thread (and builds the page
  * unminified, so the samples name our functions).
  */
-async function startTrace(page: import('playwright').Page): Promise<() => Promise<string>> {
+async function startTrace(page: Page): Promise<() => Promise<string>> {
   const cdp = await page.context().newCDPSession(page)
   const events: unknown[] = []
   cdp.on('Tracing.dataCollected', (data: { value: unknown[] }) => events.push(...data.value))
-  const categories = ['toplevel', 'v8', 'disabled-by-default-v8.gc', 'blink.user_timing', 'IndexedDB', 'leveldb', '__metadata', ...(process.env.BENCH_TRACE_CPU ? ['disabled-by-default-v8.cpu_profiler'] : [])]
+  const categories = [
+    'toplevel',
+    'v8',
+    'disabled-by-default-v8.gc',
+    'blink.user_timing',
+    'IndexedDB',
+    'leveldb',
+    '__metadata',
+    ...(process.env.BENCH_TRACE_CPU ? ['disabled-by-default-v8.cpu_profiler'] : []),
+  ]
   await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: categories } })
   return async () => {
     const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve))

@@ -1,8 +1,6 @@
 import { formatHash } from '../persistence/content-hash.ts'
 import { TiermemError } from '../api/errors.ts'
-import {
-  COLD, DURABLE, EVICTABLE, HOT, PERSISTED_FLAGS, TIER_NAMES, WARM, type Registry,
-} from './registry.ts'
+import { COLD, DURABLE, EVICTABLE, type HOT, PERSISTED_FLAGS, TIER_NAMES, WARM, type Registry } from './registry.ts'
 import type { EntryInfo } from '../api/types.ts'
 import { DEFAULT_NAMESPACE } from '../api/validate.ts'
 
@@ -53,13 +51,28 @@ export function recordToArray(r: EntryRecord): unknown[] {
   // Hot is not a durable place: a hot entry's bytes live in warm, so it is persisted as warm.
   const storedTier = r.tier === COLD ? COLD : WARM
   return [
-    RECORD_VERSION, r.key, r.namespace === DEFAULT_NAMESPACE ? null : r.namespace, r.type, r.layer, storedTier,
-    r.importance, r.relevance === r.importance ? null : r.relevance,
-    r.createdAt, r.lastAccessedAt === r.createdAt ? null : r.lastAccessedAt, r.accessCount, r.sizeBytes,
+    RECORD_VERSION,
+    r.key,
+    r.namespace === DEFAULT_NAMESPACE ? null : r.namespace,
+    r.type,
+    r.layer,
+    storedTier,
+    r.importance,
+    r.relevance === r.importance ? null : r.relevance,
+    r.createdAt,
+    r.lastAccessedAt === r.createdAt ? null : r.lastAccessedAt,
+    r.accessCount,
+    r.sizeBytes,
     Number.isNaN(r.ttlMs) ? null : r.ttlMs,
     r.expiresAt === Number.POSITIVE_INFINITY ? null : r.expiresAt,
-    r.taskId ?? null, r.tags ?? null, r.flags & PERSISTED_FLAGS, r.refCount, r.hashHi, r.hashLo,
-    storedTier === COLD ? 0 : r.page, storedTier === COLD ? 0 : r.pageOffset,
+    r.taskId ?? null,
+    r.tags ?? null,
+    r.flags & PERSISTED_FLAGS,
+    r.refCount,
+    r.hashHi,
+    r.hashLo,
+    storedTier === COLD ? 0 : r.page,
+    storedTier === COLD ? 0 : r.pageOffset,
   ]
 }
 
@@ -69,11 +82,27 @@ export function arrayToRecord(a: unknown): EntryRecord {
     throw new TiermemError('CORRUPT', 'an entry metadata record has an unknown layout; it was written by a newer tiermem or is damaged')
   }
   return {
-    key: a[1], namespace: a[2] ?? DEFAULT_NAMESPACE, type: a[3], layer: a[4], tier: a[5], importance: a[6], relevance: a[7] ?? a[6],
-    createdAt: a[8], lastAccessedAt: a[9] ?? a[8], accessCount: a[10], sizeBytes: a[11],
-    ttlMs: a[12] ?? Number.NaN, expiresAt: a[13] ?? Number.POSITIVE_INFINITY,
-    taskId: a[14] ?? undefined, tags: a[15] ?? undefined, flags: a[16], refCount: a[17], hashHi: a[18], hashLo: a[19],
-    page: a[20] ?? 0, pageOffset: a[21] ?? 0,
+    key: a[1],
+    namespace: a[2] ?? DEFAULT_NAMESPACE,
+    type: a[3],
+    layer: a[4],
+    tier: a[5],
+    importance: a[6],
+    relevance: a[7] ?? a[6],
+    createdAt: a[8],
+    lastAccessedAt: a[9] ?? a[8],
+    accessCount: a[10],
+    sizeBytes: a[11],
+    ttlMs: a[12] ?? Number.NaN,
+    expiresAt: a[13] ?? Number.POSITIVE_INFINITY,
+    taskId: a[14] ?? undefined,
+    tags: a[15] ?? undefined,
+    flags: a[16],
+    refCount: a[17],
+    hashHi: a[18],
+    hashLo: a[19],
+    page: a[20] ?? 0,
+    pageOffset: a[21] ?? 0,
   }
 }
 

@@ -59,7 +59,13 @@ function usedBytes(): number {
   return m.heapUsed + m.arrayBuffers
 }
 const plainPolicy = { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' as const } } }
-const message = (i: number) => ({ id: `m${i}`, conv: `c${i % 50}`, role: i % 2 ? 'assistant' : 'user', ts: 1_700_000_000_000 + i, text: `message number ${i} about the plan` })
+const message = (i: number) => ({
+  id: `m${i}`,
+  conv: `c${i % 50}`,
+  role: i % 2 ? 'assistant' : 'user',
+  ts: 1_700_000_000_000 + i,
+  text: `message number ${i} about the plan`,
+})
 
 // ── Hot get vs lru-cache ─────────────────────────────────────────────────────────────
 async function hotGet(): Promise<void> {
@@ -98,11 +104,11 @@ async function hotGet(): Promise<void> {
   record('tiermem hot get, awaited one by one (100k keys)', memOps, 'ops/s')
   record('  ratio tiermem / lru-cache (goal ≥ 0.5)', memOps / lruOps, '×')
   record('  ratio tiermem / await floor', memOps / floorOps, '×')
-  record('tiermem hot get, 1000 issued together', (N / togetherMs) * 1000, 'ops/s', `${((N / togetherMs) * 1000 / lruOps).toFixed(2)}× lru-cache`)
+  record('tiermem hot get, 1000 issued together', (N / togetherMs) * 1000, 'ops/s', `${(((N / togetherMs) * 1000) / lruOps).toFixed(2)}× lru-cache`)
   const manyMs = await timeRounds(7, async () => {
     for (let i = 0; i < N; i += 1000) await mem.getMany(keys.slice(i, i + 1000))
   })
-  record('tiermem hot getMany(1000)', (N / manyMs) * 1000, 'gets/s', `${((N / manyMs) * 1000 / lruOps).toFixed(2)}× lru-cache`)
+  record('tiermem hot getMany(1000)', (N / manyMs) * 1000, 'gets/s', `${(((N / manyMs) * 1000) / lruOps).toFixed(2)}× lru-cache`)
 
   // Metrics recording (issue #4: ≤ 5 % cost): the same instance with sampling switched off
   // and on between rounds, so memory layout is the same for both.
@@ -174,7 +180,10 @@ async function registryBytes(): Promise<void> {
   let now = 0
   const before = usedBytes()
   const mem = await createMemory({
-    maintenanceIntervalMs: 0, clock: { now: () => now }, hot: { maxBytes: 1e12 }, pressure: { checkIntervalMs: 0 },
+    maintenanceIntervalMs: 0,
+    clock: { now: () => now },
+    hot: { maxBytes: 1e12 },
+    pressure: { checkIntervalMs: 0 },
     policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance', ttlMs: 86_400_000 } } },
   })
   // durable: false keeps the stores out of the figure: what remains is the registry
@@ -193,16 +202,23 @@ async function gcAtScale(): Promise<void> {
   const N = 1_000_000
   let now = 1_000_000
   const mem = await createMemory({
-    maintenanceIntervalMs: 0, clock: { now: () => now }, hot: { maxBytes: 1e12 }, warm: { maxBytes: 1e12 }, cold: { maxBytes: 1e12 },
-    pressure: { checkIntervalMs: 0 }, policy: plainPolicy,
+    maintenanceIntervalMs: 0,
+    clock: { now: () => now },
+    hot: { maxBytes: 1e12 },
+    warm: { maxBytes: 1e12 },
+    cold: { maxBytes: 1e12 },
+    pressure: { checkIntervalMs: 0 },
+    policy: plainPolicy,
   })
   const CHUNK = 20_000
   for (let i = 0; i < N; i += CHUNK) {
-    await mem.putMany(Array.from({ length: CHUNK }, (_, j) => {
-      const n = i + j
-      // 0.5 % expire after 5 minutes; everything else is permanent.
-      return n % 200 === 0 ? { key: `k${n}`, value: n, ttlMs: 5 * 60_000 } : { key: `k${n}`, value: n }
-    }))
+    await mem.putMany(
+      Array.from({ length: CHUNK }, (_, j) => {
+        const n = i + j
+        // 0.5 % expire after 5 minutes; everything else is permanent.
+        return n % 200 === 0 ? { key: `k${n}`, value: n, ttlMs: 5 * 60_000 } : { key: `k${n}`, value: n }
+      }),
+    )
   }
   now += 6 * 60_000
   // Touch everything except 0.5 % that stays idle (due for hot → warm) and the expiring 0.5 %.
@@ -239,6 +255,9 @@ if (only) {
   }
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
   const out = new URL('./results/core.json', import.meta.url)
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, rows: all }, null, 2) + '\n')
+  writeFileSync(
+    out,
+    JSON.stringify({ date: new Date().toISOString(), node: process.version, cpus: (await import('node:os')).cpus().length, rows: all }, null, 2) + '\n',
+  )
   console.log(`\nwritten to ${out.pathname}`)
 }

@@ -35,7 +35,14 @@ function prose(markdown: string): string[] {
   return markdown
     .replace(/```[\s\S]*?```/g, ' ')
     .split(/\n\s*\n/)
-    .map((p) => p.replace(/<[^>]+>/g, ' ').replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1').replace(/[#>*_`|]/g, ' ').replace(/\s+/g, ' ').trim())
+    .map((p) =>
+      p
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/!?\[([^\]]*)\]\([^)]*\)/g, '$1')
+        .replace(/[#>*_`|]/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    )
     .filter((p) => p.length >= 80 && /^[\x20-\x7e]+$/.test(p) && (p.match(/ the | and | to | of /g)?.length ?? 0) >= 2)
 }
 
@@ -49,7 +56,13 @@ export function buildCorpus(count: number, root = 'node_modules'): ChatRecord[] 
     const target = 200 + ((i * 977) % 3900)
     let text = ''
     while (text.length < target) text += (text ? ' ' : '') + paragraphs[p++ % paragraphs.length]
-    records.push({ id: `m${i}`, conv: `c${Math.floor(i / 20)}`, role: i % 2 ? 'assistant' : 'user', ts: 1_700_000_000_000 + i * 37_000, text: text.slice(0, target) })
+    records.push({
+      id: `m${i}`,
+      conv: `c${Math.floor(i / 20)}`,
+      role: i % 2 ? 'assistant' : 'user',
+      ts: 1_700_000_000_000 + i * 37_000,
+      text: text.slice(0, target),
+    })
   }
   return records
 }

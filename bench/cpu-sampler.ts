@@ -64,7 +64,10 @@ export function cpuSampler(print: (line: string) => void): (text: string) => boo
       const kind = name === 'DedicatedWorker' ? `${type} ${name}#${tid}` : `${type} ${name}`
       byThread.set(kind, (byThread.get(kind) ?? 0) + used * 10) // 100 ticks a second
     }
-    const top = [...byThread].sort((a, b) => b[1] - a[1]).slice(0, 7).map(([kind, ms]) => `${ms} ms ${kind}`)
+    const top = [...byThread]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 7)
+      .map(([kind, ms]) => `${ms} ms ${kind}`)
     print(`cpu ${label}: ${(performance.now() - began.at).toFixed(0)} ms wall; ${top.join(' | ')}`)
     return true
   }

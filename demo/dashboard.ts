@@ -21,7 +21,9 @@ export function renderTiers(stats: MemoryStats): void {
       ['hit rate', percent(stats.hitRate[tier])],
       ['p95', ms(stats.latency[tier].p95, stats.latency[tier].count)],
     ]
-    card.replaceChildren(...rows.flatMap(([k, v]) => [element('dt', { textContent: k }), element('dd', { textContent: v, dataset: { field: k.replace(' ', '-') } })]))
+    card.replaceChildren(
+      ...rows.flatMap(([k, v]) => [element('dt', { textContent: k }), element('dd', { textContent: v, dataset: { field: k.replace(' ', '-') } })]),
+    )
   }
 }
 

@@ -12,7 +12,9 @@ export function createEntryBrowser(mem: Memory): () => Promise<void> {
     if (value('q-layer')) filter.layer = value('q-layer')
     if (value('q-tag')) filter.tag = value('q-tag')
     const entries = (await mem.query(filter)).sort((a, b) => b.lastAccessedAt - a.lastAccessedAt)
-    byId('entries').querySelector('tbody')!.replaceChildren(...entries.slice(0, 100).map(row))
+    byId('entries')
+      .querySelector('tbody')!
+      .replaceChildren(...entries.slice(0, 100).map(row))
   }
   byId('query-form').addEventListener('submit', (event) => {
     event.preventDefault()
@@ -23,7 +25,20 @@ export function createEntryBrowser(mem: Memory): () => Promise<void> {
 
 function row(e: EntryInfo): HTMLTableRowElement {
   const cells = [
-    e.key, e.type, e.tier, e.layer, e.importance.toFixed(2), bytes(e.sizeBytes), String(e.accessCount), clock(e.lastAccessedAt), String(e.refCount), e.tags.join(', '),
+    e.key,
+    e.type,
+    e.tier,
+    e.layer,
+    e.importance.toFixed(2),
+    bytes(e.sizeBytes),
+    String(e.accessCount),
+    clock(e.lastAccessedAt),
+    String(e.refCount),
+    e.tags.join(', '),
   ]
-  return element('tr', { dataset: { key: e.key } }, cells.map((text, i) => element('td', { textContent: text, className: i === 2 ? `tier-${e.tier}` : '', title: text })))
+  return element(
+    'tr',
+    { dataset: { key: e.key } },
+    cells.map((text, i) => element('td', { textContent: text, className: i === 2 ? `tier-${e.tier}` : '', title: text })),
+  )
 }

@@ -20,7 +20,11 @@ export function clock(at = Date.now()): string {
   return new Date(at).toLocaleTimeString('en-GB', { hour12: false })
 }
 
-export function element<K extends keyof HTMLElementTagNameMap>(tag: K, props: Partial<HTMLElementTagNameMap[K]> & { dataset?: Record<string, string> } = {}, children: Array<Node | string> = []): HTMLElementTagNameMap[K] {
+export function element<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  props: Partial<HTMLElementTagNameMap[K]> & { dataset?: Record<string, string> } = {},
+  children: Array<Node | string> = [],
+): HTMLElementTagNameMap[K] {
   const node = document.createElement(tag)
   const { dataset, ...rest } = props
   Object.assign(node, rest)

@@ -38,14 +38,14 @@ export async function generateLoad(mem: Memory, count: number, onProgress: (done
       key: `load:${start}:${i + j}`,
       value: message(i + j),
       type: 'message',
-      importance: ((i + j) * 37 % 100) / 100,
+      importance: (((i + j) * 37) % 100) / 100,
       tags: ['load', (i + j) % 2 ? 'assistant' : 'user'],
     }))
     await mem.putMany(items)
     onProgress(((i + items.length) / count) * 0.7)
   }
   let seed = 7
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647)
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647
   const reads = count * 2
   for (let r = 0; r < reads; r += 100) {
     await mem.getMany(Array.from({ length: 100 }, () => `load:${start}:${zipf(count, random)}`))

@@ -92,7 +92,9 @@ async function start(): Promise<void> {
   byId('gc').addEventListener('click', async () => {
     const gc = await mem.gc()
     await mem.checkPressure()
-    say(`gc: ${gc.expired} expired, ${gc.orphaned} orphaned, ${gc.demoted} demoted, ${gc.promoted} promoted, ${gc.pressureEvicted} evicted; ${bytes(gc.freedBytes)} freed in ${gc.durationMs.toFixed(1)} ms`)
+    say(
+      `gc: ${gc.expired} expired, ${gc.orphaned} orphaned, ${gc.demoted} demoted, ${gc.promoted} promoted, ${gc.pressureEvicted} evicted; ${bytes(gc.freedBytes)} freed in ${gc.durationMs.toFixed(1)} ms`,
+    )
     await refresh()
   })
   byId('shrink').addEventListener('click', async () => {

@@ -18,7 +18,9 @@ test('data survives a page reload', async ({ page }) => {
   await ready(page)
   await page.evaluate(async (options) => {
     const mem = await window.tiermem.openMemory({ name: 'reload', ...options })
-    await mem.putMany(Array.from({ length: 300 }, (_, i) => ({ key: `m${i}`, value: { i, text: `message ${i}` }, tier: (['hot', 'warm', 'cold'] as const)[i % 3] })))
+    await mem.putMany(
+      Array.from({ length: 300 }, (_, i) => ({ key: `m${i}`, value: { i, text: `message ${i}` }, tier: (['hot', 'warm', 'cold'] as const)[i % 3] })),
+    )
     // No close(): a reload tears the page and its worker down as they are.
   }, plain)
   await page.reload()
@@ -39,7 +41,9 @@ test('a write refused for quota fails with QUOTA_EXCEEDED and loses nothing stor
   // Chromium enforces an overridden quota only in a real profile, not an off-the-record context.
   const executablePath = chromiumPath()
   const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tiermem-quota-')), {
-    ...(executablePath ? { executablePath } : {}), args: CHROMIUM_ARGS, baseURL,
+    ...(executablePath ? { executablePath } : {}),
+    args: CHROMIUM_ARGS,
+    baseURL,
   })
   const page = await context.newPage()
   await ready(page)

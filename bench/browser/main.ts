@@ -12,8 +12,23 @@ import { Packr } from 'msgpackr'
 import { openMemory } from '../../src/index.ts'
 import { COLD_DEFLATE_MEM } from '../../src/stores/segment-format.ts'
 
-interface ChatRecord { id: string; conv: string; role: string; ts: number; text: string }
-export interface Row { group: string; name: string; value: number; unit: string; peer?: string; ratio?: number; goal?: string; pass?: boolean }
+interface ChatRecord {
+  id: string
+  conv: string
+  role: string
+  ts: number
+  text: string
+}
+export interface Row {
+  group: string
+  name: string
+  value: number
+  unit: string
+  peer?: string
+  ratio?: number
+  goal?: string
+  pass?: boolean
+}
 
 const rows: Row[] = []
 const log = (line: string) => (document.getElementById('log')!.textContent += `\n${line}`)
@@ -66,7 +81,8 @@ function rawIdb(name: string): Promise<IDBDatabase> {
     request.onerror = () => reject(request.error)
   })
 }
-const txDone = (tx: IDBTransaction) => new Promise<void>((resolve, reject) => ((tx.oncomplete = () => resolve()), (tx.onabort = tx.onerror = () => reject(tx.error))))
+const txDone = (tx: IDBTransaction) =>
+  new Promise<void>((resolve, reject) => ((tx.oncomplete = () => resolve()), (tx.onabort = tx.onerror = () => reject(tx.error))))
 
 async function writes(fixed: ChatRecord[]): Promise<void> {
   const n = fixed.length
@@ -92,7 +108,10 @@ async function writes(fixed: ChatRecord[]): Promise<void> {
     async idbKeyval() {
       const store = createStore(fresh('kv'), 'kv')
       const started = performance.now()
-      await kvSetMany(fixed.map((r) => [r.id, r]), store)
+      await kvSetMany(
+        fixed.map((r) => [r.id, r]),
+        store,
+      )
       return (n / (performance.now() - started)) * 1000
     },
     async rawOneTx() {
@@ -111,8 +130,26 @@ async function writes(fixed: ChatRecord[]): Promise<void> {
   add({ group: 'write', name: 'raw IndexedDB, one transaction (10k × 1 KiB)', value: medians.rawOneTx!, unit: 'records/s' })
   add({ group: 'write', name: 'Dexie bulkPut (10k × 1 KiB)', value: medians.dexie!, unit: 'records/s' })
   add({ group: 'write', name: 'idb-keyval setMany (10k × 1 KiB)', value: medians.idbKeyval!, unit: 'records/s' })
-  add({ group: 'write', name: 'tiermem putMany, durable (10k × 1 KiB)', value: medians.tiermem!, unit: 'records/s', peer: 'Dexie bulkPut', ratio: medians.tiermem! / medians.dexie!, goal, pass: medians.tiermem! >= medians.dexie! })
-  add({ group: 'write', name: 'tiermem putMany vs idb-keyval setMany', value: medians.tiermem!, unit: 'records/s', peer: 'idb-keyval setMany', ratio: medians.tiermem! / medians.idbKeyval!, goal, pass: medians.tiermem! >= medians.idbKeyval! })
+  add({
+    group: 'write',
+    name: 'tiermem putMany, durable (10k × 1 KiB)',
+    value: medians.tiermem!,
+    unit: 'records/s',
+    peer: 'Dexie bulkPut',
+    ratio: medians.tiermem! / medians.dexie!,
+    goal,
+    pass: medians.tiermem! >= medians.dexie!,
+  })
+  add({
+    group: 'write',
+    name: 'tiermem putMany vs idb-keyval setMany',
+    value: medians.tiermem!,
+    unit: 'records/s',
+    peer: 'idb-keyval setMany',
+    ratio: medians.tiermem! / medians.idbKeyval!,
+    goal,
+    pass: medians.tiermem! >= medians.idbKeyval!,
+  })
 
   // 1,000 single puts issued together: group commit against one transaction per put.
   const singles = fixed.slice(0, 1000)
@@ -128,18 +165,29 @@ async function writes(fixed: ChatRecord[]): Promise<void> {
     async rawPerPut() {
       const db = await rawIdb(fresh('rawsingle'))
       const started = performance.now()
-      await Promise.all(singles.map((r) => {
-        const tx = db.transaction('s', 'readwrite')
-        tx.objectStore('s').put(r, r.id)
-        return txDone(tx)
-      }))
+      await Promise.all(
+        singles.map((r) => {
+          const tx = db.transaction('s', 'readwrite')
+          tx.objectStore('s').put(r, r.id)
+          return txDone(tx)
+        }),
+      )
       const ms = performance.now() - started
       db.close()
       return (singles.length / ms) * 1000
     },
   })
   add({ group: 'write', name: 'raw IndexedDB, one transaction per put (1,000 together)', value: together.rawPerPut!, unit: 'puts/s' })
-  add({ group: 'write', name: 'tiermem 1,000 single puts issued together', value: together.tiermem!, unit: 'puts/s', peer: 'tx per put', ratio: together.tiermem! / together.rawPerPut!, goal: '≥ 5×', pass: together.tiermem! >= 5 * together.rawPerPut! })
+  add({
+    group: 'write',
+    name: 'tiermem 1,000 single puts issued together',
+    value: together.tiermem!,
+    unit: 'puts/s',
+    peer: 'tx per put',
+    ratio: together.tiermem! / together.rawPerPut!,
+    goal: '≥ 5×',
+    pass: together.tiermem! >= 5 * together.rawPerPut!,
+  })
 }
 
 async function reads(fixed: ChatRecord[]): Promise<void> {
@@ -150,10 +198,11 @@ async function reads(fixed: ChatRecord[]): Promise<void> {
   const comlinkPeer = wrap<{ load(e: Array<[string, unknown]>): void; get(k: string): unknown }>(comlinkWorker)
   await comlinkPeer.load(fixed.slice(0, 1000).map((r) => [r.id, r]))
   const rawWorker = new Worker(new URL('./peer-raw.worker.ts', import.meta.url), { type: 'module' })
-  const rawCall = <T>(msg: unknown, type: string) => new Promise<T>((resolve) => {
-    rawWorker.onmessage = (e) => e.data.type === type && resolve(e.data)
-    rawWorker.postMessage(msg)
-  })
+  const rawCall = <T>(msg: unknown, type: string) =>
+    new Promise<T>((resolve) => {
+      rawWorker.onmessage = (e) => e.data.type === type && resolve(e.data)
+      rawWorker.postMessage(msg)
+    })
   await rawCall({ type: 'load', entries: fixed.slice(0, 1000).map((r) => [r.id, r]) }, 'loaded')
 
   // Single calls, each timed (5 µs timer: the page is cross-origin isolated).
@@ -169,7 +218,16 @@ async function reads(fixed: ChatRecord[]): Promise<void> {
   const singles = await interleaveRounds(5, { tiermem: () => single((k) => mem.get(k)), comlink: () => single((k) => comlinkPeer.get(k)) })
   const singleRatio = pairedRatio(singles, 'tiermem', 'comlink')
   add({ group: 'read', name: 'bare comlink call (1 KiB record) p50', value: median(singles.comlink!) * 1000, unit: 'µs' })
-  add({ group: 'read', name: 'tiermem hot get through openMemory() p50', value: median(singles.tiermem!) * 1000, unit: 'µs', peer: 'bare comlink', ratio: singleRatio, goal: '≤ 1.2×', pass: singleRatio <= 1.2 })
+  add({
+    group: 'read',
+    name: 'tiermem hot get through openMemory() p50',
+    value: median(singles.tiermem!) * 1000,
+    unit: 'µs',
+    peer: 'bare comlink',
+    ratio: singleRatio,
+    goal: '≤ 1.2×',
+    pass: singleRatio <= 1.2,
+  })
 
   const batches = await interleaveRounds(7, {
     async tiermem() {
@@ -185,14 +243,28 @@ async function reads(fixed: ChatRecord[]): Promise<void> {
   })
   const batchRatio = pairedRatio(batches, 'tiermem', 'raw')
   add({ group: 'read', name: 'bare postMessage batch of 1,000 gets', value: median(batches.raw!), unit: 'gets/s' })
-  add({ group: 'read', name: 'tiermem getMany(1000)', value: median(batches.tiermem!), unit: 'gets/s', peer: 'postMessage batch', ratio: batchRatio, goal: '≥ 0.8×', pass: batchRatio >= 0.8 })
+  add({
+    group: 'read',
+    name: 'tiermem getMany(1000)',
+    value: median(batches.tiermem!),
+    unit: 'gets/s',
+    peer: 'postMessage batch',
+    ratio: batchRatio,
+    goal: '≥ 0.8×',
+    pass: batchRatio >= 0.8,
+  })
 
   const lru = new LRUCache<string, ChatRecord>({ max: 2000 })
   for (const r of fixed.slice(0, 1000)) lru.set(r.id, r)
   const lruStarted = performance.now()
   let hits = 0
   for (let i = 0; i < 1_000_000; i++) if (lru.get(keys[i % 1000]!)) hits++
-  add({ group: 'read', name: `lru-cache get in the page (reference, ${hits === 1_000_000 ? 'all hits' : 'misses!'})`, value: 1e9 / (performance.now() - lruStarted), unit: 'gets/s' })
+  add({
+    group: 'read',
+    name: `lru-cache get in the page (reference, ${hits === 1_000_000 ? 'all hits' : 'misses!'})`,
+    value: 1e9 / (performance.now() - lruStarted),
+    unit: 'gets/s',
+  })
 
   // Warm and cold single reads: entries demoted, then read once each in random order.
   for (const key of keys.slice(0, 500)) await mem.demote(key)
@@ -231,13 +303,21 @@ async function reads(fixed: ChatRecord[]): Promise<void> {
     for (let i = 0; i < 500; i++) {
       const started = performance.now()
       await new Promise((resolve, reject) => {
-        const request = raw.transaction('s', 'readonly').objectStore('s').get(`${name}${(i * 7919) % 500}`)
+        const request = raw
+          .transaction('s', 'readonly')
+          .objectStore('s')
+          .get(`${name}${(i * 7919) % 500}`)
         request.onsuccess = resolve
         request.onerror = reject
       })
       times.push(performance.now() - started)
     }
-    add({ group: 'read', name: `raw IndexedDB get of one ${size / 1024} KiB record p50 / p95 (reference)`, value: median(times), unit: `ms / ${quantile(times, 0.95).toFixed(2)}` })
+    add({
+      group: 'read',
+      name: `raw IndexedDB get of one ${size / 1024} KiB record p50 / p95 (reference)`,
+      value: median(times),
+      unit: `ms / ${quantile(times, 0.95).toFixed(2)}`,
+    })
   }
   raw.close()
 
@@ -246,7 +326,10 @@ async function reads(fixed: ChatRecord[]): Promise<void> {
   db.version(1).stores({ chat: 'id' })
   await db.table('chat').bulkPut(fixed)
   const kv = createStore(fresh('kv-read'), 'kv')
-  await kvSetMany(fixed.map((r) => [r.id, r]), kv)
+  await kvSetMany(
+    fixed.map((r) => [r.id, r]),
+    kv,
+  )
   const allKeys = fixed.map((r) => r.id)
   const bulk = await interleave(3, {
     async dexie() {
@@ -315,7 +398,8 @@ async function cold(corpus: ChatRecord[]): Promise<void> {
   const rounds = await interleaveRounds(5, {
     async tiermem() {
       const prefix = `r${round++}:`
-      for (let i = 0; i < corpus.length; i += 2000) await mem.putMany(corpus.slice(i, i + 2000).map((r) => ({ key: prefix + r.id, value: r, tier: 'warm' as const })))
+      for (let i = 0; i < corpus.length; i += 2000)
+        await mem.putMany(corpus.slice(i, i + 2000).map((r) => ({ key: prefix + r.id, value: r, tier: 'warm' as const })))
       await mem.flush()
       const before = (await mem.stats()).cold
       console.log('cpu:start tiermem move')
@@ -338,17 +422,51 @@ async function cold(corpus: ChatRecord[]): Promise<void> {
   const ours = median(rounds.tiermem!)
   const limit = median(rounds.raw!)
   const ratio = pairedRatio(rounds, 'tiermem', 'raw')
-  console.log(`warm → cold paired ratios: ${roundRatios(rounds, 'tiermem', 'raw').map((ratio) => ratio.toFixed(2)).join(' ')}`)
+  console.log(
+    `warm → cold paired ratios: ${roundRatios(rounds, 'tiermem', 'raw')
+      .map((ratio) => ratio.toFixed(2))
+      .join(' ')}`,
+  )
   add({ group: 'cold', name: `chat corpus: ${corpus.length} records, JSON bytes`, value: jsonBytes / 1e6, unit: 'MB' })
-  add({ group: 'cold', name: 'cold bytes on OPFS / JSON bytes', value: last.stored / jsonBytes, unit: '×', goal: '≤ 0.30', pass: last.stored / jsonBytes <= 0.3 })
+  add({
+    group: 'cold',
+    name: 'cold bytes on OPFS / JSON bytes',
+    value: last.stored / jsonBytes,
+    unit: '×',
+    goal: '≤ 0.30',
+    pass: last.stored / jsonBytes <= 0.3,
+  })
   add({ group: 'cold', name: `warm → cold moves (gc demoted ${last.demoted})`, value: ours, unit: 'MB/s' })
   add({ group: 'cold', name: 'raw fflate (64 KiB blocks) + OPFS appends of the same bytes', value: limit, unit: 'MB/s' })
-  add({ group: 'cold', name: 'warm → cold throughput vs the raw limit (median of paired rounds)', value: ours, unit: 'MB/s', peer: 'raw fflate + OPFS', ratio, goal: '≥ 0.8×', pass: ratio >= 0.8 })
+  add({
+    group: 'cold',
+    name: 'warm → cold throughput vs the raw limit (median of paired rounds)',
+    value: ours,
+    unit: 'MB/s',
+    peer: 'raw fflate + OPFS',
+    ratio,
+    goal: '≥ 0.8×',
+    pass: ratio >= 0.8,
+  })
   add({ group: 'cold', name: 'raw 64 KiB deflate alone: stored / JSON bytes (reference)', value: last.rawStored / jsonBytes, unit: '×' })
   const small = median(rounds.rawSmallHash!)
-  add({ group: 'cold', name: `raw fflate + OPFS with the cold store's mem ${COLD_DEFLATE_MEM} (reference)`, value: small, unit: 'MB/s', peer: 'raw fflate + OPFS', ratio: pairedRatio(rounds, 'rawSmallHash', 'raw') })
+  add({
+    group: 'cold',
+    name: `raw fflate + OPFS with the cold store's mem ${COLD_DEFLATE_MEM} (reference)`,
+    value: small,
+    unit: 'MB/s',
+    peer: 'raw fflate + OPFS',
+    ratio: pairedRatio(rounds, 'rawSmallHash', 'raw'),
+  })
   // Like for like: the move against raw fflate at the cold store's own settings.
-  add({ group: 'cold', name: 'warm → cold vs raw at the same deflate settings (reference)', value: ours, unit: 'MB/s', peer: `raw, mem ${COLD_DEFLATE_MEM}`, ratio: pairedRatio(rounds, 'tiermem', 'rawSmallHash') })
+  add({
+    group: 'cold',
+    name: 'warm → cold vs raw at the same deflate settings (reference)',
+    value: ours,
+    unit: 'MB/s',
+    peer: `raw, mem ${COLD_DEFLATE_MEM}`,
+    ratio: pairedRatio(rounds, 'tiermem', 'rawSmallHash'),
+  })
 }
 
 /**
@@ -379,7 +497,14 @@ async function readsDuringMove(corpus: ChatRecord[]): Promise<void> {
   }
   const medians = await interleave(3, { worker: () => round('worker'), inline: () => round('inline') })
   add({ group: 'cold', name: 'longest hot get during a warm → cold move, deflate on the engine thread', value: medians.inline!, unit: 'ms' })
-  add({ group: 'cold', name: 'longest hot get during a warm → cold move (compression worker)', value: medians.worker!, unit: 'ms', peer: 'deflate on the engine thread', ratio: medians.worker! / medians.inline! })
+  add({
+    group: 'cold',
+    name: 'longest hot get during a warm → cold move (compression worker)',
+    value: medians.worker!,
+    unit: 'ms',
+    peer: 'deflate on the engine thread',
+    ratio: medians.worker! / medians.inline!,
+  })
 }
 
 async function openLarge(): Promise<void> {
@@ -397,7 +522,14 @@ async function openLarge(): Promise<void> {
     times.push(performance.now() - started)
     await again.close()
   }
-  add({ group: 'open', name: 'open a store of 100,000 entries (worker start to first get)', value: median(times) / 1000, unit: 's', goal: '≤ 0.5 s', pass: median(times) <= 500 })
+  add({
+    group: 'open',
+    name: 'open a store of 100,000 entries (worker start to first get)',
+    value: median(times) / 1000,
+    unit: 's',
+    goal: '≤ 0.5 s',
+    pass: median(times) <= 500,
+  })
 }
 
 async function observability(fixed: ChatRecord[]): Promise<void> {
@@ -423,8 +555,26 @@ async function observability(fixed: ChatRecord[]): Promise<void> {
   warm.off = (warm.off1! + warm.off2!) / 2
   await on.configure({ metrics: true })
   add({ group: 'observability', name: 'hot get mean, metrics off', value: hot.off! * 1000, unit: 'µs' })
-  add({ group: 'observability', name: 'hot get mean, metrics on', value: hot.on! * 1000, unit: 'µs', peer: 'metrics off', ratio: hot.on! / hot.off!, goal: '≤ 1.05×', pass: hot.on! <= 1.05 * hot.off! })
-  add({ group: 'observability', name: 'warm get mean, metrics on', value: warm.on! * 1000, unit: 'µs', peer: 'metrics off', ratio: warm.on! / warm.off!, goal: '≤ 1.05×', pass: warm.on! <= 1.05 * warm.off! })
+  add({
+    group: 'observability',
+    name: 'hot get mean, metrics on',
+    value: hot.on! * 1000,
+    unit: 'µs',
+    peer: 'metrics off',
+    ratio: hot.on! / hot.off!,
+    goal: '≤ 1.05×',
+    pass: hot.on! <= 1.05 * hot.off!,
+  })
+  add({
+    group: 'observability',
+    name: 'warm get mean, metrics on',
+    value: warm.on! * 1000,
+    unit: 'µs',
+    peer: 'metrics off',
+    ratio: warm.on! / warm.off!,
+    goal: '≤ 1.05×',
+    pass: warm.on! <= 1.05 * warm.off!,
+  })
   // One monitor round (signals sampled in worker and page, level, actions, rates, health),
   // timed from the page: an upper bound of its CPU cost, as it includes the round trip.
   const rounds: number[] = []

@@ -14,7 +14,9 @@ self.onmessage = async (event: MessageEvent) => {
     const root = await navigator.storage.getDirectory()
     await root.removeEntry('raw-bench.bin').catch(() => undefined)
     const file = await root.getFileHandle('raw-bench.bin', { create: true })
-    const handle = await (file as unknown as { createSyncAccessHandle(): Promise<{ write(b: Uint8Array, o: { at: number }): number; flush(): void; close(): void }> }).createSyncAccessHandle()
+    const handle = await (
+      file as unknown as { createSyncAccessHandle(): Promise<{ write(b: Uint8Array, o: { at: number }): number; flush(): void; close(): void }> }
+    ).createSyncAccessHandle()
     const started = performance.now()
     let at = 0
     let raw = 0

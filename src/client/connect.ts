@@ -113,12 +113,11 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   }
 
   const { dispose: _dispose, ...openOptions } = options
-  const lifeLock = typeof crypto?.randomUUID === 'function' && typeof navigator !== 'undefined' && navigator.locks ? `tiermem-life-${crypto.randomUUID()}` : undefined
+  const lifeLock =
+    typeof crypto?.randomUUID === 'function' && typeof navigator !== 'undefined' && navigator.locks ? `tiermem-life-${crypto.randomUUID()}` : undefined
   const { coldBackend } = await remote.open({ ...openOptions, ...(lifeLock ? { lifeLock } : {}) })
   if (lifeLock) {
-    navigator.locks
-      .request(lifeLock, { signal: lockAbort.signal }, async () => loseWorker('its context ended'))
-      .catch(() => undefined)
+    navigator.locks.request(lifeLock, { signal: lockAbort.signal }, async () => loseWorker('its context ended')).catch(() => undefined)
   }
   await remote.setEventSink(
     proxy((event: HostEvent, payload: unknown) => {
@@ -224,9 +223,10 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
         try {
           // A failed final flush or store close is the caller's to know, as in-process; a worker
           // that is already gone has nothing left to flush.
-          if (wasOpen) await unlessLost(remote.close()).catch((error: unknown) => {
-            if (!isTiermemError(error, 'WORKER_LOST')) throw error
-          })
+          if (wasOpen)
+            await unlessLost(remote.close()).catch((error: unknown) => {
+              if (!isTiermemError(error, 'WORKER_LOST')) throw error
+            })
         } finally {
           stopSignals()
           lockAbort.abort()

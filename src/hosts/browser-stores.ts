@@ -20,7 +20,9 @@ export async function openBrowserStores(name: string, opfs: Omit<OpfsStoreOption
   const names = storageNames(name)
   const warm = await openIndexedDbStore({ database: names.warm })
   try {
-    const hasOpfs = typeof navigator !== 'undefined' && typeof navigator.storage?.getDirectory === 'function' &&
+    const hasOpfs =
+      typeof navigator !== 'undefined' &&
+      typeof navigator.storage?.getDirectory === 'function' &&
       typeof (globalThis as { FileSystemSyncAccessHandle?: unknown }).FileSystemSyncAccessHandle === 'function'
     const cold = hasOpfs
       ? await openOpfsStore({ ...opfs, directory: names.coldDirectory })

@@ -3,9 +3,7 @@ import { installErrorTransfer, serializeError } from '../wire/error-transfer.ts'
 import { createMemory } from '../core/api/open-engine.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../core/api/internals.ts'
 import { TiermemError } from '../core/api/errors.ts'
-import type {
-  Memory, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, SignalSource, TaskScope,
-} from '../core/api/types.ts'
+import type { Memory, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, SignalSource, TaskScope } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { Store } from '../core/store/store.ts'
 import { unpackPuts, type EventSink, type HostEvent, type HostOpenOptions, type PackedPuts, type PutResult, type WireValues } from '../wire/protocol.ts'

@@ -68,7 +68,9 @@ export function workerCompressor(
       if (failed !== undefined) return inline.compress(raws, level)
       // Contiguous shares, one per worker; results come back in order.
       const share = Math.ceil(raws.length / workers.length)
-      const parts = workers.map((worker, i) => raws.slice(i * share, (i + 1) * share)).map((part, i) => (part.length === 0 ? Promise.resolve([]) : send(workers[i]!, part, level)))
+      const parts = workers
+        .map((worker, i) => raws.slice(i * share, (i + 1) * share))
+        .map((part, i) => (part.length === 0 ? Promise.resolve([]) : send(workers[i]!, part, level)))
       return (await Promise.all(parts)).flat()
     },
     close() {

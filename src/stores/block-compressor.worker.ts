@@ -1,7 +1,11 @@
 // Deflates cold-store block payloads off the engine worker's thread (see block-compressor.ts).
 import { compressPayload, type DeflateLevel } from './segment-format.ts'
 
-interface Job { id: number; raws: Uint8Array[]; level: DeflateLevel }
+interface Job {
+  id: number
+  raws: Uint8Array[]
+  level: DeflateLevel
+}
 
 self.onmessage = (event: MessageEvent<Job>) => {
   const { id, raws, level } = event.data

@@ -53,7 +53,9 @@ export function compressedStore(inner: Store, options: { level?: DeflateLevel } 
     },
     batch(ops: readonly StoreOp[]) {
       try {
-        return inner.batch(ops.map((op) => (op.type === 'put' && op.space === 'values' && op.value instanceof Uint8Array ? { ...op, value: pack(op.value) } : op)))
+        return inner.batch(
+          ops.map((op) => (op.type === 'put' && op.space === 'values' && op.value instanceof Uint8Array ? { ...op, value: pack(op.value) } : op)),
+        )
       } catch (error) {
         return Promise.reject(error)
       }
@@ -68,7 +70,10 @@ export function compressedStore(inner: Store, options: { level?: DeflateLevel } 
       const innerStats = await inner.stats()
       let raw = 0
       let stored = 0
-      for (let after: string | undefined, page; (page = await inner.scan('values', after === undefined ? { limit: 1000 } : { after, limit: 1000 })).length > 0; ) {
+      for (
+        let after: string | undefined, page;
+        (page = await inner.scan('values', after === undefined ? { limit: 1000 } : { after, limit: 1000 })).length > 0;
+      ) {
         for (const [, value] of page) {
           stored += value.byteLength
           raw += value.byteLength >= HEADER_BYTES ? new DataView(value.buffer, value.byteOffset, HEADER_BYTES).getUint32(1, true) : 0

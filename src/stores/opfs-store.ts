@@ -1,8 +1,18 @@
 import { TiermemError } from '../core/api/errors.ts'
 import { inlineCompressor, workerCompressor } from './block-compressor.ts'
 import {
-  BLOCK_HEADER_BYTES, blockPayload, KIND_DELETE, KIND_PUT, layoutBlock, readBlockHeader, readDirectory, sealBlock, verifyBlock,
-  type BlockLayout, type DeflateLevel, type EncodedBlock,
+  BLOCK_HEADER_BYTES,
+  blockPayload,
+  KIND_DELETE,
+  KIND_PUT,
+  layoutBlock,
+  readBlockHeader,
+  readDirectory,
+  sealBlock,
+  verifyBlock,
+  type BlockLayout,
+  type DeflateLevel,
+  type EncodedBlock,
 } from './segment-format.ts'
 import { toStorageError } from './storage-errors.ts'
 import type { KeyedStoreOp, ScanOptions, Store, StoreSpace, StoreStats } from '../core/store/store.ts'
@@ -88,8 +98,10 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
   if (!storage?.getDirectory) throw new TiermemError('INVALID_OPTION', 'OPFS is not available here (navigator.storage.getDirectory is missing)')
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1
   const threads = options.compressionThreads ?? (cores >= 2 ? 2 : 1)
-  if (!Number.isInteger(threads) || threads < 1 || threads > 16) throw new TiermemError('INVALID_OPTION', `compressionThreads must be an integer from 1 to 16; got ${String(options.compressionThreads)}`)
-  const compressor = (options.compression ?? (typeof Worker === 'undefined' ? 'inline' : 'worker')) === 'worker' ? workerCompressor(threads) : inlineCompressor()
+  if (!Number.isInteger(threads) || threads < 1 || threads > 16)
+    throw new TiermemError('INVALID_OPTION', `compressionThreads must be an integer from 1 to 16; got ${String(options.compressionThreads)}`)
+  const compressor =
+    (options.compression ?? (typeof Worker === 'undefined' ? 'inline' : 'worker')) === 'worker' ? workerCompressor(threads) : inlineCompressor()
 
   let directory: FileSystemDirectoryHandle
   const segments: Segment[] = []
@@ -102,7 +114,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
   const openSegment = async (seq: number, create: boolean): Promise<Segment> => {
     const name = segmentName(seq)
     const file = await directory.getFileHandle(name, { create })
-    const handle = (await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle())
+    const handle = await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
     return { seq, name, handle, size: handle.getSize(), rawBytes: 0, liveBytes: 0, tombstones: new Set() }
   }
 
@@ -214,9 +226,12 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
       }
     }
     if (pending.length > 0) layouts.push(layoutBlock(pending))
-    return compressor.compress(layouts.map((layout) => layout.raw), level).then((payloads) =>
-      layouts.map((layout, i) => sealBlock(layout, payloads[i]!.payload, payloads[i]!.deflated)),
-    )
+    return compressor
+      .compress(
+        layouts.map((layout) => layout.raw),
+        level,
+      )
+      .then((payloads) => layouts.map((layout, i) => sealBlock(layout, payloads[i]!.payload, payloads[i]!.deflated)))
   }
 
   const writeBlocks = async (blocks: readonly EncodedBlock[]) => {
@@ -233,7 +248,10 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     location.segment.handle.read(block, { at: location.blockOffset })
     const header = readBlockHeader(block)
     if (!header || !verifyBlock(block, header)) {
-      throw new TiermemError('CORRUPT', `a cold block in ${location.segment.name} at ${location.blockOffset} failed its checksum; the records in it are damaged (other records are unaffected)`)
+      throw new TiermemError(
+        'CORRUPT',
+        `a cold block in ${location.segment.name} at ${location.blockOffset} failed its checksum; the records in it are damaged (other records are unaffected)`,
+      )
     }
     const payload = blockPayload(block, header)
     blockCache.set(cacheKey, payload)
@@ -255,7 +273,10 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     }
     for (const [segment, records] of due) {
       const live: KeyedStoreOp[] = records.map(({ space, key, location }) => ({
-        type: 'put', space, key, value: readPayload(location).slice(location.offset, location.offset + location.length),
+        type: 'put',
+        space,
+        key,
+        value: readPayload(location).slice(location.offset, location.offset + location.length),
       }))
       // A tombstone must outlive every older record of its key: while an older segment exists
       // and the key is still deleted, it is carried forward, or the older put would come back

@@ -11,9 +11,13 @@ export function toStorageError(error: unknown, what: string, fallback: TiermemEr
   const name = (error as { name?: string } | null)?.name
   const detail = (error as { message?: string } | null)?.message ?? String(error)
   if (name === 'QuotaExceededError') {
-    return new TiermemError('QUOTA_EXCEEDED', `${what}: the browser refused the write for lack of storage quota; free space or delete entries (nothing already stored was lost)`, { cause: error })
+    return new TiermemError(
+      'QUOTA_EXCEEDED',
+      `${what}: the browser refused the write for lack of storage quota; free space or delete entries (nothing already stored was lost)`,
+      { cause: error },
+    )
   }
-  if (name === 'InvalidStateError' || name === 'AbortError' && /closed|closing/i.test(detail)) {
+  if (name === 'InvalidStateError' || (name === 'AbortError' && /closed|closing/i.test(detail))) {
     return new TiermemError('CLOSED', `${what}: the database is closed (${detail}); open the memory again`, { cause: error })
   }
   if (name === 'NoModificationAllowedError') {

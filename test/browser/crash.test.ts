@@ -19,7 +19,7 @@ it('killing the worker mid-workload loses no acknowledged put, resurrects no del
   let cutOps = 0
   let compactedRounds = 0
   let seed = 12345
-  const random = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff)
+  const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff
   for (let round = 0; round < 8; round++) {
     const name = `crash-${Date.now()}-${round}`
     const worker = spawn()

@@ -22,7 +22,9 @@ describe('openMemory() in Chromium: worker, IndexedDB and OPFS', () => {
   it('keeps everything across close and a new worker (what a reload does)', async () => {
     const name = unique('reload')
     const first = await openMemory({ name, ...plain })
-    await first.putMany(Array.from({ length: 200 }, (_, i) => ({ key: `m${i}`, value: { i, text: `message ${i}` }, tier: (['hot', 'warm', 'cold'] as const)[i % 3] })))
+    await first.putMany(
+      Array.from({ length: 200 }, (_, i) => ({ key: `m${i}`, value: { i, text: `message ${i}` }, tier: (['hot', 'warm', 'cold'] as const)[i % 3] })),
+    )
     await first.close()
     const second = await openMemory({ name, ...plain })
     const values = await second.getMany(Array.from({ length: 200 }, (_, i) => `m${i}`))
@@ -44,7 +46,12 @@ describe('openMemory() in Chromium: worker, IndexedDB and OPFS', () => {
     const worker = new Worker(new URL('../../worker/tiermem.worker.ts', import.meta.url), { type: 'module' })
     const mem = await openMemory({ name: unique('lost'), worker, ...plain })
     await mem.put('before', 1)
-    const pending = Array.from({ length: 50 }, (_, i) => mem.put(`k${i}`, 'x'.repeat(1000)).then(() => 'ok', (e: unknown) => e))
+    const pending = Array.from({ length: 50 }, (_, i) =>
+      mem.put(`k${i}`, 'x'.repeat(1000)).then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    )
     worker.terminate()
     const outcomes = await Promise.all(pending)
     const lost = outcomes.filter((o) => o !== 'ok')
@@ -57,7 +64,10 @@ describe('openMemory() in Chromium: worker, IndexedDB and OPFS', () => {
   it('a second memory of the same name while the first is open fails clearly', async () => {
     const name = unique('twice')
     const first = await openMemory({ name, ...plain })
-    await expect(openMemory({ name, ...plain })).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/another tab or worker has this memory open/) })
+    await expect(openMemory({ name, ...plain })).rejects.toMatchObject({
+      code: 'LOCKED',
+      message: expect.stringMatching(/another tab or worker has this memory open/),
+    })
     await first.close()
   })
 })

@@ -38,11 +38,7 @@ describe('OPFS store specifics', () => {
 
   it('batches issued together land in call order, though each starts compressing at once', async () => {
     const { store, directory } = await fresh()
-    await Promise.all([
-      store.batch([put('k', text(1)), put('a', text(9))]),
-      store.batch([put('k', text(2))]),
-      store.batch([del('a')]),
-    ])
+    await Promise.all([store.batch([put('k', text(1)), put('a', text(9))]), store.batch([put('k', text(2))]), store.batch([del('a')])])
     expect(await store.getMany('values', ['k', 'a'])).toEqual([text(2), undefined])
     await store.close()
     const reopened = await remoteOpfsStore({ directory })
@@ -55,7 +51,7 @@ describe('OPFS store specifics', () => {
     await store.batch(Array.from({ length: 500 }, (_, i) => put(`k${i}`, text(i))))
     const stats = await store.stats()
     expect(stats.compressionRatio).toBeLessThan(0.2)
-    expect((await store.getMany('values', ['k0', 'k499', 'k250']))).toEqual([text(0), text(499), text(250)])
+    expect(await store.getMany('values', ['k0', 'k499', 'k250'])).toEqual([text(0), text(499), text(250)])
     await store.close()
   })
 
@@ -78,7 +74,11 @@ describe('OPFS store specifics', () => {
     await store.close()
     const [segment] = await storeHost().files(directory)
     // A torn block: a valid-looking magic and a length that runs past the end of the file.
-    await storeHost().appendGarbage(directory, segment!.name, new Uint8Array([0x54, 0x4d, 0x42, 0x31, 9, 9, 9, 9, 0, 0, 0, 0, 1, 0, 0, 0, 255, 255, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]))
+    await storeHost().appendGarbage(
+      directory,
+      segment!.name,
+      new Uint8Array([0x54, 0x4d, 0x42, 0x31, 9, 9, 9, 9, 0, 0, 0, 0, 1, 0, 0, 0, 255, 255, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0]),
+    )
     const again = await remoteOpfsStore({ directory })
     expect(await again.getMany('values', ['a', 'b'])).toEqual([text(1), text(2)])
     await again.batch([put('c', text(3))])
@@ -157,7 +157,10 @@ describe('OPFS store specifics', () => {
 
   it('refuses a second open of the same files with a clear error', async () => {
     const { store, directory } = await fresh()
-    await expect(remoteOpfsStore({ directory })).rejects.toMatchObject({ code: 'LOCKED', message: expect.stringMatching(/another tab or worker has this memory open/) })
+    await expect(remoteOpfsStore({ directory })).rejects.toMatchObject({
+      code: 'LOCKED',
+      message: expect.stringMatching(/another tab or worker has this memory open/),
+    })
     await store.close()
   })
 })

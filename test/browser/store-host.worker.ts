@@ -25,7 +25,7 @@ const host = {
   /** Damages one byte of a segment file (corruption tests). */
   async corrupt(directory: string, file: string, at: number): Promise<void> {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(directory)
-    const handle = await (await dir.getFileHandle(file) as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
+    const handle = await ((await dir.getFileHandle(file)) as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
     const byte = new Uint8Array(1)
     handle.read(byte, { at })
     byte[0] = byte[0]! ^ 0xff
@@ -44,7 +44,7 @@ const host = {
   /** Appends raw bytes to a file, as a crash mid-append would leave them. */
   async appendGarbage(directory: string, file: string, bytes: Uint8Array): Promise<void> {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(directory)
-    const handle = await (await dir.getFileHandle(file) as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
+    const handle = await ((await dir.getFileHandle(file)) as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
     handle.write(bytes, { at: handle.getSize() })
     handle.flush()
     handle.close()

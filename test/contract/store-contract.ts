@@ -76,7 +76,9 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       if (store.capabilities.atomicBatch) {
         expect(await store.getMany('values', ['keep', 'new'])).toEqual([bytes(1), undefined])
       }
-      await expect(store.batch([{ type: 'put', space: 'nope', key: 'k', value: bytes(1) } as unknown as StoreOp])).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+      await expect(store.batch([{ type: 'put', space: 'nope', key: 'k', value: bytes(1) } as unknown as StoreOp])).rejects.toMatchObject({
+        code: 'INVALID_OPTION',
+      })
       await store.close()
     })
 
@@ -130,7 +132,10 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       const store = await factory.create()
       const n = Math.min(store.capabilities.maxBatchSize, 500)
       await store.batch(Array.from({ length: n }, (_, i) => put(`b${i}`, bytes(i & 255))))
-      const got = await store.getMany('values', Array.from({ length: n }, (_, i) => `b${i}`))
+      const got = await store.getMany(
+        'values',
+        Array.from({ length: n }, (_, i) => `b${i}`),
+      )
       expect(got.every((v, i) => v?.[0] === (i & 255))).toBe(true)
       await store.close()
     })

@@ -14,13 +14,27 @@ type Op =
 
 const key = fc.constantFrom('a', 'b', 'c', 'd')
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('put' as const), key, ttlMs: fc.option(fc.constantFrom(500, HOUR), { nil: undefined }), tier: fc.option(fc.constantFrom('hot' as const, 'warm' as const, 'cold' as const), { nil: undefined }), durable: fc.constantFrom(true, true, false), layer: fc.constantFrom('plain' as const, 'other' as const) }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('put' as const),
+      key,
+      ttlMs: fc.option(fc.constantFrom(500, HOUR), { nil: undefined }),
+      tier: fc.option(fc.constantFrom('hot' as const, 'warm' as const, 'cold' as const), { nil: undefined }),
+      durable: fc.constantFrom(true, true, false),
+      layer: fc.constantFrom('plain' as const, 'other' as const),
+    }),
+  },
   { weight: 4, arbitrary: fc.record({ kind: fc.constantFrom('delete' as const, 'promote' as const, 'demote' as const, 'read' as const), key }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('gc' as const), advanceMs: fc.constantFrom(0, 1000, 10 * 60_000) }) },
   { weight: 1, arbitrary: fc.constantFrom({ kind: 'reopen' as const }, { kind: 'crash' as const }) },
 )
 
-interface Seen { tier: string; layer: string; durable: boolean }
+interface Seen {
+  tier: string
+  layer: string
+  durable: boolean
+}
 
 describe('the change feed', () => {
   it('replayed into a Map, matches the store after random operations, reopens and crashes; durable numbers only grow', { timeout: 60_000 }, async () => {
@@ -34,7 +48,7 @@ describe('the change feed', () => {
         let lastSeq = 0
         const follow = (change: EntryChange) => {
           // A durable (journaled) change's number is above every number before it; no change lowers it.
-          const durable = change.kind === 'put' ? change.durable : seen.get(change.key)?.durable ?? true
+          const durable = change.kind === 'put' ? change.durable : (seen.get(change.key)?.durable ?? true)
           const journaled = durable && (change.kind !== 'tier' || change.to === 'cold' || change.from === 'cold')
           if (journaled) expect(change.seq).toBeGreaterThan(lastSeq)
           else expect(change.seq).toBeGreaterThanOrEqual(lastSeq)
@@ -47,7 +61,9 @@ describe('the change feed', () => {
         const make = async () => {
           counter = { remaining: Number.POSITIVE_INFINITY }
           const mem = await createMemory({
-            clock, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 },
+            clock,
+            maintenanceIntervalMs: 0,
+            pressure: { checkIntervalMs: 0 },
             policy: { ...plainLayers.policy, layers: { plain: { eviction: 'lru_with_importance' }, other: { eviction: 'lru_with_importance' } } },
             stores: { warm: crashingStore(memoryStore({ data: warm }), counter), cold: crashingStore(memoryStore({ data: cold }), counter) },
           })
@@ -72,7 +88,11 @@ describe('the change feed', () => {
         for (const o of ops) {
           switch (o.kind) {
             case 'put':
-              await mem.put(o.key, { v: o.key }, { durable: o.durable, layer: o.layer, ...(o.ttlMs ? { ttlMs: o.ttlMs } : {}), ...(o.tier && o.durable ? { tier: o.tier } : {}) })
+              await mem.put(
+                o.key,
+                { v: o.key },
+                { durable: o.durable, layer: o.layer, ...(o.ttlMs ? { ttlMs: o.ttlMs } : {}), ...(o.tier && o.durable ? { tier: o.tier } : {}) },
+              )
               break
             case 'delete':
               await mem.delete(o.key)

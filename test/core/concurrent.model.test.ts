@@ -14,7 +14,9 @@ function nodeTarget(): ModelTarget {
     open() {
       counter = { remaining: Number.POSITIVE_INFINITY }
       return createMemory({
-        ...plainLayers, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 },
+        ...plainLayers,
+        maintenanceIntervalMs: 0,
+        pressure: { checkIntervalMs: 0 },
         stores: { warm: crashingStore(memoryStore({ data: warm }), counter), cold: crashingStore(memoryStore({ data: cold }), counter) },
       })
     },

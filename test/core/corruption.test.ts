@@ -11,11 +11,22 @@ import { fakeClock, plainLayers } from './helpers.ts'
  * raw error, never a deleted entry back.
  */
 
-interface Expected { namespace: string; key: string; value: unknown; info: Pick<EntryInfo, 'type' | 'layer' | 'importance' | 'tags' | 'refCount' | 'evictable'> }
+interface Expected {
+  namespace: string
+  key: string
+  value: unknown
+  info: Pick<EntryInfo, 'type' | 'layer' | 'importance' | 'tags' | 'refCount' | 'evictable'>
+}
 
 const clock = fakeClock()
 const open = (warm: MemoryStoreData, cold: MemoryStoreData) =>
-  createMemory({ ...plainLayers, clock, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 }, stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) } })
+  createMemory({
+    ...plainLayers,
+    clock,
+    maintenanceIntervalMs: 0,
+    pressure: { checkIntervalMs: 0 },
+    stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) },
+  })
 
 async function buildSmallMemory(): Promise<{ warm: MemoryStoreData; cold: MemoryStoreData; expected: Expected[] }> {
   const warm = memoryStoreData()
@@ -37,7 +48,14 @@ async function buildSmallMemory(): Promise<{ warm: MemoryStoreData; cold: Memory
   await mem.delete('gone')
   await mem.put('alone', 'a lone put is stored alone', { tier: 'warm' })
   await mem.put('other', 42, { namespace: 'agent-2', importance: 0.2 })
-  const keys: Array<[string, string]> = [['default', 'paged1'], ['default', 'paged2'], ['default', 'cold'], ['default', 'held'], ['default', 'alone'], ['agent-2', 'other']]
+  const keys: Array<[string, string]> = [
+    ['default', 'paged1'],
+    ['default', 'paged2'],
+    ['default', 'cold'],
+    ['default', 'held'],
+    ['default', 'alone'],
+    ['agent-2', 'other'],
+  ]
   const expected: Expected[] = []
   for (const [namespace, key] of keys) {
     const info = (await mem.getEntry(key, { namespace }))!
@@ -68,7 +86,10 @@ async function check(warm: MemoryStoreData, cold: MemoryStoreData, expected: Exp
   try {
     for (const e of expected) {
       const ref = { namespace: e.namespace }
-      const read = await mem.get(e.key, ref).then((value) => ({ value }), (error: unknown) => ({ error }))
+      const read = await mem.get(e.key, ref).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      )
       if ('error' in read) {
         if (!isCorrupt(read.error)) return `get ${e.key}: ${String(read.error)}`
         const listed = (await mem.stats()).integrity.entries.some((d) => d.key === e.key && d.namespace === e.namespace)
@@ -99,7 +120,9 @@ describe('damaged bytes never change an entry silently', () => {
     const failures: string[] = []
     let flips = 0
     const targets: Array<{ data: MemoryStoreData; space: 'meta' | 'values'; name: string }> = [
-      { data: warm, space: 'meta', name: 'warm meta' }, { data: warm, space: 'values', name: 'warm values' }, { data: cold, space: 'values', name: 'cold values' },
+      { data: warm, space: 'meta', name: 'warm meta' },
+      { data: warm, space: 'values', name: 'warm values' },
+      { data: cold, space: 'values', name: 'cold values' },
     ]
     for (const { data, space, name } of targets) {
       for (const [key, bytes] of data.spaces[space]) {
@@ -153,8 +176,14 @@ describe('metadata records', () => {
     const { encodeMetaRecord, decodeMetaRecord, DamagedItem } = await import('../../src/core/persistence/meta-record.ts')
     const items = [
       [1, -1, 200, -200, 70_000, -70_000, 2 ** 40, 0.5, 1e300, null, true, false, undefined],
-      'x'.repeat(40), 'y'.repeat(300), 'z'.repeat(70_000), ['nested', ['deeper', 2]], { map: 1, of: 'fields' },
-      new Uint8Array(300), new Uint8Array(70_000), Array.from({ length: 20 }, (_, i) => i),
+      'x'.repeat(40),
+      'y'.repeat(300),
+      'z'.repeat(70_000),
+      ['nested', ['deeper', 2]],
+      { map: 1, of: 'fields' },
+      new Uint8Array(300),
+      new Uint8Array(70_000),
+      Array.from({ length: 20 }, (_, i) => i),
     ]
     const keys = items.map((_, i) => `k${i}`)
     const bytes = encodeMetaRecord(items, keys)

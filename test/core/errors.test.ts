@@ -54,17 +54,38 @@ describe('TiermemError codes', () => {
     await h.mem.put('keep', 1)
     const before = await snapshot(h)
     const bad: object[] = [
-      { importance: 1.5 }, { importance: -0.1 }, { importance: Number.NaN }, { relevance: 2 },
-      { ttlMs: -1 }, { ttlMs: Number.POSITIVE_INFINITY }, { ttlMs: '10' }, { tier: 'lukewarm' }, { layer: 'nope' },
-      { namespace: '' }, { namespace: 'a\u0000b' }, { tags: 'x' }, { tags: [''] }, { evictable: 'yes' },
-      { durable: 0 }, { durable: false, tier: 'cold' }, { type: '' }, { importanse: 0.5 },
+      { importance: 1.5 },
+      { importance: -0.1 },
+      { importance: Number.NaN },
+      { relevance: 2 },
+      { ttlMs: -1 },
+      { ttlMs: Number.POSITIVE_INFINITY },
+      { ttlMs: '10' },
+      { tier: 'lukewarm' },
+      { layer: 'nope' },
+      { namespace: '' },
+      { namespace: 'a\u0000b' },
+      { tags: 'x' },
+      { tags: [''] },
+      { evictable: 'yes' },
+      { durable: 0 },
+      { durable: false, tier: 'cold' },
+      { type: '' },
+      { importanse: 0.5 },
     ]
     for (const options of bad) {
       await expect(h.mem.put('keep', 2, options), JSON.stringify(options)).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     }
-    await expect(h.mem.putMany([{ key: 'new', value: 1 }, { key: 'new2', value: 1, importance: 3 }])).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(
+      h.mem.putMany([
+        { key: 'new', value: 1 },
+        { key: 'new2', value: 1, importance: 3 },
+      ]),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     await expect(h.mem.query({ tier: 'x' as 'hot' })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
-    await expect(h.mem.configure({ pressure: { thresholds: { warning: 0.9, critical: 0.8, emergency: 0.95 } } })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(h.mem.configure({ pressure: { thresholds: { warning: 0.9, critical: 0.8, emergency: 0.95 } } })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    })
     await expect(h.mem.configure({ hot: { maxBytes: -1 } })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     await expect(h.mem.openScope('')).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     await expect(h.mem.on('promote' as 'promoted', () => {})).rejects.toMatchObject({ code: 'INVALID_OPTION' })
@@ -73,7 +94,9 @@ describe('TiermemError codes', () => {
     expect(await snapshot(h)).toEqual(before)
     await h.mem.close()
     await expect(createMemory({ policy: { defaultLayer: 'missing' } })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
-    await expect(createMemory({ policy: { layers: { a: { eviction: 'manual', promoteTo: 'b' }, b: { eviction: 'manual', promoteTo: 'a' } } } })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(
+      createMemory({ policy: { layers: { a: { eviction: 'manual', promoteTo: 'b' }, b: { eviction: 'manual', promoteTo: 'a' } } } }),
+    ).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     const shared = memoryStore()
     await expect(createMemory({ stores: { warm: shared, cold: shared } })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
   })
@@ -105,7 +128,12 @@ describe('TiermemError codes', () => {
     await mem.put('a', 'original')
     full = true
     await expect(mem.put('a', 'replacement')).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' })
-    await expect(mem.putMany([{ key: 'b', value: 1 }, { key: 'c', value: 2 }])).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' })
+    await expect(
+      mem.putMany([
+        { key: 'b', value: 1 },
+        { key: 'c', value: 2 },
+      ]),
+    ).rejects.toMatchObject({ code: 'QUOTA_EXCEEDED' })
     expect(await mem.get('a')).toBe('original')
     expect(await mem.has('b')).toBe(false)
     expect((await mem.stats()).tiers.hot.count).toBe(1)
@@ -146,9 +174,25 @@ describe('TiermemError codes', () => {
     await h.mem.close()
     const m = h.mem
     const calls: Array<Promise<unknown>> = [
-      m.put('k', 1), m.get('k'), m.getEntry('k'), m.has('k'), m.delete('k'), m.putMany([]), m.getMany(['k']), m.query(),
-      m.openScope('t'), m.retain('k'), m.release('k'), m.evict('k'), m.promote('k'), m.demote('k'), m.gc(), m.stats(),
-      m.configure({}), m.on('evicted', () => {}), m.flush(),
+      m.put('k', 1),
+      m.get('k'),
+      m.getEntry('k'),
+      m.has('k'),
+      m.delete('k'),
+      m.putMany([]),
+      m.getMany(['k']),
+      m.query(),
+      m.openScope('t'),
+      m.retain('k'),
+      m.release('k'),
+      m.evict('k'),
+      m.promote('k'),
+      m.demote('k'),
+      m.gc(),
+      m.stats(),
+      m.configure({}),
+      m.on('evicted', () => {}),
+      m.flush(),
     ]
     for (const call of calls) await expect(call).rejects.toMatchObject({ code: 'CLOSED' })
   })

@@ -4,7 +4,11 @@ import { open, plainLayers } from './helpers.ts'
 
 /** One minimal case per way a user lost or changed data (issue #11), each failing before its fix. */
 
-const code = (promise: Promise<unknown>) => promise.then(() => 'resolved', (e: unknown) => (e instanceof TiermemError ? e.code : `raw ${String(e)}`))
+const code = (promise: Promise<unknown>) =>
+  promise.then(
+    () => 'resolved',
+    (e: unknown) => (e instanceof TiermemError ? e.code : `raw ${String(e)}`),
+  )
 
 describe('calls issued together take effect in issue order', () => {
   it('a put after a delete is not folded into the put before the delete', async () => {
@@ -16,9 +20,7 @@ describe('calls issued together take effect in issue order', () => {
 
   it('a read sees the writes issued before it and none after', async () => {
     const { mem } = await open(plainLayers)
-    const [, seen, , entry, has, listed] = await Promise.all([
-      mem.put('k', 1), mem.get('k'), mem.delete('k'), mem.getEntry('k'), mem.has('k'), mem.query({}),
-    ])
+    const [, seen, , entry, has, listed] = await Promise.all([mem.put('k', 1), mem.get('k'), mem.delete('k'), mem.getEntry('k'), mem.has('k'), mem.query({})])
     expect(seen).toBe(1)
     expect(entry).toBeUndefined()
     expect(has).toBe(false)
@@ -56,7 +58,10 @@ describe('putMany is all or nothing', () => {
   it('puts issued beside a refused putMany are judged without it', async () => {
     const { mem } = await open({ policy: { layers: { assets: { maxBytes: 100 } } } })
     const [many, single] = await Promise.allSettled([
-      mem.putMany([{ key: 'a', value: 'x'.repeat(60), layer: 'assets' }, { key: 'b', value: 'x'.repeat(60), layer: 'assets' }]),
+      mem.putMany([
+        { key: 'a', value: 'x'.repeat(60), layer: 'assets' },
+        { key: 'b', value: 'x'.repeat(60), layer: 'assets' },
+      ]),
       mem.put('c', 'x'.repeat(60), { layer: 'assets' }),
     ])
     expect(many.status).toBe('rejected')
@@ -96,8 +101,16 @@ describe('values and names read back the same from every tier, or are refused', 
   it('refuses at put what no tier keeps as is, and stores nothing', async () => {
     const { mem } = await open(plainLayers)
     const refused = [
-      'a\uD800b', { text: 'x\uDC00' }, { ['k\uD800']: 1 }, JSON.parse('{"__proto__": 5, "x": 1}'),
-      new WeakMap(), Promise.resolve(1), new Number(3), { boxed: new String('s') }, [1, , 3], new WeakSet(),
+      'a\uD800b',
+      { text: 'x\uDC00' },
+      { ['k\uD800']: 1 },
+      JSON.parse('{"__proto__": 5, "x": 1}'),
+      new WeakMap(),
+      Promise.resolve(1),
+      new Number(3),
+      { boxed: new String('s') },
+      [1, , 3],
+      new WeakSet(),
     ]
     for (const value of refused) expect(await code(mem.put('v', value))).toBe('INVALID_VALUE')
     expect(await mem.has('v')).toBe(false)
@@ -127,7 +140,12 @@ describe('limits are errors checked before anything is written', () => {
     const batch = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ key: `k${from + i}`, value: 0, type: `t${from + i}` }))
     // 'context' is not in use yet: 65,535 distinct types fill the table.
     for (let from = 0; from < 65_535; from += 5_000) await mem.putMany(batch(from, Math.min(5_000, 65_535 - from)))
-    const error = await mem.putMany([{ key: 'x1', value: 1, type: 'tx' }, { key: 'x2', value: 1, type: 't0' }]).catch((e: unknown) => e)
+    const error = await mem
+      .putMany([
+        { key: 'x1', value: 1, type: 'tx' },
+        { key: 'x2', value: 1, type: 't0' },
+      ])
+      .catch((e: unknown) => e)
     expect(error).toMatchObject({ code: 'INVALID_OPTION' })
     expect(await mem.has('x2')).toBe(false)
     // Deleting the only entry of a type frees it for a new one.

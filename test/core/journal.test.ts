@@ -40,7 +40,10 @@ describe('registry journal', () => {
     await h.reopen()
     expect(await h.mem.get('k5')).toBeUndefined()
     expect(await h.mem.get('k3000')).toEqual({ n: 3000, version: 3 })
-    expect(await h.mem.getMany(['k0', 'k2999'])).toEqual([{ n: 0, version: 2 }, { n: 2999, version: 2 }])
+    expect(await h.mem.getMany(['k0', 'k2999'])).toEqual([
+      { n: 0, version: 2 },
+      { n: 2999, version: 2 },
+    ])
     expect((await h.mem.query({})).length).toBe(3000)
     await h.mem.close()
   })
@@ -65,7 +68,12 @@ describe('registry journal', () => {
     expect((await h.mem.stats()).warm).toEqual(before.stats)
     expect(await h.mem.query({})).toEqual(before.entries)
     expect(await h.mem.getMany(['k0', 'k1', 'k2', 'k3', 'k5', 'k6'])).toEqual([
-      { i: 0, text: 'x'.repeat(300) }, { i: 1, again: true }, undefined, { big: 'y'.repeat(9000) }, { i: 5, text: 'x'.repeat(300) }, { i: 6 },
+      { i: 0, text: 'x'.repeat(300) },
+      { i: 1, again: true },
+      undefined,
+      { big: 'y'.repeat(9000) },
+      { i: 5, text: 'x'.repeat(300) },
+      { i: 6 },
     ])
     const { records } = await readStoredRegistry(memoryStore({ data: h.warm }))
     expect([...records.values()].map((r) => r.key).sort()).toEqual(before.entries.map((e) => e.key).sort())
@@ -81,19 +89,29 @@ describe('registry journal', () => {
       const warm = memoryStoreData()
       const counter = { remaining: Number.POSITIVE_INFINITY }
       const mem = await createMemory({
-        ...plainLayers, clock: fakeClock(), maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 },
+        ...plainLayers,
+        clock: fakeClock(),
+        maintenanceIntervalMs: 0,
+        pressure: { checkIntervalMs: 0 },
         stores: { warm: crashingStore(memoryStore({ data: warm }), counter) },
       })
       await mem.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: `a${i}`, value: i })))
       counter.remaining = live
       // Overwriting every entry commits (one batch) and then crosses the checkpoint threshold
       // (6,000 changes for 3,000 entries): the checkpoint's batches follow.
-      const acknowledged = await mem.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: `a${i}`, value: -i }))).then(() => true, () => false)
+      const acknowledged = await mem.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: `a${i}`, value: -i }))).then(
+        () => true,
+        () => false,
+      )
       await mem.close().catch(() => undefined)
       const reopened = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, stores: { warm: memoryStore({ data: warm }) } })
       const got = await reopened.getMany(['a1', 'a2999'])
       if (acknowledged) expect(got).toEqual([-1, -2999])
-      else expect([[1, 2999], [-1, -2999]]).toContainEqual(got)
+      else
+        expect([
+          [1, 2999],
+          [-1, -2999],
+        ]).toContainEqual(got)
       expect((await reopened.query({})).length).toBe(3000)
       await reopened.close()
       const { garbage, state } = await readStoredRegistry(memoryStore({ data: warm }))
@@ -145,7 +163,14 @@ describe('batches smaller than a group', () => {
     const data = memoryStoreData()
     const { store } = smallBatches(data, 2)
     const mem = await createMemory({ ...options, stores: { warm: store } })
-    const outcomes = await Promise.all(Array.from({ length: 25 }, (_, i) => mem.put(`k${i}`, i).then(() => 'ok', () => 'failed')))
+    const outcomes = await Promise.all(
+      Array.from({ length: 25 }, (_, i) =>
+        mem.put(`k${i}`, i).then(
+          () => 'ok',
+          () => 'failed',
+        ),
+      ),
+    )
     expect(outcomes.slice(0, 9)).toEqual(Array(9).fill('ok'))
     expect(outcomes.slice(9, 18)).toEqual(Array(9).fill('failed'))
     expect(outcomes.slice(18)).toEqual(Array(7).fill('ok'))

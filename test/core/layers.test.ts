@@ -7,11 +7,20 @@ describe('default layers (seed 004 + seed 001)', () => {
   it('has interact / insights / assets with the seeds’ settings', () => {
     const layers = defaultLayers()
     expect(layers.interact).toMatchObject({
-      ttlMs: DAY, maxEntries: 30, eviction: 'lru_with_importance', promoteTo: 'insights',
+      ttlMs: DAY,
+      maxEntries: 30,
+      eviction: 'lru_with_importance',
+      promoteTo: 'insights',
       promotion: { minScore: 0.7, minAccesses: 3, minAgeMs: 12 * HOUR },
-      transfer: { occupancy: 0.5, minImportance: 0.6 }, forceCleanup: { enabled: true, keepRatio: 0.9 },
+      transfer: { occupancy: 0.5, minImportance: 0.6 },
+      forceCleanup: { enabled: true, keepRatio: 0.9 },
     })
-    expect(layers.insights).toMatchObject({ ttlMs: 90 * DAY, eviction: 'importance_based', promoteTo: 'assets', promotion: { minScore: 0.9, minAccesses: 10, minAgeMs: 30 * DAY } })
+    expect(layers.insights).toMatchObject({
+      ttlMs: 90 * DAY,
+      eviction: 'importance_based',
+      promoteTo: 'assets',
+      promotion: { minScore: 0.9, minAccesses: 10, minAgeMs: 30 * DAY },
+    })
     expect(layers.assets).toMatchObject({ eviction: 'manual' })
     expect(layers.assets!.ttlMs).toBeUndefined()
   })
@@ -50,7 +59,11 @@ describe('seed 001: short-term transfer and force cleanup', () => {
     await mem.flush()
     // 30 entries at capacity 30 → keep floor(0.9 × 30) = 27: the three lowest go.
     expect(events.cleanup).toEqual([{ layer: 'interact', removed: 3, remaining: 27, capacity: 30 }])
-    expect(events.evicted.map((e) => [e.key, e.reason])).toEqual([['m1', 'cleanup'], ['m3', 'cleanup'], ['m6', 'cleanup']])
+    expect(events.evicted.map((e) => [e.key, e.reason])).toEqual([
+      ['m1', 'cleanup'],
+      ['m3', 'cleanup'],
+      ['m6', 'cleanup'],
+    ])
     expect((await mem.stats()).layers.interact!.count).toBe(27)
     await mem.close()
   })

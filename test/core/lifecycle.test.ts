@@ -153,7 +153,10 @@ describe('gc in the seed order', () => {
     expect(stats).toMatchObject({ expired: 1, orphaned: 1, demoted: 1, pressureEvicted: 0 })
     expect(stats.freedBytes).toBe(4)
     expect(stats.durationMs).toBeGreaterThanOrEqual(0)
-    expect(events.evicted.map((e) => [e.key, e.reason])).toEqual([['exp', 'expired'], ['orphan', 'orphaned']])
+    expect(events.evicted.map((e) => [e.key, e.reason])).toEqual([
+      ['exp', 'expired'],
+      ['orphan', 'orphaned'],
+    ])
     expect(await mem.get('unreferenced')).toBe('d')
     expect((await mem.getEntry('idle'))?.tier).toBe('warm')
     await mem.close()

@@ -15,19 +15,44 @@ type Op =
   | { kind: 'reopen' }
 
 const key = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f')
-const value = fc.oneof(fc.string({ maxLength: 40 }), fc.integer(), fc.record({ n: fc.integer(), s: fc.string({ maxLength: 10 }) }), fc.array(fc.boolean(), { maxLength: 5 }))
+const value = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.integer(),
+  fc.record({ n: fc.integer(), s: fc.string({ maxLength: 10 }) }),
+  fc.array(fc.boolean(), { maxLength: 5 }),
+)
 const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('put' as const), key, value, ttlMs: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }), tier: fc.option(fc.constantFrom('hot' as const, 'warm' as const, 'cold' as const), { nil: undefined }), durable: fc.boolean() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('put' as const),
+      key,
+      value,
+      ttlMs: fc.option(fc.integer({ min: 0, max: 5000 }), { nil: undefined }),
+      tier: fc.option(fc.constantFrom('hot' as const, 'warm' as const, 'cold' as const), { nil: undefined }),
+      durable: fc.boolean(),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('delete' as const), key }) },
   { weight: 4, arbitrary: fc.record({ kind: fc.constant('get' as const), key }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('getMany' as const), keys: fc.array(key, { maxLength: 4 }) }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'gc' as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.constant(6 * 60_000), fc.constant(25 * 3_600_000)) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('advance' as const),
+      ms: fc.oneof(fc.integer({ min: 0, max: 3000 }), fc.constant(6 * 60_000), fc.constant(25 * 3_600_000)),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('demote' as const, 'promote' as const), key }) },
   { weight: 1, arbitrary: fc.constant({ kind: 'reopen' as const }) },
 )
 
-interface ModelEntry { value: unknown; expiresAt: number; durable: boolean }
+interface ModelEntry {
+  value: unknown
+  expiresAt: number
+  durable: boolean
+}
 
 describe('model-based: the engine behaves like a Map with expiry', () => {
   it('nothing lost, nothing resurrected, across random operations, clock jumps and reopens', async () => {
@@ -36,7 +61,14 @@ describe('model-based: the engine behaves like a Map with expiry', () => {
         const clock = fakeClock()
         const warm = memoryStoreData()
         const cold = memoryStoreData()
-        const make = () => createMemory({ ...plainLayers, clock, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 }, stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) } })
+        const make = () =>
+          createMemory({
+            ...plainLayers,
+            clock,
+            maintenanceIntervalMs: 0,
+            pressure: { checkIntervalMs: 0 },
+            stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) },
+          })
         let mem: Memory = await make()
         const model = new Map<string, ModelEntry>()
         const visible = (k: string) => {

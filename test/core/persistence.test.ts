@@ -112,12 +112,26 @@ describe('crash safety', () => {
       for (const { key, value } of paged) ops.push(settle(key, value, bulk))
       ops.push(bulk.catch(() => {}).then(() => settle('p1', { j: 1, v: 1 }, mem.put('p1', { j: 1, v: 1 }))))
       ops.push(bulk.catch(() => {}).then(() => settle('p2', GONE, mem.delete('p2'))))
-      ops.push(settle('ttl', GONE, mem.put('ttl', 'short', { ttlMs: 10 }).then(() => { clock.advance(DAY); return mem.gc() })))
+      ops.push(
+        settle(
+          'ttl',
+          GONE,
+          mem.put('ttl', 'short', { ttlMs: 10 }).then(() => {
+            clock.advance(DAY)
+            return mem.gc()
+          }),
+        ),
+      )
       await Promise.all(ops)
       const crashed = counter.remaining < 0
       await mem.close().catch(() => {})
 
-      const reopened: Memory = await createMemory({ ...plainLayers, clock, maintenanceIntervalMs: 0, stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) } })
+      const reopened: Memory = await createMemory({
+        ...plainLayers,
+        clock,
+        maintenanceIntervalMs: 0,
+        stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) },
+      })
       for (const [key, expectation] of expected) {
         if (key === 'ttl') continue
         const got = (await reopened.has(key)) ? await reopened.get(key) : GONE

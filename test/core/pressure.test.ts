@@ -69,7 +69,10 @@ describe('pressure actions', () => {
   })
 
   it('emergency evicts the lowest importance × recency / size until 30 % is free, never held, pinned or manual', async () => {
-    const { mem, events } = await open({ policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } }, cold: { maxBytes: 10_000 } })
+    const { mem, events } = await open({
+      policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } },
+      cold: { maxBytes: 10_000 },
+    })
     await mem.put('pinned', value(1000), { tier: 'cold', importance: 0, evictable: false })
     await mem.put('held', value(1000), { tier: 'cold', importance: 0 })
     await mem.retain('held')

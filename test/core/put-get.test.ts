@@ -6,11 +6,19 @@ describe('put / get / getEntry / has / delete', () => {
   it('round-trips every value type a user would store', async () => {
     const { mem } = await open(plainLayers)
     const values: Record<string, unknown> = {
-      string: 'hello', number: 42.5, negative: -7, bool: false, nil: null, undef: undefined,
+      string: 'hello',
+      number: 42.5,
+      negative: -7,
+      bool: false,
+      nil: null,
+      undef: undefined,
       object: { role: 'user', text: 'hi', nested: { list: [1, 'two', { three: 3 }] } },
       array: [1, [2, [3]]],
       date: new Date(1_700_000_000_123),
-      map: new Map<unknown, unknown>([['a', 1], [2, { b: true }]]),
+      map: new Map<unknown, unknown>([
+        ['a', 1],
+        [2, { b: true }],
+      ]),
       set: new Set(['x', 'y']),
       u8: new Uint8Array([0, 1, 255]),
       f32: new Float32Array([1.5, -2.25]),
@@ -50,9 +58,22 @@ describe('put / get / getEntry / has / delete', () => {
     const { mem, clock } = await open()
     const info = await mem.put('m1', 'hello', { type: 'message', importance: 0.4, tags: ['chat'], taskId: 't1', ttlMs: 1000 })
     expect(info).toMatchObject({
-      key: 'm1', namespace: 'default', type: 'message', tier: 'hot', layer: 'interact', importance: 0.4, relevance: 0.4,
-      createdAt: clock.now(), lastAccessedAt: clock.now(), accessCount: 0, tags: ['chat'], taskId: 't1',
-      evictable: true, durable: true, refCount: 0, expiresAt: clock.now() + 1000,
+      key: 'm1',
+      namespace: 'default',
+      type: 'message',
+      tier: 'hot',
+      layer: 'interact',
+      importance: 0.4,
+      relevance: 0.4,
+      createdAt: clock.now(),
+      lastAccessedAt: clock.now(),
+      accessCount: 0,
+      tags: ['chat'],
+      taskId: 't1',
+      evictable: true,
+      durable: true,
+      refCount: 0,
+      expiresAt: clock.now() + 1000,
     })
     const plain = await mem.put('m2', 'x')
     expect(plain.type).toBe('context')

@@ -69,11 +69,17 @@ describe('an injected scheduler drives every engine timer', () => {
   it('a scope opened under critical pressure waits on the scheduler, then fails with SCOPE_PAUSED', async () => {
     const clock = fakeClock()
     const fake = fakeScheduler(clock)
-    const { mem } = await open({ ...plainLayers, scheduler: fake.scheduler, cold: { maxBytes: 1000 }, pressure: { scopeWaitMs: 5000, checkIntervalMs: 0 } }, clock)
+    const { mem } = await open(
+      { ...plainLayers, scheduler: fake.scheduler, cold: { maxBytes: 1000 }, pressure: { scopeWaitMs: 5000, checkIntervalMs: 0 } },
+      clock,
+    )
     await mem.put('pinned', 'x'.repeat(850), { tier: 'cold', evictable: false })
     await mem.flush()
     let settled: unknown
-    const opening = mem.openScope('t').then((s) => (settled = s), (e: unknown) => (settled = e))
+    const opening = mem.openScope('t').then(
+      (s) => (settled = s),
+      (e: unknown) => (settled = e),
+    )
     await fake.advance(4999)
     expect(settled).toBeUndefined()
     await fake.advance(1)

@@ -26,7 +26,10 @@ describe('task scopes (seed 000)', () => {
     const proof = await mem.getEntry('t:proof')
     expect(proof).toMatchObject({ tier: 'cold', refCount: 0 })
     expect(await mem.get('t:proof')).toBe('a citation')
-    expect(events.evicted.map((e) => [e.key, e.reason]).sort()).toEqual([['t:ctx', 'scope'], ['t:result', 'scope']])
+    expect(events.evicted.map((e) => [e.key, e.reason]).sort()).toEqual([
+      ['t:ctx', 'scope'],
+      ['t:result', 'scope'],
+    ])
     // Kept evidence is not an orphan: gc leaves it.
     expect((await mem.gc()).orphaned).toBe(0)
     await mem.close()

@@ -81,7 +81,9 @@ describe('external pressure signals', () => {
   })
 
   it('rejects malformed signal sources', async () => {
-    await expect(open({ signals: [{ source: 'x', resource: 'cpu', sample: () => undefined } as unknown as SignalSource] })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(open({ signals: [{ source: 'x', resource: 'cpu', sample: () => undefined } as unknown as SignalSource] })).rejects.toMatchObject({
+      code: 'INVALID_OPTION',
+    })
   })
 })
 

@@ -16,7 +16,8 @@ import type { MemoryStoreData } from '../../src/core/store/memory-store.ts'
 
 const pageKeys = (data: MemoryStoreData) => [...data.spaces.values.keys()].filter((key) => parsePageKey(key) !== undefined)
 const aloneKeys = (data: MemoryStoreData) => [...data.spaces.values.keys()].filter((key) => parsePageKey(key) === undefined)
-const items = (n: number, prefix = 'k', version = 0) => Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: { i, version, text: 'x'.repeat(200) } }))
+const items = (n: number, prefix = 'k', version = 0) =>
+  Array.from({ length: n }, (_, i) => ({ key: `${prefix}${i}`, value: { i, version, text: 'x'.repeat(200) } }))
 
 describe('warm pages', () => {
   it('packs the small values of one batch into pages of at most PAGE_BYTES, and reads them back after reopen', async () => {
@@ -39,7 +40,11 @@ describe('warm pages', () => {
     const h = await open(plainLayers)
     await h.mem.put('lone', { a: 1 })
     const big = 'y'.repeat(PAGE_VALUE_MAX + 1)
-    await h.mem.putMany([{ key: 'big', value: big }, { key: 's1', value: 1 }, { key: 's2', value: 2 }])
+    await h.mem.putMany([
+      { key: 'big', value: big },
+      { key: 's1', value: 1 },
+      { key: 's2', value: 2 },
+    ])
     expect(aloneKeys(h.warm).sort()).toEqual(['default\u0000big', 'default\u0000lone'])
     expect(pageKeys(h.warm)).toHaveLength(1)
     await h.reopen()
@@ -68,7 +73,10 @@ describe('warm pages', () => {
   it('a paged entry replaced by a batch drops its old alone value; one replaced alone drops nothing else', async () => {
     const h = await open(plainLayers)
     await h.mem.put('a', 'alone')
-    await h.mem.putMany([{ key: 'a', value: 'paged' }, { key: 'b', value: 'paged too' }])
+    await h.mem.putMany([
+      { key: 'a', value: 'paged' },
+      { key: 'b', value: 'paged too' },
+    ])
     expect(aloneKeys(h.warm)).toEqual([])
     await h.mem.put('b', 'alone again')
     expect(aloneKeys(h.warm)).toEqual(['default\u0000b'])
@@ -101,9 +109,15 @@ describe('warm pages', () => {
     const reg = new Registry()
     const page = Uint8Array.from([1, 2, 3, 4, 5, 6])
     const key = pageKey(7, page.byteLength)
-    await warm.batch([{ type: 'put', space: 'values', key, value: page }, { type: 'put', space: 'values', key: 'default\u0000alone', value: Uint8Array.from([9]) }])
+    await warm.batch([
+      { type: 'put', space: 'values', key, value: page },
+      { type: 'put', space: 'values', key: 'default\u0000alone', value: Uint8Array.from([9]) },
+    ])
     reg.pages.add(7, key, page.byteLength)
-    const slots = [['a', 0, 2], ['b', 2, 4]].map(([name, offset, size]) => {
+    const slots = [
+      ['a', 0, 2],
+      ['b', 2, 4],
+    ].map(([name, offset, size]) => {
       const slot = reg.allocate('default', name as string)
       reg.sizeBytes[slot] = size as number
       reg.setLocation(slot, 7, offset as number)
@@ -111,7 +125,10 @@ describe('warm pages', () => {
     })
     slots.push(reg.allocate('default', 'alone'))
     const reads: string[] = []
-    const ctx = { reg, warm: { ...warm, getMany: (space: 'meta' | 'values', keys: readonly string[]) => (reads.push(...keys), warm.getMany(space, keys)) } } as unknown as EngineContext
+    const ctx = {
+      reg,
+      warm: { ...warm, getMany: (space: 'meta' | 'values', keys: readonly string[]) => (reads.push(...keys), warm.getMany(space, keys)) },
+    } as unknown as EngineContext
     const copied = await readWarm(ctx, slots, true)
     expect(reads).toEqual([key, 'default\u0000alone'])
     expect(copied.map((bytes) => [...bytes!])).toEqual([[1, 2], [3, 4, 5, 6], [9]])
@@ -132,7 +149,11 @@ describe('warm pages', () => {
     expect(pageKeys(h.warm)).toEqual([named])
     // New pages never reuse an id seen in the store.
     await h.mem.putMany(items(3, 'n'))
-    expect(pageKeys(h.warm).map((key) => parsePageKey(key)!.id).sort((a, b) => a - b)).toEqual([1, 1000])
+    expect(
+      pageKeys(h.warm)
+        .map((key) => parsePageKey(key)!.id)
+        .sort((a, b) => a - b),
+    ).toEqual([1, 1000])
     await h.mem.close()
   })
 
@@ -283,11 +304,19 @@ describe('emptied pages', () => {
       },
     }
     let now = 1_000_000
-    const mem = await createMemory({ ...plainLayers, clock: { now: () => now }, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 }, stores: { warm: spy, cold: memoryStore() } })
+    const mem = await createMemory({
+      ...plainLayers,
+      clock: { now: () => now },
+      maintenanceIntervalMs: 0,
+      pressure: { checkIntervalMs: 0 },
+      stores: { warm: spy, cold: memoryStore() },
+    })
     // 7 KiB values: four to a page. Per batch of 12: pages of items 0–3, 4–7 (expiring) and 8–11 (kept).
     const value = (n: number) => ({ n, text: 'z'.repeat(7 * 1024 - 20) })
     for (const batch of ['a', 'b']) {
-      await mem.putMany(Array.from({ length: 12 }, (_, i) => ({ key: `${batch}${i}`, value: value(i), tier: 'warm' as const, ...(i < 8 ? { ttlMs: 1000 } : {}) })))
+      await mem.putMany(
+        Array.from({ length: 12 }, (_, i) => ({ key: `${batch}${i}`, value: value(i), tier: 'warm' as const, ...(i < 8 ? { ttlMs: 1000 } : {}) })),
+      )
     }
     expect(pageKeys(warm).map((key) => parsePageKey(key)!.id)).toEqual([1, 2, 3, 4, 5, 6])
     now += 2000
@@ -305,7 +334,10 @@ describe('a page emptied by a change', () => {
     const warm = memoryStoreData()
     const inner = memoryStore({ data: warm })
     const batches: string[][] = []
-    const spy: Store = { ...inner, batch: (ops) => (batches.push(ops.map((op) => `${op.type} ${'key' in op && parsePageKey(op.key) ? 'page' : op.space}`)), inner.batch(ops)) }
+    const spy: Store = {
+      ...inner,
+      batch: (ops) => (batches.push(ops.map((op) => `${op.type} ${'key' in op && parsePageKey(op.key) ? 'page' : op.space}`)), inner.batch(ops)),
+    }
     const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, pressure: { checkIntervalMs: 0 }, stores: { warm: spy, cold: memoryStore() } })
     return { warm, batches, mem }
   }
@@ -351,51 +383,58 @@ describe('the page table', () => {
       fc.constant({ kind: 'takeEmpty' as const }),
       fc.constant({ kind: 'restoreTaken' as const }),
     )
-    fc.assert(fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
-      const table = new PageTable()
-      // The model: what each page holds, recounted from scratch after every step.
-      const model = new Map<number, { bytes: number; live: number; sizes: number[] }>()
-      let taken: Array<{ id: number; key: string; bytes: number }> = []
-      for (const step of ops) {
-        if (step.kind === 'add') {
-          const id = table.allocateId()
-          table.add(id, pageKey(id, step.bytes), step.bytes)
-          model.set(id, { bytes: step.bytes, live: 0, sizes: [] })
-        } else if (step.kind === 'place') {
-          table.place(step.page, step.size)
-          const page = model.get(step.page) ?? { bytes: 0, live: 0, sizes: [] }
-          page.live += step.size
-          page.sizes.push(step.size)
-          model.set(step.page, page)
-        } else if (step.kind === 'release') {
-          // Only what was placed is released (the registry's rule).
-          const page = model.get(step.page)
-          const size = page?.sizes.pop()
-          if (page === undefined || size === undefined) continue
-          table.release(step.page, size)
-          page.live -= size
-        } else if (step.kind === 'forget') {
-          table.forget([step.page])
-          if (model.get(step.page)?.sizes.length === 0) model.delete(step.page)
-        } else if (step.kind === 'takeEmpty') {
-          taken = table.takeEmpty()
-          // Every page nothing names goes; those found in the store (a key, so bytes) come back to be deleted.
-          const empty = [...model].filter(([, page]) => page.sizes.length === 0)
-          expect(taken.map((page) => page.id).sort()).toEqual(empty.filter(([, page]) => page.bytes > 0).map(([id]) => id).sort())
-          for (const [id] of empty) model.delete(id)
-        } else {
-          table.restore(taken)
-          for (const page of taken) if (!model.has(page.id)) model.set(page.id, { bytes: page.bytes, live: 0, sizes: [] })
-          taken = []
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
+        const table = new PageTable()
+        // The model: what each page holds, recounted from scratch after every step.
+        const model = new Map<number, { bytes: number; live: number; sizes: number[] }>()
+        let taken: Array<{ id: number; key: string; bytes: number }> = []
+        for (const step of ops) {
+          if (step.kind === 'add') {
+            const id = table.allocateId()
+            table.add(id, pageKey(id, step.bytes), step.bytes)
+            model.set(id, { bytes: step.bytes, live: 0, sizes: [] })
+          } else if (step.kind === 'place') {
+            table.place(step.page, step.size)
+            const page = model.get(step.page) ?? { bytes: 0, live: 0, sizes: [] }
+            page.live += step.size
+            page.sizes.push(step.size)
+            model.set(step.page, page)
+          } else if (step.kind === 'release') {
+            // Only what was placed is released (the registry's rule).
+            const page = model.get(step.page)
+            const size = page?.sizes.pop()
+            if (page === undefined || size === undefined) continue
+            table.release(step.page, size)
+            page.live -= size
+          } else if (step.kind === 'forget') {
+            table.forget([step.page])
+            if (model.get(step.page)?.sizes.length === 0) model.delete(step.page)
+          } else if (step.kind === 'takeEmpty') {
+            taken = table.takeEmpty()
+            // Every page nothing names goes; those found in the store (a key, so bytes) come back to be deleted.
+            const empty = [...model].filter(([, page]) => page.sizes.length === 0)
+            expect(taken.map((page) => page.id).sort()).toEqual(
+              empty
+                .filter(([, page]) => page.bytes > 0)
+                .map(([id]) => id)
+                .sort(),
+            )
+            for (const [id] of empty) model.delete(id)
+          } else {
+            table.restore(taken)
+            for (const page of taken) if (!model.has(page.id)) model.set(page.id, { bytes: page.bytes, live: 0, sizes: [] })
+            taken = []
+          }
+          let bytes = 0
+          let live = 0
+          for (const page of model.values()) {
+            bytes += page.bytes
+            live += Math.min(page.live, page.bytes)
+          }
+          expect(table.totals()).toEqual({ bytes, deadBytes: bytes - live })
         }
-        let bytes = 0
-        let live = 0
-        for (const page of model.values()) {
-          bytes += page.bytes
-          live += Math.min(page.live, page.bytes)
-        }
-        expect(table.totals()).toEqual({ bytes, deadBytes: bytes - live })
-      }
-    }))
+      }),
+    )
   })
 })

@@ -47,7 +47,10 @@ const value = fc.integer({ min: 0, max: 999 })
 const tier = fc.option(fc.constantFrom<Tier>('hot', 'warm', 'cold'), { nil: undefined })
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ kind: fc.constant('put' as const), key, value, tier, durable: fc.constantFrom(true, true, true, false) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('putMany' as const), items: fc.array(fc.record({ key, value, tier }), { minLength: 1, maxLength: 3 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ kind: fc.constant('putMany' as const), items: fc.array(fc.record({ key, value, tier }), { minLength: 1, maxLength: 3 }) }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), key }) },
   { weight: 5, arbitrary: fc.record({ kind: fc.constantFrom('get' as const, 'has' as const, 'getEntry' as const), key }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('getMany' as const), keys: fc.array(key, { minLength: 1, maxLength: 3 }) }) },
@@ -64,7 +67,11 @@ const round: fc.Arbitrary<Round> = fc.record({
 })
 export const rounds = (maxRounds: number) => fc.array(round, { minLength: 1, maxLength: maxRounds })
 
-interface Entry { value: number; durable: boolean; scoped: boolean }
+interface Entry {
+  value: number
+  durable: boolean
+  scoped: boolean
+}
 type State = Map<string, Entry>
 
 /** What a call answers in the model: a value, or the error code it must fail with. */
@@ -121,12 +128,17 @@ const WRITES = new Set<Op['kind']>(['put', 'putMany', 'delete', 'scopePut', 'sco
 /** Issues one call; its answer in the model's shape. */
 function issue(mem: Memory, scope: TaskScope | undefined, o: Op): Promise<Answer> {
   const answer = (p: Promise<unknown>, shape: (v: unknown) => unknown = (v) => v): Promise<Answer> =>
-    p.then((v) => ({ ok: shape(v) }), (e: { code?: string }) => ({ code: e?.code ?? `raw ${String(e)}` }))
+    p.then(
+      (v) => ({ ok: shape(v) }),
+      (e: { code?: string }) => ({ code: e?.code ?? `raw ${String(e)}` }),
+    )
   switch (o.kind) {
     case 'put':
       return answer(mem.put(o.key, o.value, { durable: o.durable, ...(o.tier && o.durable ? { tier: o.tier } : {}) }), (info) => (info as { key: string }).key)
     case 'putMany':
-      return answer(mem.putMany(o.items.map((i) => ({ key: i.key, value: i.value, ...(i.tier ? { tier: i.tier } : {}) }))), (infos) => (infos as Array<{ key: string }>).map((i) => i.key))
+      return answer(mem.putMany(o.items.map((i) => ({ key: i.key, value: i.value, ...(i.tier ? { tier: i.tier } : {}) }))), (infos) =>
+        (infos as Array<{ key: string }>).map((i) => i.key),
+      )
     case 'delete':
       return answer(mem.delete(o.key))
     case 'get':
@@ -213,16 +225,24 @@ export async function runRounds(target: ModelTarget, plan: Round[]): Promise<voi
       const seen = await observe(mem)
       if (crash) {
         // Some prefix of the batch landed, holding at least every acknowledged write.
-        const fits = states.slice(lastAcknowledged).map(afterReopen).find((s) => JSON.stringify(view(s)) === JSON.stringify(seen))
-        if (!fits) throw new Error(`round ${r}: after the crash the memory holds ${JSON.stringify(seen)}, which no prefix of the batch from call ${lastAcknowledged} on explains`)
+        const fits = states
+          .slice(lastAcknowledged)
+          .map(afterReopen)
+          .find((s) => JSON.stringify(view(s)) === JSON.stringify(seen))
+        if (!fits)
+          throw new Error(
+            `round ${r}: after the crash the memory holds ${JSON.stringify(seen)}, which no prefix of the batch from call ${lastAcknowledged} on explains`,
+          )
         state = fits
       } else {
         state = afterReopen(state)
-        if (JSON.stringify(view(state)) !== JSON.stringify(seen)) throw new Error(`round ${r}: after reopening the memory holds ${JSON.stringify(seen)}, the model ${JSON.stringify(view(state))}`)
+        if (JSON.stringify(view(state)) !== JSON.stringify(seen))
+          throw new Error(`round ${r}: after reopening the memory holds ${JSON.stringify(seen)}, the model ${JSON.stringify(view(state))}`)
       }
     }
     const seen = await observe(mem)
-    if (JSON.stringify(view(state)) !== JSON.stringify(seen)) throw new Error(`at the end the memory holds ${JSON.stringify(seen)}, the model ${JSON.stringify(view(state))}`)
+    if (JSON.stringify(view(state)) !== JSON.stringify(seen))
+      throw new Error(`at the end the memory holds ${JSON.stringify(seen)}, the model ${JSON.stringify(view(state))}`)
   } finally {
     await mem.close().catch(() => undefined)
   }

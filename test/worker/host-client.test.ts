@@ -90,7 +90,10 @@ describe('the worker host and its client, over a MessageChannel', () => {
     expect(seen).toEqual(['a:manual'])
     off()
     // Events keep their order among themselves: once c's arrives, b's has been handled.
-    await mem.putMany([{ key: 'b', value: 1 }, { key: 'c', value: 1 }])
+    await mem.putMany([
+      { key: 'b', value: 1 },
+      { key: 'c', value: 1 },
+    ])
     next = evictionOf('c')
     await mem.delete('b')
     await mem.delete('c')
@@ -123,12 +126,14 @@ describe('the worker host and its client, over a MessageChannel', () => {
   it('sends puts issued in one turn as one message; each settles on its own', async () => {
     const mem = await connect()
     sent.length = 0
-    const outcomes = await Promise.all([
-      mem.put('ok1', { n: 1 }),
-      mem.put('', 'bad key'),
-      mem.put('ok2', { n: 2 }, { importance: 2 }),
-      mem.put('ok3', { n: 3 }, { tier: 'cold' }),
-    ].map((p) => p.then((info) => info.key, (e: { code: string }) => e.code)))
+    const outcomes = await Promise.all(
+      [mem.put('ok1', { n: 1 }), mem.put('', 'bad key'), mem.put('ok2', { n: 2 }, { importance: 2 }), mem.put('ok3', { n: 3 }, { tier: 'cold' })].map((p) =>
+        p.then(
+          (info) => info.key,
+          (e: { code: string }) => e.code,
+        ),
+      ),
+    )
     expect(outcomes).toEqual(['ok1', 'INVALID_KEY', 'INVALID_OPTION', 'ok3'])
     expect(sent.filter((m) => m === 'putEach')).toHaveLength(1)
     expect(await mem.getMany(['ok1', 'ok2', 'ok3'])).toEqual([{ n: 1 }, undefined, { n: 3 }])
@@ -157,7 +162,11 @@ describe('the worker host and its client, over a MessageChannel', () => {
     const { memoryStoreData } = await import('../../src/core/store/memory-store.ts')
     const warm = memoryStoreData()
     exposeMemoryHost(port1 as unknown as Endpoint, async () => ({ warm: memoryStore({ data: warm }), cold: memoryStore() }))
-    const mem = await connectMemory(port2 as unknown as Endpoint, { name: 't', maintenanceIntervalMs: 0, policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } } })
+    const mem = await connectMemory(port2 as unknown as Endpoint, {
+      name: 't',
+      maintenanceIntervalMs: 0,
+      policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } },
+    })
     const put = mem.put('last', { words: 'before closing' })
     await mem.close()
     await expect(put).resolves.toMatchObject({ key: 'last' })
@@ -191,7 +200,12 @@ describe('the worker host and its client, over a MessageChannel', () => {
 
 describe('errors that say the truth', () => {
   it('close() reports a failed final flush, as the in-process close does; the memory is closed either way', async () => {
-    const failing = () => ({ ...memoryStore(), close: async () => { throw new TiermemError('QUOTA_EXCEEDED', 'the final flush failed') } })
+    const failing = () => ({
+      ...memoryStore(),
+      close: async () => {
+        throw new TiermemError('QUOTA_EXCEEDED', 'the final flush failed')
+      },
+    })
     const { port1, port2 } = new MessageChannel()
     exposeMemoryHost(port1 as unknown as Endpoint, async () => ({ warm: failing(), cold: memoryStore() }))
     const mem = await connectMemory(port2 as unknown as Endpoint, { name: 't', maintenanceIntervalMs: 0, dispose: () => (port1.close(), port2.close()) })

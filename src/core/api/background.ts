@@ -27,7 +27,11 @@ export function startBackground(ctx: EngineContext, maintenanceMs: number, sourc
     const report = await monitorRound(ctx, sources)
     const coldStats = await cachedColdStats(ctx)
     checkHealthAlert(ctx, healthState, {
-      latency: ctx.metrics.latencySummary(), hitRate: ctx.metrics.hitRate(), reads: ctx.metrics.gets(), pressure: report, coldDeadRatio: coldStats.deadRatio,
+      latency: ctx.metrics.latencySummary(),
+      hitRate: ctx.metrics.hitRate(),
+      reads: ctx.metrics.gets(),
+      pressure: report,
+      coldDeadRatio: coldStats.deadRatio,
     })
     return report
   }

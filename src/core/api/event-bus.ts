@@ -4,7 +4,13 @@ import type { MemoryEvents } from './types.ts'
 
 /** Every event name, once: the compiler rejects this record if MemoryEvents gains or loses one. */
 const EVENT_NAMES: { readonly [E in keyof MemoryEvents]: true } = {
-  promoted: true, demoted: true, evicted: true, pressure: true, alert: true, cleanup: true, layerChanged: true,
+  promoted: true,
+  demoted: true,
+  evicted: true,
+  pressure: true,
+  alert: true,
+  cleanup: true,
+  layerChanged: true,
 }
 export const MEMORY_EVENTS = Object.keys(EVENT_NAMES) as ReadonlyArray<keyof MemoryEvents>
 

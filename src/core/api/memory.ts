@@ -19,9 +19,7 @@ import { COLD, DURABLE, HOT, TIER_NAMES, WARM } from '../registry/registry.ts'
 import { removeEntries } from '../engine/removal.ts'
 import { openTaskScope } from './scope-api.ts'
 import { demoteHotToWarm, enforceHotBudget, moveFromCold, moveToCold, promoteWarmToHot } from '../lifecycle/tier-moves.ts'
-import type {
-  EntryInfo, Memory, MemoryEvents, MemoryStats, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, SignalSource, Tier,
-} from './types.ts'
+import type { EntryInfo, Memory, MemoryEvents, MemoryStats, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, SignalSource, Tier } from './types.ts'
 import { checkKey, checkNamespace } from './validate.ts'
 import { isWellFormed } from '../persistence/storable.ts'
 import { readWarm } from '../persistence/warm-values.ts'
@@ -214,7 +212,11 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
         if (options.metrics !== undefined) ctx.metrics.enabled = options.metrics
         syncLayerIndexes(ctx)
         enforceHotBudget(ctx)
-        await applyLayerRules(ctx, Object.keys(policy.layers).map((name) => reg.layerId(name)), new Set())
+        await applyLayerRules(
+          ctx,
+          Object.keys(policy.layers).map((name) => reg.layerId(name)),
+          new Set(),
+        )
         if (evaluatePressure(ctx).level !== 'normal') schedulePressureActions(ctx)
       })
     },

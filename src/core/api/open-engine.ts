@@ -10,9 +10,7 @@ import { ChangeFeed } from '../engine/change-feed.ts'
 import { syncLayerIndexes } from '../lifecycle/layer-rules.ts'
 import { elapsedNow, Metrics } from '../pressure/metrics.ts'
 import { loadRegistry, sweepCold } from '../persistence/load.ts'
-import {
-  checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy,
-} from '../lifecycle/policy.ts'
+import { checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy } from '../lifecycle/policy.ts'
 import { evaluatePressure } from '../pressure/pressure-controller.ts'
 import { Registry } from '../registry/registry.ts'
 import { releaseAbandonedScopes } from '../lifecycle/task-scope.ts'
@@ -91,7 +89,8 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   emitEventsOf(ctx.feed, ctx.events)
   ctx.metrics.enabled = options.metrics ?? true
   ctx.metrics.closeWindow(elapsedNow())
-  if (options.signals !== undefined && !Array.isArray(options.signals)) throw new TiermemError('INVALID_OPTION', 'signals must be an array of { source, resource, sample() }')
+  if (options.signals !== undefined && !Array.isArray(options.signals))
+    throw new TiermemError('INVALID_OPTION', 'signals must be an array of { source, resource, sample() }')
   for (const signal of options.signals ?? []) {
     if (typeof signal?.source !== 'string' || typeof signal.sample !== 'function' || (signal.resource !== 'memory' && signal.resource !== 'storage')) {
       throw new TiermemError('INVALID_OPTION', 'each signal needs a source name, a resource (memory or storage) and a sample() function')
@@ -104,4 +103,3 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   evaluatePressure(ctx)
   return buildMemory(ctx, maintenanceMs, options.signals ?? [])
 }
-

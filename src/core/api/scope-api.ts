@@ -30,7 +30,14 @@ export async function openTaskScope(
   if (ctx.scopes.has(taskId)) throw new TiermemError('INVALID_OPTION', `a scope for task '${taskId}' is already open; close it first`)
 
   const state: ScopeState = {
-    taskId, critical, quotaBytes, controller: new AbortController(), owned: new Map(), usedBytes: 0, closeRequested: false, closed: false,
+    taskId,
+    critical,
+    quotaBytes,
+    controller: new AbortController(),
+    owned: new Map(),
+    usedBytes: 0,
+    closeRequested: false,
+    closed: false,
   }
   ctx.scopes.set(taskId, state)
   let closing: Promise<void> | undefined
@@ -40,7 +47,8 @@ export async function openTaskScope(
     const keepEvidence = closeOptions?.keepEvidence ?? true
     if (typeof keepEvidence !== 'boolean') return Promise.reject(new TiermemError('INVALID_OPTION', 'keepEvidence must be a boolean'))
     // After the memory's close the scope's references stay stored; the next open releases them.
-    if (ctx.closing) return Promise.reject(new TiermemError('CLOSED', `the memory is closed; the scope of task '${taskId}' is released when it is opened again`))
+    if (ctx.closing)
+      return Promise.reject(new TiermemError('CLOSED', `the memory is closed; the scope of task '${taskId}' is released when it is opened again`))
     state.closeRequested = true
     closing = ctx.lane.run(async () => {
       state.closed = true

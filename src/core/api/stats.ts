@@ -33,7 +33,7 @@ export async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
   const layers: MemoryStats['layers'] = {}
   for (const name of new Set([...Object.keys(ctx.policy.layers), ...reg.layerNames.names.filter((n): n is string => n !== undefined)])) {
     const id = reg.layerNames.lookup(name)
-    layers[name] = { count: id === undefined ? 0 : reg.layerCount[id] ?? 0, bytes: id === undefined ? 0 : reg.layerBytes[id] ?? 0 }
+    layers[name] = { count: id === undefined ? 0 : (reg.layerCount[id] ?? 0), bytes: id === undefined ? 0 : (reg.layerBytes[id] ?? 0) }
   }
   const coldStats = await cachedColdStats(ctx)
   const pressure = pressureReport(ctx)
@@ -51,8 +51,11 @@ export async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
     health: assessHealth({ latency, hitRate, reads, pressure, coldDeadRatio: coldStats.deadRatio }),
     warm: { backend: ctx.warm.backend, pages: reg.pages.size, ...reg.pages.totals() },
     cold: {
-      backend: ctx.cold.backend, compressionRatio: coldStats.compressionRatio, deadRatio: coldStats.deadRatio,
-      storedBytes: coldStats.storedBytes, logicalBytes: coldStats.logicalBytes,
+      backend: ctx.cold.backend,
+      compressionRatio: coldStats.compressionRatio,
+      deadRatio: coldStats.deadRatio,
+      storedBytes: coldStats.storedBytes,
+      logicalBytes: coldStats.logicalBytes,
     },
     integrity: integrityStats(ctx),
   }

@@ -6,24 +6,26 @@ export const MAX_KEY_LENGTH = 1024
 export const DEFAULT_NAMESPACE = 'default'
 const MAX_NAME_LENGTH = 256
 
-const PUT_OPTION_KEYS = new Set([
-  'type', 'importance', 'relevance', 'ttlMs', 'tier', 'layer', 'namespace', 'taskId', 'tags', 'evictable', 'durable',
-])
+const PUT_OPTION_KEYS = new Set(['type', 'importance', 'relevance', 'ttlMs', 'tier', 'layer', 'namespace', 'taskId', 'tags', 'evictable', 'durable'])
 
 export function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
-    throw new TiermemError(
-      'INVALID_KEY',
-      `keys are non-empty strings of at most ${MAX_KEY_LENGTH} characters; got ${describe(key)}`,
-    )
+    throw new TiermemError('INVALID_KEY', `keys are non-empty strings of at most ${MAX_KEY_LENGTH} characters; got ${describe(key)}`)
   }
   // Stores keep names as UTF-8: a lone surrogate would come back as another key after a reopen.
-  if (!isWellFormed(key)) throw new TiermemError('INVALID_KEY', `keys must not hold a lone surrogate (half of a UTF-16 pair); got ${describe(key)}; use key.toWellFormed()`)
+  if (!isWellFormed(key))
+    throw new TiermemError('INVALID_KEY', `keys must not hold a lone surrogate (half of a UTF-16 pair); got ${describe(key)}; use key.toWellFormed()`)
 }
 
 export function checkNamespace(namespace: unknown): string {
   if (namespace === undefined) return DEFAULT_NAMESPACE
-  if (typeof namespace !== 'string' || namespace.length === 0 || namespace.length > MAX_NAME_LENGTH || namespace.includes('\u0000') || !isWellFormed(namespace)) {
+  if (
+    typeof namespace !== 'string' ||
+    namespace.length === 0 ||
+    namespace.length > MAX_NAME_LENGTH ||
+    namespace.includes('\u0000') ||
+    !isWellFormed(namespace)
+  ) {
     throw new TiermemError(
       'INVALID_OPTION',
       `namespace must be a non-empty string of at most ${MAX_NAME_LENGTH} characters without NUL or lone surrogates; got ${describe(namespace)}`,

@@ -7,9 +7,7 @@ import type { JournalState } from '../persistence/journal-state.ts'
 import type { Metrics } from '../pressure/metrics.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { ScopeState } from '../lifecycle/scope-state.ts'
-import type {
-  Clock, LifecyclePolicy, PressureLevel, PressurePolicy, PressureSignal, Tier,
-} from '../api/types.ts'
+import type { Clock, LifecyclePolicy, PressureLevel, PressurePolicy, PressureSignal, Tier } from '../api/types.ts'
 import type { EngineTimers } from './scheduler.ts'
 import type { WriteLane } from './write-lane.ts'
 
@@ -94,5 +92,9 @@ export async function getMany(store: Store, keys: readonly string[]): Promise<(U
 /** Reports a background failure (the caller's promise has already resolved): an alert, never silence. */
 export function reportBackgroundError(ctx: EngineContext, name: string, error: unknown): void {
   ctx.metrics.errors++
-  ctx.events.emit('alert', { name, severity: 'warning', detail: error instanceof Error ? { message: error.message, code: (error as { code?: string }).code } : error })
+  ctx.events.emit('alert', {
+    name,
+    severity: 'warning',
+    detail: error instanceof Error ? { message: error.message, code: (error as { code?: string }).code } : error,
+  })
 }

@@ -53,8 +53,17 @@ export function preparePut(
   // values are views into one transferred buffer.
   const bytes = copyBytes(encoded ?? encodeValue(value))
   return {
-    namespace, key, storeKey: storeKeyOf(namespace, key), value, bytes, options: opts, layer, scope,
-    at: ctx.clock.now(), resolve: noop, reject: noop,
+    namespace,
+    key,
+    storeKey: storeKeyOf(namespace, key),
+    value,
+    bytes,
+    options: opts,
+    layer,
+    scope,
+    at: ctx.clock.now(),
+    resolve: noop,
+    reject: noop,
   }
 }
 
@@ -100,7 +109,10 @@ export function enqueuePutItems(ctx: EngineContext, items: PreparedPut[]): Array
 export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
   const most = putsPerBatch(ctx)
   if (items.length > most) {
-    throw new TiermemError('INVALID_OPTION', `putMany of ${items.length} items exceeds what the ${ctx.warm.backend} store commits atomically (${most}); split it into smaller putMany calls`)
+    throw new TiermemError(
+      'INVALID_OPTION',
+      `putMany of ${items.length} items exceeds what the ${ctx.warm.backend} store commits atomically (${most}); split it into smaller putMany calls`,
+    )
   }
   if (items.length > 1) {
     const unit = {}
@@ -110,7 +122,12 @@ export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<E
 }
 
 function addToGroup(ctx: EngineContext, target: PutGroup, items: PreparedPut[]): Array<Promise<EntryInfo>> {
-  noteKeyWrites(ctx, items.map((item) => item.storeKey), target.ticket, target.done)
+  noteKeyWrites(
+    ctx,
+    items.map((item) => item.storeKey),
+    target.ticket,
+    target.done,
+  )
   return items.map(
     (item) =>
       new Promise<EntryInfo>((resolve, reject) => {
@@ -163,11 +180,28 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     p.slot = slot
     p.info = toEntryInfo(reg, slot)
     ctx.metrics.puts++
-    ctx.feed.publish({ kind: 'put', namespace: item.namespace, key: item.key, tier: p.info.tier, layer: item.layer, sizeBytes: record.sizeBytes, replaced, durable: (record.flags & DURABLE) !== 0 }, (record.flags & DURABLE) !== 0)
+    ctx.feed.publish(
+      {
+        kind: 'put',
+        namespace: item.namespace,
+        key: item.key,
+        tier: p.info.tier,
+        layer: item.layer,
+        sizeBytes: record.sizeBytes,
+        replaced,
+        durable: (record.flags & DURABLE) !== 0,
+      },
+      (record.flags & DURABLE) !== 0,
+    )
   }
   let failure: { error: unknown } | undefined
   const changes = planned.map((p): Change => ({ ...p.change, apply: () => applyPut(p) }))
-  packIntoPages(ctx, planned.flatMap((p, i) => (p.record.flags & DURABLE ? [{ change: changes[i]!, record: p.record, bytes: p.item.bytes, replacesAlone: p.replacesAlone }] : [])))
+  packIntoPages(
+    ctx,
+    planned.flatMap((p, i) =>
+      p.record.flags & DURABLE ? [{ change: changes[i]!, record: p.record, bytes: p.item.bytes, replacesAlone: p.replacesAlone }] : [],
+    ),
+  )
   try {
     // New values never go to an existing page, so a page all of whose entries the group replaces is empty after it.
     await commitChanges(ctx, withEmptiedPages(ctx, changes, replaced))
@@ -185,7 +219,10 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   const toCold = landed.filter((p) => p.wantCold && reg.tier[p.slot] !== COLD && latest.get(p.item.storeKey) === p.record)
   if (toCold.length > 0) {
     try {
-      await moveToCold(ctx, toCold.map((p) => p.slot))
+      await moveToCold(
+        ctx,
+        toCold.map((p) => p.slot),
+      )
       for (const p of toCold) if (reg.tier[p.slot] === COLD) p.info!.tier = 'cold'
     } catch (error) {
       // The entries are committed in warm; only their placement differs from what was asked.

@@ -75,8 +75,14 @@ export interface GroupPlan {
 
 export function newGroupPlan(): GroupPlan {
   return {
-    planned: [], latest: new Map(), replaced: new Set(), layerBytes: new Map(), layerCount: new Map(),
-    layerDeletable: new Map(), scopeDelta: new Map(), newTypes: new Set(),
+    planned: [],
+    latest: new Map(),
+    replaced: new Set(),
+    layerBytes: new Map(),
+    layerCount: new Map(),
+    layerDeletable: new Map(),
+    scopeDelta: new Map(),
+    newTypes: new Set(),
   }
 }
 
@@ -90,7 +96,7 @@ const deletable = (r: EntryRecord) => r.refCount === 0 && (r.flags & EVICTABLE) 
  */
 export function planGroup(ctx: EngineContext, items: readonly PreparedPut[]): GroupPlan {
   const plan = newGroupPlan()
-  for (let start = 0; start < items.length; ) {
+  for (let start = 0; start < items.length;) {
     const unit = items[start]!.unit
     let end = start + 1
     while (unit !== undefined && end < items.length && items[end]!.unit === unit) end++
@@ -123,15 +129,21 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
   const scope = item.scope
 
   if (!reg.typeNames.has(type) && !plan.newTypes.has(type) && reg.typeNames.size + plan.newTypes.size >= MAX_TYPES) {
-    return new TiermemError('INVALID_OPTION', `more than ${MAX_TYPES} distinct entry types would be in use; use tags for open-ended labels, or delete entries of unused types`)
+    return new TiermemError(
+      'INVALID_OPTION',
+      `more than ${MAX_TYPES} distinct entry types would be in use; use tags for open-ended labels, or delete entries of unused types`,
+    )
   }
   // A manual layer is never evicted from: a put that would overflow its budget fails instead.
   if (layerPolicy.eviction === 'manual' && layerPolicy.maxBytes !== undefined) {
     const layerId = reg.layerNames.lookup(item.layer)
-    const current = (layerId === undefined ? 0 : reg.layerBytes[layerId] ?? 0) + (plan.layerBytes.get(item.layer) ?? 0)
+    const current = (layerId === undefined ? 0 : (reg.layerBytes[layerId] ?? 0)) + (plan.layerBytes.get(item.layer) ?? 0)
     const replaced = prior && prior.layer === item.layer ? prior.sizeBytes : 0
     if (current - replaced + size > layerPolicy.maxBytes) {
-      return new TiermemError('QUOTA_EXCEEDED', `layer '${item.layer}' is full (${layerPolicy.maxBytes} bytes, eviction 'manual'); delete entries from it or raise its maxBytes`)
+      return new TiermemError(
+        'QUOTA_EXCEEDED',
+        `layer '${item.layer}' is full (${layerPolicy.maxBytes} bytes, eviction 'manual'); delete entries from it or raise its maxBytes`,
+      )
     }
   }
   const ownedByScope = scope !== undefined && prior !== undefined && (prior.flags & SCOPE_HELD) !== 0 && prior.taskId === scope.taskId
@@ -140,13 +152,19 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
     if (scope.closed) return new TiermemError('CLOSED', `the scope of task '${scope.taskId}' is closed`)
     // A scope writes only what it created: never a user's entry, nor another scope's.
     if (visiblePrior && !ownedByScope) {
-      return new TiermemError('INVALID_KEY', `'${item.key}' is an entry task scope '${scope.taskId}' did not write; a scope never takes over other entries — use another key`)
+      return new TiermemError(
+        'INVALID_KEY',
+        `'${item.key}' is an entry task scope '${scope.taskId}' did not write; a scope never takes over other entries — use another key`,
+      )
     }
     const owned = scope.owned.get(item.storeKey) ?? 0
     const used = scope.usedBytes + (plan.scopeDelta.get(scope) ?? 0) - owned
     const quota = effectiveQuota(ctx, scope)
     if (used + size > quota) {
-      return new TiermemError('QUOTA_EXCEEDED', `task '${scope.taskId}' would use ${used + size} bytes, over its quota of ${Math.floor(quota)}; close finished scopes or raise quotaBytes`)
+      return new TiermemError(
+        'QUOTA_EXCEEDED',
+        `task '${scope.taskId}' would use ${used + size} bytes, over its quota of ${Math.floor(quota)}; close finished scopes or raise quotaBytes`,
+      )
     }
     scopeDelta = size - owned
   }
@@ -162,14 +180,27 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
   const hash = hashBytes(item.bytes)
   const now = item.at
   const record: EntryRecord = {
-    key: item.key, namespace: item.namespace, type, layer: item.layer,
+    key: item.key,
+    namespace: item.namespace,
+    type,
+    layer: item.layer,
     tier: tier === COLD ? WARM : tier,
-    importance, relevance: o.relevance ?? importance,
-    createdAt: now, lastAccessedAt: now, accessCount: 0, sizeBytes: size,
-    ttlMs, expiresAt: lifetime === undefined ? Number.POSITIVE_INFINITY : now + lifetime,
-    taskId: o.taskId ?? scope?.taskId ?? (heldByScope ? prior?.taskId : undefined), tags: o.tags ? [...o.tags] : undefined,
+    importance,
+    relevance: o.relevance ?? importance,
+    createdAt: now,
+    lastAccessedAt: now,
+    accessCount: 0,
+    sizeBytes: size,
+    ttlMs,
+    expiresAt: lifetime === undefined ? Number.POSITIVE_INFINITY : now + lifetime,
+    taskId: o.taskId ?? scope?.taskId ?? (heldByScope ? prior?.taskId : undefined),
+    tags: o.tags ? [...o.tags] : undefined,
     flags: ((o.evictable ?? true) ? EVICTABLE : 0) | (durable ? DURABLE : 0) | (referenced ? REFERENCED : 0) | (heldByScope ? SCOPE_HELD : 0),
-    refCount, hashHi: hash.hi, hashLo: hash.lo, page: 0, pageOffset: 0,
+    refCount,
+    hashHi: hash.hi,
+    hashLo: hash.lo,
+    page: 0,
+    pageOffset: 0,
   }
   const full = layerFull(ctx, plan, item, record, prior)
   if (full) return full
@@ -188,9 +219,18 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
   }
 
   const priorDeletable = prevLatest !== undefined && deletable(prevLatest)
-  const undo: Undo | undefined = item.unit === undefined ? undefined : {
-    prevLatest, priorLayer: prior?.layer, priorSize: prior?.sizeBytes ?? 0, priorDeletable, scopeDelta, addedType: undefined, addedReplaced: -1,
-  }
+  const undo: Undo | undefined =
+    item.unit === undefined
+      ? undefined
+      : {
+          prevLatest,
+          priorLayer: prior?.layer,
+          priorSize: prior?.sizeBytes ?? 0,
+          priorDeletable,
+          scopeDelta,
+          addedType: undefined,
+          addedReplaced: -1,
+        }
   if (!reg.typeNames.has(type) && !plan.newTypes.has(type)) {
     plan.newTypes.add(type)
     if (undo) undo.addedType = type
@@ -243,7 +283,7 @@ function layerFull(ctx: EngineContext, plan: GroupPlan, item: PreparedPut, recor
   if (capacity === undefined || !layer.forceCleanup?.enabled || (prior && prior.layer === item.layer)) return undefined
   const { reg } = ctx
   const layerId = reg.layerNames.lookup(item.layer)
-  const count = (layerId === undefined ? 0 : reg.layerCount[layerId] ?? 0) + (plan.layerCount.get(item.layer) ?? 0)
+  const count = (layerId === undefined ? 0 : (reg.layerCount[layerId] ?? 0)) + (plan.layerCount.get(item.layer) ?? 0)
   if (count + 1 < capacity) return undefined
   const needed = count + 1 - Math.floor(layer.forceCleanup.keepRatio * capacity)
   let others = plan.layerDeletable.get(item.layer) ?? 0

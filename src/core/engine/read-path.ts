@@ -122,7 +122,12 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
 
 /** The stored bytes of warm or cold entries, each in its own buffer (a reader may keep them as the hot copy). */
 function readTier(ctx: EngineContext, tier: number, slots: readonly number[]): Promise<(Uint8Array | undefined)[]> {
-  return tier === WARM ? readWarm(ctx, slots, true) : getMany(ctx.cold, slots.map((slot) => storeKey(ctx, slot)))
+  return tier === WARM
+    ? readWarm(ctx, slots, true)
+    : getMany(
+        ctx.cold,
+        slots.map((slot) => storeKey(ctx, slot)),
+      )
 }
 
 /** getMany(): hot entries straight away, warm and cold ones in one store read per tier. */
@@ -154,7 +159,15 @@ async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly
   // Both tiers' reads start now, as the call is issued: awaiting warm before asking cold would let
   // a write issued after this call (a delete, a move) land in between.
   const started = elapsedNow()
-  const reads = [WARM, COLD].map((tier) => (pending[tier]!.length === 0 ? undefined : readTier(ctx, tier, pending[tier]!.map((p) => p.slot))))
+  const reads = [WARM, COLD].map((tier) =>
+    pending[tier]!.length === 0
+      ? undefined
+      : readTier(
+          ctx,
+          tier,
+          pending[tier]!.map((p) => p.slot),
+        ),
+  )
   for (const tier of [WARM, COLD]) {
     const list = pending[tier]!
     const read = reads[tier - WARM]

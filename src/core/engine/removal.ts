@@ -61,7 +61,10 @@ export async function removeEntries(
 export async function dropColdRecords(ctx: EngineContext, keys: readonly string[]): Promise<void> {
   if (keys.length === 0) return
   try {
-    await commit(ctx.cold, keys.map((key): StoreOp => ({ type: 'delete', space: 'values', key })))
+    await commit(
+      ctx.cold,
+      keys.map((key): StoreOp => ({ type: 'delete', space: 'values', key })),
+    )
   } catch (error) {
     reportBackgroundError(ctx, 'cold-delete-failed', error)
   }

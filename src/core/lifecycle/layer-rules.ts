@@ -89,7 +89,14 @@ export async function applyLayerRules(ctx: EngineContext, layers: Iterable<numbe
       const half = ctx.policy.recencyHalfLifeMs
       const ranked = [...(members ?? reg.slots())]
         .filter((slot) => reg.layer[slot] === id && !protect.has(slot) && deletable(ctx, slot))
-        .map((slot) => ({ slot, rank: evictionRank(layer.eviction, { importance: reg.importance[slot]!, sizeBytes: reg.sizeBytes[slot]!, idleMs: now - reg.lastAccessedAt[slot]! }, half) }))
+        .map((slot) => ({
+          slot,
+          rank: evictionRank(
+            layer.eviction,
+            { importance: reg.importance[slot]!, sizeBytes: reg.sizeBytes[slot]!, idleMs: now - reg.lastAccessedAt[slot]! },
+            half,
+          ),
+        }))
         .sort((a, b) => a.rank - b.rank)
       let excess = (reg.layerBytes[id] ?? 0) - layer.maxBytes
       const victims: number[] = []
@@ -128,9 +135,18 @@ export async function changeLayer(
         reg.attach(slot)
         ctx.promotionCandidates.delete(slot)
         noteAccess(ctx, slot)
-        ctx.feed.publish({
-          kind: 'layer', key: reg.keys[slot]!, namespace: reg.namespaces[slot]!, from, to, reason, ...(scores ? { score: scores[i]! } : {}),
-        }, (reg.flags[slot]! & DURABLE) !== 0)
+        ctx.feed.publish(
+          {
+            kind: 'layer',
+            key: reg.keys[slot]!,
+            namespace: reg.namespaces[slot]!,
+            from,
+            to,
+            reason,
+            ...(scores ? { score: scores[i]! } : {}),
+          },
+          (reg.flags[slot]! & DURABLE) !== 0,
+        )
       }
       return reg.flags[slot]! & DURABLE ? { entry: record, apply } : { apply }
     }),

@@ -1,12 +1,5 @@
 import { TiermemError } from '../api/errors.ts'
-import {
-  TIERS,
-  type LayerPolicy,
-  type LifecyclePolicy,
-  type PolicyOverrides,
-  type PressurePolicy,
-  type Tier,
-} from '../api/types.ts'
+import { TIERS, type LayerPolicy, type LifecyclePolicy, type PolicyOverrides, type PressurePolicy, type Tier } from '../api/types.ts'
 
 const HOUR = 3_600_000
 const DAY = 24 * HOUR

@@ -34,11 +34,7 @@ export function promotionScore(
  * `importance_based` drops the recency term; `manual` layers are never ranked (Infinity).
  * A small floor on importance keeps importance-0 entries ordered by recency and size.
  */
-export function evictionRank(
-  policy: EvictionPolicy,
-  entry: { importance: number; sizeBytes: number; idleMs: number },
-  halfLifeMs: number,
-): number {
+export function evictionRank(policy: EvictionPolicy, entry: { importance: number; sizeBytes: number; idleMs: number }, halfLifeMs: number): number {
   if (policy === 'manual') return Number.POSITIVE_INFINITY
   const importance = Math.max(entry.importance, 1e-3)
   const size = Math.max(entry.sizeBytes, 1)

@@ -81,7 +81,16 @@ export async function releaseAbandonedScopes(ctx: EngineContext): Promise<number
     const taskId = reg.taskIds[slot]!
     let scope = byTask.get(taskId)
     if (!scope) {
-      scope = { taskId, critical: false, quotaBytes: Number.POSITIVE_INFINITY, controller: new AbortController(), owned: new Map(), usedBytes: 0, closeRequested: true, closed: true }
+      scope = {
+        taskId,
+        critical: false,
+        quotaBytes: Number.POSITIVE_INFINITY,
+        controller: new AbortController(),
+        owned: new Map(),
+        usedBytes: 0,
+        closeRequested: true,
+        closed: true,
+      }
       byTask.set(taskId, scope)
     }
     scope.owned.set(storeKeyOf(reg.namespaces[slot]!, reg.keys[slot]!), reg.sizeBytes[slot]!)

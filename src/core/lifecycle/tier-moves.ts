@@ -200,11 +200,13 @@ export async function moveFromCold(ctx: EngineContext, slot: number, toHot: bool
   verifyContent(ctx, slot, bytes)
   const record = readRecord(reg, slot)
   record.tier = WARM
-  await commitChanges(ctx, [{
-    ops: [{ type: 'put', space: 'values', key, value: bytes }],
-    entry: record,
-    apply: () => placePromoted(ctx, slot, toHot ? HOT : WARM, bytes),
-  }])
+  await commitChanges(ctx, [
+    {
+      ops: [{ type: 'put', space: 'values', key, value: bytes }],
+      entry: record,
+      apply: () => placePromoted(ctx, slot, toHot ? HOT : WARM, bytes),
+    },
+  ])
   await dropColdRecords(ctx, [key])
   if (toHot) enforceHotBudget(ctx)
 }

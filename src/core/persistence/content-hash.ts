@@ -23,7 +23,13 @@ const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'
 
 export function formatHash(hi: number, lo: number): string {
   return (
-    HEX[hi >>> 24]! + HEX[(hi >>> 16) & 255]! + HEX[(hi >>> 8) & 255]! + HEX[hi & 255]! +
-    HEX[lo >>> 24]! + HEX[(lo >>> 16) & 255]! + HEX[(lo >>> 8) & 255]! + HEX[lo & 255]!
+    HEX[hi >>> 24]! +
+    HEX[(hi >>> 16) & 255]! +
+    HEX[(hi >>> 8) & 255]! +
+    HEX[hi & 255]! +
+    HEX[lo >>> 24]! +
+    HEX[(lo >>> 16) & 255]! +
+    HEX[(lo >>> 8) & 255]! +
+    HEX[lo & 255]!
   )
 }

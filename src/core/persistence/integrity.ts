@@ -12,7 +12,10 @@ export function verifyContent(ctx: EngineContext, slot: number, bytes: Uint8Arra
   if (!hashMatches(bytes, ctx.reg.hashHi[slot]!, ctx.reg.hashLo[slot]!)) {
     ctx.metrics.errors++
     noteDamage(ctx, ctx.reg.namespaces[slot]!, ctx.reg.keys[slot]!, 'value')
-    throw new TiermemError('CORRUPT', `the stored value of '${ctx.reg.keys[slot]}' does not match its content hash; the entry is damaged (other entries are unaffected)`)
+    throw new TiermemError(
+      'CORRUPT',
+      `the stored value of '${ctx.reg.keys[slot]}' does not match its content hash; the entry is damaged (other entries are unaffected)`,
+    )
   }
 }
 
@@ -40,7 +43,10 @@ export function clearDamage(ctx: EngineContext, storeKey: string): void {
 /** Throws CORRUPT for a key whose metadata failed its check (cheap when none has). */
 export function checkMetadataIntact(ctx: EngineContext, storeKey: string, key: string): void {
   if (ctx.integrity.lostMetadata.size !== 0 && ctx.integrity.lostMetadata.has(storeKey)) {
-    throw new TiermemError('CORRUPT', `the stored metadata of '${key}' is damaged; the entry cannot be read (put or delete it to replace it; other entries are unaffected)`)
+    throw new TiermemError(
+      'CORRUPT',
+      `the stored metadata of '${key}' is damaged; the entry cannot be read (put or delete it to replace it; other entries are unaffected)`,
+    )
   }
 }
 
@@ -48,14 +54,16 @@ export function checkMetadataIntact(ctx: EngineContext, storeKey: string, key: s
 export function integrityAlerts(ctx: EngineContext): Array<MemoryEvents['alert']> {
   const damaged = [...ctx.integrity.entries.values()]
   if (damaged.length === 0) return []
-  return [{
-    name: 'integrity',
-    severity: 'critical',
-    detail: {
-      message: `${damaged.length} entr${damaged.length === 1 ? 'y' : 'ies'} could not be read back intact: their stored metadata failed its checksum; they answer CORRUPT until put or deleted again, the rest of the memory is unaffected`,
-      entries: damaged,
+  return [
+    {
+      name: 'integrity',
+      severity: 'critical',
+      detail: {
+        message: `${damaged.length} entr${damaged.length === 1 ? 'y' : 'ies'} could not be read back intact: their stored metadata failed its checksum; they answer CORRUPT until put or deleted again, the rest of the memory is unaffected`,
+        entries: damaged,
+      },
     },
-  }]
+  ]
 }
 
 /** stats().integrity */

@@ -75,7 +75,7 @@ export interface Change {
  */
 export async function commitChanges(ctx: EngineContext, changes: readonly Change[]): Promise<void> {
   const limit = ctx.warm.capabilities.maxBatchSize
-  for (let start = 0; start < changes.length; ) {
+  for (let start = 0; start < changes.length;) {
     let end = start
     let ops = 0
     let entries = 0
@@ -94,7 +94,10 @@ export async function commitChanges(ctx: EngineContext, changes: readonly Change
       let unitStart = end - 1
       while (unitStart > start && changes[unitStart - 1]!.unit === unit) unitStart--
       if (unitStart === start) {
-        throw new TiermemError('INVALID_OPTION', `a putMany needs more than the ${limit} operations the ${ctx.warm.backend} store commits atomically; split it into smaller putMany calls`)
+        throw new TiermemError(
+          'INVALID_OPTION',
+          `a putMany needs more than the ${limit} operations the ${ctx.warm.backend} store commits atomically; split it into smaller putMany calls`,
+        )
       }
       end = unitStart
     }
@@ -143,8 +146,7 @@ function replayItem(item: unknown, sink: RegistrySink): void {
   // A damaged sequence mark ('' names no entry): the next chunk's, or the pointer's, covers it.
   if (item instanceof DamagedItem) {
     if (item.storeKey !== '') sink.damaged(item.storeKey)
-  }
-  else if (typeof item === 'string') sink.remove(item)
+  } else if (typeof item === 'string') sink.remove(item)
   else sink.upsert(arrayToRecord(item))
 }
 
@@ -213,7 +215,12 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
     })
     // The generation before this one, if a crash came between the pointer flip and its deletion.
     const [previousGen = 0, previousParts = 0] = pointer.slice(4) as number[]
-    garbage.push(...(await existing(store, Array.from({ length: previousParts }, (_, part) => snapshotKey(previousGen, part)))))
+    garbage.push(
+      ...(await existing(
+        store,
+        Array.from({ length: previousParts }, (_, part) => snapshotKey(previousGen, part)),
+      )),
+    )
   }
   // The generation after this one, if a crash came before its pointer flip: its parts are unnamed.
   for (let part = 0; ; part++) {
@@ -223,7 +230,7 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
   }
   // The journal: only its own key range is read (snapshot parts sort after it and are not re-read).
   state.nextSeq = state.checkpointSeq + 1
-  for (let after = JOURNAL_PREFIX; ; ) {
+  for (let after = JOURNAL_PREFIX; ;) {
     // 'j;' is the first key past every 'j:…' key: nothing after the journal is read.
     const page = await store.scan('meta', { after, before: 'j;', limit: 200 })
     for (const [key, bytes] of page) {
@@ -266,7 +273,12 @@ async function readPointer(store: Store): Promise<number[] | undefined> {
     if (!good) throw new TiermemError('CORRUPT', 'both copies of the registry checkpoint pointer are damaged')
     pointer = good.value
   }
-  if (!Array.isArray(pointer) || (pointer[0] !== LEGACY_VERSION && pointer[0] !== FORMAT_VERSION) || pointer.length < 4 || !pointer.every((n) => typeof n === 'number')) {
+  if (
+    !Array.isArray(pointer) ||
+    (pointer[0] !== LEGACY_VERSION && pointer[0] !== FORMAT_VERSION) ||
+    pointer.length < 4 ||
+    !pointer.every((n) => typeof n === 'number')
+  ) {
     throw new TiermemError('CORRUPT', 'the registry checkpoint pointer has an unknown layout; it was written by a newer tiermem or is damaged')
   }
   return pointer as number[]
@@ -321,7 +333,10 @@ export async function checkpoint(ctx: EngineContext): Promise<void> {
   for (let part = 0; part < previous.parts; part++) garbage.push(snapshotKey(previous.gen, part))
   journal.leftovers = []
   try {
-    await commit(ctx.warm, garbage.map((key): StoreOp => ({ type: 'delete', space: 'meta', key })))
+    await commit(
+      ctx.warm,
+      garbage.map((key): StoreOp => ({ type: 'delete', space: 'meta', key })),
+    )
   } catch (error) {
     journal.leftovers = garbage
     throw error

@@ -57,7 +57,10 @@ export async function loadRegistry(ctx: EngineContext): Promise<number> {
   }
   ctx.journal = state
   ctx.feed.nextSeq = Math.max(ctx.feed.nextSeq, state.feedSeq)
-  await commit(ctx.warm, garbage.map((key) => ({ type: 'delete' as const, space: 'meta' as const, key })))
+  await commit(
+    ctx.warm,
+    garbage.map((key) => ({ type: 'delete' as const, space: 'meta' as const, key })),
+  )
   await reclaimPages(ctx)
   reg.pages.findSparse()
   return reg.size

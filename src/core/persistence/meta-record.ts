@@ -85,27 +85,56 @@ function skipValue(bytes: Uint8Array, at: number): number {
   if (type >= 0x80 && type <= 0x8f) return skipMany(bytes, at + 1, 2 * (type & 0x0f))
   const view = new DataView(bytes.buffer, bytes.byteOffset)
   switch (type) {
-    case 0xcc: case 0xd0: return at + 2
-    case 0xcd: case 0xd1: return at + 3
-    case 0xca: case 0xce: case 0xd2: return at + 5
-    case 0xcb: case 0xcf: case 0xd3: return at + 9
-    case 0xd9: case 0xc4: return at + 2 + bytes[at + 1]!
-    case 0xda: case 0xc5: return at + 3 + view.getUint16(at + 1)
-    case 0xdb: case 0xc6: return at + 5 + view.getUint32(at + 1)
-    case 0xdc: return skipMany(bytes, at + 3, view.getUint16(at + 1))
-    case 0xdd: return skipMany(bytes, at + 5, view.getUint32(at + 1))
+    case 0xcc:
+    case 0xd0:
+      return at + 2
+    case 0xcd:
+    case 0xd1:
+      return at + 3
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return at + 5
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return at + 9
+    case 0xd9:
+    case 0xc4:
+      return at + 2 + bytes[at + 1]!
+    case 0xda:
+    case 0xc5:
+      return at + 3 + view.getUint16(at + 1)
+    case 0xdb:
+    case 0xc6:
+      return at + 5 + view.getUint32(at + 1)
+    case 0xdc:
+      return skipMany(bytes, at + 3, view.getUint16(at + 1))
+    case 0xdd:
+      return skipMany(bytes, at + 5, view.getUint32(at + 1))
     // Extensions: msgpackr writes undefined as fixext1.
-    case 0xd4: return at + 3
-    case 0xd5: return at + 4
-    case 0xd6: return at + 6
-    case 0xd7: return at + 10
-    case 0xd8: return at + 18
-    case 0xc7: return at + 3 + bytes[at + 1]!
-    case 0xc8: return at + 4 + view.getUint16(at + 1)
-    case 0xc9: return at + 6 + view.getUint32(at + 1)
-    case 0xde: return skipMany(bytes, at + 3, 2 * view.getUint16(at + 1))
-    case 0xdf: return skipMany(bytes, at + 5, 2 * view.getUint32(at + 1))
-    default: throw new TiermemError('INVALID_VALUE', `a metadata record holds a msgpack type (0x${type.toString(16)}) it never writes`)
+    case 0xd4:
+      return at + 3
+    case 0xd5:
+      return at + 4
+    case 0xd6:
+      return at + 6
+    case 0xd7:
+      return at + 10
+    case 0xd8:
+      return at + 18
+    case 0xc7:
+      return at + 3 + bytes[at + 1]!
+    case 0xc8:
+      return at + 4 + view.getUint16(at + 1)
+    case 0xc9:
+      return at + 6 + view.getUint32(at + 1)
+    case 0xde:
+      return skipMany(bytes, at + 3, 2 * view.getUint16(at + 1))
+    case 0xdf:
+      return skipMany(bytes, at + 5, 2 * view.getUint32(at + 1))
+    default:
+      throw new TiermemError('INVALID_VALUE', `a metadata record holds a msgpack type (0x${type.toString(16)}) it never writes`)
   }
 }
 
@@ -178,9 +207,13 @@ function isDirectory(value: unknown): value is [number[], number[], string[]] {
   if (!Array.isArray(value) || value.length !== 3) return false
   const [offsets, hashes, keys] = value as unknown[][]
   return (
-    Array.isArray(offsets) && Array.isArray(hashes) && Array.isArray(keys) &&
-    offsets.length === hashes.length && offsets.length === keys.length &&
-    offsets.every((o, i) => typeof o === 'number' && (i === 0 || o > (offsets[i - 1] as number))) && keys.every((k) => typeof k === 'string')
+    Array.isArray(offsets) &&
+    Array.isArray(hashes) &&
+    Array.isArray(keys) &&
+    offsets.length === hashes.length &&
+    offsets.length === keys.length &&
+    offsets.every((o, i) => typeof o === 'number' && (i === 0 || o > (offsets[i - 1] as number))) &&
+    keys.every((k) => typeof k === 'string')
   )
 }
 

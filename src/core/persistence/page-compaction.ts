@@ -44,7 +44,14 @@ export async function compactPages(ctx: EngineContext): Promise<number> {
     packIntoPages(ctx, items)
     // The old pages go in the same batch as the records that stop naming them.
     const rewritten = slots.filter((_, i) => values[i] !== undefined)
-    await commitChanges(ctx, withEmptiedPages(ctx, items.map((item) => item.change), rewritten))
+    await commitChanges(
+      ctx,
+      withEmptiedPages(
+        ctx,
+        items.map((item) => item.change),
+        rewritten,
+      ),
+    )
   } catch (error) {
     reportBackgroundError(ctx, 'warm-page-compaction-failed', error)
     return 0

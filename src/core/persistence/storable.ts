@@ -121,11 +121,9 @@ function loneSurrogate(where: string): TiermemError {
   return refuse(`${where} holds a lone surrogate (half of a UTF-16 pair), which no tier keeps as is; use text.toWellFormed()`)
 }
 
-
 function refuse(why: string): TiermemError {
   return new TiermemError(
     'INVALID_VALUE',
-    `the value cannot be stored: ${why}; store plain data: objects, arrays, strings, numbers, booleans, null, ` +
-      'Date, Map, Set, typed arrays or ArrayBuffer',
+    `the value cannot be stored: ${why}; store plain data: objects, arrays, strings, numbers, booleans, null, ` + 'Date, Map, Set, typed arrays or ArrayBuffer',
   )
 }

@@ -124,7 +124,7 @@ function pageDeleteOps(ctx: EngineContext, pages: ReadonlyArray<{ id: number; ke
   const sorted = [...pages].sort((a, b) => a.id - b.id)
   if (!ctx.warm.capabilities.rangeDeletes) return sorted.map(({ key }): StoreOp => ({ type: 'delete', space: 'values', key }))
   const ops: StoreOp[] = []
-  for (let start = 0; start < sorted.length; ) {
+  for (let start = 0; start < sorted.length;) {
     let end = start + 1
     while (end < sorted.length && sorted[end]!.id === sorted[end - 1]!.id + 1) end++
     if (end - start === 1) ops.push({ type: 'delete', space: 'values', key: sorted[start]!.key })
@@ -179,4 +179,3 @@ function pagesEmptiedBy(ctx: EngineContext, slots: Iterable<number>): Change | u
   if (emptied.length === 0) return undefined
   return { ops: pageDeleteOps(ctx, emptied), apply: () => reg.pages.forget(emptied.map((page) => page.id)) }
 }
-

@@ -27,7 +27,8 @@ export function assessHealth(input: HealthInput): { score: number; recommendatio
         type: 'latency',
         tier,
         priority: p95 > 5 * LATENCY_THRESHOLDS_MS[tier] ? 'high' : 'medium',
-        message: `${tier} reads take ${p95.toFixed(2)} ms at p95, over the ${LATENCY_THRESHOLDS_MS[tier]} ms target; ` +
+        message:
+          `${tier} reads take ${p95.toFixed(2)} ms at p95, over the ${LATENCY_THRESHOLDS_MS[tier]} ms target; ` +
           (tier === 'hot' ? 'store smaller values or raise hot.maxBytes less often' : `promote frequently read entries or lower policy.promoteAfterAccesses`),
       })
     }
@@ -39,7 +40,8 @@ export function assessHealth(input: HealthInput): { score: number; recommendatio
     recommendations.push({
       type: 'utilisation',
       priority: input.pressure.level === 'warning' ? 'medium' : 'high',
-      message: `${top.source} is at ${(top.ratio * 100).toFixed(0)} % (${input.pressure.level}); raise that budget, ` +
+      message:
+        `${top.source} is at ${(top.ratio * 100).toFixed(0)} % (${input.pressure.level}); raise that budget, ` +
         'delete entries you no longer need, or shorten layer TTLs',
     })
   }

@@ -37,7 +37,15 @@ export class Metrics {
   }
 
   totals(): MemoryRates & { fallbacks: number } {
-    return { gets: this.gets(), puts: this.puts, promotions: this.promotions, demotions: this.demotions, evictions: this.evictions, errors: this.errors, fallbacks: this.fallbacks }
+    return {
+      gets: this.gets(),
+      puts: this.puts,
+      promotions: this.promotions,
+      demotions: this.demotions,
+      evictions: this.evictions,
+      errors: this.errors,
+      fallbacks: this.fallbacks,
+    }
   }
 
   /** Closes a rate window at `nowMs` (elapsed time): rates are the counters' growth per second since the last one. */
@@ -46,9 +54,24 @@ export class Metrics {
     const seconds = (nowMs - this.window.at) / 1000
     if (seconds > 0 && this.window.at > 0) {
       const rate = (k: keyof MemoryRates) => (totals[k] - this.window[k]) / seconds
-      this.lastRates = { gets: rate('gets'), puts: rate('puts'), promotions: rate('promotions'), demotions: rate('demotions'), evictions: rate('evictions'), errors: rate('errors') }
+      this.lastRates = {
+        gets: rate('gets'),
+        puts: rate('puts'),
+        promotions: rate('promotions'),
+        demotions: rate('demotions'),
+        evictions: rate('evictions'),
+        errors: rate('errors'),
+      }
     }
-    this.window = { at: nowMs, gets: totals.gets, puts: totals.puts, promotions: totals.promotions, demotions: totals.demotions, evictions: totals.evictions, errors: totals.errors }
+    this.window = {
+      at: nowMs,
+      gets: totals.gets,
+      puts: totals.puts,
+      promotions: totals.promotions,
+      demotions: totals.demotions,
+      evictions: totals.evictions,
+      errors: totals.errors,
+    }
     return this.lastRates
   }
 

@@ -12,20 +12,28 @@ import type { PressureReport, SignalSource } from '../api/types.ts'
  * IPC round trip); it allocates nothing per entry.
  */
 export async function monitorRound(ctx: EngineContext, sources: readonly SignalSource[]): Promise<PressureReport> {
-  await Promise.all(sources.map(async (source) => {
-    try {
-      const sample = await source.sample()
-      if (sample && Number.isFinite(sample.used) && Number.isFinite(sample.limit) && sample.limit > 0) {
-        ctx.externalSignals.set(source.source, { source: source.source, resource: source.resource, used: sample.used, limit: sample.limit, ratio: sample.used / sample.limit })
-      } else {
+  await Promise.all(
+    sources.map(async (source) => {
+      try {
+        const sample = await source.sample()
+        if (sample && Number.isFinite(sample.used) && Number.isFinite(sample.limit) && sample.limit > 0) {
+          ctx.externalSignals.set(source.source, {
+            source: source.source,
+            resource: source.resource,
+            used: sample.used,
+            limit: sample.limit,
+            ratio: sample.used / sample.limit,
+          })
+        } else {
+          ctx.externalSignals.delete(source.source)
+        }
+      } catch (error) {
+        ctx.metrics.fallbacks++
         ctx.externalSignals.delete(source.source)
+        reportBackgroundError(ctx, `signal-failed:${source.source}`, error)
       }
-    } catch (error) {
-      ctx.metrics.fallbacks++
-      ctx.externalSignals.delete(source.source)
-      reportBackgroundError(ctx, `signal-failed:${source.source}`, error)
-    }
-  }))
+    }),
+  )
   const report = evaluatePressure(ctx)
   if (report.level !== 'normal') schedulePressureActions(ctx)
   ctx.metrics.closeWindow(elapsedNow())

@@ -63,7 +63,11 @@ export async function evictRanked(ctx: EngineContext, where: 'warm' | 'cold' | '
     const layer = ctx.policy.layers[reg.layerNames.name(reg.layer[slot]!)]
     const policy = layer?.eviction ?? 'lru_with_importance'
     if (policy === 'manual') continue
-    const rank = evictionRank(policy, { importance: reg.importance[slot]!, sizeBytes: reg.sizeBytes[slot]!, idleMs: now - reg.lastAccessedAt[slot]! }, ctx.policy.recencyHalfLifeMs)
+    const rank = evictionRank(
+      policy,
+      { importance: reg.importance[slot]!, sizeBytes: reg.sizeBytes[slot]!, idleMs: now - reg.lastAccessedAt[slot]! },
+      ctx.policy.recencyHalfLifeMs,
+    )
     candidates.push({ slot, rank })
   }
   candidates.sort((a, b) => a.rank - b.rank)

@@ -257,7 +257,7 @@ export class Registry {
 
   /** Slots of one tier from least to most recently used. Safe against removal of the current slot. */
   *byRecency(tier: number): Generator<number> {
-    for (let slot = this.heads[tier]!; slot !== NONE; ) {
+    for (let slot = this.heads[tier]!; slot !== NONE;) {
       const following = this.next[slot]!
       yield slot
       slot = following

@@ -26,7 +26,10 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
 
   // Sorting every page is O(n log n); fine for an in-process store used in tests and at open.
   const pageOfKeys = (space: StoreSpace, { after, before, limit = 1000 }: ScanOptions): string[] =>
-    [...spaces[space].keys()].filter((k) => (after === undefined || k > after) && (before === undefined || k < before)).sort().slice(0, limit)
+    [...spaces[space].keys()]
+      .filter((k) => (after === undefined || k > after) && (before === undefined || k < before))
+      .sort()
+      .slice(0, limit)
 
   const assertOpen = (): void => {
     if (closed) throw new TiermemError('CLOSED', 'this memory store is closed; open a new one')
@@ -40,7 +43,10 @@ export function memoryStore(options: { data?: MemoryStoreData } = {}): Store {
       assertOpen()
       const map = spaces[space]
       // Hand out copies: a caller writing into what it read must not change the store.
-      return keys.map((key) => { const value = map.get(key); return value && copyBytes(value) })
+      return keys.map((key) => {
+        const value = map.get(key)
+        return value && copyBytes(value)
+      })
     },
 
     async batch(ops: readonly StoreOp[]) {

@@ -2,6 +2,7 @@ import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 
 import { decodeValue, encodeValue } from '../core/persistence/codec.ts'
 import { isErrorCode, isTiermemError, TiermemError } from '../core/api/errors.ts'
 import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
+import { forwardedMethods } from '../core/api/surface.ts'
 import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/api/types.ts'
 import type { MemoryHost } from '../hosts/memory-host.ts'
 import type { HostEvent, HostOpenOptions, PackedPuts, PutResult, WireValues } from '../wire/protocol.ts'
@@ -142,6 +143,8 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   const storageManager = () => (typeof navigator === 'undefined' ? undefined : navigator.storage)
 
   const memory: RemoteMemory = {
+    // Every method the surface table forwards: sent as it is (refused after close, rejected if the worker dies).
+    ...forwardedMethods((name, args) => call(() => (remote[name] as unknown as (...a: unknown[]) => Promise<unknown>)(...args))),
     coldBackend,
     put(key, value, putOptions) {
       const refusal = refused()
@@ -162,18 +165,6 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     },
     get: <T>(key: string, o?: { namespace?: string }) => call(async () => unwire(await remote.get(key, o))[0] as T | undefined),
     getMany: <T>(keys: string[], o?: { namespace?: string }) => call(async () => unwire(await remote.getMany(keys, o)) as (T | undefined)[]),
-    getEntry: (key, o) => call(() => remote.getEntry(key, o)),
-    has: (key, o) => call(() => remote.has(key, o)),
-    delete: (key, o) => call(() => remote.delete(key, o)),
-    query: (filter) => call(() => remote.query(filter)),
-    retain: (key, o) => call(() => remote.retain(key, o)),
-    release: (key, o) => call(() => remote.release(key, o)),
-    evict: (key, o) => call(() => remote.evict(key, o)),
-    promote: (key, o) => call(() => remote.promote(key, o)),
-    demote: (key, o) => call(() => remote.demote(key, o)),
-    gc: () => call(() => remote.gc()),
-    stats: () => call(() => remote.stats()),
-    checkPressure: () => call(() => remote.checkPressure()),
     async requestPersistence() {
       const storage = storageManager()
       if (!storage?.persist) return false
@@ -183,8 +174,6 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
       const storage = storageManager()
       return storage?.persisted ? storage.persisted() : false
     },
-    configure: (o) => call(() => remote.configure(o)),
-    flush: () => call(() => remote.flush()),
     async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
       if (state !== 'open') throw new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
       checkSubscription(event, handler)

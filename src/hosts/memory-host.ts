@@ -3,7 +3,8 @@ import { installErrorTransfer, serializeError } from '../wire/error-transfer.ts'
 import { createMemory } from '../core/api/open-engine.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../core/api/internals.ts'
 import { TiermemError } from '../core/api/errors.ts'
-import type { Memory, NamespaceOption, PutOptions, QueryFilter, RuntimeOptions, SignalSource, TaskScope } from '../core/api/types.ts'
+import { forwardedMethods } from '../core/api/surface.ts'
+import type { Memory, NamespaceOption, PutOptions, SignalSource, TaskScope } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { Store } from '../core/store/store.ts'
 import { unpackPuts, type EventSink, type HostEvent, type HostOpenOptions, type PackedPuts, type PutResult, type WireValues } from '../wire/protocol.ts'
@@ -60,6 +61,8 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
   }
 
   return {
+    // Every method the surface table forwards: straight to the engine.
+    ...forwardedMethods((name, args) => (mem()[name] as (...a: unknown[]) => Promise<unknown>)(...args)),
     async open(options: HostOpenOptions): Promise<{ coldBackend: string }> {
       if (memory) throw new TiermemError('INVALID_OPTION', 'this worker already holds an open memory')
       if (options.lifeLock) holdLifeLock(options.lifeLock)
@@ -89,24 +92,10 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
     putMany: async (packed: PackedPuts) => raw().putEncoded(unpackPuts(packed)),
     get: (key: string, options?: NamespaceOption) => read([key], options),
     getMany: (keys: string[], options?: NamespaceOption) => read(keys, options),
-    getEntry: (key: string, options?: NamespaceOption) => mem().getEntry(key, options),
-    has: (key: string, options?: NamespaceOption) => mem().has(key, options),
-    delete: (key: string, options?: NamespaceOption) => mem().delete(key, options),
-    query: (filter?: QueryFilter) => mem().query(filter),
-    retain: (key: string, options?: NamespaceOption) => mem().retain(key, options),
-    release: (key: string, options?: NamespaceOption) => mem().release(key, options),
-    evict: (key: string, options?: NamespaceOption) => mem().evict(key, options),
-    promote: (key: string, options?: NamespaceOption) => mem().promote(key, options),
-    demote: (key: string, options?: NamespaceOption) => mem().demote(key, options),
-    gc: () => mem().gc(),
-    stats: () => mem().stats(),
-    checkPressure: () => mem().checkPressure(),
     /** A signal the page sampled (performance.memory exists only in the window). */
     reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void {
       raw().reportSignal(signal)
     },
-    configure: (options: RuntimeOptions) => mem().configure(options),
-    flush: () => mem().flush(),
     async close(): Promise<void> {
       const closing = memory
       memory = undefined

@@ -235,3 +235,18 @@ describe('errors that say the truth', () => {
     await mem.close()
   })
 })
+
+describe('the Memory surface is defined once', () => {
+  it('every method the table forwards reaches the engine through the client and the host', async () => {
+    const { FORWARDED_METHODS, MEMORY_SURFACE } = await import('../../src/core/api/surface.ts')
+    const mem = await connect()
+    await mem.put('k', 1)
+    for (const name of FORWARDED_METHODS) expect(typeof mem[name], name).toBe('function')
+    // A forwarded method answers what the engine answers, errors with their codes included.
+    expect(await mem.getEntry('k')).toMatchObject({ key: 'k', tier: 'hot' })
+    expect(await mem.retain('k')).toBe(1)
+    await expect(mem.evict('k')).rejects.toMatchObject({ code: 'REF_HELD' })
+    await expect(mem.query({ tpye: 'x' } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    expect(Object.keys(MEMORY_SURFACE).sort()).toEqual(expect.arrayContaining([...FORWARDED_METHODS].sort()))
+  })
+})

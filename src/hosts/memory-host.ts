@@ -16,29 +16,82 @@ export interface OpenedStores {
   cold: Store
 }
 
+/** The engine one host serves, shared by its connections. */
+interface ServedEngine {
+  name: string
+  memory: Memory
+  internals: EngineInternals
+  coldBackend: string
+}
+
 /**
- * The engine's side of the worker boundary: a flat set of calls over plain data, exposed with
- * comlink on any Endpoint (a Worker's global scope, or a MessagePort in Node tests). Values put
- * arrive as encoded bytes the page transferred; warm and cold reads leave as encoded bytes
- * transferred back; hot reads leave as values (a structured clone, no encoding). Task scopes
- * are held here and named by number; their abort reaches the page as a 'scopeAborted' event.
+ * The engine's side of the boundary, for any number of connections: one engine, opened by the
+ * first connection's open() and closed when the last connection closes. Each connection (a
+ * Worker's global scope, a MessagePort from another tab, a MessageChannel in Node tests) keeps
+ * its own state — its event subscriptions and its task scopes — and closing one connection
+ * releases its scopes without closing the engine while others remain.
  */
-export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[] = []) {
-  let memory: Memory | undefined
-  let internals: EngineInternals | undefined
+export function createHostServer(openStores: StoreOpener, signals: SignalSource[] = []) {
+  let engine: Promise<ServedEngine> | undefined
+  const connections = new Set<object>()
+
+  const acquire = (options: HostOpenOptions): Promise<ServedEngine> => {
+    engine ??= (async () => {
+      const { name, lifeLock: _lock, opfs, ...engineOptions } = options
+      const stores = await openStores(name, opfs)
+      const memory = await createMemory({ ...engineOptions, stores, signals })
+      const internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
+      return { name, memory, internals, coldBackend: stores.cold.backend }
+    })()
+    // A failed open leaves nothing behind: the next connection tries again.
+    engine.catch(() => (engine = undefined))
+    return engine
+  }
+  const releaseEngine = async (connection: object) => {
+    connections.delete(connection)
+    if (connections.size > 0 || !engine) return
+    const closing = engine
+    engine = undefined
+    await (await closing).memory.close()
+  }
+
+  const server = {
+    /** A new connection's host (one per endpoint). */
+    connection: () => createConnection(acquire, releaseEngine, connections, (endpoint) => server.serve(endpoint)),
+    /** Serves a new connection on an endpoint. */
+    serve(endpoint: Endpoint): void {
+      installErrorTransfer()
+      expose(server.connection(), endpoint)
+    },
+    /** Connections open now. */
+    get connections(): number {
+      return connections.size
+    },
+  }
+  return server
+}
+
+function createConnection(
+  acquire: (options: HostOpenOptions) => Promise<ServedEngine>,
+  releaseEngine: (connection: object) => Promise<void>,
+  connections: Set<object>,
+  serve: (endpoint: Endpoint) => void,
+) {
+  let served: ServedEngine | undefined
   let sink: EventSink | undefined
-  /** Events the page has handlers for: only those cross the boundary (a gc can emit thousands). */
+  /** Events this connection's page has handlers for: only those cross (a gc can emit thousands). */
   const wanted = new Set<HostEvent>(['scopeAborted'])
+  const unsubscribe: Array<() => void> = []
   const scopes = new Map<number, TaskScope>()
   let nextScope = 1
 
   const mem = (): Memory => {
-    if (!memory) throw new TiermemError('CLOSED', 'the memory is not open in this worker')
-    return memory
+    if (!served) throw new TiermemError('CLOSED', 'the memory is not open on this connection')
+    return served.memory
   }
   const raw = (): EngineInternals => {
-    if (!internals || !memory) throw new TiermemError('CLOSED', 'the memory is not open in this worker')
-    return internals
+    if (!served) throw new TiermemError('CLOSED', 'the memory is not open on this connection')
+    return served.internals
   }
   const read = async (keys: string[], options?: NamespaceOption): Promise<WireValues> => {
     const values = await raw().getRaw(keys, options)
@@ -59,18 +112,23 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
     if (!found) throw new TiermemError('CLOSED', `task scope ${id} is closed`)
     return found
   }
-
-  return {
+  const self = {
     // Every method the surface table forwards: straight to the engine.
     ...forwardedMethods((name, args) => (mem()[name] as (...a: unknown[]) => Promise<unknown>)(...args)),
     async open(options: HostOpenOptions): Promise<{ coldBackend: string }> {
-      if (memory) throw new TiermemError('INVALID_OPTION', 'this worker already holds an open memory')
+      if (served) throw new TiermemError('INVALID_OPTION', 'this connection already has the memory open')
       if (options.lifeLock) holdLifeLock(options.lifeLock)
-      const { name, lifeLock: _lock, opfs, ...engineOptions } = options
-      const stores = await openStores(name, opfs)
-      memory = await createMemory({ ...engineOptions, stores, signals })
-      internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
-      return { coldBackend: stores.cold.backend }
+      const engine = await acquire(options)
+      if (engine.name !== options.name) {
+        throw new TiermemError('INVALID_OPTION', `this host serves the memory '${engine.name}', not '${options.name}'`)
+      }
+      served = engine
+      connections.add(self)
+      return { coldBackend: engine.coldBackend }
+    },
+    /** Serves another connection to the same engine on a port this one hands over (another tab's). */
+    connect(port: MessagePort): void {
+      serve(port as unknown as Endpoint)
     },
     setEventSink(next: EventSink | undefined): void {
       sink = next
@@ -82,7 +140,7 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
     async subscribe(event: HostEvent): Promise<void> {
       if (wanted.has(event)) return
       wanted.add(event)
-      if (event !== 'scopeAborted') await mem().on(event, (payload) => sink?.(event, payload))
+      if (event !== 'scopeAborted') unsubscribe.push(await mem().on(event, (payload) => sink?.(event, payload)))
     },
     /** Single puts that the page issued together: one batch, each settling on its own. */
     async putEach(packed: PackedPuts): Promise<PutResult[]> {
@@ -96,11 +154,22 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
     reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void {
       raw().reportSignal(signal)
     },
+    /**
+     * Closes this connection: its scopes are released (as their close would), its subscriptions
+     * end, and the engine closes with the last connection.
+     */
     async close(): Promise<void> {
-      const closing = memory
-      memory = undefined
+      if (!served) return
+      const open = [...scopes.values()]
       scopes.clear()
-      await closing?.close()
+      for (const off of unsubscribe.splice(0)) off()
+      sink = undefined
+      served = undefined
+      try {
+        for (const task of open) await task.close()
+      } finally {
+        await releaseEngine(self)
+      }
     },
     async openScope(taskId: string, options?: { critical?: boolean; quotaBytes?: number }): Promise<{ id: number; taskId: string }> {
       const opened = await mem().openScope(taskId, options)
@@ -122,14 +191,16 @@ export function createMemoryHost(openStores: StoreOpener, signals: SignalSource[
       await closing?.close(options)
     },
   }
+  return self
 }
 
-export type MemoryHost = ReturnType<typeof createMemoryHost>
+export type MemoryHost = ReturnType<typeof createConnection>
 
-/** Exposes a host on an endpoint (the worker's global scope, or a port). */
-export function exposeMemoryHost(endpoint: Endpoint, openStores: StoreOpener, signals: SignalSource[] = []): void {
-  installErrorTransfer()
-  expose(createMemoryHost(openStores, signals), endpoint)
+/** Exposes a host on an endpoint (the worker's global scope, or a port): the first connection of a new server. */
+export function exposeMemoryHost(endpoint: Endpoint, openStores: StoreOpener, signals: SignalSource[] = []): ReturnType<typeof createHostServer> {
+  const server = createHostServer(openStores, signals)
+  server.serve(endpoint)
+  return server
 }
 
 /** Holds a Web Lock until this context dies; the page's request for it is then granted. */

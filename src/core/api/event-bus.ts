@@ -71,24 +71,28 @@ const TIER_RANK: Record<string, number> = { hot: 0, warm: 1, cold: 2 }
 
 /** The public events of entry changes are the change feed, told the way API.md names them. */
 export function emitEventsOf(feed: ChangeFeed, events: EventBus): void {
-  feed.subscribe((change) => {
-    switch (change.kind) {
-      case 'delete':
-        if (events.has('evicted')) events.emit('evicted', { key: change.key, namespace: change.namespace, reason: change.reason, sizeBytes: change.sizeBytes })
-        return
-      case 'tier': {
-        const event = TIER_RANK[change.to]! < TIER_RANK[change.from]! ? 'promoted' : 'demoted'
-        if (events.has(event)) events.emit(event, { key: change.key, namespace: change.namespace, from: change.from, to: change.to })
-        return
+  feed.subscribe(
+    (change) => {
+      switch (change.kind) {
+        case 'delete':
+          if (events.has('evicted'))
+            events.emit('evicted', { key: change.key, namespace: change.namespace, reason: change.reason, sizeBytes: change.sizeBytes })
+          return
+        case 'tier': {
+          const event = TIER_RANK[change.to]! < TIER_RANK[change.from]! ? 'promoted' : 'demoted'
+          if (events.has(event)) events.emit(event, { key: change.key, namespace: change.namespace, from: change.from, to: change.to })
+          return
+        }
+        case 'layer': {
+          if (!events.has('layerChanged')) return
+          const event: MemoryEvents['layerChanged'] = { key: change.key, namespace: change.namespace, from: change.from, to: change.to, reason: change.reason }
+          if (change.score !== undefined) event.score = change.score
+          events.emit('layerChanged', event)
+          return
+        }
+        default:
       }
-      case 'layer': {
-        if (!events.has('layerChanged')) return
-        const event: MemoryEvents['layerChanged'] = { key: change.key, namespace: change.namespace, from: change.from, to: change.to, reason: change.reason }
-        if (change.score !== undefined) event.score = change.score
-        events.emit('layerChanged', event)
-        return
-      }
-      default:
-    }
-  })
+    },
+    ['delete', 'tier', 'layer'],
+  )
 }

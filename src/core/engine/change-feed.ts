@@ -27,13 +27,30 @@ export type ChangeSubscriber = (change: EntryChange) => void
 export class ChangeFeed {
   /** The number the next durable change gets. */
   nextSeq = 1
-  private subscribers: ChangeSubscriber[] = []
+  private subscribers: Array<{ subscriber: ChangeSubscriber; kinds: ReadonlySet<EntryChange['kind']> | undefined }> = []
+  /** How many subscribers want each kind: a put nobody watches costs its number and nothing else. */
+  private readonly watching: Record<EntryChange['kind'], number> = { put: 0, delete: 0, tier: 0, layer: 0, refs: 0 }
 
-  subscribe(subscriber: ChangeSubscriber): () => void {
-    this.subscribers = [...this.subscribers, subscriber]
+  /** Subscribes to every change, or to the given kinds only. */
+  subscribe(subscriber: ChangeSubscriber, kinds?: ReadonlyArray<EntryChange['kind']>): () => void {
+    const entry = { subscriber, kinds: kinds && new Set(kinds) }
+    this.subscribers = [...this.subscribers, entry]
+    for (const kind of Object.keys(this.watching) as Array<EntryChange['kind']>) if (!entry.kinds || entry.kinds.has(kind)) this.watching[kind]++
     return () => {
-      this.subscribers = this.subscribers.filter((s) => s !== subscriber)
+      if (!this.subscribers.includes(entry)) return
+      this.subscribers = this.subscribers.filter((s) => s !== entry)
+      for (const kind of Object.keys(this.watching) as Array<EntryChange['kind']>) if (!entry.kinds || entry.kinds.has(kind)) this.watching[kind]--
     }
+  }
+
+  /** Whether any subscriber wants this kind; where none does, call skip() instead of building the change. */
+  watched(kind: EntryChange['kind']): boolean {
+    return this.watching[kind] > 0
+  }
+
+  /** A change nobody watches: it still takes its number if durable. */
+  skip(durable: boolean): void {
+    if (durable) this.nextSeq++
   }
 
   /**
@@ -42,8 +59,11 @@ export class ChangeFeed {
    * reports uncaught errors.
    */
   publish(change: NewChange, durable: boolean): void {
-    const numbered = { ...change, seq: durable ? this.nextSeq++ : this.nextSeq - 1 } as EntryChange
-    for (const subscriber of this.subscribers) {
+    // The caller's object literal is its own: number it in place rather than copy it.
+    const numbered = change as EntryChange
+    numbered.seq = durable ? this.nextSeq++ : this.nextSeq - 1
+    for (const { subscriber, kinds } of this.subscribers) {
+      if (kinds && !kinds.has(numbered.kind)) continue
       try {
         subscriber(numbered)
       } catch (error) {

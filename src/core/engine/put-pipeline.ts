@@ -180,19 +180,14 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     p.slot = slot
     p.info = toEntryInfo(reg, slot)
     ctx.metrics.puts++
-    ctx.feed.publish(
-      {
-        kind: 'put',
-        namespace: item.namespace,
-        key: item.key,
-        tier: p.info.tier,
-        layer: item.layer,
-        sizeBytes: record.sizeBytes,
-        replaced,
-        durable: (record.flags & DURABLE) !== 0,
-      },
-      (record.flags & DURABLE) !== 0,
-    )
+    const durable = (record.flags & DURABLE) !== 0
+    // Nothing watches puts yet (recall, backups, tabs will): then the put takes its number and no object.
+    if (!ctx.feed.watched('put')) ctx.feed.skip(durable)
+    else
+      ctx.feed.publish(
+        { kind: 'put', namespace: item.namespace, key: item.key, tier: p.info.tier, layer: item.layer, sizeBytes: record.sizeBytes, replaced, durable },
+        durable,
+      )
   }
   let failure: { error: unknown } | undefined
   const changes = planned.map((p): Change => ({ ...p.change, apply: () => applyPut(p) }))

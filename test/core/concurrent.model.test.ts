@@ -39,3 +39,28 @@ describe('model-based, with calls issued together: in-process', () => {
     expect(cutCalls.count, 'calls cut by crashes').toBeGreaterThan(0)
   })
 })
+
+describe('a getMany over warm and cold whose stores both fail', () => {
+  it('rejects once, with no unhandled rejection left behind', async () => {
+    const counter = { remaining: Number.POSITIVE_INFINITY }
+    const mem = await createMemory({
+      ...plainLayers,
+      maintenanceIntervalMs: 0,
+      pressure: { checkIntervalMs: 0 },
+      stores: { warm: crashingStore(memoryStore(), counter), cold: crashingStore(memoryStore(), counter) },
+    })
+    await mem.put('w', 1, { tier: 'warm' })
+    await mem.put('c', 2, { tier: 'cold' })
+    const unhandled: unknown[] = []
+    const onUnhandled = (reason: unknown) => unhandled.push(reason)
+    process.on('unhandledRejection', onUnhandled)
+    try {
+      counter.remaining = -1
+      await expect(mem.getMany(['w', 'c'])).rejects.toThrow(/simulated crash/)
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(unhandled).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onUnhandled)
+    }
+  })
+})

@@ -168,6 +168,9 @@ async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly
           pending[tier]!.map((p) => p.slot),
         ),
   )
+  // If the warm read fails, the call rejects with its error and the cold read is never awaited:
+  // a handler on each keeps that one's failure from going unhandled (the caller has its answer).
+  for (const read of reads) read?.catch(() => undefined)
   for (const tier of [WARM, COLD]) {
     const list = pending[tier]!
     const read = reads[tier - WARM]

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { createMemory, TiermemError, type EntryInfo, type Memory } from '../../src/core/index.ts'
-import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/core/store/memory-store.ts'
-import { fakeClock, plainLayers } from './helpers.ts'
+import { TiermemError, type EntryInfo, type Memory } from '../../src/core/index.ts'
+import { memoryStoreData, type MemoryStoreData } from '../../src/core/store/memory-store.ts'
+import { fakeClock, openOver as openOverData } from './helpers.ts'
 
 /**
  * Damaged bytes, one at a time, in every stored record of a small memory: its metadata (journal
@@ -19,14 +19,7 @@ interface Expected {
 }
 
 const clock = fakeClock()
-const open = (warm: MemoryStoreData, cold: MemoryStoreData) =>
-  createMemory({
-    ...plainLayers,
-    clock,
-    maintenanceIntervalMs: 0,
-    pressure: { checkIntervalMs: 0 },
-    stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) },
-  })
+const open = (warm: MemoryStoreData, cold: MemoryStoreData) => openOverData(warm, cold, clock)
 
 async function buildSmallMemory(): Promise<{ warm: MemoryStoreData; cold: MemoryStoreData; expected: Expected[] }> {
   const warm = memoryStoreData()

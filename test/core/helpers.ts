@@ -62,6 +62,21 @@ export async function open(options: MemoryOptions = {}, clock = fakeClock()): Pr
   return harness
 }
 
+/**
+ * A memory with plain layers, no background timers and a fake clock, over store data the test
+ * holds itself (to reopen it, share it or damage it between opens).
+ */
+export function openOver(warm: MemoryStoreData, cold: MemoryStoreData, clock: FakeClock, options: MemoryOptions = {}): Promise<Memory> {
+  return createMemory({
+    ...plainLayers,
+    maintenanceIntervalMs: 0,
+    ...options,
+    pressure: { checkIntervalMs: 0, ...options.pressure },
+    clock,
+    stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) },
+  })
+}
+
 /** Options for tests that want plain key/value behaviour: one permanent layer without capacity. */
 export const plainLayers: MemoryOptions = {
   policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } },

@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { createMemory, type Memory } from '../../src/core/index.ts'
-import { memoryStore, memoryStoreData } from '../../src/core/store/memory-store.ts'
-import { fakeClock, plainLayers } from './helpers.ts'
+import type { Memory } from '../../src/core/index.ts'
+import { memoryStoreData } from '../../src/core/store/memory-store.ts'
+import { fakeClock, openOver } from './helpers.ts'
 
 type Op =
   | { kind: 'put'; key: string; value: unknown; ttlMs?: number; tier?: 'hot' | 'warm' | 'cold'; durable: boolean }
@@ -61,14 +61,7 @@ describe('model-based: the engine behaves like a Map with expiry', () => {
         const clock = fakeClock()
         const warm = memoryStoreData()
         const cold = memoryStoreData()
-        const make = () =>
-          createMemory({
-            ...plainLayers,
-            clock,
-            maintenanceIntervalMs: 0,
-            pressure: { checkIntervalMs: 0 },
-            stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) },
-          })
+        const make = () => openOver(warm, cold, clock)
         let mem: Memory = await make()
         const model = new Map<string, ModelEntry>()
         const visible = (k: string) => {

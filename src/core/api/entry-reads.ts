@@ -1,0 +1,64 @@
+import { anyWritePending, inIssueOrder } from '../engine/read-order.ts'
+import { lookup, readMany, readOne } from '../engine/read-path.ts'
+import type { EngineContext } from '../engine/engine-context.ts'
+import { checkMetadataIntact } from '../persistence/integrity.ts'
+import { isWellFormed } from '../persistence/storable.ts'
+import { storeKeyOf, toEntryInfo } from '../registry/entry-record.ts'
+import { closedError, readEntry } from './calls.ts'
+import { TiermemError } from './errors.ts'
+import { checkQueryFilter, queryEntries } from './query.ts'
+import { collectStats } from './stats.ts'
+import type { Memory, MemoryStats, NamespaceOption, QueryFilter } from './types.ts'
+import { checkKey, checkNamespace } from './validate.ts'
+
+/** The reads of the Memory surface: values, metadata, queries and stats, each in issue order (calls.ts). */
+export function entryReads(ctx: EngineContext): Pick<Memory, 'get' | 'getMany' | 'getEntry' | 'has' | 'query' | 'stats'> {
+  const { reg } = ctx
+  return {
+    get<T>(key: string, options?: NamespaceOption): Promise<T | undefined> {
+      if (ctx.closing) return Promise.reject(closedError())
+      if (typeof key !== 'string' || key.length === 0 || key.length > 1024 || options !== undefined || !isWellFormed(key)) {
+        try {
+          checkKey(key)
+          return readOne(ctx, checkNamespace(options?.namespace), key) as Promise<T | undefined>
+        } catch (error) {
+          return Promise.reject(error)
+        }
+      }
+      return readOne(ctx, 'default', key) as Promise<T | undefined>
+    },
+    async getMany<T>(keys: string[], options?: NamespaceOption): Promise<(T | undefined)[]> {
+      if (ctx.closing) throw closedError()
+      if (!Array.isArray(keys)) throw new TiermemError('INVALID_KEY', 'getMany takes an array of keys')
+      keys.forEach(checkKey)
+      return readMany(ctx, checkNamespace(options?.namespace), keys) as Promise<(T | undefined)[]>
+    },
+    getEntry(key, options) {
+      return readEntry(ctx, key, options, (namespace, k) => {
+        const slot = lookup(ctx, namespace, k, ctx.clock.now())
+        if (slot < 0) checkMetadataIntact(ctx, storeKeyOf(namespace, k), k)
+        return slot < 0 ? undefined : toEntryInfo(reg, slot)
+      })
+    },
+    has(key, options) {
+      return readEntry(ctx, key, options, (namespace, k) => {
+        const slot = lookup(ctx, namespace, k, ctx.clock.now())
+        if (slot < 0) checkMetadataIntact(ctx, storeKeyOf(namespace, k), k)
+        return slot >= 0
+      })
+    },
+    query(filter: QueryFilter = {}) {
+      if (ctx.closing) return Promise.reject(closedError())
+      try {
+        checkQueryFilter(filter)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return inIssueOrder(ctx, anyWritePending(ctx), () => queryEntries(ctx, filter))
+    },
+    stats(): Promise<MemoryStats> {
+      if (ctx.closing) return Promise.reject(closedError())
+      return inIssueOrder(ctx, anyWritePending(ctx), () => collectStats(ctx))
+    },
+  }
+}

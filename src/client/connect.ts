@@ -3,11 +3,13 @@ import { decodeValue, encodeValue } from '../core/persistence/codec.ts'
 import { isErrorCode, isTiermemError, TiermemError } from '../core/api/errors.ts'
 import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
 import { forwardedMethods } from '../core/api/surface.ts'
-import type { EntryInfo, Memory, MemoryEvents, PutOptions, TaskScope } from '../core/api/types.ts'
-import type { MemoryHost } from '../hosts/memory-host.ts'
-import type { HostEvent, HostOpenOptions, PackedPuts, PutResult, WireValues } from '../wire/protocol.ts'
-import { deserializeError, installErrorTransfer } from '../wire/error-transfer.ts'
+import type { Memory, MemoryEvents } from '../core/api/types.ts'
+import type { HostEvent, HostOpenOptions, MemoryHost, WireValues } from '../wire/protocol.ts'
+import { installErrorTransfer } from '../wire/error-transfer.ts'
+import { CallGate } from './call-gate.ts'
 import { startPageSignals } from './page-signals.ts'
+import { PutBatcher, packPuts } from './put-batcher.ts'
+import { remoteScope } from './remote-scope.ts'
 
 /** A Memory whose engine runs in a worker. */
 export interface RemoteMemory extends Memory {
@@ -41,26 +43,8 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   const remote: Remote<MemoryHost> = wrap<MemoryHost>(endpoint)
   const events = new EventBus()
   const scopeControllers = new Map<number, AbortController>()
-  let state: 'open' | 'closed' | 'lost' = 'open'
+  const gate = new CallGate()
   let closing: Promise<void> | undefined
-  let markLost!: (error: TiermemError) => void
-  const lost = new Promise<never>((_, reject) => (markLost = reject))
-  lost.catch(() => undefined)
-  /**
-   * The rejecters of calls in flight: a lost worker rejects them all. Not Promise.race with
-   * `lost`: each race leaves a reaction on `lost` that lives as long as the worker does, and
-   * through it the race's promise and the value it settled with — every value ever read
-   * stayed reachable from the page (a leak a test below the client checks with a WeakRef).
-   */
-  const inFlight = new Set<(error: unknown) => void>()
-  const unlessLost = <T>(promise: Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      inFlight.add(reject)
-      promise.then(
-        (value) => (inFlight.delete(reject), resolve(value)),
-        (error: unknown) => (inFlight.delete(reject), reject(error)),
-      )
-    })
   const lockAbort = new AbortController()
   let disposed = false
   const dispose = () => {
@@ -68,49 +52,23 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     disposed = true
     options.dispose?.()
   }
-
+  const puts = new PutBatcher(
+    (packed) => gate.unlessLost(remote.putEach(transfer(packed, [packed.buffer]))),
+    () => gate.refused(),
+  )
+  /** Every call: refused after close, rejected if the worker dies while it is pending; this turn's puts go first. */
+  const call = <T>(run: () => Promise<T>): Promise<T> => {
+    const refusal = gate.refused()
+    if (refusal) return refusal
+    puts.flush()
+    return gate.unlessLost(run())
+  }
   const loseWorker = (why: string) => {
-    // Also while closing: a worker that dies then must not leave close() waiting for an answer.
-    if (state === 'lost') return
-    state = 'lost'
-    const error = new TiermemError('WORKER_LOST', `the tiermem worker stopped (${why}); open the memory again — everything committed is kept`)
-    markLost(error)
-    for (const reject of inFlight) reject(error)
-    inFlight.clear()
+    const error = gate.lose(why)
+    if (!error) return
     for (const controller of scopeControllers.values()) controller.abort(error)
     stopSignals()
     dispose()
-  }
-  /**
-   * Puts issued in the same turn leave as one message (their values in one transferred
-   * buffer) and settle one by one. Every other call sends them first: the port keeps order,
-   * so a get right after a put reaches the worker after it and waits for it there.
-   */
-  let pendingPuts: Array<{ key: string; bytes: Uint8Array; options: PutOptions | undefined; resolve(info: EntryInfo): void; reject(error: unknown): void }> = []
-  const flushPuts = () => {
-    if (pendingPuts.length === 0) return
-    const batch = pendingPuts
-    pendingPuts = []
-    const refusal = refused()
-    if (refusal) {
-      refusal.catch((e: unknown) => batch.forEach((p) => p.reject(e)))
-      return
-    }
-    const packed = pack(batch)
-    unlessLost(remote.putEach(transfer(packed, [packed.buffer]))).then(
-      (results: PutResult[]) => results.forEach((r, i) => ('ok' in r ? batch[i]!.resolve(r.ok) : batch[i]!.reject(deserializeError(r.error)))),
-      (error: unknown) => batch.forEach((p) => p.reject(error)),
-    )
-  }
-  /** Why a call is refused now (closed, or the worker is lost), or undefined while open. */
-  const refused = (): Promise<never> | undefined =>
-    state === 'closed' ? Promise.reject(new TiermemError('CLOSED', 'this memory is closed; open it again to use it')) : state === 'lost' ? lost : undefined
-  /** Every call: refused after close, rejected if the worker dies while it is pending. */
-  const call = <T>(run: () => Promise<T>): Promise<T> => {
-    const refusal = refused()
-    if (refusal) return refusal
-    flushPuts()
-    return unlessLost(run())
   }
 
   const { dispose: _dispose, ...openOptions } = options
@@ -138,7 +96,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     return values
   }
   const stopSignals = startPageSignals((sample) => {
-    if (state === 'open') remote.reportSignal(sample).catch(() => undefined)
+    if (gate.state === 'open') remote.reportSignal(sample).catch(() => undefined)
   }, options.pressure?.checkIntervalMs ?? 5_000)
   const storageManager = () => (typeof navigator === 'undefined' ? undefined : navigator.storage)
 
@@ -147,19 +105,12 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     ...forwardedMethods((name, args) => call(() => (remote[name] as unknown as (...a: unknown[]) => Promise<unknown>)(...args))),
     coldBackend,
     put(key, value, putOptions) {
-      const refusal = refused()
-      if (refusal) return refusal
-      return new Promise<EntryInfo>((resolve, reject) => {
-        // Encoded now: the value is taken as it is when put() is called.
-        const bytes = encodeValue(value)
-        pendingPuts.push({ key, bytes, options: putOptions, resolve, reject })
-        if (pendingPuts.length === 1) queueMicrotask(flushPuts)
-      })
+      return gate.refused() ?? puts.put(key, value, putOptions)
     },
     putMany(items) {
       return call(async () => {
         if (!Array.isArray(items)) throw new TiermemError('INVALID_OPTION', 'putMany takes an array of { key, value, ...options }')
-        const packed = pack(items.map(({ key, value, ...options }) => ({ key, bytes: encodeValue(value), options })))
+        const packed = packPuts(items.map(({ key, value, ...options }) => ({ key, bytes: encodeValue(value), options })))
         return remote.putMany(transfer(packed, [packed.buffer]))
       })
     },
@@ -175,7 +126,7 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
       return storage?.persisted ? storage.persisted() : false
     },
     async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
-      if (state !== 'open') throw new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
+      if (gate.state !== 'open') throw new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
       checkSubscription(event, handler)
       if (!events.has(event)) await call(() => remote.subscribe(event))
       return events.on(event, handler)
@@ -183,37 +134,21 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     openScope(taskId, scopeOptions) {
       return call(async () => {
         const { id } = await remote.openScope(taskId, scopeOptions)
-        const controller = new AbortController()
-        scopeControllers.set(id, controller)
-        let closing: Promise<void> | undefined
-        const close = (closeOptions?: { keepEvidence?: boolean }) =>
-          (closing ??= call(async () => {
-            scopeControllers.delete(id)
-            await remote.scopeClose(id, closeOptions)
-          }))
-        const scope: TaskScope = {
-          taskId,
-          signal: controller.signal,
-          put: (key: string, value: unknown, putOptions?: PutOptions): Promise<EntryInfo> => call(() => remote.scopePut(id, key, value, putOptions)),
-          get: <T>(key: string) => call(() => remote.scopeGet(id, key) as Promise<T | undefined>),
-          close,
-          [Symbol.asyncDispose]: () => close(),
-        }
-        return scope
+        return remoteScope(taskId, id, remote, call, scopeControllers)
       })
     },
     close() {
       // One close however often it is called: a second call resolves when the first has finished.
       closing ??= (async () => {
         // Puts issued before close() in this turn go first: close waits for them, as in-process.
-        flushPuts()
-        const wasOpen = state === 'open'
-        state = 'closed'
+        puts.flush()
+        const wasOpen = gate.state === 'open'
+        gate.state = 'closed'
         try {
           // A failed final flush or store close is the caller's to know, as in-process; a worker
           // that is already gone has nothing left to flush.
           if (wasOpen)
-            await unlessLost(remote.close()).catch((error: unknown) => {
+            await gate.unlessLost(remote.close()).catch((error: unknown) => {
               if (!isTiermemError(error, 'WORKER_LOST')) throw error
             })
         } finally {
@@ -230,20 +165,4 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     },
   }
   return memory
-}
-
-/** Copies encoded values into one buffer to transfer: one transfer instead of one per value, and the caller's buffers stay theirs. */
-function pack(items: ReadonlyArray<{ key: string; bytes: Uint8Array; options?: PutOptions | undefined }>): PackedPuts {
-  let total = 0
-  for (const item of items) total += item.bytes.byteLength
-  const buffer = new ArrayBuffer(total)
-  const view = new Uint8Array(buffer)
-  let offset = 0
-  const out: PackedPuts['items'] = items.map(({ key, bytes, options }) => {
-    view.set(bytes, offset)
-    const entry = { key, offset, length: bytes.byteLength, ...(options ? { options } : {}) }
-    offset += bytes.byteLength
-    return entry
-  })
-  return { buffer, items: out }
 }

@@ -7,7 +7,16 @@ import { forwardedMethods } from '../core/api/surface.ts'
 import type { Memory, NamespaceOption, PutOptions, SignalSource, TaskScope } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { Store } from '../core/store/store.ts'
-import { unpackPuts, type EventSink, type HostEvent, type HostOpenOptions, type PackedPuts, type PutResult, type WireValues } from '../wire/protocol.ts'
+import {
+  unpackPuts,
+  type EventSink,
+  type HostEvent,
+  type HostOpenOptions,
+  type MemoryHost,
+  type PackedPuts,
+  type PutResult,
+  type WireValues,
+} from '../wire/protocol.ts'
 
 export type StoreOpener = (name: string, opfs?: Omit<OpfsStoreOptions, 'directory'>) => Promise<OpenedStores>
 
@@ -76,7 +85,7 @@ function createConnection(
   releaseEngine: (connection: object) => Promise<void>,
   connections: Set<object>,
   serve: (endpoint: Endpoint) => void,
-) {
+): MemoryHost {
   let served: ServedEngine | undefined
   let sink: EventSink | undefined
   /** Events this connection's page has handlers for: only those cross (a gc can emit thousands). */
@@ -112,7 +121,7 @@ function createConnection(
     if (!found) throw new TiermemError('CLOSED', `task scope ${id} is closed`)
     return found
   }
-  const self = {
+  const self: MemoryHost = {
     // Every method the surface table forwards: straight to the engine.
     ...forwardedMethods((name, args) => (mem()[name] as (...a: unknown[]) => Promise<unknown>)(...args)),
     async open(options: HostOpenOptions): Promise<{ coldBackend: string }> {
@@ -193,8 +202,6 @@ function createConnection(
   }
   return self
 }
-
-export type MemoryHost = ReturnType<typeof createConnection>
 
 /** Exposes a host on an endpoint (the worker's global scope, or a port): the first connection of a new server. */
 export function exposeMemoryHost(endpoint: Endpoint, openStores: StoreOpener, signals: SignalSource[] = []): ReturnType<typeof createHostServer> {

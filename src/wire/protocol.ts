@@ -1,4 +1,5 @@
-import type { EntryInfo, MemoryEvents, MemoryOptions, PutOptions } from '../core/api/types.ts'
+import type { ForwardedMethod } from '../core/api/surface.ts'
+import type { EntryInfo, Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { serializeError } from './error-transfer.ts'
 
@@ -40,3 +41,29 @@ export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock'>
 
 export type HostEvent = keyof MemoryEvents | 'scopeAborted'
 export type EventSink = (event: HostEvent, payload: unknown) => void
+
+/**
+ * What a host serves on each connection: the Memory methods the surface table forwards as they
+ * are (src/core/api/surface.ts), and the calls whose wire form is its own. The host implements
+ * it and the page client calls it; neither imports the other.
+ */
+export interface MemoryHost extends Pick<Memory, ForwardedMethod> {
+  open(options: HostOpenOptions): Promise<{ coldBackend: string }>
+  /** Serves another connection to the same engine on a port this one hands over (another tab's). */
+  connect(port: MessagePort): void
+  setEventSink(next: EventSink | undefined): void
+  /** The page added its first handler for `event`. */
+  subscribe(event: HostEvent): Promise<void>
+  /** Single puts that the page issued together: one batch, each settling on its own. */
+  putEach(packed: PackedPuts): Promise<PutResult[]>
+  putMany(packed: PackedPuts): Promise<EntryInfo[]>
+  get(key: string, options?: NamespaceOption): Promise<WireValues>
+  getMany(keys: string[], options?: NamespaceOption): Promise<WireValues>
+  /** A signal the page sampled (performance.memory exists only in the window). */
+  reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void
+  close(): Promise<void>
+  openScope(taskId: string, options?: { critical?: boolean; quotaBytes?: number }): Promise<{ id: number; taskId: string }>
+  scopePut(id: number, key: string, value: unknown, options?: PutOptions): Promise<EntryInfo>
+  scopeGet(id: number, key: string): Promise<unknown>
+  scopeClose(id: number, options?: { keepEvidence?: boolean }): Promise<void>
+}

@@ -135,7 +135,7 @@ describe('values and names read back the same from every tier, or are refused', 
 })
 
 describe('limits are errors checked before anything is written', () => {
-  it('the 65,536th distinct type in use is refused whole; freed types make room', async () => {
+  it('the 65,536th distinct type in use is refused whole; freed types make room', { timeout: 30_000 }, async () => {
     const { mem } = await open({ ...plainLayers, hot: { maxBytes: 2 ** 30 } })
     const batch = (from: number, count: number) => Array.from({ length: count }, (_, i) => ({ key: `k${from + i}`, value: 0, type: `t${from + i}` }))
     // 'context' is not in use yet: 65,535 distinct types fill the table.

@@ -93,3 +93,28 @@ describe('an injected scheduler drives every engine timer', () => {
     await expect(open({ scheduler: { setTimeout: () => 1 } as unknown as Scheduler })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
   })
 })
+
+describe('an engine loop whose task fails', () => {
+  it('reports the failure as uncaught and runs again on the next tick', async () => {
+    const { EngineTimers } = await import('../../src/core/engine/scheduler.ts')
+    const fake = fakeScheduler(fakeClock())
+    const reported: unknown[] = []
+    const saved = (globalThis as { reportError?: unknown }).reportError
+    ;(globalThis as { reportError?: unknown }).reportError = (error: unknown) => reported.push(error)
+    try {
+      const timers = new EngineTimers(fake.scheduler)
+      let runs = 0
+      timers.every(1000, async () => {
+        runs++
+        throw new Error(`run ${runs} failed`)
+      })
+      await fake.advance(3000)
+      expect(runs).toBe(3)
+      expect(reported.map((e) => (e as Error).message)).toEqual(['run 1 failed', 'run 2 failed', 'run 3 failed'])
+      timers.cancelAll()
+      expect(fake.pending()).toBe(0)
+    } finally {
+      ;(globalThis as { reportError?: unknown }).reportError = saved
+    }
+  })
+})

@@ -1,5 +1,6 @@
 import { TiermemError } from './errors.ts'
 import type { ChangeFeed } from '../engine/change-feed.ts'
+import { reportUncaught } from '../engine/report-uncaught.ts'
 import type { MemoryEvents } from './types.ts'
 
 /** Every event name, once: the compiler rejects this record if MemoryEvents gains or loses one. */
@@ -52,19 +53,10 @@ export class EventBus {
       try {
         handler(payload)
       } catch (error) {
-        reportHandlerError(error)
+        reportUncaught(error)
       }
     }
   }
-}
-
-function reportHandlerError(error: unknown): void {
-  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError
-  if (typeof report === 'function') report(error)
-  else
-    queueMicrotask(() => {
-      throw error
-    })
 }
 
 const TIER_RANK: Record<string, number> = { hot: 0, warm: 1, cold: 2 }

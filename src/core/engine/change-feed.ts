@@ -1,3 +1,4 @@
+import { reportUncaught } from './report-uncaught.ts'
 import type { EvictionReason, Tier } from '../api/types.ts'
 
 /**
@@ -67,17 +68,8 @@ export class ChangeFeed {
       try {
         subscriber(numbered)
       } catch (error) {
-        reportSubscriberError(error)
+        reportUncaught(error)
       }
     }
   }
-}
-
-export function reportSubscriberError(error: unknown): void {
-  const report = (globalThis as { reportError?: (e: unknown) => void }).reportError
-  if (typeof report === 'function') report(error)
-  else
-    queueMicrotask(() => {
-      throw error
-    })
 }

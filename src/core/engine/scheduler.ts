@@ -1,4 +1,5 @@
 import type { Scheduler } from '../api/types.ts'
+import { reportUncaught } from './report-uncaught.ts'
 
 /**
  * When the engine's background work runs: maintenance, pressure checks and the wait of a scope
@@ -28,14 +29,17 @@ export class EngineTimers {
 
   /**
    * Runs `task` every `ms`, the next run set only once this one has settled (a slow gc never piles
-   * runs up). `task` reports its own failures. Background upkeep must not keep a Node process
+   * runs up). `task` reports its own failures; one that escapes is reported as uncaught and the
+   * loop goes on. Background upkeep must not keep a Node process
    * alive: these timers are unref'd where the platform has that.
    */
   every(ms: number, task: () => Promise<void>): void {
     const tick = () => {
-      void task().finally(() => {
-        if (!this.stopped) unref(this.set(ms, tick))
-      })
+      void task()
+        .catch(reportUncaught)
+        .finally(() => {
+          if (!this.stopped) unref(this.set(ms, tick))
+        })
     }
     unref(this.set(ms, tick))
   }

@@ -1,32 +1,24 @@
 import { TiermemError } from '../core/api/errors.ts'
 import { inlineCompressor, workerCompressor } from './block-compressor.ts'
 import {
-  BLOCK_HEADER_BYTES,
   blockPayload,
   KIND_DELETE,
   KIND_PUT,
   layoutBlock,
   readBlockHeader,
-  readDirectory,
   sealBlock,
   verifyBlock,
   type BlockLayout,
   type DeflateLevel,
   type EncodedBlock,
 } from './segment-format.ts'
+import { compactSegments } from './opfs-compaction.ts'
+import { SEGMENT_NAME, SegmentIndex, segmentName, SPACE_PREFIX, type Location, type Segment, type SyncHandle } from './opfs-index.ts'
 import { toStorageError } from './storage-errors.ts'
-import type { KeyedStoreOp, ScanOptions, Store, StoreSpace, StoreStats } from '../core/store/store.ts'
+import type { KeyedStoreOp, ScanOptions, Store, StoreStats } from '../core/store/store.ts'
 import { validateBatch } from '../core/store/validate-batch.ts'
 
-/** The synchronous OPFS file API, available only in dedicated workers. */
-export interface SyncHandle {
-  read(buffer: Uint8Array, options: { at: number }): number
-  write(buffer: Uint8Array, options: { at: number }): number
-  truncate(size: number): void
-  getSize(): number
-  flush(): void
-  close(): void
-}
+export type { SyncHandle } from './opfs-index.ts'
 
 export interface OpfsStoreOptions {
   /** Directory under the origin's OPFS root that holds this store's segment files. */
@@ -51,32 +43,6 @@ export interface OpfsStoreOptions {
    */
   compressionThreads?: number
 }
-
-interface Segment {
-  seq: number
-  name: string
-  handle: SyncHandle
-  size: number
-  /** Raw bytes of records (and tombstones) written to it, and of those still live. */
-  rawBytes: number
-  liveBytes: number
-  /** Record keys (space-prefixed) deleted by tombstones in this segment. */
-  tombstones: Set<string>
-}
-
-interface Location {
-  segment: Segment
-  blockOffset: number
-  blockBytes: number
-  offset: number
-  length: number
-}
-
-const SEGMENT_NAME = /^seg-(\d{8})\.tms$/
-const segmentName = (seq: number) => `seg-${String(seq).padStart(8, '0')}.tms`
-/** Space and key share one record key: one byte of space, then the key. */
-const SPACE_PREFIX: Record<StoreSpace, string> = { meta: 'm', values: 'v' }
-const TOMBSTONE_OVERHEAD = 11
 
 /**
  * The cold store: append-only segment files of checksummed, block-compressed records in OPFS,
@@ -104,11 +70,8 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     (options.compression ?? (typeof Worker === 'undefined' ? 'inline' : 'worker')) === 'worker' ? workerCompressor(threads) : inlineCompressor()
 
   let directory: FileSystemDirectoryHandle
-  const segments: Segment[] = []
-  const index: Record<StoreSpace, Map<string, Location>> = { meta: new Map(), values: new Map() }
-  const sorted: Partial<Record<StoreSpace, string[]>> = {}
-  let storedTotal = 0
-  let rawTotal = 0
+  const state = new SegmentIndex()
+  const { segments, index } = state
   let closed = false
 
   const openSegment = async (seq: number, create: boolean): Promise<Segment> => {
@@ -116,56 +79,6 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     const file = await directory.getFileHandle(name, { create })
     const handle = await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
     return { seq, name, handle, size: handle.getSize(), rawBytes: 0, liveBytes: 0, tombstones: new Set() }
-  }
-
-  const forget = (space: StoreSpace, key: string) => {
-    const old = index[space].get(key)
-    if (old) old.segment.liveBytes -= old.length
-    sorted[space] = undefined
-  }
-
-  const applyRecord = (segment: Segment, blockOffset: number, blockTotal: number, kind: number, recordKey: string, offset: number, length: number) => {
-    const space: StoreSpace = recordKey[0] === 'm' ? 'meta' : 'values'
-    const key = recordKey.slice(1)
-    forget(space, key)
-    if (kind === KIND_PUT) {
-      index[space].set(key, { segment, blockOffset, blockBytes: blockTotal, offset, length })
-      segment.rawBytes += length
-      segment.liveBytes += length
-    } else {
-      index[space].delete(key)
-      segment.rawBytes += TOMBSTONE_OVERHEAD + recordKey.length
-      segment.tombstones.add(recordKey)
-    }
-  }
-
-  /** Reads a segment's blocks into the index; truncates a torn or damaged tail. */
-  const replay = (segment: Segment, isLast: boolean) => {
-    const header = new Uint8Array(BLOCK_HEADER_BYTES)
-    let at = 0
-    const size = segment.handle.getSize()
-    while (at + BLOCK_HEADER_BYTES <= size) {
-      segment.handle.read(header, { at })
-      const parsed = readBlockHeader(header)
-      if (!parsed || at + parsed.totalBytes > size) break
-      if (isLast && at + parsed.totalBytes === size) {
-        // The newest block is the one a crash could have torn: check all of it.
-        const block = new Uint8Array(parsed.totalBytes)
-        segment.handle.read(block, { at })
-        if (!verifyBlock(block, parsed)) break
-      }
-      const directoryBytes = new Uint8Array(parsed.directoryBytes)
-      segment.handle.read(directoryBytes, { at: at + BLOCK_HEADER_BYTES })
-      for (const r of readDirectory(parsed, directoryBytes)) applyRecord(segment, at, parsed.totalBytes, r.kind, r.key, r.offset, r.length)
-      storedTotal += parsed.totalBytes
-      rawTotal += parsed.rawBytes
-      at += parsed.totalBytes
-    }
-    if (at < size) {
-      segment.handle.truncate(at)
-      segment.handle.flush()
-    }
-    segment.size = at
   }
 
   try {
@@ -177,7 +90,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     }
     found.sort((a, b) => a - b)
     for (const seq of found) segments.push(await openSegment(seq, false))
-    segments.forEach((segment, i) => replay(segment, i === segments.length - 1))
+    segments.forEach((segment, i) => state.replay(segment, i === segments.length - 1))
     if (segments.length === 0) segments.push(await openSegment(1, true))
   } catch (error) {
     for (const segment of segments) segment.handle.close()
@@ -185,7 +98,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     throw toStorageError(error, `opening OPFS store '${options.directory}'`, 'CLOSED')
   }
 
-  const active = () => segments[segments.length - 1]!
+  const active = () => state.active()
 
   const append = async (block: EncodedBlock) => {
     let segment = active()
@@ -197,9 +110,9 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     const at = segment.size
     segment.handle.write(block.bytes, { at })
     segment.size += block.bytes.byteLength
-    storedTotal += block.bytes.byteLength
-    rawTotal += block.rawBytes
-    for (const r of block.records) applyRecord(segment, at, block.bytes.byteLength, r.kind, r.key, r.offset, r.length)
+    state.storedTotal += block.bytes.byteLength
+    state.rawTotal += block.rawBytes
+    for (const r of block.records) state.applyRecord(segment, at, block.bytes.byteLength, r.kind, r.key, r.offset, r.length)
   }
 
   /**
@@ -259,46 +172,19 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     return payload
   }
 
-  const compact = async () => {
-    const due = new Map<Segment, Array<{ space: StoreSpace; key: string; location: Location }>>()
-    for (const segment of segments) {
-      if (segment === active() || segment.rawBytes === 0) continue
-      if (1 - segment.liveBytes / segment.rawBytes >= compactDeadRatio) due.set(segment, [])
-    }
-    if (due.size === 0) return
-    // One pass over the index for every due segment. Their lists stay true while they are
-    // rewritten one by one: a rewrite only moves its own segment's records to the active one.
-    for (const space of ['meta', 'values'] as const) {
-      for (const [key, location] of index[space]) due.get(location.segment)?.push({ space, key, location })
-    }
-    for (const [segment, records] of due) {
-      const live: KeyedStoreOp[] = records.map(({ space, key, location }) => ({
-        type: 'put',
-        space,
-        key,
-        value: readPayload(location).slice(location.offset, location.offset + location.length),
-      }))
-      // A tombstone must outlive every older record of its key: while an older segment exists
-      // and the key is still deleted, it is carried forward, or the older put would come back
-      // at the next open.
-      if (segments.some((older) => older.seq < segment.seq)) {
-        for (const recordKey of segment.tombstones) {
-          const space: StoreSpace = recordKey[0] === 'm' ? 'meta' : 'values'
-          const key = recordKey.slice(1)
-          if (!index[space].has(key)) live.push({ type: 'delete', space, key })
-        }
-      }
-      await writeBlocks(await prepareBlocks(live))
-      if (flush) active().handle.flush()
-      // Every live record now has a newer copy; only then does the old file go.
-      segment.handle.close()
-      segments.splice(segments.indexOf(segment), 1)
-      for (const cacheKey of [...blockCache.keys()]) if (cacheKey.startsWith(`${segment.seq}:`)) blockCache.delete(cacheKey)
-      storedTotal -= segment.size
-      rawTotal -= segment.rawBytes
-      await directory.removeEntry(segment.name)
-    }
-  }
+  const compact = () =>
+    compactSegments(state, {
+      compactDeadRatio,
+      readPayload,
+      write: async (ops) => writeBlocks(await prepareBlocks(ops)),
+      flushActive: () => {
+        if (flush) active().handle.flush()
+      },
+      dropCached: (segment) => {
+        for (const cacheKey of [...blockCache.keys()]) if (cacheKey.startsWith(`${segment.seq}:`)) blockCache.delete(cacheKey)
+      },
+      removeFile: (name) => directory.removeEntry(name),
+    })
 
   // One operation at a time: sync handles are not re-entrant, and compaction moves records.
   let queue: Promise<unknown> = Promise.resolve()
@@ -314,26 +200,6 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     queue = run.catch(() => undefined)
     return run
   }
-
-  /** A page of keys in order, from the index (sorted once per change). */
-  const pageOfKeys = (space: StoreSpace, scan: ScanOptions): string[] => {
-    const keys = (sorted[space] ??= [...index[space].keys()].sort())
-    let start = 0
-    if (scan.after !== undefined) {
-      let high = keys.length
-      while (start < high) {
-        const mid = (start + high) >>> 1
-        if (keys[mid]! <= scan.after) start = mid + 1
-        else high = mid
-      }
-    }
-    let end = Math.min(keys.length, start + (scan.limit ?? 1000))
-    if (scan.before !== undefined) while (end > start && keys[end - 1]! >= scan.before) end--
-    return keys.slice(start, end)
-  }
-
-  const liveBytes = () => segments.reduce((sum, s) => sum + s.liveBytes, 0)
-  const writtenBytes = () => segments.reduce((sum, s) => sum + s.rawBytes, 0)
 
   return {
     backend: 'opfs',
@@ -370,7 +236,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
 
     scan(space, scan: ScanOptions = {}) {
       return exclusive('scanning OPFS', () =>
-        pageOfKeys(space, scan).map((key): [string, Uint8Array] => {
+        state.pageOfKeys(space, scan).map((key): [string, Uint8Array] => {
           const location = index[space].get(key)!
           return [key, readPayload(location).slice(location.offset, location.offset + location.length)]
         }),
@@ -379,17 +245,17 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
 
     /** From the in-memory index: no block is read or inflated. */
     keys(space, scan: ScanOptions = {}) {
-      return exclusive('listing OPFS keys', () => pageOfKeys(space, scan))
+      return exclusive('listing OPFS keys', () => state.pageOfKeys(space, scan))
     },
 
     stats() {
       return exclusive('measuring OPFS', (): StoreStats => {
-        const live = liveBytes()
-        const written = writtenBytes()
+        const live = state.liveBytes()
+        const written = state.writtenBytes()
         return {
-          storedBytes: storedTotal,
+          storedBytes: state.storedTotal,
           logicalBytes: live,
-          compressionRatio: rawTotal === 0 ? 1 : storedTotal / Math.max(rawTotal, 1),
+          compressionRatio: state.rawTotal === 0 ? 1 : state.storedTotal / Math.max(state.rawTotal, 1),
           deadRatio: written === 0 ? 0 : 1 - live / written,
         }
       })

@@ -152,45 +152,8 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   // succeed, the rest fail, and the registry always matches the store.
   const touchedLayers = new Set<number>()
   const protect = new Set<number>()
-  const applyPut = (p: Planned) => {
-    const { item, record } = p
-    let slot = reg.find(item.namespace, item.key)
-    const replaced = slot >= 0
-    if (slot >= 0) {
-      touchedLayers.add(reg.layer[slot]!)
-      reg.detach(slot)
-      reg.hotValues[slot] = undefined
-    } else {
-      slot = reg.allocate(item.namespace, item.key)
-    }
-    writeRecord(reg, slot, record)
-    if (record.tier === HOT) setHotValue(reg, slot, item.bytes, item.value)
-    reg.attach(slot)
-    touchedLayers.add(reg.layer[slot]!)
-    protect.add(slot)
-    if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
-    else ctx.orphans.delete(slot)
-    ctx.promotionCandidates.delete(slot)
-    if (item.scope) {
-      const scope = item.scope
-      scope.usedBytes += record.sizeBytes - (scope.owned.get(item.storeKey) ?? 0)
-      scope.owned.set(item.storeKey, record.sizeBytes)
-    }
-    clearDamage(ctx, item.storeKey)
-    p.slot = slot
-    p.info = toEntryInfo(reg, slot)
-    ctx.metrics.puts++
-    const durable = (record.flags & DURABLE) !== 0
-    // Nothing watches puts yet (recall, backups, tabs will): then the put takes its number and no object.
-    if (!ctx.feed.watched('put')) ctx.feed.skip(durable)
-    else
-      ctx.feed.publish(
-        { kind: 'put', namespace: item.namespace, key: item.key, tier: p.info.tier, layer: item.layer, sizeBytes: record.sizeBytes, replaced, durable },
-        durable,
-      )
-  }
   let failure: { error: unknown } | undefined
-  const changes = planned.map((p): Change => ({ ...p.change, apply: () => applyPut(p) }))
+  const changes = planned.map((p): Change => ({ ...p.change, apply: () => applyPut(ctx, p, touchedLayers, protect) }))
   packIntoPages(
     ctx,
     planned.flatMap((p, i) =>
@@ -239,4 +202,47 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     reportBackgroundError(ctx, 'layer-rules-failed', error)
   }
   evaluatePressure(ctx)
+}
+
+/**
+ * A planned put whose batch has landed, into the registry: the slot is filled (or replaced),
+ * the scope that wrote it charged, any damage report for its key cleared, the change published.
+ */
+function applyPut(ctx: EngineContext, p: Planned, touchedLayers: Set<number>, protect: Set<number>): void {
+  const { reg } = ctx
+  const { item, record } = p
+  let slot = reg.find(item.namespace, item.key)
+  const replaced = slot >= 0
+  if (slot >= 0) {
+    touchedLayers.add(reg.layer[slot]!)
+    reg.detach(slot)
+    reg.hotValues[slot] = undefined
+  } else {
+    slot = reg.allocate(item.namespace, item.key)
+  }
+  writeRecord(reg, slot, record)
+  if (record.tier === HOT) setHotValue(reg, slot, item.bytes, item.value)
+  reg.attach(slot)
+  touchedLayers.add(reg.layer[slot]!)
+  protect.add(slot)
+  if (record.refCount === 0 && record.flags & REFERENCED) ctx.orphans.add(slot)
+  else ctx.orphans.delete(slot)
+  ctx.promotionCandidates.delete(slot)
+  if (item.scope) {
+    const scope = item.scope
+    scope.usedBytes += record.sizeBytes - (scope.owned.get(item.storeKey) ?? 0)
+    scope.owned.set(item.storeKey, record.sizeBytes)
+  }
+  clearDamage(ctx, item.storeKey)
+  p.slot = slot
+  p.info = toEntryInfo(reg, slot)
+  ctx.metrics.puts++
+  const durable = (record.flags & DURABLE) !== 0
+  // Nothing watches puts yet (recall, backups, tabs will): then the put takes its number and no object.
+  if (!ctx.feed.watched('put')) ctx.feed.skip(durable)
+  else
+    ctx.feed.publish(
+      { kind: 'put', namespace: item.namespace, key: item.key, tier: p.info.tier, layer: item.layer, sizeBytes: record.sizeBytes, replaced, durable },
+      durable,
+    )
 }

@@ -2,6 +2,7 @@ import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 
 import { decodeValue, encodeValue } from '../core/persistence/codec.ts'
 import { isErrorCode, isTiermemError, TiermemError } from '../core/api/errors.ts'
 import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
+import { checkClearOptions } from '../core/api/entry-writes.ts'
 import { forwardedMethods } from '../core/api/surface.ts'
 import type { Memory, MemoryEvents } from '../core/api/types.ts'
 import type { HostEvent, HostOpenOptions, MemoryHost, WireValues } from '../wire/protocol.ts'
@@ -116,6 +117,13 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     },
     get: <T>(key: string, o?: { namespace?: string }) => call(async () => unwire(await remote.get(key, o))[0] as T | undefined),
     getMany: <T>(keys: string[], o?: { namespace?: string }) => call(async () => unwire(await remote.getMany(keys, o)) as (T | undefined)[]),
+    peek: <T>(key: string, o?: { namespace?: string }) => call(async () => unwire(await remote.peek(key, o))[0] as T | undefined),
+    clear(clearOptions) {
+      return call(async () => {
+        const { namespace, onProgress } = checkClearOptions(clearOptions)
+        return remote.clear(namespace, onProgress ? proxy(onProgress) : undefined)
+      })
+    },
     async requestPersistence() {
       const storage = storageManager()
       if (!storage?.persist) return false

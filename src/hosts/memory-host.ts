@@ -1,4 +1,4 @@
-import { expose, transfer, type Endpoint } from 'comlink'
+import { expose, releaseProxy, transfer, type Endpoint } from 'comlink'
 import { installErrorTransfer, serializeError } from '../wire/error-transfer.ts'
 import { createMemory } from '../core/api/open-engine.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../core/api/internals.ts'
@@ -102,8 +102,8 @@ function createConnection(
     if (!served) throw new TiermemError('CLOSED', 'the memory is not open on this connection')
     return served.internals
   }
-  const read = async (keys: string[], options?: NamespaceOption): Promise<WireValues> => {
-    const values = await raw().getRaw(keys, options)
+  const read = async (keys: string[], options?: NamespaceOption, access = true): Promise<WireValues> => {
+    const values = await raw().getRaw(keys, options, access)
     const encoded: number[] = []
     const transfers: ArrayBuffer[] = []
     for (let i = 0; i < values.length; i++) {
@@ -159,6 +159,18 @@ function createConnection(
     putMany: async (packed: PackedPuts) => raw().putEncoded(unpackPuts(packed)),
     get: (key: string, options?: NamespaceOption) => read([key], options),
     getMany: (keys: string[], options?: NamespaceOption) => read(keys, options),
+    peek: (key: string, options?: NamespaceOption) => read([key], options, false),
+    async clear(namespace: string | undefined, onProgress?: (done: number, total: number) => void): Promise<number> {
+      try {
+        return await mem().clear({
+          ...(namespace === undefined ? {} : { namespace }),
+          ...(onProgress ? { onProgress: (done, total) => void onProgress(done, total) } : {}),
+        })
+      } finally {
+        // The page's callback is a proxy: let it go once the clear has settled.
+        ;(onProgress as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy]?.()
+      }
+    },
     /** A signal the page sampled (performance.memory exists only in the window). */
     reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void {
       raw().reportSignal(signal)

@@ -58,6 +58,9 @@ export interface MemoryHost extends Pick<Memory, ForwardedMethod> {
   putEach(packed: PackedPuts): Promise<PutResult[]>
   putMany(packed: PackedPuts): Promise<EntryInfo[]>
   get(key: string, options?: NamespaceOption): Promise<WireValues>
+  peek(key: string, options?: NamespaceOption): Promise<WireValues>
+  /** clear() with the page's progress callback as a comlink proxy. */
+  clear(namespace: string | undefined, onProgress?: (done: number, total: number) => void): Promise<number>
   getMany(keys: string[], options?: NamespaceOption): Promise<WireValues>
   /** A signal the page sampled (performance.memory exists only in the window). */
   reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void

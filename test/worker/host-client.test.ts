@@ -250,3 +250,19 @@ describe('the Memory surface is defined once', () => {
     expect(Object.keys(MEMORY_SURFACE).sort()).toEqual(expect.arrayContaining([...FORWARDED_METHODS].sort()))
   })
 })
+
+describe('peek and clear through the worker', () => {
+  it('peek counts no access; clear reports progress across the boundary and refuses a misspelt option on the page', async () => {
+    const mem = await connect()
+    await mem.putMany(Array.from({ length: 1500 }, (_, i) => ({ key: `k${i}`, value: { i }, tier: i % 2 ? ('warm' as const) : ('hot' as const) })))
+    expect(await mem.peek('k1')).toEqual({ i: 1 })
+    expect((await mem.getEntry('k1'))?.accessCount).toBe(0)
+    await expect(mem.clear({ namespce: 'x' } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    expect(await mem.has('k0')).toBe(true)
+    const progress: number[] = []
+    expect(await mem.clear({ onProgress: (done) => progress.push(done) })).toBe(1500)
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(progress).toEqual([1000, 1500])
+    expect(await mem.query({})).toEqual([])
+  })
+})

@@ -36,12 +36,13 @@ export function engineInternals(ctx: EngineContext): EngineInternals {
     changes(subscriber) {
       return ctx.feed.subscribe(subscriber)
     },
-    async getRaw(keys, options) {
+    async getRaw(keys, options, access = true) {
       if (ctx.closing) throw closedError()
       keys.forEach(checkKey)
       // The bytes are copied: the engine may still use its own (to promote the entry).
       const raw = (bytes: Uint8Array) => new EncodedValue(copyBytes(bytes))
       const namespace = checkNamespace(options?.namespace)
+      if (!access) return [await readOne(ctx, namespace, keys[0]!, raw, false)]
       return keys.length === 1 ? [await readOne(ctx, namespace, keys[0]!, raw)] : readMany(ctx, namespace, keys, raw)
     },
   }

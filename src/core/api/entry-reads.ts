@@ -12,9 +12,18 @@ import type { Memory, MemoryStats, NamespaceOption, QueryFilter } from './types.
 import { checkKey, checkNamespace } from './validate.ts'
 
 /** The reads of the Memory surface: values, metadata, queries and stats, each in issue order (calls.ts). */
-export function entryReads(ctx: EngineContext): Pick<Memory, 'get' | 'getMany' | 'getEntry' | 'has' | 'query' | 'stats'> {
+export function entryReads(ctx: EngineContext): Pick<Memory, 'get' | 'getMany' | 'getEntry' | 'has' | 'query' | 'stats' | 'peek'> {
   const { reg } = ctx
   return {
+    peek<T>(key: string, options?: NamespaceOption): Promise<T | undefined> {
+      if (ctx.closing) return Promise.reject(closedError())
+      try {
+        checkKey(key)
+        return readOne(ctx, checkNamespace(options?.namespace), key, undefined, false) as Promise<T | undefined>
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
     get<T>(key: string, options?: NamespaceOption): Promise<T | undefined> {
       if (ctx.closing) return Promise.reject(closedError())
       if (typeof key !== 'string' || key.length === 0 || key.length > 1024 || options !== undefined || !isWellFormed(key)) {

@@ -11,10 +11,49 @@ import { TiermemError } from './errors.ts'
 import type { EntryInfo, Memory, PutOptions, Tier } from './types.ts'
 import { checkKey, checkNamespace } from './validate.ts'
 
+/** Entries one clear() transaction removes. */
+const CLEAR_BATCH = 1000
+
+/** clear()'s options, checked the same way in both entries: a misspelt namespace must never clear everything. */
+export function checkClearOptions(options: unknown): { namespace: string | undefined; onProgress: ((done: number, total: number) => void) | undefined } {
+  if (options === undefined) return { namespace: undefined, onProgress: undefined }
+  if (typeof options !== 'object' || options === null) throw new TiermemError('INVALID_OPTION', 'clear takes { namespace?, onProgress? }')
+  for (const name in options) {
+    if (name !== 'namespace' && name !== 'onProgress') throw new TiermemError('INVALID_OPTION', `unknown clear option '${name}'; known: namespace, onProgress`)
+  }
+  const { namespace, onProgress } = options as { namespace?: unknown; onProgress?: unknown }
+  if (onProgress !== undefined && typeof onProgress !== 'function')
+    throw new TiermemError('INVALID_OPTION', 'clear onProgress must be a function (done, total) => void')
+  return {
+    namespace: namespace === undefined ? undefined : checkNamespace(namespace),
+    onProgress: onProgress as ((done: number, total: number) => void) | undefined,
+  }
+}
+
 /** The writes of the Memory surface: puts, deletes, references and tier moves, each in issue order (calls.ts). */
-export function entryWrites(ctx: EngineContext): Pick<Memory, 'put' | 'putMany' | 'delete' | 'retain' | 'release' | 'evict' | 'promote' | 'demote'> {
+export function entryWrites(ctx: EngineContext): Pick<Memory, 'put' | 'putMany' | 'delete' | 'retain' | 'release' | 'evict' | 'promote' | 'demote' | 'clear'> {
   const { reg } = ctx
   return {
+    clear(options) {
+      try {
+        const { namespace, onProgress } = checkClearOptions(options)
+        return mutate(ctx, 'all', async () => {
+          const slots: number[] = []
+          for (const slot of reg.slots()) if (namespace === undefined || reg.namespaces[slot] === namespace) slots.push(slot)
+          // In batches: each is one transaction, and reads issued after the clear wait for all of it.
+          for (let done = 0; done < slots.length;) {
+            const batch = slots.slice(done, done + CLEAR_BATCH)
+            await removeEntries(ctx, batch, 'manual')
+            done += batch.length
+            onProgress?.(done, slots.length)
+          }
+          if (slots.length === 0) onProgress?.(0, 0)
+          return slots.length
+        })
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
     put(key: string, value: unknown, options?: PutOptions): Promise<EntryInfo> {
       if (ctx.closing) return Promise.reject(closedError())
       try {

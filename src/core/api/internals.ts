@@ -20,7 +20,7 @@ export interface EngineInternals {
   /** A pressure signal sampled elsewhere (the page's JS heap); `limit` 0 removes it. */
   reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void
   /** get() that returns hot entries as values and warm/cold entries as EncodedValue. */
-  getRaw(keys: string[], options?: NamespaceOption): Promise<unknown[]>
+  getRaw(keys: string[], options?: NamespaceOption, access?: boolean): Promise<unknown[]>
   /** Subscribes to every committed change to an entry (change-feed.ts); returns the unsubscribe. */
   changes(subscriber: ChangeSubscriber): () => void
 }

@@ -31,6 +31,8 @@ export const MEMORY_SURFACE = {
   get: special(true, true),
   getMany: special(true, true),
   getEntry: forward(true),
+  peek: special(true, true),
+  clear: special(true),
   has: forward(true),
   delete: forward(true),
   query: forward(true),

@@ -294,6 +294,14 @@ export interface Memory {
   get<T = unknown>(key: string, options?: NamespaceOption): Promise<T | undefined>
   /** Metadata without updating access statistics. */
   getEntry(key: string, options?: NamespaceOption): Promise<EntryInfo | undefined>
+  /** The value, as get() gives it, without counting an access: no statistics, recency or promotion (tools, dashboards). */
+  peek<T = unknown>(key: string, options?: NamespaceOption): Promise<T | undefined>
+  /**
+   * Deletes every entry (of one namespace, if given) in one call, in batches, each batch one
+   * transaction; `onProgress(done, total)` after each (done never goes down and ends at total).
+   * Resolves to the number of entries removed. Reads issued after it see the memory cleared.
+   */
+  clear(options?: { namespace?: string; onProgress?: (done: number, total: number) => void }): Promise<number>
   has(key: string, options?: NamespaceOption): Promise<boolean>
   delete(key: string, options?: NamespaceOption): Promise<boolean>
   putMany(items: Array<{ key: string; value: unknown } & PutOptions>): Promise<EntryInfo[]>

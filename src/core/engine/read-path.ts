@@ -34,16 +34,16 @@ export type Decode = (bytes: Uint8Array) => unknown
  * get(): hot entries answer synchronously (one resolved promise); others read their store and
  * `decode` the bytes (by default into a fresh value).
  */
-export function readOne(ctx: EngineContext, namespace: string, key: string, decode: Decode = decodeValue): Promise<unknown> {
+export function readOne(ctx: EngineContext, namespace: string, key: string, decode: Decode = decodeValue, access = true): Promise<unknown> {
   // Issue order (read-order.ts): a read an earlier write has not reached yet runs after it.
   if ((ctx.pendingWrites.size !== 0 || !ctx.lane.done(ctx.writeTickets.global)) && keyWritePending(ctx, storeKeyOf(namespace, key))) {
-    return ctx.lane.run(() => readNow(ctx, namespace, key, decode))
+    return ctx.lane.run(() => readNow(ctx, namespace, key, decode, access))
   }
-  return readNow(ctx, namespace, key, decode)
+  return readNow(ctx, namespace, key, decode, access)
 }
 
 /** get() as of now, with no wait for writes (the caller has ordered it). */
-function readNow(ctx: EngineContext, namespace: string, key: string, decode: Decode): Promise<unknown> {
+function readNow(ctx: EngineContext, namespace: string, key: string, decode: Decode, access = true): Promise<unknown> {
   const { reg, metrics } = ctx
   const sampled = (++metrics.hotReads & HOT_SAMPLE_MASK) === 0 && metrics.enabled
   const started = sampled ? elapsedNow() : 0
@@ -60,6 +60,8 @@ function readNow(ctx: EngineContext, namespace: string, key: string, decode: Dec
     metrics.misses++
     return RESOLVED_UNDEFINED
   }
+  // peek() reads as get() does, but counts no access: no statistics, recency or promotion.
+  if (!access) return reg.tier[slot] === HOT ? Promise.resolve(hotValue(reg, slot)) : readStored(ctx, namespace, key, slot, decode, false)
   recordAccess(ctx, slot, now)
   if (reg.tier[slot] === HOT) {
     metrics.hits[HOT]!++
@@ -78,9 +80,10 @@ function recordAccess(ctx: EngineContext, slot: number, now: number): void {
 }
 
 /** Bytes read back from warm or cold: verified, counted, decoded, and the entry maybe promoted. */
-function acceptStored(ctx: EngineContext, slot: number, tier: number, bytes: Uint8Array, decode: Decode, elapsedMs: number): unknown {
+function acceptStored(ctx: EngineContext, slot: number, tier: number, bytes: Uint8Array, decode: Decode, elapsedMs: number, access = true): unknown {
   const { metrics } = ctx
   verifyContent(ctx, slot, bytes)
+  if (!access) return decode(bytes)
   metrics.hits[tier]!++
   if (metrics.enabled) metrics.latency[tier as 1 | 2].record(elapsedMs)
   const value = decode(bytes)
@@ -89,13 +92,13 @@ function acceptStored(ctx: EngineContext, slot: number, tier: number, bytes: Uin
 }
 
 /** Reads a warm or cold entry; if a tier move raced the read, looks the key up again. */
-async function readStored(ctx: EngineContext, namespace: string, key: string, slot: number, decode: Decode): Promise<unknown> {
+async function readStored(ctx: EngineContext, namespace: string, key: string, slot: number, decode: Decode, access = true): Promise<unknown> {
   const { reg, metrics } = ctx
   const started = elapsedNow()
   for (let attempt = 0; attempt < 4; attempt++) {
     const tier = reg.tier[slot]!
     if (tier === HOT) {
-      metrics.hits[HOT]!++
+      if (access) metrics.hits[HOT]!++
       return hotValue(reg, slot)
     }
     const gen = reg.gen[slot]!
@@ -103,7 +106,7 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
     const hashHi = reg.hashHi[slot]!
     const hashLo = reg.hashLo[slot]!
     const [bytes] = await readTier(ctx, tier, [slot])
-    if (bytes && reg.isLive(slot, gen)) return acceptStored(ctx, slot, tier, bytes, decode, elapsedNow() - started)
+    if (bytes && reg.isLive(slot, gen)) return acceptStored(ctx, slot, tier, bytes, decode, elapsedNow() - started, access)
     // A write issued after this read landed while it ran: the bytes read are still the value
     // as it was when the read was issued, if they are the bytes named then.
     if (bytes && hashMatches(bytes, hashHi, hashLo)) return decode(bytes)

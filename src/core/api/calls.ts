@@ -1,6 +1,6 @@
 import { reportBackgroundError, type EngineContext } from '../engine/engine-context.ts'
 import { enqueuePuts, type PreparedPut } from '../engine/put-pipeline.ts'
-import { inIssueOrder, keyWritePending, noteGlobalWrite, noteKeyWrites } from '../engine/read-order.ts'
+import { inIssueOrder, noteGlobalWrite, noteKeyWrites, readMustWait } from '../engine/read-order.ts'
 import { commitChanges } from '../persistence/journal.ts'
 import { evaluatePressure } from '../pressure/pressure-controller.ts'
 import { readRecord, storeKeyOf } from '../registry/entry-record.ts'
@@ -52,7 +52,7 @@ export function readEntry<T>(ctx: EngineContext, key: unknown, options: Namespac
   try {
     checkKey(key)
     const namespace = checkNamespace(options?.namespace)
-    return inIssueOrder(ctx, keyWritePending(ctx, storeKeyOf(namespace, key)), () => read(namespace, key))
+    return inIssueOrder(ctx, readMustWait(ctx, namespace, key), () => read(namespace, key))
   } catch (error) {
     return Promise.reject(error)
   }

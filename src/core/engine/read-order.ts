@@ -1,3 +1,4 @@
+import { storeKeyOf } from '../registry/entry-record.ts'
 import type { EngineContext } from './engine-context.ts'
 
 /**
@@ -32,12 +33,19 @@ export function noteGlobalWrite(ctx: EngineContext, ticket: number): void {
   ctx.writeTickets.global = ticket
 }
 
-/** Whether a write issued before now may change what a read of this store key returns. */
-export function keyWritePending(ctx: EngineContext, storeKey: string): boolean {
+/**
+ * Whether a write issued before now may change what a read of these keys returns. The common
+ * case — nothing pending — is answered before any store key is built (a hot get is this cheap).
+ */
+export function readMustWait(ctx: EngineContext, namespace: string, keys: string | readonly string[]): boolean {
   if (!ctx.lane.done(ctx.writeTickets.global)) return true
   if (ctx.pendingWrites.size === 0) return false
-  const ticket = ctx.pendingWrites.get(storeKey)
-  return ticket !== undefined && !ctx.lane.done(ticket)
+  // One key is passed as itself: a get allocates nothing here.
+  for (const key of typeof keys === 'string' ? [keys] : keys) {
+    const ticket = ctx.pendingWrites.get(storeKeyOf(namespace, key))
+    if (ticket !== undefined && !ctx.lane.done(ticket)) return true
+  }
+  return false
 }
 
 /** Whether any write issued before now has not landed yet (for reads over every entry: query, stats). */

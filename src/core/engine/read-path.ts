@@ -4,7 +4,7 @@ import { storeKeyOf } from '../registry/entry-record.ts'
 import { readWarm } from '../persistence/warm-values.ts'
 import { TiermemError } from '../api/errors.ts'
 import { checkMetadataIntact, hashMatches, verifyContent } from '../persistence/integrity.ts'
-import { inIssueOrder, keyWritePending } from './read-order.ts'
+import { inIssueOrder, readMustWait } from './read-order.ts'
 import { elapsedNow, HOT_SAMPLE_MASK } from '../pressure/metrics.ts'
 import { COLD, HOT, PENDING, WARM } from '../registry/registry.ts'
 import { removeEntries } from './removal.ts'
@@ -36,7 +36,7 @@ export type Decode = (bytes: Uint8Array) => unknown
  */
 export function readOne(ctx: EngineContext, namespace: string, key: string, decode: Decode = decodeValue, access = true): Promise<unknown> {
   // Issue order (read-order.ts): a read an earlier write has not reached yet runs after it.
-  if ((ctx.pendingWrites.size !== 0 || !ctx.lane.done(ctx.writeTickets.global)) && keyWritePending(ctx, storeKeyOf(namespace, key))) {
+  if (readMustWait(ctx, namespace, key)) {
     return ctx.lane.run(() => readNow(ctx, namespace, key, decode, access))
   }
   return readNow(ctx, namespace, key, decode, access)
@@ -135,8 +135,7 @@ function readTier(ctx: EngineContext, tier: number, slots: readonly number[]): P
 
 /** getMany(): hot entries straight away, warm and cold ones in one store read per tier. */
 export function readMany(ctx: EngineContext, namespace: string, keys: readonly string[], decode: Decode = decodeValue): Promise<unknown[]> {
-  const wait = (ctx.pendingWrites.size !== 0 || !ctx.lane.done(ctx.writeTickets.global)) && keys.some((key) => keyWritePending(ctx, storeKeyOf(namespace, key)))
-  return inIssueOrder(ctx, wait, () => readManyNow(ctx, namespace, keys, decode))
+  return inIssueOrder(ctx, readMustWait(ctx, namespace, keys), () => readManyNow(ctx, namespace, keys, decode))
 }
 
 async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly string[], decode: Decode): Promise<unknown[]> {

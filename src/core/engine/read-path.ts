@@ -45,7 +45,7 @@ export function readOne(ctx: EngineContext, namespace: string, key: string, deco
 /** get() as of now, with no wait for writes (the caller has ordered it). */
 function readNow(ctx: EngineContext, namespace: string, key: string, decode: Decode, access = true): Promise<unknown> {
   const { reg, metrics } = ctx
-  const sampled = (++metrics.hotReads & HOT_SAMPLE_MASK) === 0 && metrics.enabled
+  const sampled = access && (++metrics.hotReads & HOT_SAMPLE_MASK) === 0 && metrics.enabled
   const started = sampled ? elapsedNow() : 0
   const now = ctx.clock.now()
   const slot = lookup(ctx, namespace, key, now)
@@ -57,7 +57,7 @@ function readNow(ctx: EngineContext, namespace: string, key: string, decode: Dec
         return Promise.reject(error)
       }
     }
-    metrics.misses++
+    if (access) metrics.misses++
     return RESOLVED_UNDEFINED
   }
   // peek() reads as get() does, but counts no access: no statistics, recency or promotion.
@@ -114,7 +114,7 @@ async function readStored(ctx: EngineContext, namespace: string, key: string, sl
     const now = ctx.clock.now()
     slot = lookup(ctx, namespace, key, now)
     if (slot < 0) {
-      metrics.misses++
+      if (access) metrics.misses++
       return undefined
     }
     if (!bytes && reg.gen[slot] === gen && reg.tier[slot] === tier && reg.page[slot] === page) break

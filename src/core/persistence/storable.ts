@@ -11,21 +11,7 @@ import { TiermemError } from '../api/errors.ts'
  * the codec then writes in a form that keeps its sign.
  */
 export function checkStorable(value: unknown): boolean {
-  switch (typeof value) {
-    case 'string':
-      if (!isWellFormed(value)) throw loneSurrogate('the value')
-      return false
-    case 'number':
-      return value === 0 && 1 / value < 0
-    case 'object':
-      return value === null ? false : new StorableWalk().object(value)
-    case 'function':
-      throw refuse('the value is a function')
-    case 'symbol':
-      throw refuse('the value is a symbol')
-    default:
-      return false
-  }
+  return new StorableWalk().run(value)
 }
 
 /** Where a string from the user is a name (a key, a namespace, a tag): true if it has no lone surrogate. */
@@ -40,12 +26,13 @@ const KEPT_TAGS = new Set(['[object Date]', '[object RegExp]', '[object Error]',
 
 /** Walks a value once; the path to what it refuses is built only when it refuses (puts are hot). */
 class StorableWalk {
-  private readonly seen = new Set<object>()
+  /** Containers already walked (cycles and shared references); made at the first container. */
+  private seen: Set<object> | undefined
   private readonly path: Array<string | number> = []
   private negativeZero = false
 
-  object(root: object): boolean {
-    this.visit(root)
+  run(value: unknown): boolean {
+    this.visit(value)
     return this.negativeZero
   }
 
@@ -83,8 +70,9 @@ class StorableWalk {
   }
 
   private container(value: object): void {
-    if (this.seen.has(value)) return
-    this.seen.add(value)
+    const seen = (this.seen ??= new Set())
+    if (seen.has(value)) return
+    seen.add(value)
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
         if (!(i in value)) throw refuse(`${this.where()} is a sparse array (index ${i} is a hole); fill it, e.g. Array.from(array)`)

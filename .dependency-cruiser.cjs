@@ -42,12 +42,6 @@ module.exports = {
       to: { path: '^(src/(client|hosts)/|worker/)' },
     },
     {
-      name: 'wire-takes-only-types-from-stores',
-      severity: 'error',
-      from: { path: '^src/wire/' },
-      to: { path: '^src/stores/', dependencyTypesNot: ['type-only'] },
-    },
-    {
       name: 'client-talks-through-the-wire',
       severity: 'error',
       comment: 'The page client knows the host only through the protocol in src/wire, and never runs store code.',
@@ -55,10 +49,10 @@ module.exports = {
       to: { path: '^src/hosts/' },
     },
     {
-      name: 'client-takes-only-types-from-stores',
+      name: 'page-side-takes-only-types-from-stores',
       severity: 'error',
-      comment: 'Store options (OPFS tuning) are data the page passes on; no store code runs on the page.',
-      from: { path: '^src/client/' },
+      comment: 'Store options (OPFS tuning) are data the page passes on; no store code runs in the wire or the client.',
+      from: { path: '^src/(wire|client)/' },
       to: { path: '^src/stores/', dependencyTypesNot: ['type-only'] },
     },
     {

@@ -300,6 +300,9 @@ export interface Memory {
    * Deletes every entry (of one namespace, if given) in one call, in batches, each batch one
    * transaction; `onProgress(done, total)` after each (done never goes down and ends at total).
    * Resolves to the number of entries removed. Reads issued after it see the memory cleared.
+   * The one call that is not all or nothing: if a batch fails, the batches before it stay
+   * deleted (onProgress has said how many) and the rest stays stored; calling clear() again
+   * finishes it.
    */
   clear(options?: { namespace?: string; onProgress?: (done: number, total: number) => void }): Promise<number>
   has(key: string, options?: NamespaceOption): Promise<boolean>

@@ -20,7 +20,7 @@ export interface MethodSpec {
   readonly repeatSafe: boolean
 }
 
-export type MemoryMethod = Exclude<keyof Memory, typeof Symbol.asyncDispose>
+export type MemoryMethod = Exclude<keyof Memory, symbol>
 
 const forward = (repeatSafe: boolean) => ({ wire: 'forward', transfersBytes: false, repeatSafe }) as const
 const special = (repeatSafe: boolean, transfersBytes = false) => ({ wire: 'special', transfersBytes, repeatSafe }) as const

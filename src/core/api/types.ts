@@ -275,21 +275,29 @@ export interface MemoryEvents {
   layerChanged: { key: string; namespace: string; from: string; to: string; reason: 'transfer' | 'promotion'; score?: number }
 }
 
-export interface TaskScope {
+/** `Symbol.asyncDispose` where the TypeScript lib in use declares it (`esnext.disposable`, ES2024+ libs), else nothing. */
+type AsyncDisposeKey = SymbolConstructor extends { readonly asyncDispose: infer K extends symbol } ? K : never
+
+/**
+ * `[Symbol.asyncDispose]()` (what `close()` does), for `await using`. Typed only where your lib
+ * knows the symbol, so the types also check under `lib: ["ES2022", "DOM"]`.
+ */
+export type AsyncDisposableWhereTyped = { [K in AsyncDisposeKey]: () => Promise<void> }
+
+export interface TaskScope extends AsyncDisposableWhereTyped {
   readonly taskId: string
   /** Aborted on emergency pressure unless the scope is critical. */
   readonly signal: AbortSignal
   put(key: string, value: unknown, options?: PutOptions): Promise<EntryInfo>
   get<T = unknown>(key: string): Promise<T | undefined>
   close(options?: { keepEvidence?: boolean }): Promise<void>
-  [Symbol.asyncDispose](): Promise<void>
 }
 
 export interface NamespaceOption {
   namespace?: string
 }
 
-export interface Memory {
+export interface Memory extends AsyncDisposableWhereTyped {
   put(key: string, value: unknown, options?: PutOptions): Promise<EntryInfo>
   get<T = unknown>(key: string, options?: NamespaceOption): Promise<T | undefined>
   /** Metadata without updating access statistics. */
@@ -327,6 +335,4 @@ export interface Memory {
   on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void): Promise<() => void>
   flush(): Promise<void>
   close(): Promise<void>
-  /** close(), for `await using mem = await createMemory()`. */
-  [Symbol.asyncDispose](): Promise<void>
 }

@@ -1,3 +1,4 @@
+import { TiermemError } from '../core/api/errors.ts'
 import type { MemoryOptions } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import { connectMemory, type RemoteMemory } from './connect.ts'
@@ -11,22 +12,57 @@ export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock
    * and other bundlers follow.
    */
   worker?: Worker
+  /**
+   * Where tiermem's worker script (`tiermem/worker`) is served, if your bundler does not follow
+   * `new URL(..., import.meta.url)` (esbuild): openMemory() starts it as a module worker. If it
+   * fails to load, openMemory() rejects with WORKER_LOST naming this URL. See docs/bundlers.md.
+   */
+  workerUrl?: string | URL
   /** Tuning of the OPFS cold store: blockBytes (64 KiB), segmentBytes (8 MiB), level (6), compactDeadRatio (0.5), compressionThreads (2 on 2+ cores). */
   opfs?: Omit<OpfsStoreOptions, 'directory'>
 }
 
+/** The worker script beside this module; the build rewrites this path to './worker.js' (tsdown.config.ts). */
+const WORKER_SCRIPT = '../../worker/tiermem.worker.ts'
+
 /**
  * Opens a memory whose engine runs in a dedicated worker over IndexedDB (warm) and OPFS (cold).
  * Returns the same `Memory` interface as `createMemory()`; data persists across reloads and
- * browser restarts. `close()` stops the worker it started.
+ * browser restarts. `close()` stops the worker it started. Rejects with WORKER_LOST, naming the
+ * script's URL, if the worker cannot start (a 404, a script that throws).
  */
 export async function openMemory(options: OpenMemoryOptions = {}): Promise<RemoteMemory> {
-  const { worker: given, name = 'default', ...engineOptions } = options
-  const worker = given ?? new Worker(new URL('../../worker/tiermem.worker.ts', import.meta.url), { type: 'module', name: `tiermem:${name}` })
+  const { worker: given, workerUrl, name = 'default', ...engineOptions } = options
+  // `new Worker(new URL('…', import.meta.url), { type: 'module', … })` written out whole is what bundlers look for.
+  const worker =
+    given ??
+    (workerUrl !== undefined
+      ? new Worker(workerUrl, { type: 'module', name: `tiermem:${name}` })
+      : new Worker(new URL('../../worker/tiermem.worker.ts', import.meta.url), { type: 'module', name: `tiermem:${name}` }))
+  const script = given
+    ? 'the worker passed as { worker }'
+    : String(workerUrl !== undefined ? new URL(workerUrl, globalThis.location?.href) : new URL(WORKER_SCRIPT, import.meta.url))
+  // A worker whose script fails to load never answers: its `error` event is the only word of it.
+  let onError: (event: Event) => void = () => undefined
+  const failed = new Promise<never>((_, reject) => {
+    onError = (event) => {
+      event.preventDefault()
+      const detail = event instanceof ErrorEvent && event.message ? `: ${event.message}` : ''
+      reject(
+        new TiermemError(
+          'WORKER_LOST',
+          `tiermem's worker could not start (${script})${detail}. Check that the script is served; if your bundler does not follow new URL(..., import.meta.url), pass { workerUrl } (see docs/bundlers.md)`,
+        ),
+      )
+    }
+    worker.addEventListener('error', onError)
+  })
   try {
-    return await connectMemory(worker, { ...engineOptions, name, dispose: () => (given ? undefined : worker.terminate()) })
+    return await Promise.race([connectMemory(worker, { ...engineOptions, name, dispose: () => (given ? undefined : worker.terminate()) }), failed])
   } catch (error) {
     if (!given) worker.terminate()
     throw error
+  } finally {
+    worker.removeEventListener('error', onError)
   }
 }

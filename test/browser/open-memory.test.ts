@@ -70,4 +70,26 @@ describe('openMemory() in Chromium: worker, IndexedDB and OPFS', () => {
     })
     await first.close()
   })
+
+  it('rejects with WORKER_LOST naming the URL when the worker script is missing (a 404), never hangs', async () => {
+    const workerUrl = '/no-such-dir/tiermem.worker.js'
+    const outcome = await openMemory({ name: unique('missing'), workerUrl, ...plain }).catch((error: unknown) => error)
+    expect(outcome).toBeInstanceOf(TiermemError)
+    expect(outcome).toMatchObject({ code: 'WORKER_LOST', message: expect.stringContaining(new URL(workerUrl, location.href).href) })
+  })
+
+  it('rejects with WORKER_LOST, with the script error, when the worker script throws as it loads', async () => {
+    const script = URL.createObjectURL(new Blob(["throw new Error('broken build')"], { type: 'text/javascript' }))
+    const outcome = await openMemory({ name: unique('throws'), workerUrl: script, ...plain }).catch((error: unknown) => error)
+    URL.revokeObjectURL(script)
+    expect(outcome).toMatchObject({ code: 'WORKER_LOST', message: expect.stringMatching(/broken build/) })
+  })
+
+  it('starts the worker from workerUrl', async () => {
+    const workerUrl = new URL('../../worker/tiermem.worker.ts', import.meta.url)
+    const mem = await openMemory({ name: unique('url'), workerUrl, ...plain })
+    await mem.put('k', 'v', { tier: 'cold' })
+    expect(await mem.get('k')).toBe('v')
+    await mem.close()
+  })
 })

@@ -1,4 +1,4 @@
-import { openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
+import { deleteDB, openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
 import { copyBytes } from '../core/persistence/codec.ts'
 import { TiermemError } from '../core/api/errors.ts'
 import { toStorageError } from './storage-errors.ts'
@@ -189,6 +189,5 @@ function ownBytes(value: Uint8Array): Uint8Array {
 
 /** Deletes a store's database (tests, "clear all data"). */
 export async function deleteIndexedDbStore(database: string): Promise<void> {
-  const { deleteDB } = await import('idb')
   await deleteDB(database)
 }

@@ -17,6 +17,8 @@ export default defineConfig({
     { name: 'library', testMatch: 'library.spec.ts', use: { baseURL: 'http://127.0.0.1:5174' } },
     // The demo as users get it: built, then served by vite preview.
     { name: 'demo', testMatch: 'demo.spec.ts', use: { baseURL: 'http://127.0.0.1:4173' } },
+    // The packed tarball installed into scratch projects outside the repository.
+    { name: 'consumers', testMatch: 'consumers.spec.ts' },
   ],
   webServer: [
     { command: 'npx vite --config e2e/harness.vite.config.ts --host 127.0.0.1', url: 'http://127.0.0.1:5174/', reuseExistingServer: false, timeout: 60_000 },

@@ -1,4 +1,4 @@
-import type { MemoryStats, PressureReport, Tier } from '../src/index.ts'
+import type { MemoryStats, PressureReport, Tier } from 'tiermem'
 import { byId, bytes, clock, element, ms, percent } from './format.ts'
 
 const TIERS: Tier[] = ['hot', 'warm', 'cold']

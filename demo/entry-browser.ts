@@ -1,4 +1,4 @@
-import type { EntryInfo, Memory, QueryFilter, Tier } from '../src/index.ts'
+import type { EntryInfo, Memory, QueryFilter, Tier } from 'tiermem'
 import { byId, bytes, clock, element } from './format.ts'
 
 /** The entry browser: a query by namespace / type / tier / layer / tag, and each entry's metadata. */

@@ -1,4 +1,4 @@
-import type { Memory } from '../src/index.ts'
+import type { Memory } from 'tiermem'
 
 /** Sentences an assistant might hear; messages are built from them at sizes from ~200 B to ~4 KiB. */
 const SENTENCES = [

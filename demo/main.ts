@@ -1,5 +1,5 @@
 import './style.css'
-import { openMemory, type MemoryEvents, type RemoteMemory, type TaskScope } from '../src/index.ts'
+import { openMemory, type MemoryEvents, type RemoteMemory, type TaskScope } from 'tiermem'
 import { logEvent, recordLevel, renderHealth, renderPressure, renderTiers } from './dashboard.ts'
 import { createEntryBrowser } from './entry-browser.ts'
 import { byId, bytes } from './format.ts'

@@ -1,6 +1,6 @@
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
-import type { MemoryStats } from '../src/index.ts'
+import type { MemoryStats } from 'tiermem'
 import { bytes } from './format.ts'
 
 const WINDOW = 120

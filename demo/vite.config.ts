@@ -10,6 +10,6 @@ export default defineConfig({
   root: new URL('.', import.meta.url).pathname,
   server: { port: 5173, headers: isolation, fs: { allow: [new URL('..', import.meta.url).pathname] } },
   preview: { port: 4173, headers: isolation },
-  build: { outDir: new URL('../dist/demo', import.meta.url).pathname, emptyOutDir: true, target: 'es2022' },
+  build: { outDir: new URL('./dist', import.meta.url).pathname, emptyOutDir: true, target: 'es2022' },
   worker: { format: 'es' },
 })

@@ -1,5 +1,5 @@
-// A bare page for e2e tests of the library itself: tiermem on window, nothing else.
-import * as tiermem from '../../src/index.ts'
+// A bare page for e2e tests of the library as users get it (the built package, dist/): tiermem on window, nothing else.
+import * as tiermem from 'tiermem'
 
 declare global {
   interface Window {

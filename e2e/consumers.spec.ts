@@ -1,0 +1,126 @@
+/**
+ * The package as a stranger gets it: `npm pack`, installed into scratch projects outside this
+ * repository (their own package.json, no settings of ours), then used from a Vite app (build and
+ * dev server), an esbuild-bundled page, a plain Node script, and `tsc` under bundler and nodenext
+ * resolution with strict flags, `lib: ES2022, DOM` and `skipLibCheck: false`.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { expect, test, type Page } from '@playwright/test'
+import { serveStatic, type StaticServer } from './static-server.ts'
+
+const repo = new URL('..', import.meta.url).pathname
+const bin = (tool: string) => join(repo, 'node_modules', '.bin', tool)
+const run = (command: string, args: string[], cwd: string) => execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+
+let root: string
+const servers: StaticServer[] = []
+const processes: ChildProcess[] = []
+
+test.describe.configure({ mode: 'serial' })
+
+test.beforeAll(async () => {
+  test.setTimeout(180_000)
+  root = mkdtempSync(join(tmpdir(), 'tiermem-consumer-'))
+  // prepack builds dist/ first, so the tarball holds what the sources say now.
+  const tarball = run('npm', ['pack', '--silent', '--pack-destination', root], repo).trim().split('\n').pop()!
+  cpSync(new URL('./consumers/', import.meta.url).pathname, root, { recursive: true })
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', join(root, tarball)], root)
+})
+
+test.afterAll(async () => {
+  for (const child of processes) child.kill()
+  await Promise.all(servers.map((server) => server.close()))
+  if (root) rmSync(root, { recursive: true, force: true })
+})
+
+/** Loads the page twice: the first load stores a note, the reload reads it back. */
+async function putReloadGet(page: Page, url: string): Promise<void> {
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(String(error)))
+  const result = async () => {
+    await page.waitForFunction(() => document.body.dataset.result, null, { timeout: 30_000 })
+    return JSON.parse((await page.evaluate(() => document.body.dataset.result))!)
+  }
+  await page.goto(url)
+  expect(await result()).toEqual({ before: null, backend: 'opfs' })
+  await page.reload()
+  const second = await result()
+  expect(second.error).toBeUndefined()
+  expect(second.before.text).toBe('remember the milk')
+  expect(errors).toEqual([])
+}
+
+test('a Vite app built with `vite build` stores, reloads and reads back', async ({ page }) => {
+  const app = join(root, 'vite-app')
+  run(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], app)
+  // Both workers became files of the app's own build.
+  const assets = readdirSync(join(app, 'dist/assets'))
+  expect(assets.some((file) => /^worker-.*\.js$/.test(file))).toBe(true)
+  expect(assets.some((file) => /^block-compressor\.worker-.*\.js$/.test(file))).toBe(true)
+  const server = await serveStatic(join(app, 'dist'))
+  servers.push(server)
+  await putReloadGet(page, server.url)
+  const second = JSON.parse((await page.evaluate(() => document.body.dataset.result))!)
+  expect(second.before).toEqual({ text: 'remember the milk', tags: ['shopping'] })
+})
+
+test('a Vite app on the dev server works too, and the server warns about nothing', async ({ page }) => {
+  const app = join(root, 'vite-app')
+  const port = 5300 + Math.floor(Math.random() * 500)
+  const child = spawn(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), '--port', String(port), '--strictPort', '--host', '127.0.0.1'], {
+    cwd: app,
+  })
+  processes.push(child)
+  let log = ''
+  child.stdout.on('data', (chunk) => (log += chunk))
+  child.stderr.on('data', (chunk) => (log += chunk))
+  await expect.poll(() => log, { timeout: 30_000 }).toContain('ready in')
+  await putReloadGet(page, `http://127.0.0.1:${port}/`)
+  child.kill()
+  // No "Failed to load source map" or other warnings from the package's files.
+  expect(log).not.toMatch(/source ?map|warn|error/i)
+})
+
+test('an esbuild-bundled page, with the worker bundled as an entry of its own, stores, reloads and reads back', async ({ page }) => {
+  const app = join(root, 'esbuild-app')
+  run(bin('esbuild'), ['main.js', 'missing-worker.js', 'tiermem-worker=tiermem/worker', '--bundle', '--format=esm', '--outdir=out', '--log-level=warning'], app)
+  const server = await serveStatic(app)
+  servers.push(server)
+  await putReloadGet(page, `${server.url}index.html`)
+  const second = JSON.parse((await page.evaluate(() => document.body.dataset.result))!)
+  expect(second.before).toEqual({ text: 'remember the milk', at: new Date(0).toISOString() })
+})
+
+test('openMemory() rejects with WORKER_LOST naming the URL when the worker script is not there', async ({ page }) => {
+  const server = servers.at(-1)!
+  await page.goto(`${server.url}missing-worker.html`)
+  await page.waitForFunction(() => document.body.dataset.result, null, { timeout: 20_000 })
+  const { error } = JSON.parse((await page.evaluate(() => document.body.dataset.result))!)
+  expect(error.name).toBe('TiermemError')
+  expect(error.code).toBe('WORKER_LOST')
+  // esbuild left openMemory()'s `new URL('./worker.js', import.meta.url)` as it was: next to the bundle.
+  expect(error.message).toContain(`${server.url}out/worker.js`)
+  expect(error.message).toContain('workerUrl')
+})
+
+test('a plain Node script uses tiermem/core', () => {
+  const out = run(process.execPath, ['main.mjs'], join(root, 'node-app'))
+  expect(JSON.parse(out)).toEqual({ value: 'vegetarian', tier: 'hot', layer: 'insights', refused: 'INVALID_VALUE' })
+})
+
+for (const resolution of ['bundler', 'nodenext']) {
+  test(`the types check in a strict consumer (moduleResolution ${resolution}, lib ES2022 + DOM, skipLibCheck false)`, () => {
+    const tsc = join(repo, 'node_modules/typescript/bin/tsc')
+    let output = ''
+    try {
+      output = run(process.execPath, [tsc, '-p', `tsconfig.${resolution}.json`], join(root, 'types'))
+    } catch (error) {
+      output = String((error as { stdout?: string }).stdout ?? error)
+    }
+    expect(output).toBe('')
+  })
+}

@@ -36,4 +36,22 @@ describe('where OPFS sync access handles are missing', () => {
     await deleteIndexedDbStore(`tiermem:${name}`)
     await deleteIndexedDbStore(`tiermem:${name}:cold`)
   })
+
+  it('a second open of the same name fails with LOCKED while the first holds it, and succeeds once it closes', async () => {
+    // Nothing in IndexedDB refuses a second opener: the name's Web Lock is the only guard here.
+    const name = `fallback-twice-${Date.now()}`
+    const first = await openBrowserStores(name)
+    expect(first.cold.backend).toBe('indexeddb')
+    await expect(openBrowserStores(name)).rejects.toMatchObject({
+      code: 'LOCKED',
+      message: expect.stringMatching(/another tab or worker has this memory open/),
+    })
+    await first.warm.close()
+    await first.cold.close()
+    const second = await openBrowserStores(name)
+    await second.warm.close()
+    await second.cold.close()
+    await deleteIndexedDbStore(`tiermem:${name}`)
+    await deleteIndexedDbStore(`tiermem:${name}:cold`)
+  })
 })

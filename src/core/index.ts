@@ -1,4 +1,8 @@
-/** `tiermem/core`: the platform-agnostic engine, in-process (Node, Deno, Workers, tests, your own worker). */
+/**
+ * `tiermem/core`: the platform-agnostic engine, in-process (Node, Deno, Workers, tests, your own worker).
+ *
+ * @module tiermem/core
+ */
 export { createMemory } from './api/open-engine.ts'
 export { memoryStore, memoryStoreData, type MemoryStoreData } from './store/memory-store.ts'
 export { TiermemError, ErrorCode, isTiermemError } from './api/errors.ts'

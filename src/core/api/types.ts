@@ -276,7 +276,7 @@ export interface MemoryEvents {
 }
 
 /** `Symbol.asyncDispose` where the TypeScript lib in use declares it (`esnext.disposable`, ES2024+ libs), else nothing. */
-type AsyncDisposeKey = SymbolConstructor extends { readonly asyncDispose: infer K extends symbol } ? K : never
+export type AsyncDisposeKey = SymbolConstructor extends { readonly asyncDispose: infer K extends symbol } ? K : never
 
 /**
  * `[Symbol.asyncDispose]()` (what `close()` does), for `await using`. Typed only where your lib
@@ -298,7 +298,14 @@ export interface NamespaceOption {
 }
 
 export interface Memory extends AsyncDisposableWhereTyped {
+  /**
+   * Stores a value (anything structured clone keeps; functions and symbols are refused with
+   * INVALID_VALUE) under a key of its namespace, replacing what was there. Resolves once
+   * committed (durable entries) to the entry's metadata. Fails with LAYER_FULL, QUOTA_EXCEEDED,
+   * INVALID_KEY / INVALID_VALUE / INVALID_OPTION, changing nothing stored.
+   */
   put(key: string, value: unknown, options?: PutOptions): Promise<EntryInfo>
+  /** The value, from whichever tier holds it, or undefined (absent or expired). Counts an access: statistics, recency, promotion. */
   get<T = unknown>(key: string, options?: NamespaceOption): Promise<T | undefined>
   /** Metadata without updating access statistics. */
   getEntry(key: string, options?: NamespaceOption): Promise<EntryInfo | undefined>
@@ -313,26 +320,46 @@ export interface Memory extends AsyncDisposableWhereTyped {
    * finishes it.
    */
   clear(options?: { namespace?: string; onProgress?: (done: number, total: number) => void }): Promise<number>
+  /** Whether a live (unexpired) entry exists, without counting an access. */
   has(key: string, options?: NamespaceOption): Promise<boolean>
+  /** Deletes an entry from every tier, held or not (evict() respects references); resolves to whether there was one. */
   delete(key: string, options?: NamespaceOption): Promise<boolean>
+  /** Stores many entries in one transaction, all or nothing: one refused item refuses the call. */
   putMany(items: Array<{ key: string; value: unknown } & PutOptions>): Promise<EntryInfo[]>
+  /** The values of many keys in order (undefined where absent), each tier asked once. */
   getMany<T = unknown>(keys: string[], options?: NamespaceOption): Promise<(T | undefined)[]>
+  /** Metadata of the live entries matching every given field, in storage order, up to `limit`; no access is counted. */
   query(filter?: QueryFilter): Promise<EntryInfo[]>
 
+  /**
+   * A task scope: its puts are stored as `${taskId}:${key}` and held until the scope closes;
+   * closing keeps `evidence` (moved to cold) and deletes the rest nobody else holds. Under
+   * critical pressure it waits up to `pressure.scopeWaitMs`, then fails with SCOPE_PAUSED.
+   */
   openScope(taskId: string, options?: { critical?: boolean; quotaBytes?: number }): Promise<TaskScope>
+  /** Adds a reference: a held entry is never deleted by gc, pressure or cleanup. Resolves to the count. */
   retain(key: string, options?: NamespaceOption): Promise<number>
+  /** Drops a reference (NOT_HELD if none); resolves to the count. At 0 the entry is orphaned: the next gc deletes it. */
   release(key: string, options?: NamespaceOption): Promise<number>
+  /** Deletes an entry now (an `evicted` event, reason `manual`); REF_HELD while held. */
   evict(key: string, options?: NamespaceOption): Promise<void>
+  /** Moves an entry one tier up (cold → warm → hot); resolves to its tier. */
   promote(key: string, options?: NamespaceOption): Promise<Tier>
+  /** Moves an entry one tier down (hot → warm → cold); resolves to its tier. */
   demote(key: string, options?: NamespaceOption): Promise<Tier>
 
+  /** Runs the background collection now: expired, orphaned, layer promotion, idle demotion, capacity relief. */
   gc(): Promise<GcStats>
+  /** Counts and bytes per tier and layer, rates, pressure, hit rates, latency, health, warm pages, cold store, integrity. */
   stats(): Promise<MemoryStats>
   /** Runs one round of the pressure monitor now: samples the signals, updates the level, acts on it. */
   checkPressure(): Promise<PressureReport>
   /** Change budgets and policies at run time (e.g. switch force cleanup off). */
   configure(options: RuntimeOptions): Promise<void>
+  /** Subscribes to an event; resolves to the function that unsubscribes. */
   on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void): Promise<() => void>
+  /** Writes access statistics gathered since the last flush (they are otherwise written in the background). */
   flush(): Promise<void>
+  /** Waits for what was issued, flushes, stops background work and closes the stores; later calls fail with CLOSED. */
   close(): Promise<void>
 }

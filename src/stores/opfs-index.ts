@@ -1,5 +1,6 @@
+import { TiermemError } from '../core/api/errors.ts'
 import type { ScanOptions, StoreSpace } from '../core/store/store.ts'
-import { BLOCK_HEADER_BYTES, KIND_PUT, readBlockHeader, readDirectory, verifyBlock } from './segment-format.ts'
+import { BLOCK_HEADER_BYTES, KIND_PUT, newerBlockFormat, readBlockHeader, readDirectory, verifyBlock } from './segment-format.ts'
 
 /** The synchronous OPFS file API, available only in dedicated workers. */
 export interface SyncHandle {
@@ -87,6 +88,13 @@ export class SegmentIndex {
     while (at + BLOCK_HEADER_BYTES <= size) {
       segment.handle.read(header, { at })
       const parsed = readBlockHeader(header)
+      const newer = parsed ? undefined : newerBlockFormat(header)
+      if (newer !== undefined) {
+        throw new TiermemError(
+          'CORRUPT',
+          `cold segment ${segment.name} holds blocks of format ${newer}, written by a newer tiermem; this version leaves them untouched and cannot open this memory`,
+        )
+      }
       if (!parsed || at + parsed.totalBytes > size) break
       if (isLast && at + parsed.totalBytes === size) {
         // The newest block is the one a crash could have torn: check all of it.

@@ -134,6 +134,17 @@ export function sealBlock(layout: BlockLayout, payload: Uint8Array, deflated: bo
   return { bytes, records, rawBytes }
 }
 
+/**
+ * The block format version a future tiermem wrote, when the bytes start 'TMB' + a digit past
+ * '1'; undefined for this format, a torn tail or foreign bytes. Such a block is not damage: the
+ * store refuses to open rather than truncate what it cannot read.
+ */
+export function newerBlockFormat(bytes: Uint8Array): number | undefined {
+  if (bytes.byteLength < 4 || bytes[0] !== 0x54 || bytes[1] !== 0x4d || bytes[2] !== 0x42) return undefined
+  const version = bytes[3]! - 0x30
+  return version > 1 && version <= 9 ? version : undefined
+}
+
 /** Parses a block header, or undefined when the bytes are not a block (a torn or foreign tail). */
 export function readBlockHeader(bytes: Uint8Array): BlockHeader | undefined {
   if (bytes.byteLength < BLOCK_HEADER_BYTES) return undefined

@@ -88,6 +88,21 @@ describe('OPFS store specifics', () => {
     await third.close()
   })
 
+  it('refuses to open blocks a newer tiermem wrote, and leaves them untouched (no truncation)', async () => {
+    const { store, directory } = await fresh()
+    await store.batch([put('a', text(1))])
+    await store.close()
+    const [segment] = await storeHost().files(directory)
+    // A block header of a future format 2: 'TMB2', then a header this version cannot parse.
+    await storeHost().appendGarbage(directory, segment!.name, new Uint8Array([0x54, 0x4d, 0x42, 0x32, ...new Array<number>(60).fill(7)]))
+    const sizeBefore = (await storeHost().files(directory))[0]!.size
+    await expect(remoteOpfsStore({ directory })).rejects.toMatchObject({
+      code: 'CORRUPT',
+      message: expect.stringMatching(/format 2, written by a newer tiermem/),
+    })
+    expect((await storeHost().files(directory))[0]!.size).toBe(sizeBefore)
+  })
+
   it('compacts segments that are mostly dead and keeps every live record', async () => {
     const workload = async (compactDeadRatio: number) => {
       const { store, directory } = await fresh({ segmentBytes: 4096, blockBytes: 1024, compactDeadRatio })

@@ -5,7 +5,7 @@
  * resolution with strict flags, `lib: ES2022, DOM` and `skipLibCheck: false`.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
-import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
@@ -18,6 +18,7 @@ const run = (command: string, args: string[], cwd: string) => execFileSync(comma
 let root: string
 const servers: StaticServer[] = []
 const processes: ChildProcess[] = []
+let esbuildServer: StaticServer | undefined
 
 test.describe.configure({ mode: 'serial' })
 
@@ -85,18 +86,40 @@ test('a Vite app on the dev server works too, and the server warns about nothing
   expect(log).not.toMatch(/source ?map|warn|error/i)
 })
 
+test("the README's first example runs as written in a fresh Vite app", async ({ page }) => {
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8')
+  const example = /## Install[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)?.[1]
+  expect(example).toContain("from 'tiermem'")
+  const app = join(root, 'readme-app')
+  mkdirSync(app)
+  writeFileSync(join(app, 'index.html'), '<!doctype html><html><body><script type="module" src="/main.js"></script></body></html>')
+  writeFileSync(join(app, 'main.js'), `${example}\ndocument.body.dataset.result = 'done'\n`)
+  run(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], app)
+  const server = await serveStatic(join(app, 'dist'))
+  servers.push(server)
+  const logged: string[] = []
+  const errors: string[] = []
+  page.on('console', (message) => logged.push(message.text()))
+  page.on('pageerror', (error) => errors.push(String(error)))
+  await page.goto(server.url)
+  await page.waitForFunction(() => document.body.dataset.result === 'done', null, { timeout: 30_000 })
+  expect(errors).toEqual([])
+  expect(logged).toContain('vegetarian')
+})
+
 test('an esbuild-bundled page, with the worker bundled as an entry of its own, stores, reloads and reads back', async ({ page }) => {
   const app = join(root, 'esbuild-app')
   run(bin('esbuild'), ['main.js', 'missing-worker.js', 'tiermem-worker=tiermem/worker', '--bundle', '--format=esm', '--outdir=out', '--log-level=warning'], app)
   const server = await serveStatic(app)
   servers.push(server)
+  esbuildServer = server
   await putReloadGet(page, `${server.url}index.html`)
   const second = JSON.parse((await page.evaluate(() => document.body.dataset.result))!)
   expect(second.before).toEqual({ text: 'remember the milk', at: new Date(0).toISOString() })
 })
 
 test('openMemory() rejects with WORKER_LOST naming the URL when the worker script is not there', async ({ page }) => {
-  const server = servers.at(-1)!
+  const server = esbuildServer!
   await page.goto(`${server.url}missing-worker.html`)
   await page.waitForFunction(() => document.body.dataset.result, null, { timeout: 20_000 })
   const { error } = JSON.parse((await page.evaluate(() => document.body.dataset.result))!)

@@ -128,6 +128,16 @@ describe('metrics and health', () => {
     await off.mem.close()
   })
 
+  it('hot latency has a figure from getMany batches, not only from one get in 256', async () => {
+    const { mem } = await open(plainLayers)
+    await mem.putMany(Array.from({ length: 20 }, (_, i) => ({ key: `h${i}`, value: i })))
+    for (let round = 0; round < 5; round++) await mem.getMany(Array.from({ length: 20 }, (_, i) => `h${i}`))
+    const { latency } = await mem.stats()
+    expect(latency.hot.count).toBe(5)
+    expect(latency.hot.p95).toBeGreaterThan(0)
+    await mem.close()
+  })
+
   it('raises a health alert once when the score falls, with the recommendations', async () => {
     const quota = dial('storage', 'storage')
     const { mem, events } = await open({ ...plainLayers, signals: [quota.signal] })

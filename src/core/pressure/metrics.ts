@@ -8,8 +8,9 @@ export const elapsedNow: () => number = perf ? () => perf.now() : () => 0
 
 /**
  * Hot reads are timed one in 256: timing each would cost more than the read (measured: one in
- * 32 still added 7–13 % to a hot get in Node; one in 256 stays within noise). Warm and cold
- * reads, which take a store round trip, are all timed.
+ * 32 still added 7–13 % to a hot get in Node; one in 256 stays within noise). A getMany's hot
+ * reads are timed together, one sample per call. Warm and cold reads, which take a store round
+ * trip, are all timed.
  */
 export const HOT_SAMPLE_MASK = 255
 

@@ -4,7 +4,7 @@ import { storeKeyOf, toEntryInfo, writeRecord } from '../registry/entry-record.t
 import { CHUNK_ENTRIES, commitChanges, maybeCheckpoint, type Change } from '../persistence/journal.ts'
 import { TiermemError } from '../api/errors.ts'
 import { applyLayerRules } from '../lifecycle/layer-rules.ts'
-import { evaluatePressure } from '../pressure/pressure-controller.ts'
+import { evaluatePressure, keepWarmWithinWorkingSize } from '../pressure/pressure-controller.ts'
 import { dropColdRecords } from './removal.ts'
 import { COLD, DURABLE, HOT, REFERENCED } from '../registry/registry.ts'
 import type { ScopeState } from '../lifecycle/scope-state.ts'
@@ -200,6 +200,11 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     await maybeCheckpoint(ctx)
   } catch (error) {
     reportBackgroundError(ctx, 'layer-rules-failed', error)
+  }
+  try {
+    await keepWarmWithinWorkingSize(ctx)
+  } catch (error) {
+    reportBackgroundError(ctx, 'warm-upkeep-failed', error)
   }
   evaluatePressure(ctx)
 }

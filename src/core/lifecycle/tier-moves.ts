@@ -212,10 +212,24 @@ export async function moveFromCold(ctx: EngineContext, slot: number, toHot: bool
 }
 
 /**
- * Keeps hot bytes within the hot budget, least recently used first: durable entries drop their
- * copy (nothing is lost), volatile ones are evicted with reason 'pressure'.
+ * What puts, promotions and configure() keep hot within: the hot budget up to the warning
+ * threshold less the hysteresis (65 % by default). Why not the whole budget: a hot tier kept
+ * full by its own writes read as 100 % of `budget:hot` — an emergency — and each relief to 70 %
+ * was undone by the next batch, so the level flapped emergency ↔ warning through any load. The
+ * headroom above is where the pressure levels measure real shortage (a budget lowered at run
+ * time, or the heap).
  */
-export function enforceHotBudget(ctx: EngineContext, targetBytes = ctx.budgets.hot): number {
+export function hotWorkingBytes(ctx: EngineContext): number {
+  const { warning } = ctx.pressurePolicy.thresholds
+  return ctx.budgets.hot * Math.max(0, warning - ctx.pressurePolicy.hysteresis)
+}
+
+/**
+ * Keeps hot bytes within a target (by default its working size), least recently used first:
+ * durable entries drop their copy (nothing is lost), volatile ones are evicted with reason
+ * 'pressure'.
+ */
+export function enforceHotBudget(ctx: EngineContext, targetBytes = hotWorkingBytes(ctx)): number {
   const { reg } = ctx
   let moved = 0
   while (reg.tierBytes[HOT]! > targetBytes) {

@@ -38,6 +38,25 @@ export function pressureReport(ctx: EngineContext): PressureReport {
 
 const queued = new WeakSet<EngineContext>()
 
+/** What writes keep warm within: like hot (hotWorkingBytes), its budget up to the warning threshold less the hysteresis. */
+export function warmWorkingBytes(ctx: EngineContext): number {
+  const { warning } = ctx.pressurePolicy.thresholds
+  return ctx.budgets.warm * Math.max(0, warning - ctx.pressurePolicy.hysteresis)
+}
+
+/**
+ * After a write batch has answered its callers (lane only): once warm holds more than its
+ * working size, moves the overflow to compressed cold now. Why: relief that waited for the
+ * critical level took warm down to 65 % and the next writes took it back up, so a steady load
+ * walked the level normal → warning → critical → normal over and over. Moving the overflow as
+ * it arrives keeps the level where the load really is. Run here rather than queued: a queued
+ * round ran only after the next batch, which had already raised the level.
+ */
+export async function keepWarmWithinWorkingSize(ctx: EngineContext): Promise<void> {
+  if (ctx.reg.warmStoredBytes <= warmWorkingBytes(ctx) || ctx.closed) return
+  await relieveWarm(ctx, warmWorkingBytes(ctx))
+}
+
 /**
  * Recomputes the level (cheap: counters only). On a change: a `pressure` event, an `alert` at
  * critical and emergency, waiting openScope calls woken, and — when the level rose — the

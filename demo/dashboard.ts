@@ -2,6 +2,7 @@ import type { MemoryStats, PressureReport, Tier } from 'tiermem'
 import { byId, bytes, clock, element, ms, percent } from './format.ts'
 
 const TIERS: Tier[] = ['hot', 'warm', 'cold']
+/** The engine's default thresholds (the playground does not change them). */
 const LEVEL_THRESHOLDS = { warning: 0.7, critical: 0.8, emergency: 0.95 }
 
 function levelOf(ratio: number): string {
@@ -53,13 +54,53 @@ export function renderHealth(stats: MemoryStats): void {
   byId('recommendations').replaceChildren(...list)
 }
 
-/** Level changes, newest last, so a short spike stays visible after relief. */
-export function recordLevel(level: string): void {
+const RANK = ['normal', 'warning', 'critical', 'emergency']
+const HYSTERESIS = 0.05
+
+/** The signal that sets the level: the highest ratio. */
+export function topSignal(pressure: PressureReport): PressureReport['signals'][number] | undefined {
+  return pressure.signals.reduce<PressureReport['signals'][number] | undefined>((top, s) => (!top || s.ratio > top.ratio ? s : top), undefined)
+}
+
+/** Why the level changed: which signal crossed which threshold. */
+export function levelChangeReason(previous: string, pressure: PressureReport): string {
+  const top = topSignal(pressure)
+  if (!top) return pressure.level
+  const at = `${top.source} at ${percent(top.ratio)}`
+  if (RANK.indexOf(pressure.level) > RANK.indexOf(previous)) {
+    return `${pressure.level}: ${at} ≥ ${percent(LEVEL_THRESHOLDS[pressure.level as keyof typeof LEVEL_THRESHOLDS])}`
+  }
+  const left = LEVEL_THRESHOLDS[previous as keyof typeof LEVEL_THRESHOLDS]
+  return `${pressure.level}: ${at}, below ${percent(left - HYSTERESIS)} (${previous} ${percent(left)} less the hysteresis)`
+}
+
+/** Level changes with their reasons, newest first, so a short spike stays visible after relief. */
+export function recordLevel(previous: string, pressure: PressureReport): void {
   const history = byId('level-history')
-  const past = history.dataset.levels ? history.dataset.levels.split(',') : []
-  past.push(level)
-  history.dataset.levels = past.slice(-8).join(',')
-  history.textContent = `level changes: ${past.slice(-8).join(' → ')}`
+  history.prepend(element('li', { dataset: { level: pressure.level } }, [element('time', { textContent: clock() }), levelChangeReason(previous, pressure)]))
+  while (history.children.length > 8) history.lastElementChild!.remove()
+}
+
+/** What would relieve each signal that is still at warning or above, after a gc. */
+export function explainPressure(pressure: PressureReport): string {
+  const high = pressure.signals.filter((s) => s.ratio >= LEVEL_THRESHOLDS.warning)
+  if (high.length === 0) return `pressure ${pressure.level}: every signal is below ${percent(LEVEL_THRESHOLDS.warning)}`
+  const why = high.map((s) => {
+    const at = `${s.source} is at ${percent(s.ratio)} (${bytes(s.used)} of ${bytes(s.limit)})`
+    switch (s.source) {
+      case 'budget:hot':
+        return `${at}: hot entries move to warm as the engine checks pressure; Restore budgets to undo a shrink`
+      case 'budget:warm':
+        return `${at}: gc moved what it could to cold; Restore budgets to undo a shrink, or Clear store`
+      case 'budget:cold':
+        return `${at}: gc cannot shrink cold; only deleting entries (Clear store) or a larger cold budget relieves it`
+      case 'storage':
+        return `${at}: the origin's storage quota; gc cannot free it — delete entries (Clear store) or site data`
+      default:
+        return `${at}: the page's memory, not tiermem's to free — close other tabs`
+    }
+  })
+  return `still ${pressure.level}: ${why.join('; ')}`
 }
 
 /** Appends to the event log (newest first, bounded). */

@@ -1,6 +1,6 @@
 import './style.css'
-import { openMemory, type MemoryEvents, type RemoteMemory, type TaskScope } from 'tiermem'
-import { logEvent, recordLevel, renderHealth, renderPressure, renderTiers } from './dashboard.ts'
+import { isTiermemError, openMemory, type MemoryEvents, type RemoteMemory, type TaskScope } from 'tiermem'
+import { explainPressure, logEvent, recordLevel, renderHealth, renderPressure, renderTiers } from './dashboard.ts'
 import { createEntryBrowser } from './entry-browser.ts'
 import { byId, bytes } from './format.ts'
 import { generateLoad } from './load-generator.ts'
@@ -34,10 +34,15 @@ async function start(): Promise<void> {
     layerChanged: (e) => `${e.key}: layer ${e.from} → ${e.to} (${e.reason})`,
     pressure: (e) => `pressure ${e.level} (${(e.ratio * 100).toFixed(0)} %)`,
   }
+  let level = (await mem.stats()).pressure.level as string
   for (const name of Object.keys(describe) as Array<keyof MemoryEvents>) {
     await mem.on(name, (e) => {
       logEvent((describe[name] as (x: unknown) => string)(e), name)
-      if (name === 'pressure') recordLevel((e as MemoryEvents['pressure']).level)
+      if (name === 'pressure') {
+        const report = e as MemoryEvents['pressure']
+        recordLevel(level, report)
+        level = report.level
+      }
     })
   }
 
@@ -91,9 +96,11 @@ async function start(): Promise<void> {
 
   byId('gc').addEventListener('click', async () => {
     const gc = await mem.gc()
-    await mem.checkPressure()
+    // gc relieves what it can (expired, orphaned, idle, over-budget tiers); the pressure check
+    // then acts on the level. What is still high is said with what would relieve it.
+    const pressure = await mem.checkPressure()
     say(
-      `gc: ${gc.expired} expired, ${gc.orphaned} orphaned, ${gc.demoted} demoted, ${gc.promoted} promoted, ${gc.pressureEvicted} evicted; ${bytes(gc.freedBytes)} freed in ${gc.durationMs.toFixed(1)} ms`,
+      `gc: ${gc.expired} expired, ${gc.orphaned} orphaned, ${gc.demoted} demoted, ${gc.promoted} promoted, ${gc.pressureEvicted} evicted; ${bytes(gc.freedBytes)} freed in ${gc.durationMs.toFixed(1)} ms. ${explainPressure(pressure)}`,
     )
     await refresh()
   })
@@ -133,12 +140,21 @@ async function start(): Promise<void> {
     await refresh()
   })
   byId('clear').addEventListener('click', async () => {
-    const entries = await mem.query({})
-    for (let i = 0; i < entries.length; i += 200) {
-      await Promise.all(entries.slice(i, i + 200).map((e) => mem.delete(e.key, { namespace: e.namespace }).catch(() => false)))
+    const button = byId<HTMLButtonElement>('clear')
+    const progress = byId<HTMLProgressElement>('clear-progress')
+    button.disabled = true
+    progress.hidden = false
+    progress.value = 0
+    try {
+      const removed = await mem.clear({ onProgress: (done, total) => (progress.value = total === 0 ? 1 : done / total) })
+      say(`cleared ${removed} entries`)
+    } catch (error) {
+      say(`clear stopped: ${error instanceof Error ? error.message : String(error)} (what was cleared stays cleared; Clear again to finish)`)
+    } finally {
+      button.disabled = false
+      progress.hidden = true
+      await refresh()
     }
-    say(`cleared ${entries.length} entries`)
-    await refresh()
   })
 
   await refresh()
@@ -147,7 +163,16 @@ async function start(): Promise<void> {
 }
 
 start().catch((error: unknown) => {
-  status.textContent = `failed: ${error instanceof Error ? error.message : String(error)}`
   status.dataset.state = 'error'
+  if (isTiermemError(error, 'LOCKED')) {
+    // One tab per memory name for now: say so plainly, not as a raw browser error.
+    status.textContent = 'open in another tab'
+    const banner = byId('banner')
+    banner.textContent =
+      'The playground is already open in another tab of this browser, and a memory is opened by one tab at a time. Close the other tab, then reload this one.'
+    banner.hidden = false
+    return
+  }
+  status.textContent = `failed: ${error instanceof Error ? error.message : String(error)}`
   say(String(error))
 })

@@ -34,5 +34,7 @@ export function createTierChart(target: HTMLElement): (stats: MemoryStats) => vo
     data[3].push(stats.tiers.cold.bytes)
     if (data[0].length > WINDOW) for (const series of data) series.shift()
     chart.setData(data)
+    // The legend shows the latest sizes unless the cursor is over the chart (then its point's).
+    if (chart.cursor.idx == null) chart.setLegend({ idx: data[0].length - 1 })
   }
 }

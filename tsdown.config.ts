@@ -15,6 +15,7 @@ export default defineConfig({
   entry: {
     index: 'src/index.ts',
     core: 'src/core/index.ts',
+    embeddings: 'src/embeddings/index.ts',
     worker: 'worker/tiermem.worker.ts',
     'block-compressor.worker': 'src/stores/block-compressor.worker.ts',
   },

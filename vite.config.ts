@@ -8,6 +8,7 @@ const browserProject = () => {
     test: {
       name: 'browser',
       include: ['test/browser/**/*.test.ts'],
+      globalSetup: ['test/fixtures/global-setup.ts'],
       testTimeout: 30_000,
       browser: {
         enabled: true,
@@ -28,6 +29,7 @@ export default defineConfig(({ mode }) => ({
           include: ['test/**/*.test.ts'],
           exclude: ['test/browser/**', 'node_modules/**'],
           environment: 'node',
+          globalSetup: ['test/fixtures/global-setup.ts'],
         },
       },
       // Only resolve a Chromium when browser tests are asked for.

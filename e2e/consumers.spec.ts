@@ -135,6 +135,13 @@ test('a plain Node script uses tiermem/core', () => {
   expect(JSON.parse(out)).toEqual({ value: 'vegetarian', tier: 'hot', layer: 'insights', refused: 'INVALID_VALUE' })
 })
 
+test('transformers.js is an optional peer: not installed with tiermem, and tiermem/embeddings says how to get it', () => {
+  expect(readdirSync(join(root, 'node_modules'))).not.toContain('@huggingface')
+  expect(readdirSync(join(root, 'node_modules'))).not.toContain('onnxruntime-node')
+  const out = JSON.parse(run(process.execPath, ['embeddings-missing.mjs'], join(root, 'node-app')))
+  expect(out).toMatchObject({ code: 'INVALID_OPTION', message: expect.stringContaining('npm install @huggingface/transformers') })
+})
+
 for (const resolution of ['bundler', 'nodenext']) {
   test(`the types check in a strict consumer (moduleResolution ${resolution}, lib ES2022 + DOM, skipLibCheck false)`, () => {
     const tsc = join(repo, 'node_modules/typescript/bin/tsc')

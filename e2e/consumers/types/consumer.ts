@@ -1,5 +1,6 @@
 // Type-checked under the consumer's strict settings (never run): the public types of every subpath.
 import { openMemory, type OpenMemoryOptions, type RemoteMemory } from 'tiermem'
+import { createEmbedder, type Embedder, type EmbedderOptions } from 'tiermem/embeddings'
 import { createMemory, memoryStore, TiermemError, isTiermemError, type Memory, type EntryInfo, type MemoryStats, type TaskScope } from 'tiermem/core'
 
 const options: OpenMemoryOptions = { name: 'assistant', workerUrl: '/tiermem-worker.js', hot: { maxBytes: 2 ** 20 } }
@@ -26,4 +27,12 @@ export async function inProcess(): Promise<number> {
     if (isTiermemError(error, 'INVALID_KEY') && error instanceof TiermemError) return error.code.length
   }
   return (await mem.clear({ onProgress: (done: number, total: number) => console.log(done, total) })) + 0
+}
+
+/** The embeddings entry type-checks without transformers.js installed (its types never leak). */
+export async function embeddings(): Promise<number> {
+  const options: EmbedderOptions = { model: 'Xenova/all-MiniLM-L6-v2', dtype: 'q8', device: 'auto', wasmPaths: '/ort/' }
+  const embedder: Embedder = await createEmbedder(options)
+  const own: Embedder = { id: 'my-api@1', dims: 3, embed: async (texts) => texts.map(() => new Float32Array(3)) }
+  return (await embedder.embed(['hello']))[0]!.length + own.dims
 }

@@ -12,6 +12,19 @@ export interface Clock {
   now(): number
 }
 
+/**
+ * Turns texts into vectors. Any object of this shape is an embedder: tiermem ships one over
+ * transformers.js (`createEmbedder` in `tiermem/embeddings`), or bring your own (an API).
+ */
+export interface Embedder {
+  /** Model id, weights and pooling, e.g. 'Xenova/all-MiniLM-L6-v2@q8:mean'. Vectors of different ids never mix. */
+  readonly id: string
+  /** The length of every vector it returns. */
+  readonly dims: number
+  /** One unit-length vector per text, in the same order. */
+  embed(texts: string[]): Promise<Float32Array[]>
+}
+
 export interface PutOptions {
   /** 'context' (default) | 'message' | 'fact' | 'evidence' | 'summary' | 'embedding' | any short string. */
   type?: string

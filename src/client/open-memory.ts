@@ -3,7 +3,7 @@ import type { MemoryOptions } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import { connectMemory, type RemoteMemory } from './connect.ts'
 
-export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock'> {
+export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock' | 'embeddings'> {
   /** Names the IndexedDB database and OPFS directory. Default 'default'. */
   name?: string
   /**

@@ -31,7 +31,7 @@ export const unpackPuts = (packed: PackedPuts) =>
   packed.items.map(({ key, offset, length, options }) => ({ ...options, key, bytes: new Uint8Array(packed.buffer, offset, length) }))
 
 /** Serializable options for opening the engine in the worker (no stores, no clock: the worker owns those). */
-export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock'> {
+export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock' | 'embeddings'> {
   name: string
   /** A Web Lock the worker holds for its whole life: the page learns of the worker's death when it is granted. */
   lifeLock?: string

@@ -20,6 +20,19 @@ it('the README example works as written', async () => {
   expect(await mem.getEntry('plan-dinner:source')).toMatchObject({ tier: 'cold' })
   expect(await mem.gc()).toMatchObject({ expired: 0 })
   const stats = await mem.stats()
-  expect(Object.keys(stats)).toEqual(['tiers', 'rates', 'totals', 'layers', 'pressure', 'hitRate', 'latency', 'health', 'warm', 'cold', 'integrity'])
+  expect(Object.keys(stats)).toEqual([
+    'tiers',
+    'rates',
+    'totals',
+    'layers',
+    'pressure',
+    'hitRate',
+    'latency',
+    'health',
+    'warm',
+    'cold',
+    'integrity',
+    'embeddings',
+  ])
   await mem.close()
 })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { createMemory } from '../../src/core/index.ts'
 import { createEmbedder } from '../../src/embeddings/index.ts'
 import { TINY_MODEL, expectedVector } from '../fixtures/tiny-model-spec.ts'
 
@@ -45,5 +46,19 @@ describe('createEmbedder in Node (transformers.js on the tiny test model, no net
       code: 'INVALID_OPTION',
       message: expect.stringMatching(/could not load the embedding model 'nobody\/missing-model'/),
     })
+  })
+
+  it('serves a memory: mem.embed computes each text once with the real pipeline and caches it', async () => {
+    const embedder = await tiny()
+    let computed = 0
+    const counted = { id: embedder.id, dims: embedder.dims, embed: (texts: string[]) => ((computed += texts.length), embedder.embed(texts)) }
+    const mem = await createMemory({ maintenanceIntervalMs: 0, embeddings: { embedder: counted } })
+    const [first] = await mem.embed(['what does the user eat ?'])
+    const [second] = await mem.embed(['what does the user eat ?'])
+    expect(computed).toBe(1)
+    const want = expectedVector('what does the user eat ?')
+    for (let i = 0; i < 384; i++) expect(second![i]).toBeCloseTo(want[i]!, 5)
+    expect([...second!]).toEqual([...first!])
+    await mem.close()
   })
 })

@@ -72,6 +72,13 @@ describe('the worker host and its client, over a MessageChannel', () => {
     await expect(mem.put('f', () => 1)).rejects.toMatchObject({ code: 'INVALID_VALUE' })
   })
 
+  it('embed crosses the boundary: without an embedder in the worker it fails with EMBEDDER_MISSING', async () => {
+    const mem = await connect()
+    await expect(mem.embed(['hello'])).rejects.toMatchObject({ code: 'EMBEDDER_MISSING', name: 'TiermemError' })
+    await expect(mem.embed('hello' as unknown as string[])).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+    expect((await mem.stats()).embeddings.cache).toEqual({ entries: 0, bytes: 0, hits: 0, misses: 0 })
+  })
+
   it('delivers events to on() handlers on the page', async () => {
     const mem = await connect()
     const seen: string[] = []

@@ -31,6 +31,10 @@ export const ErrorCode = {
   LOCKED: 'LOCKED',
   /** A task scope's work was stopped (its signal's reason, where no more precise code applies). */
   ABORTED: 'ABORTED',
+  /** Text to embed (`embed`, `put(..., { embed })`, `recall` of a text) on a memory opened without an embedder. */
+  EMBEDDER_MISSING: 'EMBEDDER_MISSING',
+  /** A vector whose length differs from the embedder's (or the index's) dimensions. */
+  DIMENSION_MISMATCH: 'DIMENSION_MISMATCH',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

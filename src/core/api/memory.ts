@@ -12,6 +12,7 @@ import { engineInternals } from './engine-internals.ts'
 import { entryReads } from './entry-reads.ts'
 import { entryWrites } from './entry-writes.ts'
 import { TiermemError } from './errors.ts'
+import { checkTexts } from './validate.ts'
 import { checkSubscription } from './event-bus.ts'
 import { ENGINE_INTERNALS } from './internals.ts'
 import { openTaskScope } from './scope-api.ts'
@@ -86,10 +87,29 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
       await lane.run(() => persistStats(ctx))
       await lane.idle()
     },
+    embed(texts) {
+      if (ctx.closing) return Promise.reject(closedError())
+      try {
+        checkTexts(texts)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      if (!ctx.embeddings) {
+        return Promise.reject(
+          new TiermemError(
+            'EMBEDDER_MISSING',
+            'this memory has no embedder: open it with { embeddings: { embedder } } (createEmbedder from tiermem/embeddings, or your own)',
+          ),
+        )
+      }
+      return ctx.embeddings.embed(texts)
+    },
     close() {
       // One close however often it is called: a second call resolves when the first has finished.
       closed ??= (async () => {
         ctx.closing = true
+        // Texts waiting for a batch are refused before the timers that would send it are cancelled.
+        ctx.embeddings?.close()
         ctx.timers.cancelAll()
         await lane.idle()
         await lane.run(() => persistStats(ctx))

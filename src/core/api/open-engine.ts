@@ -14,9 +14,11 @@ import { checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePo
 import { evaluatePressure } from '../pressure/pressure-controller.ts'
 import { Registry } from '../registry/registry.ts'
 import { releaseAbandonedScopes } from '../lifecycle/task-scope.ts'
-import type { Memory, MemoryOptions } from './types.ts'
+import type { LifecyclePolicy, Memory, MemoryOptions } from './types.ts'
 import { WriteLane } from '../engine/write-lane.ts'
 import { buildMemory } from './memory.ts'
+import { EMBEDDING_LAYER, EmbeddingCache } from '../embeddings/embedding-cache.ts'
+import { checkEmbeddingOptions } from '../embeddings/embedding-options.ts'
 
 const DEFAULT_MAINTENANCE_MS = 60_000
 
@@ -49,6 +51,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   const clock = options.clock ?? { now: () => Date.now() }
   if (typeof clock.now !== 'function') throw new TiermemError('INVALID_OPTION', 'clock must have a now() method')
   const maintenanceMs = checkBudget('maintenanceIntervalMs', options.maintenanceIntervalMs ?? DEFAULT_MAINTENANCE_MS)
+  const embeddings = checkEmbeddingOptions(options.embeddings)
   const scheduler = options.scheduler ?? PLATFORM_SCHEDULER
   if (typeof scheduler?.setTimeout !== 'function' || typeof scheduler.clearTimeout !== 'function') {
     throw new TiermemError('INVALID_OPTION', 'scheduler must have setTimeout(fn, ms) and clearTimeout(handle)')
@@ -63,7 +66,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     events: new EventBus(),
     feed: new ChangeFeed(),
     metrics: new Metrics(),
-    policy: mergeLifecyclePolicy(defaultLifecyclePolicy(), options.policy),
+    policy: withEmbeddingLayer(mergeLifecyclePolicy(defaultLifecyclePolicy(), options.policy)),
     pressurePolicy: mergePressurePolicy(defaultPressurePolicy(), options.pressure),
     budgets: {
       hot: checkBudget('hot.maxBytes', options.hot?.maxBytes ?? DEFAULT_BUDGETS.hot),
@@ -100,6 +103,12 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   await sweepCold(ctx)
   syncLayerIndexes(ctx)
   await releaseAbandonedScopes(ctx)
+  if (embeddings?.embedder) ctx.embeddings = new EmbeddingCache(ctx, embeddings.embedder, embeddings.cache)
   evaluatePressure(ctx)
   return buildMemory(ctx, maintenanceMs, options.signals ?? [])
+}
+
+/** The embedding cache's own layer, always present so its entries have a policy with or without an embedder: kept until the cache trims them. */
+function withEmbeddingLayer(policy: LifecyclePolicy): LifecyclePolicy {
+  return { ...policy, layers: { ...policy.layers, [EMBEDDING_LAYER]: { eviction: 'lru_with_importance' } } }
 }

@@ -3,7 +3,7 @@ import { toEntryInfo } from '../registry/entry-record.ts'
 import { TiermemError } from './errors.ts'
 import { TIER_NAMES } from '../registry/registry.ts'
 import type { EntryInfo, QueryFilter } from './types.ts'
-import { checkNamespace, checkTier } from './validate.ts'
+import { checkNamespace, checkTier, isReservedNamespace } from './validate.ts'
 
 const FILTER_FIELDS = new Set(['namespace', 'type', 'tier', 'layer', 'taskId', 'tag', 'limit'])
 
@@ -37,7 +37,7 @@ export function queryEntries(ctx: EngineContext, filter: QueryFilter): EntryInfo
   for (const slot of reg.slots()) {
     if (out.length >= limit) break
     if (reg.expiresAt[slot]! <= now) continue
-    if (namespace !== undefined && reg.namespaces[slot] !== namespace) continue
+    if (namespace !== undefined ? reg.namespaces[slot] !== namespace : isReservedNamespace(reg.namespaces[slot]!)) continue
     if (typeId !== undefined && reg.type[slot] !== typeId) continue
     if (layerId !== undefined && reg.layer[slot] !== layerId) continue
     if (tierCode !== undefined && reg.tier[slot] !== tierCode) continue

@@ -58,5 +58,6 @@ export async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
       logicalBytes: coldStats.logicalBytes,
     },
     integrity: integrityStats(ctx),
+    embeddings: { cache: ctx.embeddings?.stats() ?? { entries: 0, bytes: 0, hits: 0, misses: 0 } },
   }
 }

@@ -42,6 +42,7 @@ export const MEMORY_SURFACE = {
   evict: forward(true),
   promote: forward(true),
   demote: forward(true),
+  embed: forward(true),
   gc: forward(true),
   stats: forward(true),
   checkPressure: forward(true),

@@ -25,6 +25,28 @@ export interface Embedder {
   embed(texts: string[]): Promise<Float32Array[]>
 }
 
+/** The embedding cache's figures. `hits` and `misses` count texts, not calls. */
+export interface EmbeddingCacheStats {
+  entries: number
+  bytes: number
+  hits: number
+  misses: number
+}
+
+/** `embeddings` of createMemory(): the embedder and its cache. */
+export interface EmbeddingOptions {
+  /** Turns text into vectors (createEmbedder from `tiermem/embeddings`, or your own). */
+  embedder?: Embedder
+  cache?: {
+    /** Vectors kept, least recently used deleted first. Default 10,000. */
+    maxEntries?: number
+    /** Bytes of stored vectors kept. Default 64 MiB. */
+    maxBytes?: number
+    /** Store each vector as int8 with a scale (~0.4 KB at 384 dimensions) instead of Float32 (~1.5 KB). Default false. */
+    quantize?: boolean
+  }
+}
+
 export interface PutOptions {
   /** 'context' (default) | 'message' | 'fact' | 'evidence' | 'summary' | 'embedding' | any short string. */
   type?: string
@@ -169,6 +191,8 @@ export interface MemoryOptions {
   pressure?: Partial<PressurePolicy>
   /** Background gc / lifecycle loop, ms. Default 60,000; 0 = off. */
   maintenanceIntervalMs?: number
+  /** An embedder and its persistent cache: `embed()` then turns texts into vectors, each text computed once. */
+  embeddings?: EmbeddingOptions
   /**
    * When background work runs (maintenance, pressure checks, a scope's wait under pressure).
    * Default: the platform's setTimeout / clearTimeout. A Durable Object passes one driven by
@@ -273,6 +297,8 @@ export interface MemoryStats {
    * of the memory works. Put or delete an entry to replace it.
    */
   integrity: { corruptRecords: number; corruptKeys: string[]; entries: Array<{ namespace: string; key: string; what: 'value' | 'metadata' }> }
+  /** The embedding cache (zeros without an embedder). */
+  embeddings: { cache: EmbeddingCacheStats }
 }
 
 export type EvictionReason = 'expired' | 'orphaned' | 'pressure' | 'cleanup' | 'manual' | 'scope'
@@ -360,6 +386,14 @@ export interface Memory extends AsyncDisposableWhereTyped {
   promote(key: string, options?: NamespaceOption): Promise<Tier>
   /** Moves an entry one tier down (hot → warm → cold); resolves to its tier. */
   demote(key: string, options?: NamespaceOption): Promise<Tier>
+
+  /**
+   * One unit vector per text, in order, from the memory's embedder. Each (embedder, text) is
+   * computed once and kept in the memory's own tiers (a reserved namespace), so a reload pays
+   * nothing; texts that arrive together go to the embedder as one batch. EMBEDDER_MISSING
+   * without an embedder; a failed embed stores nothing.
+   */
+  embed(texts: string[]): Promise<Float32Array[]>
 
   /** Runs the background collection now: expired, orphaned, layer promotion, idle demotion, capacity relief. */
   gc(): Promise<GcStats>

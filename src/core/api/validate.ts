@@ -17,8 +17,21 @@ export function checkKey(key: unknown): asserts key is string {
     throw new TiermemError('INVALID_KEY', `keys must not hold a lone surrogate (half of a UTF-16 pair); got ${describe(key)}; use key.toWellFormed()`)
 }
 
+/** Namespaces tiermem keeps for itself (the embedding cache): users cannot name them. */
+export const RESERVED_NAMESPACE_PREFIX = 'tiermem:'
+
+export function isReservedNamespace(namespace: string): boolean {
+  return namespace.startsWith(RESERVED_NAMESPACE_PREFIX)
+}
+
 export function checkNamespace(namespace: unknown): string {
   if (namespace === undefined) return DEFAULT_NAMESPACE
+  if (typeof namespace === 'string' && isReservedNamespace(namespace)) {
+    throw new TiermemError(
+      'INVALID_OPTION',
+      `namespaces starting with '${RESERVED_NAMESPACE_PREFIX}' are tiermem's own (the embedding cache); got '${namespace}'`,
+    )
+  }
   if (
     typeof namespace !== 'string' ||
     namespace.length === 0 ||
@@ -93,4 +106,13 @@ export function describe(value: unknown): string {
   if (typeof value === 'string') return value.length > 40 ? `a string of ${value.length} characters` : JSON.stringify(value)
   if (value === null || value === undefined || typeof value !== 'object') return String(value)
   return Array.isArray(value) ? 'an array' : 'an object'
+}
+
+/** Texts to embed: an array of well-formed strings (a lone surrogate would hash like another text). */
+export function checkTexts(texts: unknown): asserts texts is string[] {
+  if (!Array.isArray(texts)) throw new TiermemError('INVALID_VALUE', 'embed takes an array of strings')
+  for (const text of texts) {
+    if (typeof text !== 'string') throw new TiermemError('INVALID_VALUE', `embed takes strings; got ${describe(text)}`)
+    if (!isWellFormed(text)) throw new TiermemError('INVALID_VALUE', 'a text to embed has a lone surrogate; text.toWellFormed() mends it')
+  }
 }

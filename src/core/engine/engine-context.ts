@@ -7,7 +7,7 @@ import type { JournalState } from '../persistence/journal-state.ts'
 import type { Metrics } from '../pressure/metrics.ts'
 import type { Registry } from '../registry/registry.ts'
 import type { ScopeState } from '../lifecycle/scope-state.ts'
-import type { Clock, LifecyclePolicy, PressureLevel, PressurePolicy, PressureSignal, Tier } from '../api/types.ts'
+import type { EmbeddingCacheStats, Clock, LifecyclePolicy, PressureLevel, PressurePolicy, PressureSignal, Tier } from '../api/types.ts'
 import type { EngineTimers } from './scheduler.ts'
 import type { WriteLane } from './write-lane.ts'
 
@@ -18,6 +18,13 @@ export interface ExternalSignal extends PressureSignal {
 }
 
 /** Everything the engine modules share. Only lane tasks change the registry's structure. */
+/** The embedding cache as the engine sees it (embeddings/embedding-cache.ts). */
+export interface EngineEmbeddings {
+  embed(texts: string[]): Promise<Float32Array[]>
+  stats(): EmbeddingCacheStats
+  close(): void
+}
+
 export interface EngineContext {
   readonly reg: Registry
   readonly warm: Store
@@ -65,6 +72,8 @@ export interface EngineContext {
   cleanupAlerted: boolean
   /** Damaged stored records found so far (see integrity.ts). */
   readonly integrity: IntegrityState
+  /** The embedder and its cache, where the memory was opened with one. */
+  embeddings?: EngineEmbeddings
 }
 
 export function storeKey(ctx: EngineContext, slot: number): string {

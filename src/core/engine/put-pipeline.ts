@@ -38,11 +38,13 @@ export function preparePut(
   scope?: ScopeState,
   /** The value already encoded by our codec (the worker client encodes on the page and transfers the bytes). */
   encoded?: Uint8Array,
+  /** tiermem's own puts (the embedding cache), which may write its reserved namespaces. */
+  internal = false,
 ): PreparedPut {
   checkKey(key)
-  checkPutOptions(options)
+  checkPutOptions(internal ? { ...options, namespace: undefined } : options)
   const opts = options ?? {}
-  const namespace = checkNamespace(opts.namespace)
+  const namespace = internal && opts.namespace !== undefined ? opts.namespace : checkNamespace(opts.namespace)
   const layer = opts.layer ?? ctx.policy.defaultLayer
   if (!ctx.policy.layers[layer]) {
     throw new TiermemError('INVALID_OPTION', `unknown layer '${layer}'; configured layers: ${Object.keys(ctx.policy.layers).join(', ')}`)

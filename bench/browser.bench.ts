@@ -17,6 +17,7 @@ import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
 import { buildCorpus, fixedRecords } from './corpus.ts'
 import { cpuSampler } from './cpu-sampler.ts'
 import type { Row } from './browser/main.ts'
+import { writeTinyModel } from '../test/fixtures/tiny-model.ts'
 
 const root = new URL('./browser/', import.meta.url).pathname
 const outDir = mkdtempSync(join(tmpdir(), 'tiermem-bench-page-'))
@@ -28,6 +29,8 @@ await build({
   build: { outDir, emptyOutDir: true, target: 'es2022', ...(process.env.BENCH_TRACE_CPU ? { minify: false } : {}) },
   worker: { format: 'es' },
 })
+// The tiny embedding model the embeddings section loads from /models/ (as the tests make it).
+writeTinyModel(join(outDir, 'models'))
 const server = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: isolation } })
 const url = server.resolvedUrls!.local[0]!
 const executablePath = chromiumPath()

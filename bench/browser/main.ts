@@ -11,6 +11,7 @@ import { LRUCache } from 'lru-cache'
 import { Packr } from 'msgpackr'
 import { openMemory } from '../../src/index.ts'
 import { COLD_DEFLATE_MEM } from '../../src/stores/segment-format.ts'
+import type { EmbeddingBench } from './embeddings.worker.ts'
 
 interface ChatRecord {
   id: string
@@ -589,6 +590,59 @@ async function observability(fixed: ChatRecord[]): Promise<void> {
   await on.close()
 }
 
+/**
+ * The embedding cache against the embedder it saves (transformers.js on the tiny test model,
+ * in a worker): a hit, a miss, and the bytes a cached vector costs in the durable tiers.
+ */
+async function embeddings(): Promise<void> {
+  const worker = new Worker(new URL('./embeddings.worker.ts', import.meta.url), { type: 'module' })
+  const answer = await new Promise<{ result?: EmbeddingBench; error?: string }>((resolve) => {
+    worker.onmessage = (event) => resolve(event.data)
+    worker.onerror = (event) => resolve({ error: event.message || 'the embeddings bench worker failed to start' })
+    worker.postMessage({ rounds: 5, calls: 200 })
+  })
+  worker.terminate()
+  if (!answer.result) throw new Error(`embeddings bench: ${answer.error}`)
+  const r = answer.result
+  add({ group: 'embeddings', name: 'tiny model, one text per call (transformers.js, wasm, in a worker)', value: r.bareUs, unit: 'µs' })
+  add({
+    group: 'embeddings',
+    name: 'embedding cache hit, one text',
+    value: r.hitUs,
+    unit: 'µs',
+    peer: 'computing it',
+    ratio: r.hitSpeedup,
+    goal: '≥ 50× faster',
+    pass: r.hitSpeedup >= 50,
+  })
+  add({
+    group: 'embeddings',
+    name: 'embedding cache miss, one text (hash, lookup, compute, store)',
+    value: r.missUs,
+    unit: 'µs',
+    peer: 'bare embedder call',
+    ratio: r.missOverhead,
+    goal: '≤ 1.1×',
+    pass: r.missOverhead <= 1.1,
+  })
+  add({
+    group: 'embeddings',
+    name: `stored bytes per cached vector (${r.dims} dims, Float32, 10,000 vectors)`,
+    value: r.bytesPerVector,
+    unit: 'bytes',
+    goal: '≤ 1,700',
+    pass: r.bytesPerVector <= 1_700,
+  })
+  add({
+    group: 'embeddings',
+    name: `stored bytes per cached vector (${r.dims} dims, quantize: true)`,
+    value: r.bytesPerVectorQuantized,
+    unit: 'bytes',
+    goal: '≤ 500',
+    pass: r.bytesPerVectorQuantized <= 500,
+  })
+}
+
 declare global {
   interface Window {
     runBench(corpus: ChatRecord[], fixed: ChatRecord[], only: string[]): Promise<Row[]>
@@ -604,6 +658,7 @@ window.runBench = async (corpus, fixed, only) => {
     cold: () => cold(corpus),
     busy: () => readsDuringMove(corpus),
     open: () => openLarge(),
+    embeddings: () => embeddings(),
   }
   for (const [name, run] of Object.entries(sections)) {
     if (only.length > 0 && !only.includes(name)) continue

@@ -52,6 +52,20 @@ describe('the embedding cache (mem.embed)', () => {
     await mem.close()
   })
 
+  it('each caller gets its own copy: changing a returned vector changes nothing cached', async () => {
+    const { embedder } = countingEmbedder()
+    const mem = await createMemory({ ...plain, embeddings: { embedder } })
+    const [first, shared] = await Promise.all([mem.embed(['same']), mem.embed(['same'])])
+    const original = [...first![0]!]
+    first![0]!.fill(0)
+    expect([...shared![0]!]).toEqual(original)
+    const [hit] = await mem.embed(['same'])
+    expect([...hit!]).toEqual(original)
+    hit!.fill(9)
+    expect([...(await mem.embed(['same']))[0]!]).toEqual(original)
+    await mem.close()
+  })
+
   it('persists: a memory reopened over the same stores pays nothing for a text it has seen', async () => {
     const warm = memoryStoreData()
     const cold = memoryStoreData()

@@ -1,7 +1,7 @@
 import { TiermemError } from '../api/errors.ts'
 import { mutate } from '../api/calls.ts'
 import type { Embedder, EmbeddingCacheStats } from '../api/types.ts'
-import type { EngineContext } from '../engine/engine-context.ts'
+import { reportBackgroundError, type EngineContext } from '../engine/engine-context.ts'
 import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
 import { readMany } from '../engine/read-path.ts'
 import { removeEntries } from '../engine/removal.ts'
@@ -17,6 +17,9 @@ export const EMBEDDING_LAYER = 'tiermem:embeddings'
 export const MAX_BATCH = 32
 /** A text waits at most this long for a busy embedder before its batch goes anyway. */
 export const MAX_WAIT_MS = 100
+/** Recent texts whose keys are remembered, so a repeated text costs no SHA-256 (texts up to 1,000 characters). */
+const KEY_MEMO_ENTRIES = 1_024
+const KEY_MEMO_MAX_TEXT = 1_000
 
 export interface EmbeddingCacheOptions {
   /** Vectors kept, least recently used deleted first. Default 10,000. */
@@ -25,6 +28,27 @@ export interface EmbeddingCacheOptions {
   maxBytes?: number
   /** Store int8 with a scale (1 byte a dimension) instead of Float32 (4). Default false. */
   quantize?: boolean
+}
+
+/** Vectors kept in memory for hits that need no store read (~1.5 MB at 384 dimensions). */
+const RECENT_VECTORS = 1_024
+
+/** An embedder's answer: one vector per text, each of its declared dimensions. */
+function checkVectors(embedder: Embedder, vectors: unknown, texts: number): asserts vectors is Float32Array[] {
+  if (!Array.isArray(vectors) || vectors.length !== texts) {
+    throw new TiermemError(
+      'DIMENSION_MISMATCH',
+      `the embedder '${embedder.id}' returned ${(vectors as unknown[] | undefined)?.length} vectors for ${texts} texts`,
+    )
+  }
+  for (const v of vectors) {
+    if (!(v instanceof Float32Array) || v.length !== embedder.dims) {
+      throw new TiermemError(
+        'DIMENSION_MISMATCH',
+        `the embedder '${embedder.id}' returned a vector of ${(v as { length?: number })?.length} dimensions; it declares ${embedder.dims}`,
+      )
+    }
+  }
 }
 
 const closedError = () => new TiermemError('CLOSED', 'the memory was closed before this text was embedded')
@@ -43,8 +67,10 @@ interface Waiting {
  *
  * - A lookup is one getMany of the texts' keys; hits count as reads (their recency is the LRU).
  * - Misses of texts that arrive together go to the embedder as one batch (up to 32): a batch
- *   goes on the next turn while the embedder is idle, and waits for it (at most 100 ms) while
- *   it is busy. A text already on its way shares that computation.
+ *   goes once the current calls have queued their texts while the embedder is idle, and waits
+ *   for it (at most 100 ms) while it is busy. A text already on its way shares that computation.
+ * - Callers get their vectors as soon as they are computed; the cache's write is issued first,
+ *   so a lookup after that waits for it rather than computing again.
  * - A failed embed stores nothing and rejects every call waiting for it.
  * - Beyond maxEntries or maxBytes, the least recently used vectors are deleted (reason 'cleanup').
  */
@@ -58,6 +84,9 @@ export class EmbeddingCache {
   private queue: Waiting[] = []
   private busy = 0
   private cancelFlush: (() => void) | undefined
+  private flushPending = false
+  private readonly keyMemo = new Map<string, string>()
+  private readonly recent = new Map<string, Float32Array>()
   private readonly maxEntries: number
   private readonly maxBytes: number
   private readonly quantize: boolean
@@ -92,8 +121,24 @@ export class EmbeddingCache {
   }
 
   /** One unit vector per text, in order: from the cache where the same (embedder, text) was seen, else computed once. */
-  async embed(texts: string[]): Promise<Float32Array[]> {
-    const keys = await Promise.all(texts.map((text) => cacheKey(this.embedder.id, text)))
+  embed(texts: string[]): Promise<Float32Array[]> {
+    // The fast path: every text seen lately, its key remembered and its vector in memory.
+    const vectors: Float32Array[] = []
+    for (const text of texts) {
+      const key = this.keyMemo.get(text)
+      const vector = key === undefined ? undefined : this.recent.get(key)
+      if (!vector) return this.lookUp(texts)
+      vectors.push(vector)
+    }
+    if (this.closed) return Promise.reject(closedError())
+    this.hits += texts.length
+    for (const text of texts) this.touch(this.keyMemo.get(text)!)
+    // Copies: a caller that changes its vector must not change the cache's.
+    return Promise.resolve(vectors.map((v) => v.slice()))
+  }
+
+  private async lookUp(texts: string[]): Promise<Float32Array[]> {
+    const keys = await Promise.all(texts.map((text) => this.keyOf(text)))
     if (this.closed) throw closedError()
     const out: Array<Float32Array | Promise<Float32Array>> = new Array(texts.length)
     const toRead: number[] = []
@@ -101,31 +146,35 @@ export class EmbeddingCache {
       const shared = this.inFlight.get(keys[i]!)
       if (shared) {
         this.misses++
-        out[i] = shared
+        out[i] = shared.then((v) => v.slice())
       } else {
         toRead.push(i)
       }
     }
-    const stored =
-      toRead.length === 0
-        ? []
-        : await readMany(
-            this.ctx,
-            EMBEDDING_NAMESPACE,
-            toRead.map((i) => keys[i]!),
-          )
+    const keysToRead = toRead.map((i) => keys[i]!)
+    const stored = keysToRead.length === 0 ? [] : await readMany(this.ctx, EMBEDDING_NAMESPACE, keysToRead)
     toRead.forEach((i, j) => {
+      const key = keys[i]!
       const vector = fromStored(stored[j], this.embedder.dims)
       if (vector) {
         this.hits++
-        this.touch(keys[i]!)
-        out[i] = vector
+        this.touch(key)
+        this.keep(key, vector)
+        out[i] = vector.slice()
       } else {
         this.misses++
-        out[i] = this.inFlight.get(keys[i]!) ?? this.compute(texts[i]!, keys[i]!)
+        const shared = this.inFlight.get(key)
+        out[i] = shared ? shared.then((v) => v.slice()) : this.compute(texts[i]!, key)
       }
     })
     return Promise.all(out)
+  }
+
+  /** Keeps a vector in memory for the fast path (the most recent RECENT_VECTORS). */
+  private keep(key: string, vector: Float32Array): void {
+    this.recent.delete(key)
+    if (this.recent.size >= RECENT_VECTORS) this.recent.delete(this.recent.keys().next().value!)
+    this.recent.set(key, vector)
   }
 
   /** Cancels a batch not yet sent: its callers get CLOSED. */
@@ -146,12 +195,30 @@ export class EmbeddingCache {
       () => this.inFlight.delete(key),
       () => this.inFlight.delete(key),
     )
-    if (this.queue.length >= MAX_BATCH) this.flush()
-    else this.cancelFlush ??= this.ctx.timers.after(this.busy > 0 ? MAX_WAIT_MS : 0, () => this.flush())
+    if (this.queue.length >= MAX_BATCH) {
+      this.flush()
+    } else if (!this.flushPending) {
+      this.flushPending = true
+      // Idle: send once the calls running now have queued their texts. Busy: wait for it, at most MAX_WAIT_MS.
+      if (this.busy === 0) queueMicrotask(() => this.flushPending && this.flush())
+      else this.cancelFlush = this.ctx.timers.after(MAX_WAIT_MS, () => this.flush())
+    }
     return promise
   }
 
+  private async keyOf(text: string): Promise<string> {
+    const memo = this.keyMemo.get(text)
+    if (memo !== undefined) return memo
+    const key = await cacheKey(this.embedder.id, text)
+    if (text.length <= KEY_MEMO_MAX_TEXT) {
+      if (this.keyMemo.size >= KEY_MEMO_ENTRIES) this.keyMemo.delete(this.keyMemo.keys().next().value!)
+      this.keyMemo.set(text, key)
+    }
+    return key
+  }
+
   private flush(): void {
+    this.flushPending = false
     this.cancelFlush?.()
     this.cancelFlush = undefined
     while (this.queue.length > 0) void this.run(this.queue.splice(0, MAX_BATCH))
@@ -159,51 +226,45 @@ export class EmbeddingCache {
 
   private async run(batch: Waiting[]): Promise<void> {
     this.busy++
+    let vectors: Float32Array[]
     try {
-      const vectors = await this.embedder.embed(batch.map((w) => w.text))
-      if (!Array.isArray(vectors) || vectors.length !== batch.length) {
-        throw new TiermemError('DIMENSION_MISMATCH', `the embedder '${this.embedder.id}' returned ${vectors?.length} vectors for ${batch.length} texts`)
-      }
-      const dims = this.embedder.dims
-      vectors.forEach((v) => {
-        if (!(v instanceof Float32Array) || v.length !== dims) {
-          throw new TiermemError('DIMENSION_MISMATCH', `the embedder '${this.embedder.id}' returned a vector of ${v?.length} dimensions; it declares ${dims}`)
-        }
-      })
-      const stored = vectors.map((v) => toStored(v, this.quantize))
-      // What the cache will give back for these texts from now on (dequantized when quantize).
-      const answers = stored.map((s) => fromStored(s, dims)!)
-      await this.store(batch, stored)
-      batch.forEach((w, i) => w.resolve(answers[i]!))
+      vectors = await this.embedder.embed(batch.map((w) => w.text))
+      checkVectors(this.embedder, vectors, batch.length)
     } catch (error) {
       for (const w of batch) w.reject(error)
+      return
     } finally {
+      // Free for the next batch now: storing these vectors is the engine's work, not the embedder's.
       this.busy--
       if (this.busy === 0 && this.queue.length > 0) this.flush()
     }
+    const stored = vectors.map((v) => toStored(v, this.quantize))
+    // What the cache gives back for these texts from now on (dequantized when quantize).
+    const answers = stored.map((s) => fromStored(s, this.embedder.dims)!)
+    // Issued before the callers hear back: a lookup of these texts from now on waits for the write.
+    const storing = this.store(batch, stored)
+    batch.forEach((w, i) => {
+      this.keep(w.key, answers[i]!)
+      w.resolve(answers[i]!.slice())
+    })
+    await storing
   }
 
-  /** Puts the batch's vectors; a put that fails still leaves the computed vectors to their callers. */
-  private async store(batch: Waiting[], stored: unknown[]): Promise<void> {
-    const prepared = batch.map((w, i) =>
-      preparePut(
-        this.ctx,
-        w.key,
-        stored[i],
-        { namespace: EMBEDDING_NAMESPACE, layer: EMBEDDING_LAYER, type: 'embedding', importance: 0.1 },
-        undefined,
-        undefined,
-        true,
-      ),
-    )
-    try {
-      const infos = await enqueuePuts(this.ctx, prepared)
-      infos.forEach((info) => this.remember(info.key, info.sizeBytes))
-      await this.trim()
-    } catch (error) {
-      if ((error as { code?: string }).code === 'CLOSED') return
-      throw error
-    }
+  /**
+   * Puts the batch's vectors (enqueued at once, in issue order). A write that fails leaves the
+   * computed vectors with their callers and is reported as an alert: the cache only misses later.
+   */
+  private store(batch: Waiting[], stored: unknown[]): Promise<void> {
+    const options = { namespace: EMBEDDING_NAMESPACE, layer: EMBEDDING_LAYER, type: 'embedding', importance: 0.1 }
+    const prepared = batch.map((w, i) => preparePut(this.ctx, w.key, stored[i], options, undefined, undefined, true))
+    return enqueuePuts(this.ctx, prepared)
+      .then(async (infos) => {
+        infos.forEach((info) => this.remember(info.key, info.sizeBytes))
+        await this.trim()
+      })
+      .catch((error: unknown) => {
+        if ((error as { code?: string }).code !== 'CLOSED') reportBackgroundError(this.ctx, 'embedding-cache-write-failed', error)
+      })
   }
 
   private remember(key: string, size: number): void {
@@ -214,6 +275,7 @@ export class EmbeddingCache {
   }
 
   private forget(key: string): void {
+    this.recent.delete(key)
     const size = this.lru.get(key)
     if (size === undefined) return
     this.lru.delete(key)

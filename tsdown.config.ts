@@ -9,6 +9,7 @@ import { defineConfig } from 'tsdown'
 const workers: Record<string, string> = {
   '../../worker/tiermem.worker.ts': './worker.js',
   './block-compressor.worker.ts': './block-compressor.worker.js',
+  '../../worker/tiermem-embeddings.worker.ts': './embeddings-worker.js',
 }
 
 export default defineConfig({
@@ -17,6 +18,7 @@ export default defineConfig({
     core: 'src/core/index.ts',
     embeddings: 'src/embeddings/index.ts',
     worker: 'worker/tiermem.worker.ts',
+    'embeddings-worker': 'worker/tiermem-embeddings.worker.ts',
     'block-compressor.worker': 'src/stores/block-compressor.worker.ts',
   },
   outDir: 'dist',

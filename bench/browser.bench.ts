@@ -8,7 +8,7 @@
  * measures tiermem and its peers side by side, interleaving their rounds; goals are ratios to
  * peers measured in the same run. Results: a table here, JSON in bench/results/browser.json.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Page } from 'playwright'
@@ -29,8 +29,11 @@ await build({
   build: { outDir, emptyOutDir: true, target: 'es2022', ...(process.env.BENCH_TRACE_CPU ? { minify: false } : {}) },
   worker: { format: 'es' },
 })
-// The tiny embedding model the embeddings section loads from /models/ (as the tests make it).
+// The tiny embedding model the embeddings section loads from /models/ (as the tests make it);
+// BENCH_MODEL_DIR=<folder holding e.g. Xenova/all-MiniLM-L6-v2/> BENCH_MODEL=Xenova/all-MiniLM-L6-v2
+// measures the cache against a real model you have downloaded instead.
 writeTinyModel(join(outDir, 'models'))
+if (process.env.BENCH_MODEL_DIR) cpSync(process.env.BENCH_MODEL_DIR, join(outDir, 'models'), { recursive: true })
 const server = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: isolation } })
 const url = server.resolvedUrls!.local[0]!
 const executablePath = chromiumPath()
@@ -48,6 +51,7 @@ try {
   page.on('pageerror', (error) => console.error('page error:', error))
   await page.goto(url)
   await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 })
+  if (process.env.BENCH_MODEL) await page.evaluate((model) => (window.benchModel = model), process.env.BENCH_MODEL)
   const corpus = buildCorpus(10_000)
   // ~1 KiB as JSON: 960 characters of text plus the other fields.
   const fixed = fixedRecords(10_000, 960, corpus)

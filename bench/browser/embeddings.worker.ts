@@ -56,11 +56,11 @@ async function bytesPerVector(embedder: Awaited<ReturnType<typeof createEmbedder
   return ((await usage()) - before) / n
 }
 
-scope.onmessage = async (event: MessageEvent<{ rounds: number; calls: number }>) => {
+scope.onmessage = async (event: MessageEvent<{ rounds: number; calls: number; model?: string }>) => {
   try {
     const { rounds, calls } = event.data
     const embedder = await createEmbedder({
-      model: TINY_MODEL,
+      model: event.data.model ?? TINY_MODEL,
       dtype: 'q8',
       device: 'wasm',
       localModelPath: '/models/',

@@ -599,12 +599,13 @@ async function embeddings(): Promise<void> {
   const answer = await new Promise<{ result?: EmbeddingBench; error?: string }>((resolve) => {
     worker.onmessage = (event) => resolve(event.data)
     worker.onerror = (event) => resolve({ error: event.message || 'the embeddings bench worker failed to start' })
-    worker.postMessage({ rounds: 5, calls: 200 })
+    worker.postMessage({ rounds: 5, calls: 200, model: window.benchModel })
   })
   worker.terminate()
   if (!answer.result) throw new Error(`embeddings bench: ${answer.error}`)
   const r = answer.result
-  add({ group: 'embeddings', name: 'tiny model, one text per call (transformers.js, wasm, in a worker)', value: r.bareUs, unit: 'µs' })
+  const model = window.benchModel ?? 'the tiny test model'
+  add({ group: 'embeddings', name: `${model}, one text per call (transformers.js, wasm, in a worker)`, value: r.bareUs, unit: 'µs' })
   add({
     group: 'embeddings',
     name: 'embedding cache hit, one text',
@@ -612,8 +613,8 @@ async function embeddings(): Promise<void> {
     unit: 'µs',
     peer: 'computing it',
     ratio: r.hitSpeedup,
-    goal: '≥ 50× faster',
-    pass: r.hitSpeedup >= 50,
+    goal: window.benchModel ? '≥ 1,000× faster' : '≥ 50× faster',
+    pass: r.hitSpeedup >= (window.benchModel ? 1_000 : 50),
   })
   add({
     group: 'embeddings',
@@ -647,6 +648,8 @@ declare global {
   interface Window {
     runBench(corpus: ChatRecord[], fixed: ChatRecord[], only: string[]): Promise<Row[]>
     benchReady: boolean
+    /** BENCH_MODEL: the embedding model the embeddings section measures (default: the tiny test model). */
+    benchModel?: string
   }
 }
 window.runBench = async (corpus, fixed, only) => {

@@ -4,7 +4,7 @@ import { isErrorCode, isTiermemError, TiermemError } from '../core/api/errors.ts
 import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
 import { checkClearOptions } from '../core/api/entry-writes.ts'
 import { forwardedMethods } from '../core/api/surface.ts'
-import type { Memory, MemoryEvents } from '../core/api/types.ts'
+import type { EmbedderProgress, Memory, MemoryEvents } from '../core/api/types.ts'
 import type { HostEvent, HostOpenOptions, MemoryHost, WireValues } from '../wire/protocol.ts'
 import { installErrorTransfer } from '../wire/error-transfer.ts'
 import { CallGate } from './call-gate.ts'
@@ -25,7 +25,8 @@ export interface RemoteMemory extends Memory {
   isPersisted(): Promise<boolean>
 }
 
-export interface ConnectOptions extends Omit<HostOpenOptions, 'lifeLock'> {
+export interface ConnectOptions extends Omit<HostOpenOptions, 'lifeLock' | 'embeddings'> {
+  embeddings?: HostOpenOptions['embeddings'] & { onProgress?: (progress: EmbedderProgress) => void }
   /** Called once the endpoint is done with (after close, or when the worker is lost). */
   dispose?: () => void
 }
@@ -72,10 +73,14 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     dispose()
   }
 
-  const { dispose: _dispose, ...openOptions } = options
+  const { dispose: _dispose, embeddings, ...openOptions } = options
+  const { onProgress, ...hostEmbeddings } = embeddings ?? {}
   const lifeLock =
     typeof crypto?.randomUUID === 'function' && typeof navigator !== 'undefined' && navigator.locks ? `tiermem-life-${crypto.randomUUID()}` : undefined
-  const { coldBackend } = await remote.open({ ...openOptions, ...(lifeLock ? { lifeLock } : {}) })
+  const { coldBackend } = await remote.open(
+    { ...openOptions, ...(embeddings ? { embeddings: hostEmbeddings } : {}), ...(lifeLock ? { lifeLock } : {}) },
+    onProgress ? proxy(onProgress) : undefined,
+  )
   if (lifeLock) {
     navigator.locks.request(lifeLock, { signal: lockAbort.signal }, async () => loseWorker('its context ended')).catch(() => undefined)
   }

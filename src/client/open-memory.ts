@@ -1,5 +1,6 @@
 import { TiermemError } from '../core/api/errors.ts'
-import type { MemoryOptions } from '../core/api/types.ts'
+import type { EmbedderProgress, MemoryOptions } from '../core/api/types.ts'
+import type { HostEmbeddingOptions } from '../wire/protocol.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import { connectMemory, type RemoteMemory } from './connect.ts'
 
@@ -18,6 +19,12 @@ export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock
    * fails to load, openMemory() rejects with WORKER_LOST naming this URL. See docs/bundlers.md.
    */
   workerUrl?: string | URL
+  /**
+   * An embedder next to the engine: `model` names what the worker loads (createEmbedder's
+   * options), `cache` the embedding cache's limits, `onProgress` hears of the model's download.
+   * Needs the embeddings worker: `worker: embeddingWorker()` from tiermem/embeddings.
+   */
+  embeddings?: HostEmbeddingOptions & { onProgress?: (progress: EmbedderProgress) => void }
   /** Tuning of the OPFS cold store: blockBytes (64 KiB), segmentBytes (8 MiB), level (6), compactDeadRatio (0.5), compressionThreads (2 on 2+ cores). */
   opfs?: Omit<OpfsStoreOptions, 'directory'>
 }

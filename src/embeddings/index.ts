@@ -6,3 +6,5 @@
  */
 export { createEmbedder, type EmbedderOptions } from './create-embedder.ts'
 export type { Embedder } from '../core/api/types.ts'
+export { embeddingWorker } from './embedding-worker.ts'
+export type { EmbedderModelOptions, EmbedderProgress } from '../core/api/types.ts'

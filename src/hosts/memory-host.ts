@@ -4,11 +4,12 @@ import { createMemory } from '../core/api/open-engine.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../core/api/internals.ts'
 import { TiermemError } from '../core/api/errors.ts'
 import { forwardedMethods } from '../core/api/surface.ts'
-import type { Memory, NamespaceOption, PutOptions, SignalSource, TaskScope } from '../core/api/types.ts'
+import type { Embedder, EmbedderModelOptions, EmbedderProgress, Memory, NamespaceOption, PutOptions, SignalSource, TaskScope } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { Store } from '../core/store/store.ts'
 import {
   unpackPuts,
+  type EmbedderFactory,
   type EventSink,
   type HostEvent,
   type HostOpenOptions,
@@ -40,15 +41,24 @@ interface ServedEngine {
  * its own state — its event subscriptions and its task scopes — and closing one connection
  * releases its scopes without closing the engine while others remain.
  */
-export function createHostServer(openStores: StoreOpener, signals: SignalSource[] = []) {
+export function createHostServer(openStores: StoreOpener, signals: SignalSource[] = [], makeEmbedder?: EmbedderFactory) {
   let engine: Promise<ServedEngine> | undefined
   const connections = new Set<object>()
 
-  const acquire = (options: HostOpenOptions): Promise<ServedEngine> => {
+  const acquire = (options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void): Promise<ServedEngine> => {
     engine ??= (async () => {
-      const { name, lifeLock: _lock, opfs, ...engineOptions } = options
+      const { name, lifeLock: _lock, opfs, embeddings, ...engineOptions } = options
+      // The model first: a model that fails to load leaves no store open.
+      const embedder = embeddings?.model ? await buildEmbedder(makeEmbedder, embeddings.model, onProgress) : undefined
       const stores = await openStores(name, opfs)
-      const memory = await createMemory({ ...engineOptions, stores, signals })
+      const memory = await createMemory({
+        ...engineOptions,
+        stores,
+        signals,
+        ...(embedder || embeddings?.cache
+          ? { embeddings: { ...(embedder ? { embedder } : {}), ...(embeddings?.cache ? { cache: embeddings.cache } : {}) } }
+          : {}),
+      })
       const internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
       return { name, memory, internals, coldBackend: stores.cold.backend }
     })()
@@ -80,8 +90,23 @@ export function createHostServer(openStores: StoreOpener, signals: SignalSource[
   return server
 }
 
+/** The embedder a model's options name, built where this host runs; only the embeddings worker can. */
+async function buildEmbedder(
+  makeEmbedder: EmbedderFactory | undefined,
+  model: EmbedderModelOptions,
+  onProgress: ((progress: EmbedderProgress) => void) | undefined,
+): Promise<Embedder> {
+  if (!makeEmbedder) {
+    throw new TiermemError(
+      'INVALID_OPTION',
+      "this worker cannot load a model: start tiermem's embeddings worker, openMemory({ worker: embeddingWorker(), embeddings: { model } }) with embeddingWorker from tiermem/embeddings",
+    )
+  }
+  return makeEmbedder(model, onProgress ? (progress) => void onProgress(progress) : undefined)
+}
+
 function createConnection(
-  acquire: (options: HostOpenOptions) => Promise<ServedEngine>,
+  acquire: (options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void) => Promise<ServedEngine>,
   releaseEngine: (connection: object) => Promise<void>,
   connections: Set<object>,
   serve: (endpoint: Endpoint) => void,
@@ -124,10 +149,16 @@ function createConnection(
   const self: MemoryHost = {
     // Every method the surface table forwards: straight to the engine.
     ...forwardedMethods((name, args) => (mem()[name] as (...a: unknown[]) => Promise<unknown>)(...args)),
-    async open(options: HostOpenOptions): Promise<{ coldBackend: string }> {
+    async open(options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void): Promise<{ coldBackend: string }> {
       if (served) throw new TiermemError('INVALID_OPTION', 'this connection already has the memory open')
       if (options.lifeLock) holdLifeLock(options.lifeLock)
-      const engine = await acquire(options)
+      let engine: ServedEngine
+      try {
+        engine = await acquire(options, onProgress)
+      } finally {
+        // The page's callback is a proxy: let it go once the model has loaded (or failed to).
+        ;(onProgress as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy]?.()
+      }
       if (engine.name !== options.name) {
         throw new TiermemError('INVALID_OPTION', `this host serves the memory '${engine.name}', not '${options.name}'`)
       }
@@ -216,8 +247,13 @@ function createConnection(
 }
 
 /** Exposes a host on an endpoint (the worker's global scope, or a port): the first connection of a new server. */
-export function exposeMemoryHost(endpoint: Endpoint, openStores: StoreOpener, signals: SignalSource[] = []): ReturnType<typeof createHostServer> {
-  const server = createHostServer(openStores, signals)
+export function exposeMemoryHost(
+  endpoint: Endpoint,
+  openStores: StoreOpener,
+  signals: SignalSource[] = [],
+  makeEmbedder?: EmbedderFactory,
+): ReturnType<typeof createHostServer> {
+  const server = createHostServer(openStores, signals, makeEmbedder)
   server.serve(endpoint)
   return server
 }

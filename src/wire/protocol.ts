@@ -1,5 +1,16 @@
 import type { ForwardedMethod } from '../core/api/surface.ts'
-import type { EntryInfo, Memory, MemoryEvents, MemoryOptions, NamespaceOption, PutOptions } from '../core/api/types.ts'
+import type {
+  EntryInfo,
+  Memory,
+  MemoryEvents,
+  MemoryOptions,
+  NamespaceOption,
+  PutOptions,
+  Embedder,
+  EmbedderModelOptions,
+  EmbedderProgress,
+  EmbeddingOptions,
+} from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { serializeError } from './error-transfer.ts'
 
@@ -37,7 +48,17 @@ export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock' 
   lifeLock?: string
   /** Tuning of the OPFS cold store (block and segment sizes, deflate level, compaction). */
   opfs?: Omit<OpfsStoreOptions, 'directory'>
+  embeddings?: HostEmbeddingOptions
 }
+
+/** `embeddings` as it crosses to the worker: the model the worker loads next to the engine, and the cache's limits. */
+export interface HostEmbeddingOptions {
+  model?: EmbedderModelOptions
+  cache?: EmbeddingOptions['cache']
+}
+
+/** How a host builds an embedder from a model's options (only the embeddings worker has one). */
+export type EmbedderFactory = (model: EmbedderModelOptions, onProgress?: (progress: EmbedderProgress) => void) => Promise<Embedder>
 
 export type HostEvent = keyof MemoryEvents | 'scopeAborted'
 export type EventSink = (event: HostEvent, payload: unknown) => void
@@ -48,7 +69,8 @@ export type EventSink = (event: HostEvent, payload: unknown) => void
  * it and the page client calls it; neither imports the other.
  */
 export interface MemoryHost extends Pick<Memory, ForwardedMethod> {
-  open(options: HostOpenOptions): Promise<{ coldBackend: string }>
+  /** Opens the engine; `onProgress` (a comlink proxy) hears of the model's download while the worker loads it. */
+  open(options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void): Promise<{ coldBackend: string }>
   /** Serves another connection to the same engine on a port this one hands over (another tab's). */
   connect(port: MessagePort): void
   setEventSink(next: EventSink | undefined): void

@@ -33,6 +33,36 @@ export interface EmbeddingCacheStats {
   misses: number
 }
 
+/**
+ * Which model `createEmbedder()` (tiermem/embeddings) loads, and from where: plain data, so it
+ * can also cross to the worker that builds the embedder there (`openMemory({ embeddings: { model } })`).
+ */
+export interface EmbedderModelOptions {
+  /** A model id on the Hugging Face hub, or a folder under `localModelPath`. Default 'Xenova/all-MiniLM-L6-v2'. */
+  model?: string
+  /** Weights to load: 'q8' (default, `onnx/model_quantized.onnx`), 'fp32', 'fp16', 'q4', … */
+  dtype?: 'auto' | 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | 'bnb4' | 'q4f16'
+  /** 'auto' (default): WebGPU where `navigator.gpu.requestAdapter()` gives an adapter, else 'wasm' in a browser and 'cpu' in Node. */
+  device?: 'auto' | 'webgpu' | 'wasm' | 'cpu'
+  /** Where local models live (transformers.js `env.localModelPath`): `<localModelPath>/<model>/…`. */
+  localModelPath?: string
+  /** Whether models may be fetched from the hub (transformers.js `env.allowRemoteModels`). Default true. */
+  allowRemoteModels?: boolean
+  /**
+   * Where the onnxruntime-web runtime is served from in a browser: a folder URL ending in '/', or
+   * the two files `{ mjs, wasm }` (`ort-wasm-simd-threaded.asyncify.*`). Without it transformers.js
+   * fetches them from a CDN; docs/embeddings.md shows how to serve them with your app.
+   */
+  wasmPaths?: string | { mjs: string; wasm: string }
+}
+
+/** Model download progress: each file's bytes loaded of its total. */
+export interface EmbedderProgress {
+  file: string
+  loaded: number
+  total: number
+}
+
 /** `embeddings` of createMemory(): the embedder and its cache. */
 export interface EmbeddingOptions {
   /** Turns text into vectors (createEmbedder from `tiermem/embeddings`, or your own). */

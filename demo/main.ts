@@ -1,5 +1,7 @@
 import './style.css'
 import { isTiermemError, openMemory, type MemoryEvents, type RemoteMemory, type TaskScope } from 'tiermem'
+import { chosenModel, embeddingOptions, modelReady, renderEmbeddingStats, showEmbedding } from './embeddings-panel.ts'
+import { embeddingWorker } from 'tiermem/embeddings'
 import { explainPressure, logEvent, recordLevel, renderHealth, renderPressure, renderTiers } from './dashboard.ts'
 import { createEntryBrowser } from './entry-browser.ts'
 import { byId, bytes } from './format.ts'
@@ -14,14 +16,27 @@ const controlStatus = byId('control-status')
 const say = (text: string) => (controlStatus.textContent = text)
 
 async function start(): Promise<void> {
-  const mem: RemoteMemory = await openMemory({
+  const options = {
     name: 'playground',
     ...BUDGETS,
     // Short idle times and a frequent gc so moves between tiers happen while you watch.
     maintenanceIntervalMs: 3_000,
     policy: { hotIdleMs: 30_000, warmIdleMs: 120_000, layers: { interact: { maxEntries: 5_000 } } },
     pressure: { checkIntervalMs: 2_000, scopeWaitMs: 0 },
-  })
+  }
+  let mem: RemoteMemory
+  let embedding = true
+  try {
+    // The engine's worker with an embedder in it: the model loads next to the engine.
+    mem = await openMemory({ ...options, worker: embeddingWorker(), embeddings: embeddingOptions() })
+    modelReady(undefined)
+  } catch (error) {
+    if (isTiermemError(error, 'LOCKED')) throw error
+    // A model that cannot load (offline, say) costs the embeddings, not the playground.
+    embedding = false
+    modelReady(undefined, `${chosenModel()} did not load (${error instanceof Error ? error.message : String(error)})`)
+    mem = await openMemory(options)
+  }
   byId('backend').textContent = `cold: ${mem.coldBackend}`
   void mem.requestPersistence().then((persisted) => (byId('persisted').textContent = persisted ? 'storage: persisted' : 'storage: best effort'))
 
@@ -54,6 +69,7 @@ async function start(): Promise<void> {
     renderTiers(stats)
     renderPressure(stats.pressure)
     renderHealth(stats)
+    renderEmbeddingStats(stats)
     updateChart(stats)
     if (ticks++ % 3 === 0) await refreshEntries()
   }
@@ -75,6 +91,7 @@ async function start(): Promise<void> {
     const info = useScope ? await scope!.put(`msg:${Date.now()}`, value, options) : await mem.put(`msg:${Date.now()}`, value, options)
     box.value = ''
     say(`remembered ${info.key} in ${info.tier} (${bytes(info.sizeBytes)})`)
+    if (embedding) await showEmbedding(mem, text)
     await refresh()
   })
 

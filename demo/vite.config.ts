@@ -1,4 +1,13 @@
-import { defineConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
+import { writeTinyModel } from '../test/fixtures/tiny-model.ts'
+
+/** The tiny test model under /models/ (demo/public/models, generated, not committed): embeddings work offline. */
+const tinyModel = (): Plugin => ({
+  name: 'tiermem:tiny-model',
+  buildStart() {
+    writeTinyModel(new URL('./public/models/', import.meta.url).pathname)
+  },
+})
 
 /**
  * The playground. Served cross-origin isolated so the page may call
@@ -12,4 +21,5 @@ export default defineConfig({
   preview: { port: 4173, headers: isolation },
   build: { outDir: new URL('./dist', import.meta.url).pathname, emptyOutDir: true, target: 'es2022' },
   worker: { format: 'es' },
+  plugins: [tinyModel()],
 })

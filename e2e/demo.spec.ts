@@ -63,6 +63,29 @@ test('what you typed is findable among a load, and a click on its row shows its 
   expect(errors).toEqual([])
 })
 
+test('the embeddings panel loads the model in the worker, embeds what you type, and the same text again is a cache hit', async ({ page }) => {
+  const errors = await openDemo(page)
+  await expect(page.locator('#embed-status')).toContainText('ready', { timeout: 30_000 })
+  await expect(page.locator('#embed-progress')).toBeHidden()
+  for (const expected of ['computed, now cached', 'cache hit']) {
+    await page.fill('#message', 'book a table for two')
+    await page.click('#chat-form button[type=submit]')
+    await expect(page.locator('#embed-last')).toContainText(expected)
+  }
+  await expect(page.locator('#embed-last')).toContainText('384 dims')
+  await expect(page.locator('#embed-cache')).toContainText(/1 vectors.*1 hits, 1 misses/)
+  expect(errors).toEqual([])
+})
+
+test('a model that cannot load costs the embeddings, not the playground', async ({ page }) => {
+  await page.goto('/?model=nobody/missing-model')
+  await expect(page.locator('#status')).toHaveText('ready', { timeout: 30_000 })
+  await expect(page.locator('#embed-status')).toContainText('no embeddings: nobody/missing-model did not load')
+  await page.fill('#message', 'still works')
+  await page.click('#chat-form button[type=submit]')
+  await expect(page.locator('#control-status')).toContainText('remembered msg:')
+})
+
 test('Clear store clears in one call with a progress bar', async ({ page }) => {
   const errors = await openDemo(page)
   await page.fill('#load-count', '200')

@@ -36,3 +36,16 @@ it('the README example works as written', async () => {
   ])
   await mem.close()
 })
+
+// The README's embeddings example, with its "bring your own embedder" object.
+it('the README embeddings example works with your own embedder', async () => {
+  const callMyApi = async (texts: string[]) => texts.map((text) => Float32Array.from([text.length, 1, 0]).map((x, _, v) => x / Math.hypot(...v)))
+  const mine = { id: 'my-api:v1', dims: 3, embed: async (texts: string[]) => callMyApi(texts) }
+  const other = await createMemory({ maintenanceIntervalMs: 0, embeddings: { embedder: mine } })
+  const [v] = await other.embed(['the user is vegetarian'])
+  expect(v).toBeInstanceOf(Float32Array)
+  expect(Math.hypot(...v!)).toBeCloseTo(1, 5)
+  await other.embed(['the user is vegetarian'])
+  expect((await other.stats()).embeddings.cache).toMatchObject({ hits: 1, misses: 1 })
+  await other.close()
+})

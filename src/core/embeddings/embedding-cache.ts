@@ -65,7 +65,9 @@ interface Waiting {
  * namespace, type 'embedding', importance 0.1), so they persist across reloads, are shared by
  * every tab of the memory, and obey the same tiers, budgets and pressure as everything else.
  *
- * - A lookup is one getMany of the texts' keys; hits count as reads (their recency is the LRU).
+ * - A lookup is one getMany of the texts' keys; the 1,024 most recent vectors and their keys are
+ *   also kept in memory, so a repeated text costs neither a hash nor a store read. Either way a
+ *   hit moves the vector to the young end of the cache's LRU.
  * - Misses of texts that arrive together go to the embedder as one batch (up to 32): a batch
  *   goes once the current calls have queued their texts while the embedder is idle, and waits
  *   for it (at most 100 ms) while it is busy. A text already on its way shares that computation.

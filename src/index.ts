@@ -4,7 +4,7 @@
  *
  * @module tiermem
  */
-export { openMemory, type OpenMemoryOptions } from './client/open-memory.ts'
+export { openMemory, type OpenMemoryEmbeddings, type OpenMemoryOptions } from './client/open-memory.ts'
 export type { RemoteMemory } from './client/connect.ts'
 export type { OpfsStoreOptions } from './stores/opfs-store.ts'
 export type { DeflateLevel } from './stores/segment-format.ts'

@@ -1,6 +1,14 @@
 import { TiermemError } from '../core/api/errors.ts'
-import type { EmbedderProgress, MemoryOptions } from '../core/api/types.ts'
-import type { HostEmbeddingOptions } from '../wire/protocol.ts'
+import type { EmbedderModelOptions, EmbedderProgress, EmbeddingOptions, MemoryOptions } from '../core/api/types.ts'
+
+/** `embeddings` of openMemory(): what the worker loads, the cache's limits, and the model's download progress. */
+export interface OpenMemoryEmbeddings {
+  /** The model the worker loads next to the engine (createEmbedder's options). Needs `worker: embeddingWorker()`. */
+  model?: EmbedderModelOptions
+  cache?: EmbeddingOptions['cache']
+  /** Each model file's bytes loaded of its total, while the worker downloads it. */
+  onProgress?: (progress: EmbedderProgress) => void
+}
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import { connectMemory, type RemoteMemory } from './connect.ts'
 
@@ -24,7 +32,7 @@ export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock
    * options), `cache` the embedding cache's limits, `onProgress` hears of the model's download.
    * Needs the embeddings worker: `worker: embeddingWorker()` from tiermem/embeddings.
    */
-  embeddings?: HostEmbeddingOptions & { onProgress?: (progress: EmbedderProgress) => void }
+  embeddings?: OpenMemoryEmbeddings
   /** Tuning of the OPFS cold store: blockBytes (64 KiB), segmentBytes (8 MiB), level (6), compactDeadRatio (0.5), compressionThreads (2 on 2+ cores). */
   opfs?: Omit<OpfsStoreOptions, 'directory'>
 }

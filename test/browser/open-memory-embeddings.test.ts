@@ -26,6 +26,10 @@ describe('openMemory() with an embedder in its worker (transformers.js on the ti
     await mem.embed(['book a table for two'])
     expect((await mem.stats()).embeddings.cache).toMatchObject({ entries: 1, hits: 1, misses: 1 })
     expect(progress.some((p) => p.file.endsWith('.onnx'))).toBe(true)
+    // An entry embedded as it is put: the text is computed once (a hit here), the vector stored with it.
+    await mem.put('fact:1', { text: 'book a table for two' }, { embed: true })
+    expect((await mem.stats()).embeddings.cache).toMatchObject({ hits: 2, misses: 1 })
+    expect((await mem.stats()).layers['tiermem:embeddings']!.count).toBe(2)
     await mem.close()
 
     const again = await openMemory({ name, worker: embeddingWorker(), embeddings: { model } })

@@ -79,6 +79,16 @@ describe('the worker host and its client, over a MessageChannel', () => {
     expect((await mem.stats()).embeddings.cache).toEqual({ entries: 0, bytes: 0, hits: 0, misses: 0 })
   })
 
+  it('put with a vector crosses the boundary and the vector is stored with the entry', async () => {
+    const mem = await connect()
+    await mem.put('doc', { caption: 'a cat' }, { vector: Float32Array.from([0.6, 0.8]) })
+    await mem.putMany([{ key: 'doc2', value: 2, vector: Float32Array.from([1, 0]) }])
+    expect(await mem.get('doc')).toEqual({ caption: 'a cat' })
+    expect((await mem.stats()).layers['tiermem:embeddings']!.count).toBe(2)
+    await expect(mem.put('doc3', 'x', { embed: true })).rejects.toMatchObject({ code: 'EMBEDDER_MISSING' })
+    await expect(mem.put('doc4', 'x', { vector: Float32Array.from([1, 0, 0]) })).rejects.toMatchObject({ code: 'DIMENSION_MISMATCH' })
+  })
+
   it('delivers events to on() handlers on the page', async () => {
     const mem = await connect()
     const seen: string[] = []

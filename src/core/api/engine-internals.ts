@@ -6,6 +6,7 @@ import { closedError, putAll } from './calls.ts'
 import { EncodedValue, type EngineInternals } from './internals.ts'
 import type { EntryInfo } from './types.ts'
 import { checkKey, checkNamespace } from './validate.ts'
+import { entryVectors } from '../embeddings/entry-vectors.ts'
 
 /** What the worker host uses beside the Memory surface: encoded values in and out, signals from the page, the change feed. */
 export function engineInternals(ctx: EngineContext): EngineInternals {
@@ -35,6 +36,10 @@ export function engineInternals(ctx: EngineContext): EngineInternals {
     },
     changes(subscriber) {
       return ctx.feed.subscribe(subscriber)
+    },
+    vectorOf(key, options) {
+      checkKey(key)
+      return entryVectors(ctx).vectorOf(checkNamespace(options?.namespace), key)
     },
     async getRaw(keys, options, access = true) {
       if (ctx.closing) throw closedError()

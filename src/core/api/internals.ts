@@ -23,4 +23,6 @@ export interface EngineInternals {
   getRaw(keys: string[], options?: NamespaceOption, access?: boolean): Promise<unknown[]>
   /** Subscribes to every committed change to an entry (change-feed.ts); returns the unsubscribe. */
   changes(subscriber: ChangeSubscriber): () => void
+  /** The vector stored with the entry's current value (`put(..., { embed | vector })`), for the index and tests. */
+  vectorOf(key: string, options?: NamespaceOption): Promise<Float32Array | undefined>
 }

@@ -19,6 +19,7 @@ import { WriteLane } from '../engine/write-lane.ts'
 import { buildMemory } from './memory.ts'
 import { EMBEDDING_LAYER, EmbeddingCache } from '../embeddings/embedding-cache.ts'
 import { checkEmbeddingOptions } from '../embeddings/embedding-options.ts'
+import { entryVectors } from '../embeddings/entry-vectors.ts'
 
 const DEFAULT_MAINTENANCE_MS = 60_000
 
@@ -104,6 +105,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   syncLayerIndexes(ctx)
   await releaseAbandonedScopes(ctx)
   if (embeddings?.embedder) ctx.embeddings = new EmbeddingCache(ctx, embeddings.embedder, embeddings.cache)
+  entryVectors(ctx)
   evaluatePressure(ctx)
   return buildMemory(ctx, maintenanceMs, options.signals ?? [])
 }

@@ -98,6 +98,14 @@ export interface PutOptions {
   evictable?: boolean
   /** Default true. false: lives only in hot memory and is gone on close (scratch data, caches). */
   durable?: boolean
+  /**
+   * Embed the entry and store its vector with it: `true` embeds a string value or the value's
+   * `text`; a string embeds that text. Needs an embedder (EMBEDDER_MISSING). The put commits
+   * once the vector is computed, in issue order; a failed embed fails the put and stores nothing.
+   */
+  embed?: boolean | string
+  /** A vector computed elsewhere, stored with the entry (no embedder needed); its length must be the embedder's dims. */
+  vector?: Float32Array
 }
 
 export interface EntryInfo {

@@ -6,7 +6,21 @@ export const MAX_KEY_LENGTH = 1024
 export const DEFAULT_NAMESPACE = 'default'
 const MAX_NAME_LENGTH = 256
 
-const PUT_OPTION_KEYS = new Set(['type', 'importance', 'relevance', 'ttlMs', 'tier', 'layer', 'namespace', 'taskId', 'tags', 'evictable', 'durable'])
+const PUT_OPTION_KEYS = new Set([
+  'type',
+  'importance',
+  'relevance',
+  'ttlMs',
+  'tier',
+  'layer',
+  'namespace',
+  'taskId',
+  'tags',
+  'evictable',
+  'durable',
+  'embed',
+  'vector',
+])
 
 export function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) {
@@ -86,6 +100,15 @@ export function checkPutOptions(options: PutOptions | undefined, extraKeys?: Rea
     if (!Array.isArray(options.tags) || !options.tags.every((t) => typeof t === 'string' && t.length > 0 && t.length <= MAX_NAME_LENGTH && isWellFormed(t))) {
       throw new TiermemError('INVALID_OPTION', `tags must be an array of non-empty strings of at most ${MAX_NAME_LENGTH} characters without lone surrogates`)
     }
+  }
+  if (options.embed !== undefined) {
+    if (typeof options.embed !== 'boolean' && !(typeof options.embed === 'string' && isWellFormed(options.embed))) {
+      throw new TiermemError('INVALID_OPTION', 'embed must be true (embed the value, or its text) or the text to embed, without lone surrogates')
+    }
+    if (options.vector !== undefined) throw new TiermemError('INVALID_OPTION', 'a put takes embed or vector, not both')
+  }
+  if (options.vector !== undefined && !(options.vector instanceof Float32Array && options.vector.length > 0 && options.vector.every(Number.isFinite))) {
+    throw new TiermemError('INVALID_OPTION', 'vector must be a non-empty Float32Array of finite numbers')
   }
   if (options.evictable !== undefined && typeof options.evictable !== 'boolean') {
     throw new TiermemError('INVALID_OPTION', 'evictable must be a boolean')

@@ -118,6 +118,10 @@ export class EmbeddingCache {
     )
   }
 
+  get dims(): number {
+    return this.embedder.dims
+  }
+
   stats(): EmbeddingCacheStats {
     return { entries: this.lru.size, bytes: this.bytes, hits: this.hits, misses: this.misses }
   }

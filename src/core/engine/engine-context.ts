@@ -20,6 +20,8 @@ export interface ExternalSignal extends PressureSignal {
 /** Everything the engine modules share. Only lane tasks change the registry's structure. */
 /** The embedding cache as the engine sees it (embeddings/embedding-cache.ts). */
 export interface EngineEmbeddings {
+  /** The embedder's vector length. */
+  readonly dims: number
   embed(texts: string[]): Promise<Float32Array[]>
   stats(): EmbeddingCacheStats
   close(): void

@@ -54,22 +54,52 @@ export function preparePut(
   // clones at put() time). Encoder output is a view into msgpackr's pool; a worker's encoded
   // values are views into one transferred buffer.
   const bytes = copyBytes(encoded ?? encodeValue(value))
-  return {
+  // The vector options make a companion put (the entry's vector); they are not the entry's metadata.
+  const { embed, vector, ...rest } = opts
+  const prepared: PreparedPut = {
     namespace,
     key,
     storeKey: storeKeyOf(namespace, key),
     value,
     bytes,
-    options: opts,
+    options: rest,
     layer,
     scope,
     at: ctx.clock.now(),
     resolve: noop,
     reject: noop,
   }
+  if (embed !== undefined || vector !== undefined) {
+    const make = companionMakers.get(ctx)
+    if (!make) throw new TiermemError('EMBEDDER_MISSING', 'this memory cannot store vectors')
+    prepared.companion = make(prepared, { embed, vector })
+  }
+  return prepared
 }
 
 function noop(): void {}
+
+/** What makes an entry's vector put from `embed` / `vector` (embeddings/entry-vectors.ts installs it). */
+export type CompanionMaker = (entry: PreparedPut, source: { embed: PutOptions['embed']; vector: PutOptions['vector'] }) => PreparedPut
+const companionMakers = new WeakMap<EngineContext, CompanionMaker>()
+
+export function setCompanionMaker(ctx: EngineContext, make: CompanionMaker): void {
+  companionMakers.set(ctx, make)
+}
+
+/** The items with each one's companion right after it, the two bound into one unit (they land together or not at all). */
+function withCompanions(items: PreparedPut[]): PreparedPut[] {
+  if (!items.some((item) => item.companion)) return items
+  const out: PreparedPut[] = []
+  for (const item of items) {
+    out.push(item)
+    if (!item.companion) continue
+    item.unit ??= {}
+    item.companion.unit = item.unit
+    out.push(item.companion)
+  }
+  return out
+}
 
 const openGroup = new WeakMap<EngineContext, PutGroup>()
 
@@ -99,8 +129,12 @@ function openGroupFor(ctx: EngineContext, room: number): PutGroup {
  * alone). A group larger than one atomic batch commits in slices (see commitChanges).
  */
 export function enqueuePutItems(ctx: EngineContext, items: PreparedPut[]): Array<Promise<EntryInfo>> {
-  const target = openGroupFor(ctx, 0)
-  return addToGroup(ctx, target, items)
+  const all = withCompanions(items)
+  const target = openGroupFor(ctx, all.length - items.length)
+  if (all === items) return addToGroup(ctx, target, items)
+  const own = new Set(items)
+  const settled = addToGroup(ctx, target, all)
+  return all.flatMap((item, i) => (own.has(item) ? [settled[i]!] : []))
 }
 
 /**
@@ -116,11 +150,16 @@ export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<E
       `putMany of ${items.length} items exceeds what the ${ctx.warm.backend} store commits atomically (${most}); split it into smaller putMany calls`,
     )
   }
-  if (items.length > 1) {
+  const all = withCompanions(items)
+  if (all.length > 1) {
     const unit = {}
-    for (const item of items) item.unit = unit
+    for (const item of all) item.unit = unit
   }
-  return Promise.all(addToGroup(ctx, openGroupFor(ctx, items.length), items))
+  // The callers' answers: their own puts' infos, not their companions'.
+  const settled = Promise.all(addToGroup(ctx, openGroupFor(ctx, all.length), all))
+  if (all === items) return settled
+  const own = new Set(items)
+  return settled.then((infos) => infos.filter((_, i) => own.has(all[i]!)))
 }
 
 function addToGroup(ctx: EngineContext, target: PutGroup, items: PreparedPut[]): Array<Promise<EntryInfo>> {
@@ -140,6 +179,28 @@ function addToGroup(ctx: EngineContext, target: PutGroup, items: PreparedPut[]):
   )
 }
 
+/**
+ * Waits for the group's puts whose bytes are still being made (vectors being embedded): the
+ * group holds its place in the lane, so puts issued after it still land after it. A put whose
+ * making failed fails with its unit (an entry and its vector: neither is stored).
+ */
+async function settleMaking(group: PutGroup): Promise<void> {
+  const making = group.items.filter((item) => item.ready !== undefined)
+  if (making.length === 0) return
+  const outcomes = await Promise.allSettled(making.map((item) => item.ready))
+  const failed = new Map<object, unknown>()
+  outcomes.forEach((outcome, i) => {
+    if (outcome.status === 'rejected') failed.set(making[i]!.unit ?? making[i]!, outcome.reason)
+  })
+  if (failed.size === 0) return
+  group.items = group.items.filter((item) => {
+    const unit = item.unit ?? item
+    if (!failed.has(unit)) return true
+    item.reject(failed.get(unit))
+    return false
+  })
+}
+
 async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   if (openGroup.get(ctx) === group) openGroup.delete(ctx)
   const { reg } = ctx
@@ -147,6 +208,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     for (const item of group.items) item.reject(new TiermemError('CLOSED', 'the memory was closed before this put committed; nothing was written'))
     return
   }
+  await settleMaking(group)
   const { planned, latest, replaced } = planGroup(ctx, group.items)
 
   // Commit, and apply each put to the registry as soon as the batch holding it has landed. A

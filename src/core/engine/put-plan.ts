@@ -21,8 +21,12 @@ export interface PreparedPut {
   scope: ScopeState | undefined
   /** The clock when put was called: createdAt and expiry count from the call, not the commit. */
   at: number
-  /** Puts that succeed or fail together (one putMany); undefined for a put on its own. */
+  /** Puts that succeed or fail together (one putMany, an entry and its vector); undefined for a put on its own. */
   unit?: object
+  /** A put whose bytes are still being made (a vector being embedded): its group waits for it; if it fails, its unit fails. */
+  ready?: Promise<void>
+  /** A put that must land with this one (the entry's vector), queued right after it. */
+  companion?: PreparedPut
   resolve(info: EntryInfo): void
   reject(error: unknown): void
 }

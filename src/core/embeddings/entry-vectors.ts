@@ -1,0 +1,190 @@
+import { TiermemError } from '../api/errors.ts'
+import { isReservedNamespace } from '../api/validate.ts'
+import type { PutOptions } from '../api/types.ts'
+import { background } from '../api/calls.ts'
+import type { EngineContext } from '../engine/engine-context.ts'
+import { preparePut, setCompanionMaker } from '../engine/put-pipeline.ts'
+import type { PreparedPut } from '../engine/put-plan.ts'
+import { readMany } from '../engine/read-path.ts'
+import { removeEntries } from '../engine/removal.ts'
+import { decodeValue, encodeValue, copyBytes } from '../persistence/codec.ts'
+import { formatHash, hashBytes } from '../persistence/content-hash.ts'
+import { EMBEDDING_LAYER } from './embedding-cache.ts'
+
+/** The namespace entries' vectors live in (reserved: users cannot name it). */
+export const VECTOR_NAMESPACE = 'tiermem:vectors'
+
+const encoder = new TextEncoder()
+
+/** What a vector entry holds: the entry it belongs to, and the vector. */
+interface VectorRecord {
+  n: string
+  k: string
+  v: Float32Array
+}
+
+/**
+ * Entries' vectors (`put(..., { embed | vector })`), each stored as an entry of its own beside
+ * the entry it belongs to, in the same unit: they land together or not at all, in issue order.
+ *
+ * A vector's key names its entry (a hash of namespace and key) and the entry's content hash, so
+ * a vector is bound to one value of one entry: overwriting the entry without a vector leaves no
+ * vector that reads as its, even before the old one is deleted. Vectors whose entry is gone or
+ * has another value are deleted after the change that left them behind, and at open.
+ */
+const installed = new WeakMap<EngineContext, EntryVectors>()
+
+/** The entries' vectors of an engine (installed at open). */
+export function entryVectors(ctx: EngineContext): EntryVectors {
+  let vectors = installed.get(ctx)
+  if (!vectors) installed.set(ctx, (vectors = new EntryVectors(ctx)))
+  return vectors
+}
+
+export class EntryVectors {
+  /** Entry (hash of namespace and key) → its vector entries' keys. */
+  private readonly byEntry = new Map<string, Set<string>>()
+  private dims: number | undefined
+  private unsubscribe: (() => void) | undefined
+
+  constructor(private readonly ctx: EngineContext) {
+    const { reg } = ctx
+    for (const slot of reg.slots()) if (reg.namespaces[slot] === VECTOR_NAMESPACE) this.note(reg.keys[slot]!)
+    setCompanionMaker(ctx, (entry, source) => this.companion(entry, source))
+    if (this.byEntry.size > 0) this.watch()
+    // Vectors a crash or an older session left without their entry's value.
+    for (const entry of [...this.byEntry.keys()]) this.sweepLater(undefined, undefined, entry)
+  }
+
+  /**
+   * Follows puts and deletes from the first vector on: before that, puts nobody watches cost
+   * the change feed nothing (change-feed.ts), and a memory without vectors pays nothing here.
+   */
+  private watch(): void {
+    this.unsubscribe ??= this.ctx.feed.subscribe(
+      (change) => {
+        if (change.kind !== 'put' && change.kind !== 'delete') return
+        if (change.namespace === VECTOR_NAMESPACE) {
+          if (change.kind === 'put') this.note(change.key)
+          else this.drop(change.key)
+        } else if (!isReservedNamespace(change.namespace) && (change.kind === 'delete' || change.replaced)) {
+          this.sweepLater(change.namespace, change.key)
+        }
+      },
+      ['put', 'delete'],
+    )
+  }
+
+  /** The vector stored with the entry's current value, or undefined. */
+  async vectorOf(namespace: string, key: string): Promise<Float32Array | undefined> {
+    const slot = this.ctx.reg.find(namespace, key)
+    if (slot < 0) return undefined
+    const [record] = await readMany(this.ctx, VECTOR_NAMESPACE, [vectorKey(namespace, key, this.entryHashAt(slot))])
+    const found = record as VectorRecord | undefined
+    return found && found.n === namespace && found.k === key ? found.v : undefined
+  }
+
+  /** The put of an entry's vector, made at the entry's put: now for a given vector, once embedded for text. */
+  private companion(entry: PreparedPut, source: { embed: PutOptions['embed']; vector: PutOptions['vector'] }): PreparedPut {
+    const { ctx } = this
+    this.watch()
+    const expected = ctx.embeddings?.dims ?? this.dims
+    const key = vectorKey(entry.namespace, entry.key, formatHashOf(entry.bytes))
+    const options = { namespace: VECTOR_NAMESPACE, layer: EMBEDDING_LAYER, type: 'vector', evictable: false, durable: entry.options.durable ?? true }
+    const fill = (put: PreparedPut, vector: Float32Array) => {
+      const record: VectorRecord = { n: entry.namespace, k: entry.key, v: vector }
+      put.value = record
+      put.bytes = copyBytes(encodeValue(record))
+    }
+    if (source.vector !== undefined) {
+      checkDims(source.vector.length, expected)
+      this.dims ??= source.vector.length
+      const put = preparePut(ctx, key, null, options, undefined, undefined, true)
+      fill(put, source.vector.slice())
+      return put
+    }
+    const text = textToEmbed(source.embed!, entry)
+    if (!ctx.embeddings) {
+      throw new TiermemError('EMBEDDER_MISSING', 'put with embed needs an embedder: open the memory with { embeddings: { embedder } }, or pass { vector }')
+    }
+    const put = preparePut(ctx, key, null, options, undefined, undefined, true)
+    // Computed from now; the put's group waits for it and keeps its place in issue order.
+    put.ready = ctx.embeddings.embed([text]).then(([vector]) => fill(put, vector!))
+    return put
+  }
+
+  private entryHashAt(slot: number): string {
+    const { reg } = this.ctx
+    return formatHash(reg.hashHi[slot]!, reg.hashLo[slot]!)
+  }
+
+  private note(vectorEntryKey: string): void {
+    const entry = vectorEntryKey.slice(0, vectorEntryKey.indexOf('.'))
+    let keys = this.byEntry.get(entry)
+    if (!keys) this.byEntry.set(entry, (keys = new Set()))
+    keys.add(vectorEntryKey)
+  }
+
+  private drop(vectorEntryKey: string): void {
+    const entry = vectorEntryKey.slice(0, vectorEntryKey.indexOf('.'))
+    const keys = this.byEntry.get(entry)
+    keys?.delete(vectorEntryKey)
+    if (keys?.size === 0) this.byEntry.delete(entry)
+  }
+
+  /** Queues the deletion of an entry's vectors that are not its current value's (after the change that left them). */
+  private sweepLater(namespace: string | undefined, key: string | undefined, entry = entryKey(namespace!, key!)): void {
+    if (!this.byEntry.has(entry)) return
+    void background(this.ctx, 'vector-sweep-failed', async () => {
+      const { reg } = this.ctx
+      const stale: number[] = []
+      for (const vectorEntryKey of this.byEntry.get(entry) ?? []) {
+        const slot = reg.find(VECTOR_NAMESPACE, vectorEntryKey)
+        if (slot < 0) continue
+        const owner = namespace === undefined ? await this.ownerOf(vectorEntryKey) : { n: namespace, k: key! }
+        const ownerSlot = owner ? reg.find(owner.n, owner.k) : -1
+        if (ownerSlot < 0 || vectorEntryKey !== vectorKey(owner!.n, owner!.k, this.entryHashAt(ownerSlot))) stale.push(slot)
+      }
+      if (stale.length > 0) await removeEntries(this.ctx, stale, 'orphaned')
+    })
+  }
+
+  /** The entry a vector entry belongs to, from its record (the key holds only a hash). */
+  private async ownerOf(vectorEntryKey: string): Promise<{ n: string; k: string } | undefined> {
+    const [record] = await readMany(this.ctx, VECTOR_NAMESPACE, [vectorEntryKey])
+    return record as VectorRecord | undefined
+  }
+}
+
+/** The text `embed` names: itself when a string; for `true`, a string value or the value's `text`. */
+function textToEmbed(embed: boolean | string, entry: PreparedPut): string {
+  if (typeof embed === 'string') return embed
+  // The worker's puts arrive encoded: their value is read back from the bytes.
+  const value = entry.value === undefined ? decodeValue(entry.bytes) : entry.value
+  const text = typeof value === 'string' ? value : (value as { text?: unknown } | null)?.text
+  if (typeof text !== 'string') {
+    throw new TiermemError('INVALID_OPTION', `embed: true needs a string value or a value with a string 'text'; pass the text to embed as embed: '…'`)
+  }
+  return text
+}
+
+function checkDims(length: number, expected: number | undefined): void {
+  if (expected !== undefined && length !== expected) {
+    throw new TiermemError('DIMENSION_MISMATCH', `the vector has ${length} dimensions; this memory's vectors have ${expected}`)
+  }
+}
+
+/** A hash of (namespace, key), 16 hex digits: vector keys stay short whatever the entry's key. */
+function entryKey(namespace: string, key: string): string {
+  const { hi, lo } = hashBytes(encoder.encode(`${namespace}\u0000${key}`))
+  return formatHash(hi, lo)
+}
+
+function vectorKey(namespace: string, key: string, entryHash: string): string {
+  return `${entryKey(namespace, key)}.${entryHash}`
+}
+
+function formatHashOf(bytes: Uint8Array): string {
+  const { hi, lo } = hashBytes(bytes)
+  return formatHash(hi, lo)
+}

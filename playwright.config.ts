@@ -23,7 +23,10 @@ export default defineConfig({
   webServer: [
     { command: 'npx vite --config e2e/harness.vite.config.ts --host 127.0.0.1', url: 'http://127.0.0.1:5174/', reuseExistingServer: false, timeout: 60_000 },
     {
-      command: 'npm run build:demo && npx vite preview --config demo/vite.config.ts --host 127.0.0.1 --port 4173 --strictPort',
+      // vite build alone, not npm run build:demo: its prebuild rewrites dist/ while the library
+      // harness serves it, and the dev server reloaded the page under the first test (seen in CI).
+      // npm test builds dist/ first.
+      command: 'npx vite build --config demo/vite.config.ts && npx vite preview --config demo/vite.config.ts --host 127.0.0.1 --port 4173 --strictPort',
       url: 'http://127.0.0.1:4173/',
       reuseExistingServer: false,
       timeout: 120_000,

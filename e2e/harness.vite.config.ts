@@ -1,6 +1,6 @@
 import { defineConfig } from 'vite'
 
-// Serves e2e/harness with the library from source.
+// Serves e2e/harness with the built library (dist/, through the package's own name).
 export default defineConfig({
   root: new URL('./harness/', import.meta.url).pathname,
   server: { port: 5174, strictPort: true, fs: { allow: [new URL('..', import.meta.url).pathname] } },

@@ -5,4 +5,7 @@ export default defineConfig({
   root: new URL('./harness/', import.meta.url).pathname,
   server: { port: 5174, strictPort: true, fs: { allow: [new URL('..', import.meta.url).pathname] } },
   logLevel: 'warn',
+  // Every dependency of the page and its worker bundled at start: one discovered only when a test
+  // starts the worker would make Vite re-optimise and reload the page under that test.
+  optimizeDeps: { include: ['comlink', 'idb', 'fflate', 'msgpackr'] },
 })

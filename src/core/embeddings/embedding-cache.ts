@@ -138,7 +138,13 @@ export class EmbeddingCache {
     }
     if (this.closed) return Promise.reject(closedError())
     this.hits += texts.length
-    for (const text of texts) this.touch(this.keyMemo.get(text)!)
+    for (let i = 0; i < texts.length; i++) {
+      const key = this.keyMemo.get(texts[i]!)!
+      this.touch(key)
+      // Young again in both in-memory maps, or a steady stream of new texts would push out the ones read most.
+      this.memoKey(texts[i]!, key)
+      this.keep(key, vectors[i]!)
+    }
     // Copies: a caller that changes its vector must not change the cache's.
     return Promise.resolve(vectors.map((v) => v.slice()))
   }
@@ -150,9 +156,14 @@ export class EmbeddingCache {
     const toRead: number[] = []
     for (let i = 0; i < texts.length; i++) {
       const shared = this.inFlight.get(keys[i]!)
+      const remembered = this.recent.get(keys[i]!)
       if (shared) {
         this.misses++
         out[i] = shared.then((v) => v.slice())
+      } else if (remembered) {
+        this.hits++
+        this.touch(keys[i]!)
+        out[i] = remembered.slice()
       } else {
         toRead.push(i)
       }
@@ -216,11 +227,15 @@ export class EmbeddingCache {
     const memo = this.keyMemo.get(text)
     if (memo !== undefined) return memo
     const key = await cacheKey(this.embedder.id, text)
-    if (text.length <= KEY_MEMO_MAX_TEXT) {
-      if (this.keyMemo.size >= KEY_MEMO_ENTRIES) this.keyMemo.delete(this.keyMemo.keys().next().value!)
-      this.keyMemo.set(text, key)
-    }
+    this.memoKey(text, key)
     return key
+  }
+
+  private memoKey(text: string, key: string): void {
+    if (text.length > KEY_MEMO_MAX_TEXT) return
+    this.keyMemo.delete(text)
+    if (this.keyMemo.size >= KEY_MEMO_ENTRIES) this.keyMemo.delete(this.keyMemo.keys().next().value!)
+    this.keyMemo.set(text, key)
   }
 
   private flush(): void {

@@ -599,7 +599,7 @@ async function embeddings(): Promise<void> {
   const answer = await new Promise<{ result?: EmbeddingBench; error?: string }>((resolve) => {
     worker.onmessage = (event) => resolve(event.data)
     worker.onerror = (event) => resolve({ error: event.message || 'the embeddings bench worker failed to start' })
-    worker.postMessage({ rounds: 5, calls: 200, model: window.benchModel })
+    worker.postMessage({ rounds: 7, calls: 400, model: window.benchModel })
   })
   worker.terminate()
   if (!answer.result) throw new Error(`embeddings bench: ${answer.error}`)

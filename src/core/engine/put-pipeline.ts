@@ -55,7 +55,9 @@ export function preparePut(
   // values are views into one transferred buffer.
   const bytes = copyBytes(encoded ?? encodeValue(value))
   // The vector options make a companion put (the entry's vector); they are not the entry's metadata.
-  const { embed, vector, ...rest } = opts
+  // Copied out only when given: every put passes here, and most carry neither.
+  const { embed, vector } = opts
+  const rest = embed === undefined && vector === undefined ? opts : withoutVectorOptions(opts)
   const prepared: PreparedPut = {
     namespace,
     key,
@@ -78,6 +80,11 @@ export function preparePut(
 }
 
 function noop(): void {}
+
+function withoutVectorOptions(options: PutOptions): PutOptions {
+  const { embed: _embed, vector: _vector, ...rest } = options
+  return rest
+}
 
 /** What makes an entry's vector put from `embed` / `vector` (embeddings/entry-vectors.ts installs it). */
 export type CompanionMaker = (entry: PreparedPut, source: { embed: PutOptions['embed']; vector: PutOptions['vector'] }) => PreparedPut

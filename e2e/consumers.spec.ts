@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import { serveStatic, type StaticServer } from './static-server.ts'
+import { writeTinyModel } from '../test/fixtures/tiny-model.ts'
 
 const repo = new URL('..', import.meta.url).pathname
 const bin = (tool: string) => join(repo, 'node_modules', '.bin', tool)
@@ -154,3 +155,28 @@ for (const resolution of ['bundler', 'nodenext']) {
     expect(output).toBe('')
   })
 }
+
+test('a Vite app with embeddings: transformers.js installed beside the tarball, the model in the embeddings worker', async ({ page }) => {
+  test.setTimeout(180_000)
+  // Its own project: the one above must not have transformers.js (it is an optional peer).
+  const app = join(root, 'embeddings-app')
+  const tarball = readdirSync(root).find((file) => file.endsWith('.tgz'))!
+  const version = JSON.parse(readFileSync(join(repo, 'package.json'), 'utf8')).devDependencies['@huggingface/transformers'] as string
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'embeddings-app', private: true, type: 'module' }))
+  run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', join(root, tarball), `@huggingface/transformers@${version}`], app)
+  writeTinyModel(join(app, 'public', 'models'))
+  run(process.execPath, [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'], app)
+  const server = await serveStatic(join(app, 'dist'))
+  servers.push(server)
+  const errors: string[] = []
+  page.on('pageerror', (error) => errors.push(String(error)))
+  await page.goto(server.url)
+  await page.waitForFunction(() => document.body.dataset.result, null, { timeout: 60_000 })
+  const result = JSON.parse((await page.evaluate(() => document.body.dataset.result))!)
+  expect(result.error).toBeUndefined()
+  expect(result.dims).toBe(384)
+  expect(result.norm).toBeCloseTo(1, 4)
+  // The put embedded the same text: a cache hit.
+  expect(result.cache).toMatchObject({ hits: 1, misses: 1 })
+  expect(errors).toEqual([])
+})

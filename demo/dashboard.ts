@@ -1,9 +1,8 @@
-import type { MemoryStats, PressureReport, Tier } from 'tiermem'
+import { defaultPressurePolicy, TIERS, type MemoryStats, type PressureReport } from 'tiermem'
 import { byId, bytes, clock, element, ms, percent } from './format.ts'
 
-const TIERS: Tier[] = ['hot', 'warm', 'cold']
-/** The engine's default thresholds (the playground does not change them). */
-const LEVEL_THRESHOLDS = { warning: 0.7, critical: 0.8, emergency: 0.95 }
+/** The engine's default thresholds and hysteresis (the playground does not change them). */
+const { thresholds: LEVEL_THRESHOLDS, hysteresis: HYSTERESIS } = defaultPressurePolicy()
 
 function levelOf(ratio: number): string {
   if (ratio >= LEVEL_THRESHOLDS.emergency) return 'emergency'
@@ -55,7 +54,6 @@ export function renderHealth(stats: MemoryStats): void {
 }
 
 const RANK = ['normal', 'warning', 'critical', 'emergency']
-const HYSTERESIS = 0.05
 
 /** The signal that sets the level: the highest ratio. */
 export function topSignal(pressure: PressureReport): PressureReport['signals'][number] | undefined {

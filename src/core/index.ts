@@ -8,4 +8,6 @@ export { memoryStore, memoryStoreData, type MemoryStoreData } from './store/memo
 export { TiermemError, ErrorCode, isTiermemError } from './api/errors.ts'
 export { defaultLayers, defaultLifecyclePolicy, defaultPressurePolicy, DEFAULT_BUDGETS } from './lifecycle/policy.ts'
 export type * from './api/types.ts'
+// The one value among the types: `export type *` declared it for TypeScript but left it out of the JavaScript.
+export { TIERS } from './api/types.ts'
 export type { Store, StoreOp, StoreSpace, StoreCapabilities, StoreStats, ScanOptions } from './store/store.ts'

@@ -212,16 +212,16 @@ export async function moveFromCold(ctx: EngineContext, slot: number, toHot: bool
 }
 
 /**
- * What puts, promotions and configure() keep hot within: the hot budget up to the warning
- * threshold less the hysteresis (65 % by default). Why not the whole budget: a hot tier kept
- * full by its own writes read as 100 % of `budget:hot` — an emergency — and each relief to 70 %
- * was undone by the next batch, so the level flapped emergency ↔ warning through any load. The
- * headroom above is where the pressure levels measure real shortage (a budget lowered at run
- * time, or the heap).
+ * What writes keep a tier within: its budget up to the warning threshold less the hysteresis (65 %
+ * by default). Why not the whole budget: a hot tier kept full by its own writes read as 100 % of
+ * `budget:hot` — an emergency — and each relief to 70 % was undone by the next batch, so the level
+ * flapped emergency ↔ warning through any load (warm walked critical → normal → warning the same
+ * way). The headroom above is where the pressure levels measure real shortage (a budget lowered
+ * at run time, the heap).
  */
-export function hotWorkingBytes(ctx: EngineContext): number {
+export function workingBytes(ctx: EngineContext, tier: 'hot' | 'warm'): number {
   const { warning } = ctx.pressurePolicy.thresholds
-  return ctx.budgets.hot * Math.max(0, warning - ctx.pressurePolicy.hysteresis)
+  return ctx.budgets[tier] * Math.max(0, warning - ctx.pressurePolicy.hysteresis)
 }
 
 /**
@@ -229,7 +229,7 @@ export function hotWorkingBytes(ctx: EngineContext): number {
  * durable entries drop their copy (nothing is lost), volatile ones are evicted with reason
  * 'pressure'.
  */
-export function enforceHotBudget(ctx: EngineContext, targetBytes = hotWorkingBytes(ctx)): number {
+export function enforceHotBudget(ctx: EngineContext, targetBytes = workingBytes(ctx, 'hot')): number {
   const { reg } = ctx
   let moved = 0
   while (reg.tierBytes[HOT]! > targetBytes) {

@@ -3,7 +3,7 @@ import { runGc } from '../lifecycle/gc.ts'
 import { nextLevel, levelRank } from './pressure-level.ts'
 import { COLD, HOT } from '../registry/registry.ts'
 import { evictRanked, relieveWarm, storedBytes } from './relief.ts'
-import { enforceHotBudget } from '../lifecycle/tier-moves.ts'
+import { enforceHotBudget, workingBytes } from '../lifecycle/tier-moves.ts'
 import { TiermemError } from '../api/errors.ts'
 import type { PressureReport } from '../api/types.ts'
 
@@ -38,12 +38,6 @@ export function pressureReport(ctx: EngineContext): PressureReport {
 
 const queued = new WeakSet<EngineContext>()
 
-/** What writes keep warm within: like hot (hotWorkingBytes), its budget up to the warning threshold less the hysteresis. */
-export function warmWorkingBytes(ctx: EngineContext): number {
-  const { warning } = ctx.pressurePolicy.thresholds
-  return ctx.budgets.warm * Math.max(0, warning - ctx.pressurePolicy.hysteresis)
-}
-
 /**
  * After a write batch has answered its callers (lane only): once warm holds more than its
  * working size, moves the overflow to compressed cold now. Why: relief that waited for the
@@ -53,8 +47,9 @@ export function warmWorkingBytes(ctx: EngineContext): number {
  * round ran only after the next batch, which had already raised the level.
  */
 export async function keepWarmWithinWorkingSize(ctx: EngineContext): Promise<void> {
-  if (ctx.reg.warmStoredBytes <= warmWorkingBytes(ctx) || ctx.closed) return
-  await relieveWarm(ctx, warmWorkingBytes(ctx))
+  const target = workingBytes(ctx, 'warm')
+  if (ctx.reg.warmStoredBytes <= target || ctx.closed) return
+  await relieveWarm(ctx, target)
 }
 
 /**

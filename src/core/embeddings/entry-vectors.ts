@@ -7,6 +7,7 @@ import { preparePut, setCompanionMaker } from '../engine/put-pipeline.ts'
 import type { PreparedPut } from '../engine/put-plan.ts'
 import { readMany } from '../engine/read-path.ts'
 import { removeEntries } from '../engine/removal.ts'
+import { MOVE_CHUNK } from '../lifecycle/tier-moves.ts'
 import { decodeValue, encodeValue, copyBytes } from '../persistence/codec.ts'
 import { formatHash, hashBytes } from '../persistence/content-hash.ts'
 import { EMBEDDING_LAYER } from './embedding-cache.ts'
@@ -52,8 +53,8 @@ export class EntryVectors {
     for (const slot of reg.slots()) if (reg.namespaces[slot] === VECTOR_NAMESPACE) this.note(reg.keys[slot]!)
     setCompanionMaker(ctx, (entry, source) => this.companion(entry, source))
     if (this.byEntry.size > 0) this.watch()
-    // Vectors a crash or an older session left without their entry's value.
-    for (const entry of [...this.byEntry.keys()]) this.sweepLater(undefined, undefined, entry)
+    // Vectors a crash or an older session left without their entry's value: one pass, records read in chunks.
+    this.sweepLater([...this.byEntry.keys()])
   }
 
   /**
@@ -68,7 +69,7 @@ export class EntryVectors {
           if (change.kind === 'put') this.note(change.key)
           else this.drop(change.key)
         } else if (!isReservedNamespace(change.namespace) && (change.kind === 'delete' || change.replaced)) {
-          this.sweepLater(change.namespace, change.key)
+          this.sweepLater([entryKey(change.namespace, change.key)], { n: change.namespace, k: change.key })
         }
       },
       ['put', 'delete'],
@@ -110,6 +111,8 @@ export class EntryVectors {
     const put = preparePut(ctx, key, null, options, undefined, undefined, true)
     // Computed from now; the put's group waits for it and keeps its place in issue order.
     put.ready = ctx.embeddings.embed([text]).then(([vector]) => fill(put, vector!))
+    // A putMany refused before it was queued never awaits this: its failure is the put's, never unhandled.
+    put.ready.catch(() => undefined)
     return put
   }
 
@@ -132,27 +135,38 @@ export class EntryVectors {
     if (keys?.size === 0) this.byEntry.delete(entry)
   }
 
-  /** Queues the deletion of an entry's vectors that are not its current value's (after the change that left them). */
-  private sweepLater(namespace: string | undefined, key: string | undefined, entry = entryKey(namespace!, key!)): void {
-    if (!this.byEntry.has(entry)) return
+  /**
+   * Queues the deletion of the entries' vectors that are not their current value's (after the
+   * change that left them). `owner` is the entry when the caller knows it; else each vector's
+   * record says (its key holds only a hash), read in chunks.
+   */
+  private sweepLater(entries: readonly string[], owner?: { n: string; k: string }): void {
+    if (!entries.some((entry) => this.byEntry.has(entry))) return
     void background(this.ctx, 'vector-sweep-failed', async () => {
       const { reg } = this.ctx
-      const stale: number[] = []
-      for (const vectorEntryKey of this.byEntry.get(entry) ?? []) {
-        const slot = reg.find(VECTOR_NAMESPACE, vectorEntryKey)
-        if (slot < 0) continue
-        const owner = namespace === undefined ? await this.ownerOf(vectorEntryKey) : { n: namespace, k: key! }
-        const ownerSlot = owner ? reg.find(owner.n, owner.k) : -1
-        if (ownerSlot < 0 || vectorEntryKey !== vectorKey(owner!.n, owner!.k, this.entryHashAt(ownerSlot))) stale.push(slot)
-      }
-      if (stale.length > 0) await removeEntries(this.ctx, stale, 'orphaned')
+      const keys = entries.flatMap((entry) => [...(this.byEntry.get(entry) ?? [])]).filter((key) => reg.find(VECTOR_NAMESPACE, key) >= 0)
+      const owners = owner ? keys.map(() => owner) : await this.ownersOf(keys)
+      const stale = keys.filter((key, i) => {
+        const found = owners[i]
+        const slot = found ? reg.find(found.n, found.k) : -1
+        return slot < 0 || key !== vectorKey(found!.n, found!.k, this.entryHashAt(slot))
+      })
+      if (stale.length > 0)
+        await removeEntries(
+          this.ctx,
+          stale.map((key) => reg.find(VECTOR_NAMESPACE, key)),
+          'orphaned',
+        )
     })
   }
 
-  /** The entry a vector entry belongs to, from its record (the key holds only a hash). */
-  private async ownerOf(vectorEntryKey: string): Promise<{ n: string; k: string } | undefined> {
-    const [record] = await readMany(this.ctx, VECTOR_NAMESPACE, [vectorEntryKey])
-    return record as VectorRecord | undefined
+  /** The entries vector entries belong to, from their records. */
+  private async ownersOf(keys: string[]): Promise<Array<{ n: string; k: string } | undefined>> {
+    const owners: Array<{ n: string; k: string } | undefined> = []
+    for (let i = 0; i < keys.length; i += MOVE_CHUNK) {
+      owners.push(...((await readMany(this.ctx, VECTOR_NAMESPACE, keys.slice(i, i + MOVE_CHUNK))) as Array<VectorRecord | undefined>))
+    }
+    return owners
   }
 }
 

@@ -157,7 +157,7 @@ function createConnection(
         engine = await acquire(options, onProgress)
       } finally {
         // The page's callback is a proxy: let it go once the model has loaded (or failed to).
-        ;(onProgress as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy]?.()
+        releaseIfProxy(onProgress)
       }
       if (engine.name !== options.name) {
         throw new TiermemError('INVALID_OPTION', `this host serves the memory '${engine.name}', not '${options.name}'`)
@@ -199,7 +199,7 @@ function createConnection(
         })
       } finally {
         // The page's callback is a proxy: let it go once the clear has settled.
-        ;(onProgress as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy]?.()
+        releaseIfProxy(onProgress)
       }
     },
     /** A signal the page sampled (performance.memory exists only in the window). */
@@ -263,4 +263,9 @@ function holdLifeLock(name: string): void {
   const locks = (globalThis as { navigator?: { locks?: LockManager } }).navigator?.locks
   if (!locks) return
   void locks.request(name, () => new Promise<never>(() => {}))
+}
+
+/** Lets go of a page callback that came as a comlink proxy (a no-op for a plain function, in-process). */
+function releaseIfProxy(callback: unknown): void {
+  ;(callback as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy]?.()
 }

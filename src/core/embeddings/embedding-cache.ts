@@ -1,6 +1,6 @@
 import { TiermemError } from '../api/errors.ts'
 import { mutate } from '../api/calls.ts'
-import type { Embedder, EmbeddingCacheStats } from '../api/types.ts'
+import type { Embedder, EmbeddingCacheStats, EmbeddingOptions } from '../api/types.ts'
 import { reportBackgroundError, type EngineContext } from '../engine/engine-context.ts'
 import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
 import { readMany } from '../engine/read-path.ts'
@@ -21,14 +21,7 @@ export const MAX_WAIT_MS = 100
 const KEY_MEMO_ENTRIES = 1_024
 const KEY_MEMO_MAX_TEXT = 1_000
 
-export interface EmbeddingCacheOptions {
-  /** Vectors kept, least recently used deleted first. Default 10,000. */
-  maxEntries?: number
-  /** Bytes of stored vectors kept. Default 64 MiB. */
-  maxBytes?: number
-  /** Store int8 with a scale (1 byte a dimension) instead of Float32 (4). Default false. */
-  quantize?: boolean
-}
+export type EmbeddingCacheOptions = NonNullable<EmbeddingOptions['cache']>
 
 /** Vectors kept in memory for hits that need no store read (~1.5 MB at 384 dimensions). */
 const RECENT_VECTORS = 1_024
@@ -49,6 +42,13 @@ function checkVectors(embedder: Embedder, vectors: unknown, texts: number): asse
       )
     }
   }
+}
+
+/** Sets a Map entry at its young end (a Map iterates in insertion order), dropping the oldest beyond `limit`. */
+function setYoungest<K, V>(map: Map<K, V>, key: K, value: V, limit: number): void {
+  map.delete(key)
+  if (map.size >= limit) map.delete(map.keys().next().value!)
+  map.set(key, value)
 }
 
 const closedError = () => new TiermemError('CLOSED', 'the memory was closed before this text was embedded')
@@ -189,9 +189,7 @@ export class EmbeddingCache {
 
   /** Keeps a vector in memory for the fast path (the most recent RECENT_VECTORS). */
   private keep(key: string, vector: Float32Array): void {
-    this.recent.delete(key)
-    if (this.recent.size >= RECENT_VECTORS) this.recent.delete(this.recent.keys().next().value!)
-    this.recent.set(key, vector)
+    setYoungest(this.recent, key, vector, RECENT_VECTORS)
   }
 
   /** Cancels a batch not yet sent: its callers get CLOSED. */
@@ -232,10 +230,7 @@ export class EmbeddingCache {
   }
 
   private memoKey(text: string, key: string): void {
-    if (text.length > KEY_MEMO_MAX_TEXT) return
-    this.keyMemo.delete(text)
-    if (this.keyMemo.size >= KEY_MEMO_ENTRIES) this.keyMemo.delete(this.keyMemo.keys().next().value!)
-    this.keyMemo.set(text, key)
+    if (text.length <= KEY_MEMO_MAX_TEXT) setYoungest(this.keyMemo, text, key, KEY_MEMO_ENTRIES)
   }
 
   private flush(): void {
@@ -289,10 +284,8 @@ export class EmbeddingCache {
   }
 
   private remember(key: string, size: number): void {
-    this.bytes -= this.lru.get(key) ?? 0
-    this.lru.delete(key)
-    this.lru.set(key, size)
-    this.bytes += size
+    this.bytes += size - (this.lru.get(key) ?? 0)
+    setYoungest(this.lru, key, size, Number.POSITIVE_INFINITY)
   }
 
   private forget(key: string): void {
@@ -305,9 +298,7 @@ export class EmbeddingCache {
 
   private touch(key: string): void {
     const size = this.lru.get(key)
-    if (size === undefined) return
-    this.lru.delete(key)
-    this.lru.set(key, size)
+    if (size !== undefined) setYoungest(this.lru, key, size, Number.POSITIVE_INFINITY)
   }
 
   /** Deletes the least recently used vectors beyond maxEntries / maxBytes. */

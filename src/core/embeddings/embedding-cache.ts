@@ -51,6 +51,9 @@ function setYoungest<K, V>(map: Map<K, V>, key: K, value: V, limit: number): voi
   map.set(key, value)
 }
 
+/** Uses held before the LRU is reordered (see touch). */
+const TOUCHES_HELD = 1_024
+
 const closedError = () => new TiermemError('CLOSED', 'the memory was closed before this text was embedded')
 
 interface Waiting {
@@ -81,6 +84,8 @@ export class EmbeddingCache {
   misses = 0
   /** key → stored bytes, least recently used first (a Map keeps insertion order). */
   private readonly lru = new Map<string, number>()
+  /** Keys used since the LRU was last reordered, in use order (see touch). */
+  private touched: string[] = []
   private bytes = 0
   private readonly inFlight = new Map<string, Promise<Float32Array>>()
   private queue: Waiting[] = []
@@ -150,8 +155,8 @@ export class EmbeddingCache {
   }
 
   private async lookUp(texts: string[]): Promise<Float32Array[]> {
-    const keys = await Promise.all(texts.map((text) => this.keyOf(text)))
     if (this.closed) throw closedError()
+    const keys = texts.map((text) => this.keyOf(text))
     const out: Array<Float32Array | Promise<Float32Array>> = new Array(texts.length)
     const toRead: number[] = []
     for (let i = 0; i < texts.length; i++) {
@@ -164,8 +169,12 @@ export class EmbeddingCache {
         this.hits++
         this.touch(keys[i]!)
         out[i] = remembered.slice()
-      } else {
+      } else if (this.lru.has(keys[i]!)) {
         toRead.push(i)
+      } else {
+        // Never stored (every stored vector is in the LRU from open or its write): no read to wait for.
+        this.misses++
+        out[i] = this.compute(texts[i]!, keys[i]!)
       }
     }
     const keysToRead = toRead.map((i) => keys[i]!)
@@ -221,10 +230,10 @@ export class EmbeddingCache {
     return promise
   }
 
-  private async keyOf(text: string): Promise<string> {
+  private keyOf(text: string): string {
     const memo = this.keyMemo.get(text)
     if (memo !== undefined) return memo
-    const key = await cacheKey(this.embedder.id, text)
+    const key = cacheKey(this.embedder.id, text)
     this.memoKey(text, key)
     return key
   }
@@ -273,19 +282,37 @@ export class EmbeddingCache {
   private store(batch: Waiting[], stored: unknown[]): Promise<void> {
     const options = { namespace: EMBEDDING_NAMESPACE, layer: EMBEDDING_LAYER, type: 'embedding', importance: 0.1 }
     const prepared = batch.map((w, i) => preparePut(this.ctx, w.key, stored[i], options, undefined, undefined, true))
-    return enqueuePuts(this.ctx, prepared)
-      .then(async (infos) => {
-        infos.forEach((info) => this.remember(info.key, info.sizeBytes))
-        await this.trim()
-      })
-      .catch((error: unknown) => {
-        if ((error as { code?: string }).code !== 'CLOSED') reportBackgroundError(this.ctx, 'embedding-cache-write-failed', error)
-      })
+    // In the LRU from now, not from the commit: a hit before the write lands counts as a use.
+    for (const put of prepared) this.remember(put.key, put.bytes.byteLength)
+    const report = (error: unknown) => {
+      if ((error as { code?: string }).code !== 'CLOSED') reportBackgroundError(this.ctx, 'embedding-cache-write-failed', error)
+    }
+    return enqueuePuts(this.ctx, prepared).then(
+      (infos) => {
+        for (const info of infos) this.resize(info.key, info.sizeBytes)
+        return this.trim().catch(report)
+      },
+      (error: unknown) => {
+        // Never stored: out of the LRU (a trim must not count them, a lookup must not read them).
+        for (const put of prepared) this.forget(put.key)
+        report(error)
+      },
+    )
   }
 
   private remember(key: string, size: number): void {
+    // Uses before this one come first, so the LRU stays in true use order.
+    if (this.touched.length > 0) this.applyTouches()
     this.bytes += size - (this.lru.get(key) ?? 0)
     setYoungest(this.lru, key, size, Number.POSITIVE_INFINITY)
+  }
+
+  /** A stored vector's size as committed, keeping its place in the LRU. */
+  private resize(key: string, size: number): void {
+    const was = this.lru.get(key)
+    if (was === undefined || was === size) return
+    this.bytes += size - was
+    this.lru.set(key, size)
   }
 
   private forget(key: string): void {
@@ -296,13 +323,27 @@ export class EmbeddingCache {
     this.bytes -= size
   }
 
+  /**
+   * Marks a vector used. The LRU is reordered later, in use order, when the order is needed (a
+   * trim) or TOUCHES_HELD uses have gathered: moving a key to the young end of a 10,000-entry
+   * Map was a third of a cache hit's cost.
+   */
   private touch(key: string): void {
-    const size = this.lru.get(key)
-    if (size !== undefined) setYoungest(this.lru, key, size, Number.POSITIVE_INFINITY)
+    this.touched.push(key)
+    if (this.touched.length >= TOUCHES_HELD) this.applyTouches()
+  }
+
+  private applyTouches(): void {
+    for (const key of this.touched) {
+      const size = this.lru.get(key)
+      if (size !== undefined) setYoungest(this.lru, key, size, Number.POSITIVE_INFINITY)
+    }
+    this.touched = []
   }
 
   /** Deletes the least recently used vectors beyond maxEntries / maxBytes. */
   private async trim(): Promise<void> {
+    this.applyTouches()
     const victims: string[] = []
     let count = this.lru.size
     let bytes = this.bytes

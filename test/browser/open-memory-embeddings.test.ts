@@ -39,6 +39,31 @@ describe('openMemory() with an embedder in its worker (transformers.js on the ti
     await again.close()
   })
 
+  it('recalls by text in the worker, across every tier, and after a new worker opens the memory', async () => {
+    const name = unique('recall')
+    const mem = await openMemory({ name, worker: embeddingWorker(), embeddings: { model } })
+    // Texts of the tiny model's whole words (tiny-model-spec.ts), so their vectors can be computed here too.
+    const facts = ['the user is vegetarian', 'what does the user eat', 'book a table for two', 'a trip to lisbon', 'hello world']
+    await mem.putMany(facts.map((text, i) => ({ key: `fact:${i}`, value: { text }, embed: true, tier: i % 2 === 0 ? ('warm' as const) : ('hot' as const) })))
+    await mem.demote('fact:4')
+    await mem.demote('fact:4')
+    expect((await mem.getEntry('fact:4'))!.tier).toBe('cold')
+    const hits = await mem.recall('hello world', { k: 2 })
+    expect(hits[0]).toMatchObject({ key: 'fact:4', namespace: 'default' })
+    expect(hits[0]!.score).toBeCloseTo(1, 4)
+    expect(hits[0]!.entry.tier).toBe('cold')
+    const byVector = await mem.recall(expectedVector('a trip to lisbon'), { k: 1 })
+    expect(byVector.map((h) => h.key)).toEqual(['fact:3'])
+    void mem.delete('fact:3')
+    expect((await mem.recall(expectedVector('a trip to lisbon'), { k: 5 })).map((h) => h.key)).not.toContain('fact:3')
+    await mem.close()
+
+    const again = await openMemory({ name, worker: embeddingWorker(), embeddings: { model } })
+    expect((await again.stats()).embeddings.index).toMatchObject({ vectors: 4 })
+    expect((await again.recall('book a table for two', { k: 1 }))[0]).toMatchObject({ key: 'fact:2' })
+    await again.close()
+  })
+
   it('the default worker cannot load a model and says which worker can; without a model embed is EMBEDDER_MISSING', async () => {
     await expect(openMemory({ name: unique('no-model'), embeddings: { model } })).rejects.toMatchObject({
       code: 'INVALID_OPTION',

@@ -87,6 +87,12 @@ describe('the worker host and its client, over a MessageChannel', () => {
     expect((await mem.stats()).layers['tiermem:embeddings']!.count).toBe(2)
     await expect(mem.put('doc3', 'x', { embed: true })).rejects.toMatchObject({ code: 'EMBEDDER_MISSING' })
     await expect(mem.put('doc4', 'x', { vector: Float32Array.from([1, 0, 0]) })).rejects.toMatchObject({ code: 'DIMENSION_MISMATCH' })
+    // Recall crosses too: a Float32Array query, results with their entries.
+    const hits = await mem.recall(Float32Array.from([0.6, 0.8]), { k: 1 })
+    expect(hits).toMatchObject([{ key: 'doc', namespace: 'default', entry: { key: 'doc' } }])
+    expect(hits[0]!.score).toBeCloseTo(1, 6)
+    await expect(mem.recall('text', { k: 1 })).rejects.toMatchObject({ code: 'EMBEDDER_MISSING' })
+    await expect(mem.recall(Float32Array.from([1, 0]), { nope: 1 } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' })
   })
 
   it('delivers events to on() handlers on the page', async () => {

@@ -3,6 +3,7 @@ import { runGc } from '../lifecycle/gc.ts'
 import { maybeCheckpoint } from '../persistence/journal.ts'
 import { persistStats } from '../persistence/load.ts'
 import { checkHealthAlert, monitorRound } from '../pressure/monitor.ts'
+import { vectorIndex } from '../recall/vector-index.ts'
 import { background } from './calls.ts'
 import { cachedColdStats } from './stats.ts'
 import type { PressureReport, SignalSource } from './types.ts'
@@ -14,13 +15,18 @@ import type { PressureReport, SignalSource } from './types.ts'
  */
 export function startBackground(ctx: EngineContext, maintenanceMs: number, sources: readonly SignalSource[]): { monitor(): Promise<PressureReport> } {
   if (maintenanceMs > 0) {
-    ctx.timers.every(maintenanceMs, () =>
-      background(ctx, 'maintenance-failed', async () => {
+    ctx.timers.every(maintenanceMs, async () => {
+      await background(ctx, 'maintenance-failed', async () => {
         await runGc(ctx)
         await persistStats(ctx)
         await maybeCheckpoint(ctx)
-      }),
-    )
+      })
+      // Outside the lane task above: the save's own puts go through the lane.
+      if (!ctx.closing)
+        await vectorIndex(ctx)
+          .save()
+          .catch((error: unknown) => reportBackgroundError(ctx, 'vector-index-save-failed', error))
+    })
   }
   const healthState = { alerted: 'none' as 'none' | 'warning' | 'critical' }
   const monitor = async (): Promise<PressureReport> => {

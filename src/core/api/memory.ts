@@ -8,11 +8,14 @@ import { evaluatePressure, pressureReport, schedulePressureActions } from '../pr
 import { runGc } from '../lifecycle/gc.ts'
 import { startBackground } from './background.ts'
 import { closedError, mutate } from './calls.ts'
+import { reportBackgroundError } from '../engine/engine-context.ts'
 import { engineInternals } from './engine-internals.ts'
 import { entryReads } from './entry-reads.ts'
 import { entryWrites } from './entry-writes.ts'
 import { TiermemError } from './errors.ts'
 import { checkTexts } from './validate.ts'
+import { recall } from './recall.ts'
+import { vectorIndex } from '../recall/vector-index.ts'
 import { checkSubscription } from './event-bus.ts'
 import { ENGINE_INTERNALS } from './internals.ts'
 import { openTaskScope } from './scope-api.ts'
@@ -85,7 +88,11 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
     async flush() {
       if (ctx.closing) throw closedError()
       await lane.run(() => persistStats(ctx))
+      await vectorIndex(ctx).save()
       await lane.idle()
+    },
+    recall(query, options) {
+      return recall(ctx, query, options)
     },
     embed(texts) {
       if (ctx.closing) return Promise.reject(closedError())
@@ -112,6 +119,10 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
         ctx.embeddings?.close()
         ctx.timers.cancelAll()
         await lane.idle()
+        // The graph as it is now, so the next open loads it instead of rebuilding it.
+        await vectorIndex(ctx)
+          .save()
+          .catch((error: unknown) => reportBackgroundError(ctx, 'vector-index-save-failed', error))
         await lane.run(() => persistStats(ctx))
         ctx.closed = true
         for (const wake of [...ctx.levelWaiters]) wake()

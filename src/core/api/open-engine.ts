@@ -20,6 +20,7 @@ import { buildMemory } from './memory.ts'
 import { EMBEDDING_LAYER, EmbeddingCache } from '../embeddings/embedding-cache.ts'
 import { checkEmbeddingOptions } from '../embeddings/embedding-options.ts'
 import { entryVectors } from '../embeddings/entry-vectors.ts'
+import { openVectorIndex } from '../recall/vector-index.ts'
 
 const DEFAULT_MAINTENANCE_MS = 60_000
 
@@ -106,6 +107,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   await releaseAbandonedScopes(ctx)
   if (embeddings?.embedder) ctx.embeddings = new EmbeddingCache(ctx, embeddings.embedder, embeddings.cache)
   entryVectors(ctx)
+  await openVectorIndex(ctx, embeddings?.index)
   evaluatePressure(ctx)
   return buildMemory(ctx, maintenanceMs, options.signals ?? [])
 }

@@ -1,3 +1,4 @@
+import { vectorIndex } from '../recall/vector-index.ts'
 import { integrityStats } from '../persistence/integrity.ts'
 import type { EngineContext } from '../engine/engine-context.ts'
 import { assessHealth } from '../pressure/health.ts'
@@ -58,6 +59,11 @@ export async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
       logicalBytes: coldStats.logicalBytes,
     },
     integrity: integrityStats(ctx),
-    embeddings: { cache: ctx.embeddings?.stats() ?? { entries: 0, bytes: 0, hits: 0, misses: 0 } },
+    embeddings: { cache: ctx.embeddings?.stats() ?? { entries: 0, bytes: 0, hits: 0, misses: 0 }, index: indexStats(ctx) },
   }
+}
+
+function indexStats(ctx: EngineContext): { vectors: number; residentVectors: number; bytes: number } {
+  const { vectors, residentVectors, bytes } = vectorIndex(ctx).stats()
+  return { vectors, residentVectors, bytes }
 }

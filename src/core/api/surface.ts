@@ -43,6 +43,7 @@ export const MEMORY_SURFACE = {
   promote: forward(true),
   demote: forward(true),
   embed: forward(true),
+  recall: forward(true),
   gc: forward(true),
   stats: forward(true),
   checkPressure: forward(true),

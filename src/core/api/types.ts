@@ -33,6 +33,47 @@ export interface EmbeddingCacheStats {
   misses: number
 }
 
+/** The vector index recall searches: its figures in `stats().embeddings.index`. */
+export interface VectorIndexStats {
+  /** Entries' vectors recall covers (in the graph, or committed and about to be). */
+  vectors: number
+  /** Vectors in the graph in memory (as int8 codes; the Float32 vectors stay in the tiers). */
+  residentVectors: number
+  /** Bytes the graph holds in memory: codes, scales and links. */
+  bytes: number
+}
+
+/** recall()'s options: how many, and which entries may be results (every filter applies during the search). */
+export interface RecallOptions {
+  /** How many results at most, best first. Default 10. */
+  k?: number
+  /** Only entries of this namespace; without it, every namespace (as query). */
+  namespace?: string
+  type?: string
+  layer?: string
+  tier?: Tier
+  /** Only results whose cosine similarity to the query is at least this. */
+  minScore?: number
+}
+
+/** One recall result: the entry, and its vector's cosine similarity to the query. */
+export interface RecallHit {
+  key: string
+  namespace: string
+  score: number
+  entry: EntryInfo
+}
+
+/** The HNSW graph recall searches (seed 004's figures are the defaults). */
+export interface VectorIndexOptions {
+  /** Links per node and level (2m at level 0). Default 16; fixed once the index exists. */
+  m?: number
+  /** Candidates weighed when a vector is added. Default 200; fixed once the index exists. */
+  efConstruction?: number
+  /** Candidates weighed per search (at least k + 10). Default 100. */
+  efSearch?: number
+}
+
 /**
  * Which model `createEmbedder()` (tiermem/embeddings) loads, and from where: plain data, so it
  * can also cross to the worker that builds the embedder there (`openMemory({ embeddings: { model } })`).
@@ -75,6 +116,8 @@ export interface EmbeddingOptions {
     /** Store each vector as int8 with a scale (~0.4 KB at 384 dimensions) instead of Float32 (~1.5 KB). Default false. */
     quantize?: boolean
   }
+  /** The vector index recall searches. */
+  index?: VectorIndexOptions
 }
 
 export interface PutOptions {
@@ -335,8 +378,8 @@ export interface MemoryStats {
    * of the memory works. Put or delete an entry to replace it.
    */
   integrity: { corruptRecords: number; corruptKeys: string[]; entries: Array<{ namespace: string; key: string; what: 'value' | 'metadata' }> }
-  /** The embedding cache (zeros without an embedder). */
-  embeddings: { cache: EmbeddingCacheStats }
+  /** The embedding cache (zeros without an embedder) and the vector index recall searches. */
+  embeddings: { cache: EmbeddingCacheStats; index: VectorIndexStats }
 }
 
 export type EvictionReason = 'expired' | 'orphaned' | 'pressure' | 'cleanup' | 'manual' | 'scope'
@@ -432,6 +475,14 @@ export interface Memory extends AsyncDisposableWhereTyped {
    * without an embedder; a failed embed stores nothing.
    */
   embed(texts: string[]): Promise<Float32Array[]>
+  /**
+   * The entries whose vectors (`put(..., { embed | vector })`) are most similar to the query,
+   * best first, from every tier: a text (embedded through the cache; EMBEDDER_MISSING without an
+   * embedder) or a vector (DIMENSION_MISMATCH if its length differs from the stored ones). Only
+   * entries that exist, have not expired and still hold the value their vector was made for,
+   * filtered during the search, so `k` results come back when `k` match.
+   */
+  recall(query: string | Float32Array, options?: RecallOptions): Promise<RecallHit[]>
 
   /** Runs the background collection now: expired, orphaned, layer promotion, idle demotion, capacity relief. */
   gc(): Promise<GcStats>

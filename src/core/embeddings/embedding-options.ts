@@ -6,8 +6,8 @@ const invalid = (message: string) => new TiermemError('INVALID_OPTION', message)
 /** createMemory's `embeddings`, checked before anything opens. */
 export function checkEmbeddingOptions(options: unknown): EmbeddingOptions | undefined {
   if (options === undefined) return undefined
-  if (typeof options !== 'object' || options === null) throw invalid('embeddings must be { embedder?, cache? }')
-  const { embedder, cache } = options as EmbeddingOptions
+  if (typeof options !== 'object' || options === null) throw invalid('embeddings must be { embedder?, cache?, index? }')
+  const { embedder, cache, index } = options as EmbeddingOptions
   if (embedder !== undefined) {
     if (typeof embedder !== 'object' || embedder === null || typeof embedder.embed !== 'function') {
       throw invalid('embeddings.embedder must have embed(texts), id and dims')
@@ -26,5 +26,17 @@ export function checkEmbeddingOptions(options: unknown): EmbeddingOptions | unde
     }
     if (cache.quantize !== undefined && typeof cache.quantize !== 'boolean') throw invalid('embeddings.cache.quantize must be a boolean')
   }
-  return { ...(embedder ? { embedder } : {}), ...(cache ? { cache } : {}) }
+  if (index !== undefined) {
+    if (typeof index !== 'object' || index === null) throw invalid('embeddings.index must be { m?, efConstruction?, efSearch? }')
+    for (const [name, least] of [
+      ['m', 2],
+      ['efConstruction', 1],
+      ['efSearch', 1],
+    ] as const) {
+      const value = index[name]
+      if (value !== undefined && !(Number.isInteger(value) && value >= least && value <= (name === 'm' ? 100 : 10_000)))
+        throw invalid(`embeddings.index.${name} must be an integer from ${least} to ${name === 'm' ? 100 : 10_000}; got ${String(value)}`)
+    }
+  }
+  return { ...(embedder ? { embedder } : {}), ...(cache ? { cache } : {}), ...(index ? { index } : {}) }
 }

@@ -18,7 +18,7 @@ export const VECTOR_NAMESPACE = 'tiermem:vectors'
 const encoder = new TextEncoder()
 
 /** What a vector entry holds: the entry it belongs to, and the vector. */
-interface VectorRecord {
+export interface VectorRecord {
   n: string
   k: string
   v: Float32Array

@@ -138,7 +138,11 @@ export function readMany(ctx: EngineContext, namespace: string, keys: readonly s
   return inIssueOrder(ctx, readMustWait(ctx, namespace, keys), () => readManyNow(ctx, namespace, keys, decode))
 }
 
-async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly string[], decode: Decode): Promise<unknown[]> {
+/**
+ * getMany() as of now, with no wait for writes (the caller has ordered it). `access: false` is
+ * the engine's own read (the vector index's): no statistics, recency, promotion or metrics.
+ */
+export async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly string[], decode: Decode, access = true): Promise<unknown[]> {
   const { reg, metrics } = ctx
   const now = ctx.clock.now()
   const out: unknown[] = new Array(keys.length)
@@ -151,19 +155,19 @@ async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly
     const slot = lookup(ctx, namespace, keys[i]!, now)
     if (slot < 0) {
       checkMetadataIntact(ctx, storeKeyOf(namespace, keys[i]!), keys[i]!)
-      metrics.misses++
+      if (access) metrics.misses++
       continue
     }
-    recordAccess(ctx, slot, now)
+    if (access) recordAccess(ctx, slot, now)
     if (reg.tier[slot] === HOT) {
-      metrics.hits[HOT]!++
+      if (access) metrics.hits[HOT]!++
       hotHits++
       out[i] = hotValue(reg, slot)
     } else {
       pending[reg.tier[slot]!]!.push({ index: i, slot, gen: reg.gen[slot]!, hashHi: reg.hashHi[slot]!, hashLo: reg.hashLo[slot]! })
     }
   }
-  if (hotHits > 0 && metrics.enabled) metrics.latency[HOT].record((elapsedNow() - lookupStarted) / keys.length)
+  if (hotHits > 0 && access && metrics.enabled) metrics.latency[HOT].record((elapsedNow() - lookupStarted) / keys.length)
   // Both tiers' reads start now, as the call is issued: awaiting warm before asking cold would let
   // a write issued after this call (a delete, a move) land in between.
   const started = elapsedNow()
@@ -189,13 +193,13 @@ async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly
       const { index, slot, gen, hashHi, hashLo } = list[j]!
       const bytes = values[j]
       if (bytes && reg.isLive(slot, gen)) {
-        out[index] = acceptStored(ctx, slot, tier, bytes, decode, elapsed / list.length)
+        out[index] = acceptStored(ctx, slot, tier, bytes, decode, elapsed / list.length, access)
       } else if (bytes && hashMatches(bytes, hashHi, hashLo)) {
         // Changed by a later write while the read ran: these are still the bytes named at issue.
         out[index] = decode(bytes)
       } else {
         // Raced with a move: fall back to the single-key path, which re-resolves.
-        out[index] = await readNow(ctx, namespace, keys[index]!, decode)
+        out[index] = await readNow(ctx, namespace, keys[index]!, decode, access)
       }
     }
   }

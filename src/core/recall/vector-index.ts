@@ -1,0 +1,325 @@
+import { TiermemError } from '../api/errors.ts'
+import type { RecallHit, RecallOptions } from '../api/types.ts'
+import { VECTOR_NAMESPACE, type VectorRecord } from '../embeddings/entry-vectors.ts'
+import { EMBEDDING_LAYER } from '../embeddings/embedding-cache.ts'
+import type { EngineContext } from '../engine/engine-context.ts'
+import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
+import { readManyNow } from '../engine/read-path.ts'
+import { decodeValue } from '../persistence/codec.ts'
+import { formatHash } from '../persistence/content-hash.ts'
+import { toEntryInfo } from '../registry/entry-record.ts'
+import { TIER_NAMES } from '../registry/registry.ts'
+import { DEFAULT_HNSW, HnswGraph, normalised, type HnswParams } from './hnsw-graph.ts'
+import { cutPage, HEAD_KEY, headOf, INDEX_NAMESPACE, isIndexHead, joinPages, PAGE_NODES, pageKey } from './index-pages.ts'
+
+/** Vector records read per step when catching up with new vectors. */
+const CATCH_UP_CHUNK = 256
+/** Candidates re-ranked on their Float32 vectors, beyond k. */
+const RERANK_EXTRA = 10
+/** Pages read per step at open. */
+const LOAD_CHUNK = 64
+
+const installed = new WeakMap<EngineContext, VectorIndex>()
+
+/** The vector index of an engine (made and loaded at open, open-engine.ts). */
+export function vectorIndex(ctx: EngineContext): VectorIndex {
+  const index = installed.get(ctx)
+  if (!index) throw new TiermemError('CLOSED', 'this memory has no vector index (it did not finish opening)')
+  return index
+}
+
+/** Makes an engine's vector index and loads what was saved. */
+export async function openVectorIndex(ctx: EngineContext, params?: Partial<HnswParams>): Promise<VectorIndex> {
+  const index = new VectorIndex(ctx, params)
+  installed.set(ctx, index)
+  await index.load()
+  return index
+}
+
+/**
+ * The index recall searches: an HNSW graph (hnsw-graph.ts) over every entry's vector in
+ * `tiermem:vectors`, kept exact by the change feed and saved in pages (index-pages.ts).
+ *
+ * - New vectors are queued at commit and put into the graph in the background, or by the next
+ *   recall before it searches: a put's commit never waits for a graph insert (~1 ms at 384
+ *   dimensions), and a recall never misses a committed vector.
+ * - A node stands for one vector entry, which stands for one value of one entry (its key names
+ *   the entry's content hash). Whether a node may be a result is decided during the walk, from
+ *   the registry as it is then: the entry exists, has not expired, still has that value, and
+ *   passes the filters. So a deleted, overwritten or expired entry leaves recall at once.
+ * - Saved on flush(), close() and every SAVE_EVERY_MS with changes: only changed pages, with
+ *   the head, in one unit. At open the saved graph is loaded (no rebuild) and reconciled with the
+ *   vector entries that exist: ones it lacks are inserted, ones gone are deleted. A crash between
+ *   saves therefore costs only re-inserting what changed since the last save.
+ */
+export class VectorIndex {
+  private graph: HnswGraph | undefined
+  /** Node → its vector entry's key, and the entry (namespace, key) the vector belongs to. */
+  private nodeKeys: string[] = []
+  private nodeNamespaces: string[] = []
+  private nodeEntries: string[] = []
+  private readonly byKey = new Map<string, number>()
+  /** Vector entries committed and not yet in the graph, in commit order. */
+  private readonly pending = new Set<string>()
+  private catchingUp: Promise<void> | undefined
+  private readonly dirtyPages = new Set<number>()
+  private saving: Promise<void> | undefined
+  private readonly params: HnswParams
+
+  constructor(
+    private readonly ctx: EngineContext,
+    params: Partial<HnswParams> = {},
+  ) {
+    this.params = { ...DEFAULT_HNSW, ...params }
+    ctx.feed.subscribe(
+      (change) => {
+        if (change.namespace === VECTOR_NAMESPACE) {
+          if (change.kind === 'put') this.added(change.key)
+          else if (change.kind === 'delete') this.removed(change.key)
+        } else if (change.namespace === INDEX_NAMESPACE && change.kind === 'delete' && this.saving === undefined) {
+          // Saved pages deleted by someone else (clear()): the next save writes every page.
+          this.markAllDirty()
+        }
+      },
+      ['put', 'delete'],
+    )
+  }
+
+  /** Loads the saved graph and reconciles it with the vector entries there are (open-engine). */
+  async load(): Promise<void> {
+    const { reg } = this.ctx
+    const [head] = await readManyNow(this.ctx, INDEX_NAMESPACE, [HEAD_KEY], decodeValue, false)
+    if (isIndexHead(head)) {
+      const pages: unknown[] = []
+      for (let p = 0; p < head.pages; p += LOAD_CHUNK) {
+        const keys = Array.from({ length: Math.min(LOAD_CHUNK, head.pages - p) }, (_, i) => pageKey(p + i))
+        pages.push(...(await readManyNow(this.ctx, INDEX_NAMESPACE, keys, decodeValue, false).catch(() => keys.map(() => undefined))))
+      }
+      const joined = joinPages(head, pages)
+      if (joined) {
+        this.adopt(HnswGraph.restore(joined.state))
+        this.nodeKeys = joined.keys
+        this.nodeNamespaces = joined.namespaces
+        this.nodeEntries = joined.entries
+        joined.keys.forEach((key, node) => {
+          if (!this.graph!.deleted[node]) this.byKey.set(key, node)
+        })
+      }
+    }
+    // Reconcile: nodes whose vector entry is gone are deleted; vector entries the graph lacks are queued.
+    for (const [key, node] of [...this.byKey]) {
+      if (reg.find(VECTOR_NAMESPACE, key) < 0) this.removeNode(key, node)
+    }
+    for (const slot of reg.slots()) {
+      if (reg.namespaces[slot] === VECTOR_NAMESPACE && !this.byKey.has(reg.keys[slot]!)) this.pending.add(reg.keys[slot]!)
+    }
+    this.scheduleCatchUp()
+  }
+
+  get dims(): number | undefined {
+    return this.graph?.dims
+  }
+
+  stats(): { vectors: number; residentVectors: number; bytes: number; pending: number } {
+    const live = this.graph?.live ?? 0
+    return { vectors: live + this.pending.size, residentVectors: live, bytes: this.graph?.residentBytes ?? 0, pending: this.pending.size }
+  }
+
+  /**
+   * The best entries for a unit-or-not query vector. Call in issue order (the caller runs it in
+   * the write lane when writes are pending): it first puts every committed vector in the graph.
+   */
+  async search(query: Float32Array, options: RecallOptions): Promise<RecallHit[]> {
+    // Nothing to catch up with: the walk runs now, in the caller's turn (the issue point).
+    if (this.pending.size > 0) await this.catchUp()
+    const graph = this.graph
+    const k = options.k ?? 10
+    if (!graph || k === 0) return []
+    if (query.length !== graph.dims) {
+      throw new TiermemError('DIMENSION_MISMATCH', `the query has ${query.length} dimensions; this memory's vectors have ${graph.dims}`)
+    }
+    const accept = this.acceptor(options)
+    const ef = Math.max(this.params.efSearch, k + RERANK_EXTRA)
+    let { found, exhausted } = graph.search(query, ef, accept, Math.max(4 * ef * graph.params.m, 2_000))
+    // Too few taken by a filter for the walk to reach k of them: every node, scored on its code.
+    if (found.length < k && (exhausted || found.length < graph.live)) found = graph.scan(query, ef, accept)
+    return this.rerank(query, found.slice(0, k + RERANK_EXTRA), k, options.minScore ?? Number.NEGATIVE_INFINITY)
+  }
+
+  /** Puts the vectors committed so far in the graph, then writes the changed pages and the head, in one unit. */
+  async save(): Promise<void> {
+    await this.catchUp()
+    if (this.saving) return this.saving.then(() => this.save())
+    const graph = this.graph
+    if (!graph || this.dirtyPages.size === 0) return Promise.resolve()
+    const state = graph.state()
+    const pages = [...this.dirtyPages].filter((p) => p * PAGE_NODES < state.count)
+    this.dirtyPages.clear()
+    const options = { namespace: INDEX_NAMESPACE, layer: EMBEDDING_LAYER, type: 'index', tier: 'warm' as const, evictable: false, importance: 0.1 }
+    const puts = [
+      preparePut(this.ctx, HEAD_KEY, headOf(state), options, undefined, undefined, true),
+      ...pages.map((p) =>
+        preparePut(
+          this.ctx,
+          pageKey(p),
+          cutPage(state, { keys: this.nodeKeys, namespaces: this.nodeNamespaces, entries: this.nodeEntries }, p),
+          options,
+          undefined,
+          undefined,
+          true,
+        ),
+      ),
+    ]
+    this.saving = enqueuePuts(this.ctx, puts).then(
+      () => {
+        this.saving = undefined
+      },
+      (error: unknown) => {
+        // Not saved: those pages are still to write.
+        for (const p of pages) this.dirtyPages.add(p)
+        this.saving = undefined
+        throw error
+      },
+    )
+    return this.saving
+  }
+
+  /** Whether committed vectors wait to be put in the graph. */
+  get behind(): boolean {
+    return this.pending.size > 0
+  }
+
+  get unsaved(): boolean {
+    return this.dirtyPages.size > 0
+  }
+
+  private added(key: string): void {
+    if (this.byKey.has(key)) return
+    this.pending.add(key)
+    this.scheduleCatchUp()
+  }
+
+  private removed(key: string): void {
+    if (this.pending.delete(key)) return
+    const node = this.byKey.get(key)
+    if (node !== undefined) this.removeNode(key, node)
+  }
+
+  private removeNode(key: string, node: number): void {
+    this.byKey.delete(key)
+    this.graph?.remove(node)
+  }
+
+  private scheduleCatchUp(): void {
+    if (this.pending.size === 0 || this.catchingUp) return
+    this.ctx.timers.after(0, () => void this.catchUp().catch(() => undefined))
+  }
+
+  /** Puts every queued vector in the graph (one run at a time; a recall waits for it). */
+  async catchUp(): Promise<void> {
+    while (this.pending.size > 0) {
+      this.catchingUp ??= this.insertPending().finally(() => (this.catchingUp = undefined))
+      await this.catchingUp
+    }
+  }
+
+  private async insertPending(): Promise<void> {
+    const keys = [...this.pending].slice(0, CATCH_UP_CHUNK)
+    const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false)) as Array<VectorRecord | undefined>
+    keys.forEach((key, i) => {
+      // Deleted while it was read: nothing to insert.
+      if (!this.pending.delete(key)) return
+      const record = records[i]
+      if (!record || !(record.v instanceof Float32Array)) return
+      this.graph ??= this.adopt(new HnswGraph(record.v.length, this.params))
+      if (record.v.length !== this.graph.dims) return
+      const node = this.graph.insert(record.v)
+      this.nodeKeys[node] = key
+      this.nodeNamespaces[node] = record.n
+      this.nodeEntries[node] = record.k
+      this.byKey.set(key, node)
+    })
+  }
+
+  private adopt(graph: HnswGraph): HnswGraph {
+    this.graph = graph
+    graph.onChange = (node) => this.dirtyPages.add(Math.floor(node / PAGE_NODES))
+    return graph
+  }
+
+  private markAllDirty(): void {
+    const count = this.graph?.count ?? 0
+    for (let p = 0; p * PAGE_NODES < count; p++) this.dirtyPages.add(p)
+  }
+
+  /** Whether a node may be a result now: its entry exists, is live, still has this vector's value, and passes the filters. */
+  private acceptor(options: RecallOptions): (node: number) => boolean {
+    const { reg } = this.ctx
+    const now = this.ctx.clock.now()
+    const typeId = options.type === undefined ? undefined : reg.typeNames.lookup(options.type)
+    const layerId = options.layer === undefined ? undefined : reg.layerNames.lookup(options.layer)
+    if ((options.type !== undefined && typeId === undefined) || (options.layer !== undefined && layerId === undefined)) return () => false
+    const tier = options.tier === undefined ? undefined : TIER_NAMES.indexOf(options.tier)
+    return (node) => {
+      const owner = this.ownerOf(node)
+      if (!owner) return false
+      if (options.namespace !== undefined && owner.namespace !== options.namespace) return false
+      const slot = owner.slot
+      if (reg.expiresAt[slot]! <= now) return false
+      if (typeId !== undefined && reg.type[slot] !== typeId) return false
+      if (layerId !== undefined && reg.layer[slot] !== layerId) return false
+      if (tier !== undefined && reg.tier[slot] !== tier) return false
+      return true
+    }
+  }
+
+  /** The entry a node's vector belongs to, while it still holds the value the vector was made for. */
+  private ownerOf(node: number): { namespace: string; key: string; slot: number } | undefined {
+    const namespace = this.nodeNamespaces[node]!
+    const key = this.nodeEntries[node]!
+    const { reg } = this.ctx
+    const slot = reg.find(namespace, key)
+    if (slot < 0) return undefined
+    return this.nodeKeys[node]!.endsWith(formatHash(reg.hashHi[slot]!, reg.hashLo[slot]!)) ? { namespace, key, slot } : undefined
+  }
+
+  /**
+   * The best k of the candidates on their Float32 vectors (read from whichever tier holds them).
+   * Which entries they are is settled before the read: the result is the memory as it was when
+   * the search ran, whatever lands while the vectors are read.
+   */
+  private async rerank(query: Float32Array, candidates: Array<{ node: number }>, k: number, minScore: number): Promise<RecallHit[]> {
+    const q = normalised(query)
+    const { reg } = this.ctx
+    const owned = candidates.flatMap(({ node }) => {
+      const owner = this.ownerOf(node)
+      return owner ? [{ vectorKey: this.nodeKeys[node]!, namespace: owner.namespace, key: owner.key, entry: toEntryInfo(reg, owner.slot) }] : []
+    })
+    const records = (await readManyNow(
+      this.ctx,
+      VECTOR_NAMESPACE,
+      owned.map((o) => o.vectorKey),
+      decodeValue,
+      false,
+    )) as Array<VectorRecord | undefined>
+    const hits: RecallHit[] = []
+    records.forEach((record, i) => {
+      if (!record || !(record.v instanceof Float32Array) || record.v.length !== q.length) return
+      const { namespace, key, entry } = owned[i]!
+      const score = cosine(q, record.v)
+      if (score >= minScore) hits.push({ key, namespace, score, entry })
+    })
+    hits.sort((a, b) => b.score - a.score)
+    return hits.slice(0, k)
+  }
+}
+
+function cosine(unit: Float32Array, v: Float32Array): number {
+  let dot = 0
+  let norm = 0
+  for (let i = 0; i < v.length; i++) {
+    dot += unit[i]! * v[i]!
+    norm += v[i]! * v[i]!
+  }
+  return norm > 0 ? dot / Math.sqrt(norm) : 0
+}

@@ -1,0 +1,231 @@
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import type { Embedder, Memory } from '../../src/core/index.ts'
+import { memoryStoreData } from '../../src/core/store/memory-store.ts'
+import { clusteredVectors, exactTopK } from '../fixtures/vectors.ts'
+import { fakeClock, openOver } from './helpers.ts'
+
+const unit = (...xs: number[]) => {
+  const n = Math.hypot(...xs)
+  return Float32Array.from(xs, (x) => x / n)
+}
+const keysOf = (hits: Array<{ key: string }>) => hits.map((h) => h.key)
+
+/** Texts embed as [length, first char code], normalised. */
+const lengthEmbedder: Embedder = { id: 'len@1', dims: 2, embed: async (texts) => texts.map((t) => unit(t.length, t.charCodeAt(0) || 1)) }
+
+async function fresh(options: Parameters<typeof openOver>[3] = {}) {
+  const warm = memoryStoreData()
+  const cold = memoryStoreData()
+  const clock = fakeClock()
+  const mem = await openOver(warm, cold, clock, options)
+  return { mem, warm, cold, clock, reopen: (o = options) => openOver(warm, cold, clock, o) }
+}
+
+describe('recall', () => {
+  it('returns the entries with the most similar vectors, best first, with scores and entry info', async () => {
+    const { mem } = await fresh()
+    await mem.put('east', { text: 'e' }, { vector: unit(1, 0, 0), type: 'fact' })
+    await mem.put('north', { text: 'n' }, { vector: unit(0, 1, 0) })
+    await mem.put('north-east', { text: 'ne' }, { vector: unit(1, 1, 0) })
+    const hits = await mem.recall(unit(1, 0.2, 0), { k: 2 })
+    expect(keysOf(hits)).toEqual(['east', 'north-east'])
+    expect(hits[0]!.score).toBeCloseTo(1 / Math.hypot(1, 0.2), 5)
+    expect(hits[0]!.namespace).toBe('default')
+    expect(hits[0]!.entry).toMatchObject({ key: 'east', type: 'fact' })
+    expect((await mem.stats()).embeddings.index).toMatchObject({ vectors: 3, residentVectors: 3 })
+    await mem.close()
+  })
+
+  it('embeds a text query through the cache, and refuses text without an embedder', async () => {
+    const { mem } = await fresh({ embeddings: { embedder: lengthEmbedder } })
+    await mem.put('short', 'ab', { embed: true })
+    await mem.put('long', 'abcdefghijklmnop', { embed: true })
+    expect(keysOf(await mem.recall('xy', { k: 1 }))).toEqual(['short'])
+    expect((await mem.stats()).embeddings.cache.entries).toBeGreaterThanOrEqual(3)
+    await mem.close()
+    const bare = await fresh()
+    await expect(bare.mem.recall('anything')).rejects.toMatchObject({ code: 'EMBEDDER_MISSING' })
+    await bare.mem.close()
+  })
+
+  it('refuses bad queries and options with stable codes, and changes nothing', async () => {
+    const { mem } = await fresh()
+    await mem.put('a', 1, { vector: unit(1, 0) })
+    await expect(mem.recall(unit(1, 0, 0))).rejects.toMatchObject({ code: 'DIMENSION_MISMATCH' })
+    await expect(mem.recall([1, 0] as unknown as Float32Array)).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+    await expect(mem.recall(Float32Array.of(Number.NaN, 1))).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+    await expect(mem.recall(unit(1, 0), { limit: 3 } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(mem.recall(unit(1, 0), { k: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(mem.recall(unit(1, 0), { tier: 'lukewarm' as never })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await expect(mem.recall(unit(1, 0), { namespace: 'tiermem:vectors' })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    expect(keysOf(await mem.recall(unit(1, 0)))).toEqual(['a'])
+    expect(await mem.recall(unit(1, 0), { k: 0 })).toEqual([])
+    await mem.close()
+  })
+
+  it('filters by namespace, type, layer, tier and minScore during the search, and still returns k when k match', async () => {
+    const { mem } = await fresh({
+      policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' }, other: { eviction: 'lru_with_importance' } } },
+    })
+    const data = clusteredVectors(600, 8, 6, 11)
+    for (let i = 0; i < data.length; i += 100) {
+      await mem.putMany(
+        data.slice(i, i + 100).map((v, j) => ({
+          key: `k${i + j}`,
+          value: i + j,
+          vector: v,
+          // One in 60 is a 'rare' fact, in its own namespace and layer.
+          ...((i + j) % 60 === 0 ? { type: 'rare', namespace: 'rare', layer: 'other' } : {}),
+        })),
+      )
+    }
+    const q = data[5]!
+    for (const filter of [{ type: 'rare' }, { namespace: 'rare' }, { layer: 'other' }]) {
+      const hits = await mem.recall(q, { k: 10, ...filter })
+      expect(hits).toHaveLength(10)
+      expect(hits.every((h) => h.namespace === 'rare' && h.entry.type === 'rare')).toBe(true)
+    }
+    await mem.demote('k1')
+    expect(keysOf(await mem.recall(q, { tier: (await mem.getEntry('k1'))!.tier, k: 600 }))).toContain('k1')
+    const close = await mem.recall(q, { k: 600, minScore: 0.99 })
+    expect(close.length).toBeGreaterThan(0)
+    expect(close.every((h) => h.score >= 0.99)).toBe(true)
+    expect(await mem.recall(q, { type: 'never-used' })).toEqual([])
+    await mem.close()
+  })
+
+  it('a deleted, overwritten or expired entry leaves recall at once', async () => {
+    const { mem, clock } = await fresh()
+    await mem.put('gone', 1, { vector: unit(1, 0) })
+    await mem.put('changed', 1, { vector: unit(0.9, 0.1) })
+    await mem.put('brief', 1, { vector: unit(0.8, 0.2), ttlMs: 1_000 })
+    await mem.put('stays', 1, { vector: unit(0, 1) })
+    // Issued together with the recall, not awaited: the recall comes after them.
+    void mem.delete('gone')
+    void mem.put('changed', 2)
+    const hits = await mem.recall(unit(1, 0))
+    expect(keysOf(hits).sort()).toEqual(['brief', 'stays'])
+    clock.advance(1_000)
+    expect(keysOf(await mem.recall(unit(1, 0)))).toEqual(['stays'])
+    await mem.close()
+  })
+
+  it('takes effect in issue order with writes issued together', async () => {
+    const { mem } = await fresh()
+    const put = mem.put('x', 1, { vector: unit(1, 0) })
+    const seen = mem.recall(unit(1, 0))
+    const del = mem.delete('x')
+    const after = mem.recall(unit(1, 0))
+    await Promise.all([put, del])
+    expect(keysOf(await seen)).toEqual(['x'])
+    expect(await after).toEqual([])
+    await mem.close()
+  })
+
+  it('survives a reopen without rebuilding: the saved graph is loaded, and vectors put after the last save are added', async () => {
+    const { mem, reopen } = await fresh()
+    const data = clusteredVectors(300, 16, 5, 7)
+    await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
+    const before = await mem.recall(data[3]!, { k: 5 })
+    await mem.close()
+    // A scheduler that never runs anything: no background insert can fill the graph.
+    const again = await reopen({ scheduler: { setTimeout: () => 0, clearTimeout: () => undefined } })
+    // Loaded from pages: every vector is in the graph before anything could re-insert it.
+    expect((await again.stats()).embeddings.index).toMatchObject({ vectors: 300, residentVectors: 300 })
+    // The same answer (a reopened entry is warm, not hot: only where it is differs).
+    const same = (hits: typeof before) => hits.map((h) => [h.key, h.score])
+    expect(same(await again.recall(data[3]!, { k: 5 }))).toEqual(same(before))
+    await again.flush()
+    // A crash after more puts: they were never saved in the index, and are found anyway.
+    await again.put('late', 1, { vector: data[3]! })
+    await again.delete('k0')
+    const crashed = await reopen()
+    const hits = await crashed.recall(data[3]!, { k: 301 })
+    expect(keysOf(hits)).toContain('late')
+    expect(keysOf(hits)).not.toContain('k0')
+    expect(hits).toHaveLength(300)
+    await crashed.close()
+    await again.close()
+  })
+
+  it('a damaged index page is rebuilt from the vectors, never trusted', async () => {
+    const { mem, warm, reopen } = await fresh()
+    const data = clusteredVectors(400, 8, 4, 9)
+    await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
+    const want = (await mem.recall(data[1]!, { k: 400 })).map((h) => [h.key, h.score])
+    await mem.close()
+    const pages = [...warm.spaces.values.keys()].filter((key) => key.startsWith('tiermem:index\u0000p'))
+    expect(pages.length).toBe(2)
+    const bytes = warm.spaces.values.get(pages[1]!)!
+    const damaged = bytes.slice()
+    damaged[bytes.byteLength >> 1]! ^= 0xff
+    warm.spaces.values.set(pages[1]!, damaged)
+    const again = await reopen()
+    expect((await again.recall(data[1]!, { k: 400 })).map((h) => [h.key, h.score])).toEqual(want)
+    await again.close()
+  })
+
+  it('model: random puts, overwrites, deletes and expiry issued together; recall equals exact search over what is live', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.oneof(
+            fc.record({
+              op: fc.constant('put' as const),
+              key: fc.integer({ min: 0, max: 30 }),
+              v: fc.array(fc.integer({ min: -9, max: 9 }), { minLength: 3, maxLength: 3 }),
+              ttl: fc.option(fc.integer({ min: 1, max: 50 })),
+            }),
+            fc.record({ op: fc.constant('plain' as const), key: fc.integer({ min: 0, max: 30 }) }),
+            fc.record({ op: fc.constant('delete' as const), key: fc.integer({ min: 0, max: 30 }) }),
+            fc.record({ op: fc.constant('tick' as const), ms: fc.integer({ min: 1, max: 30 }) }),
+          ),
+          { maxLength: 60 },
+        ),
+        fc.array(fc.integer({ min: -9, max: 9 }), { minLength: 3, maxLength: 3 }),
+        async (ops, rawQuery) => {
+          const { mem, clock } = await fresh()
+          const model = new Map<string, { v: Float32Array | undefined; expires: number }>()
+          const issued: Promise<unknown>[] = []
+          for (const step of ops) {
+            if (step.op === 'tick') {
+              // Time moves between batches: everything issued so far lands first.
+              await Promise.allSettled(issued.splice(0))
+              clock.advance(step.ms)
+              continue
+            }
+            const key = `e${step.key}`
+            if (step.op === 'delete') {
+              issued.push(mem.delete(key))
+              model.delete(key)
+            } else if (step.op === 'plain') {
+              issued.push(mem.put(key, 'no vector'))
+              model.set(key, { v: undefined, expires: Number.POSITIVE_INFINITY })
+            } else {
+              const v = Float32Array.from(step.v.map((x) => x + 0.5))
+              issued.push(mem.put(key, step.v, { vector: v, ...(step.ttl === null ? {} : { ttlMs: step.ttl }) }))
+              model.set(key, { v, expires: step.ttl === null ? Number.POSITIVE_INFINITY : clock.now() + step.ttl })
+            }
+          }
+          const q = Float32Array.from(rawQuery.map((x) => x + 0.25))
+          // Issued with the writes, not after them: recall must see all of them.
+          const recalled = mem.recall(q, { k: 5 })
+          await Promise.allSettled(issued)
+          const hits = await recalled
+          const live = [...model].filter(([, e]) => e.v !== undefined && e.expires > clock.now())
+          const exact = exactTopK(
+            live.map(([, e]) => e.v!),
+            q,
+            5,
+          ).map((i) => live[i]![0])
+          expect(new Set(keysOf(hits))).toEqual(new Set(exact))
+          await mem.close()
+        },
+      ),
+      { numRuns: 60 },
+    )
+  })
+})
+
+export type { Memory }

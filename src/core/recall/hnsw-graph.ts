@@ -1,3 +1,4 @@
+import { codeSpace, type CodeSpace } from './code-space.ts'
 import { SimilarityHeap } from './similarity-heap.ts'
 
 /**
@@ -56,7 +57,7 @@ export class HnswGraph {
   maxLevel = -1
   /** xorshift32 state: levels are drawn from a seeded sequence, so a build is repeatable. */
   rng = 0x2545f491
-  codes: Int8Array
+  private readonly space: CodeSpace
   scales: Float32Array
   levels: Uint8Array
   deleted: Uint8Array
@@ -73,7 +74,7 @@ export class HnswGraph {
     this.params = params
     this.m0 = params.m * 2
     this.levelFactor = 1 / Math.log(params.m)
-    this.codes = new Int8Array(capacity * dims)
+    this.space = codeSpace(dims, capacity * dims)
     this.scales = new Float32Array(capacity)
     this.levels = new Uint8Array(capacity)
     this.deleted = new Uint8Array(capacity)
@@ -85,12 +86,13 @@ export class HnswGraph {
   /** A graph over saved state (index pages); the arrays are used as they are. */
   static restore(state: HnswState): HnswGraph {
     const graph = new HnswGraph(state.dims, state.params, 0)
+    graph.space.grow(state.codes.length)
+    graph.space.codes.set(state.codes)
     Object.assign(graph, {
       count: state.count,
       entry: state.entry,
       maxLevel: state.maxLevel,
       rng: state.rng,
-      codes: state.codes,
       scales: state.scales,
       levels: state.levels,
       deleted: state.deleted,
@@ -115,7 +117,7 @@ export class HnswGraph {
   get residentBytes(): number {
     let upper = 0
     for (let node = 0; node < this.count; node++) for (const links of this.upper[node] ?? []) upper += links.byteLength
-    return this.codes.byteLength + this.scales.byteLength + this.levels.byteLength * 2 + this.links0.byteLength + this.degree0.byteLength + upper
+    return this.space.codes.byteLength + this.scales.byteLength + this.levels.byteLength * 2 + this.links0.byteLength + this.degree0.byteLength + upper
   }
 
   /** Adds a vector (any length-dims vector; it is normalised); returns its node number. */
@@ -126,6 +128,7 @@ export class HnswGraph {
     this.onChange(node)
     const q = normalised(vector)
     this.encode(node, q)
+    this.space.setQuery(q)
     const level = this.drawLevel()
     this.levels[node] = level
     if (level > 0) this.upper[node] = Array.from({ length: level }, () => new Int32Array(this.params.m + 1))
@@ -172,6 +175,7 @@ export class HnswGraph {
   ): { found: Array<{ node: number; sim: number }>; exhausted: boolean } {
     if (this.entry < 0) return { found: [], exhausted: false }
     const q = normalised(query)
+    this.space.setQuery(q)
     let ep = this.entry
     for (let l = this.maxLevel; l > 0; l--) ep = this.greedy(q, ep, l)
     const results = this.searchLayer(q, ep, ef, 0, accept, maxVisits)
@@ -180,11 +184,11 @@ export class HnswGraph {
 
   /** Exact: every node `accept` takes, scored on its code; the best `ef`, best first. */
   scan(query: Float32Array, ef: number, accept: (node: number) => boolean): Array<{ node: number; sim: number }> {
-    const q = normalised(query)
+    this.space.setQuery(normalised(query))
     const results = new SimilarityHeap(false)
     for (let node = 0; node < this.count; node++) {
       if (this.deleted[node] || !accept(node)) continue
-      const sim = this.simTo(q, node)
+      const sim = this.sim(node)
       if (results.size < ef) results.push(node, sim)
       else if (sim > results.topSim) {
         results.pop()
@@ -196,8 +200,8 @@ export class HnswGraph {
 
   /** The state to save (the arrays themselves, not copies). */
   state(): HnswState {
-    const { dims, params, count, entry, maxLevel, rng, codes, scales, levels, deleted, links0, degree0, upper } = this
-    return { dims, params, count, entry, maxLevel, rng, codes, scales, levels, deleted, links0, degree0, upper }
+    const { dims, params, count, entry, maxLevel, rng, scales, levels, deleted, links0, degree0, upper } = this
+    return { dims, params, count, entry, maxLevel, rng, codes: this.space.codes, scales, levels, deleted, links0, degree0, upper }
   }
 
   /** Level-0 links of a node (a view). */
@@ -214,7 +218,7 @@ export class HnswGraph {
     const results = new SimilarityHeap(false)
     const admits = (node: number) => !this.deleted[node] && (accept === undefined || accept(node))
     visited[ep] = stamp
-    const epSim = this.simTo(q, ep)
+    const epSim = this.sim(ep)
     candidates.push(ep, epSim)
     // While building, every node is a result (deleted ones too: they still route); when
     // searching, only the ones the caller takes.
@@ -230,7 +234,7 @@ export class HnswGraph {
       for (const next of this.neighbours(current, level)) {
         if (visited[next] === stamp) continue
         visited[next] = stamp
-        const sim = this.simTo(q, next)
+        const sim = this.sim(next)
         if (results.size < ef || sim > results.topSim) {
           candidates.push(next, sim)
           if (accept === undefined || admits(next)) {
@@ -297,11 +301,11 @@ export class HnswGraph {
   /** The closest node to q reachable from ep at one level, moving while a neighbour is closer. */
   private greedy(q: Float32Array, ep: number, level: number): number {
     let best = ep
-    let bestSim = this.simTo(q, ep)
+    let bestSim = this.sim(ep)
     for (let moved = true; moved;) {
       moved = false
       for (const next of this.neighbours(best, level)) {
-        const sim = this.simTo(q, next)
+        const sim = this.sim(next)
         if (sim > bestSim) {
           bestSim = sim
           best = next
@@ -316,33 +320,24 @@ export class HnswGraph {
     let max = 0
     for (let i = 0; i < unit.length; i++) max = Math.max(max, Math.abs(unit[i]!))
     const base = node * this.dims
-    if (max > 0) for (let i = 0; i < unit.length; i++) this.codes[base + i] = Math.round((unit[i]! / max) * 127)
+    const codes = this.space.codes
+    if (max > 0) for (let i = 0; i < unit.length; i++) codes[base + i] = Math.round((unit[i]! / max) * 127)
     this.scales[node] = max / 127
   }
 
   /** cos(q, node) from the node's code, q a unit vector. */
   simTo(q: Float32Array, node: number): number {
-    const codes = this.codes
-    const base = node * this.dims
-    const n = this.dims
-    let a = 0
-    let b = 0
-    let i = 0
-    for (; i + 3 < n; i += 4) {
-      a += q[i]! * codes[base + i]! + q[i + 1]! * codes[base + i + 1]!
-      b += q[i + 2]! * codes[base + i + 2]! + q[i + 3]! * codes[base + i + 3]!
-    }
-    for (; i < n; i++) a += q[i]! * codes[base + i]!
-    return (a + b) * this.scales[node]!
+    this.space.setQuery(q)
+    return this.space.dotQuery(node * this.dims) * this.scales[node]!
+  }
+
+  /** cos(query set last, node): the walk sets its query once and scores many nodes. */
+  private sim(node: number): number {
+    return this.space.dotQuery(node * this.dims) * this.scales[node]!
   }
 
   private simBetween(x: number, y: number): number {
-    const codes = this.codes
-    const bx = x * this.dims
-    const by = y * this.dims
-    let sum = 0
-    for (let i = 0; i < this.dims; i++) sum += codes[bx + i]! * codes[by + i]!
-    return sum * this.scales[x]! * this.scales[y]!
+    return this.space.dotCodes(x * this.dims, y * this.dims) * this.scales[x]! * this.scales[y]!
   }
 
   private drawLevel(): number {
@@ -369,7 +364,7 @@ export class HnswGraph {
       next.set(old)
       return next
     }
-    this.codes = grown(this.codes, capacity * this.dims)
+    this.space.grow(capacity * this.dims)
     this.scales = grown(this.scales, capacity)
     this.levels = grown(this.levels, capacity)
     this.deleted = grown(this.deleted, capacity)

@@ -39,7 +39,8 @@ const url = server.resolvedUrls!.local[0]!
 const executablePath = chromiumPath()
 const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tiermem-bench-')), {
   ...(executablePath ? { executablePath } : {}),
-  args: CHROMIUM_ARGS,
+  // Eager memory measurement: performance.measureUserAgentSpecificMemory() answers now, not at the next GC (recall section).
+  args: [...CHROMIUM_ARGS, '--enable-blink-features=ForceEagerMeasureMemory'],
   headless: true,
 })
 try {
@@ -52,6 +53,11 @@ try {
   await page.goto(url)
   await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 })
   if (process.env.BENCH_MODEL) await page.evaluate((model) => (window.benchModel = model), process.env.BENCH_MODEL)
+  if (process.env.BENCH_RECALL_SIZES || process.env.BENCH_RECALL_PEERS) {
+    const sizes = process.env.BENCH_RECALL_SIZES?.split(',').map(Number)
+    const peers = process.env.BENCH_RECALL_PEERS?.split(',').filter(Boolean)
+    await page.evaluate((recall) => (window.benchRecall = recall as typeof window.benchRecall), { ...(sizes ? { sizes } : {}), ...(peers ? { peers } : {}) })
+  }
   const corpus = buildCorpus(10_000)
   // ~1 KiB as JSON: 960 characters of text plus the other fields.
   const fixed = fixedRecords(10_000, 960, corpus)
@@ -59,7 +65,7 @@ try {
   // BENCH_ONLY=cold,writes runs those sections alone (while working on one path); only a full run is written to results.
   const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
   // A run that stops making progress fails with what the page had logged, instead of hanging.
-  const limitMs = Number(process.env.BENCH_TIMEOUT_MS ?? 20 * 60_000)
+  const limitMs = Number(process.env.BENCH_TIMEOUT_MS ?? 60 * 60_000)
   let timer: ReturnType<typeof setTimeout> | undefined
   const stalled = new Promise<never>((_, reject) => {
     timer = setTimeout(async () => {

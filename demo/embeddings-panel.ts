@@ -40,10 +40,11 @@ export function modelReady(dims: number | undefined, failure?: string): void {
 export function renderEmbeddingStats(stats: MemoryStats): void {
   const { entries, bytes: stored, hits, misses } = stats.embeddings.cache
   byId('embed-cache').textContent =
-    `cache: ${entries} vectors, ${bytes(stored)}, hit rate ${percent(hits + misses === 0 ? 0 : hits / (hits + misses))} (${hits} hits, ${misses} misses)`
+    `cache: ${entries} vectors, ${bytes(stored)}, hit rate ${percent(hits + misses === 0 ? 0 : hits / (hits + misses))} (${hits} hits, ${misses} misses)` +
+    ` · recall index: ${stats.embeddings.index.vectors} messages, ${bytes(stats.embeddings.index.bytes)} in memory`
 }
 
-/** Embeds what was typed and shows the vector and whether the cache had it (similar memories come with recall). */
+/** Embeds what is typed and shows the vector and whether the cache had it. */
 export async function showEmbedding(mem: RemoteMemory, text: string): Promise<void> {
   const before = (await mem.stats()).embeddings.cache
   const started = performance.now()
@@ -55,4 +56,32 @@ export async function showEmbedding(mem: RemoteMemory, text: string): Promise<vo
   byId('embed-last').textContent =
     `“${text.length > 60 ? `${text.slice(0, 60)}…` : text}” → ${vector!.length} dims [${head}, …] in ${ms.toFixed(1)} ms (${hit ? 'cache hit' : 'computed, now cached'})`
   byId('embed-last').dataset.hit = String(hit)
+}
+
+/**
+ * The stored messages most like what is typed, from every tier (recall by text: the text is
+ * embedded through the cache, the messages' vectors were stored with them).
+ */
+export async function showSimilar(mem: RemoteMemory, text: string): Promise<void> {
+  const list = byId('similar')
+  const started = performance.now()
+  const hits = await mem.recall(text, { k: 5, type: 'message' })
+  const ms = performance.now() - started
+  // peek: showing a memory is not using it (no access counted, no promotion).
+  const values = await Promise.all(hits.map((hit) => mem.peek<{ text?: string }>(hit.key)))
+  list.replaceChildren(
+    ...hits.map((hit, i) => {
+      const item = document.createElement('li')
+      const score = document.createElement('span')
+      score.className = 'score'
+      score.textContent = hit.score.toFixed(3)
+      const tier = document.createElement('span')
+      tier.className = `badge tier-${hit.entry.tier}`
+      tier.textContent = hit.entry.tier
+      item.append(score, ` ${values[i]?.text ?? hit.key} `, tier)
+      return item
+    }),
+  )
+  byId('similar-status').textContent =
+    hits.length === 0 ? 'no stored message has a vector yet' : `${hits.length} of the stored messages, best first, in ${ms.toFixed(1)} ms`
 }

@@ -1,6 +1,6 @@
 import './style.css'
 import { isTiermemError, openMemory, type MemoryEvents, type RemoteMemory, type TaskScope } from 'tiermem'
-import { chosenModel, embeddingOptions, modelReady, renderEmbeddingStats, showEmbedding } from './embeddings-panel.ts'
+import { chosenModel, embeddingOptions, modelReady, renderEmbeddingStats, showEmbedding, showSimilar } from './embeddings-panel.ts'
 import { embeddingWorker } from 'tiermem/embeddings'
 import { explainPressure, logEvent, recordLevel, renderHealth, renderPressure, renderTiers } from './dashboard.ts'
 import { createEntryBrowser } from './entry-browser.ts'
@@ -86,13 +86,28 @@ async function start(): Promise<void> {
     const text = box.value.trim()
     if (!text) return
     const value = { role: 'user', text, at: Date.now() }
-    const options = { type: 'message', importance: Number(importance.value), tags: ['chat'] }
+    // With a model, the message's vector is stored with it (the text is already in the cache: typing embedded it).
+    const options = { type: 'message', importance: Number(importance.value), tags: ['chat'], ...(embedding ? { embed: true } : {}) }
     const useScope = scope && byId<HTMLInputElement>('in-scope').checked
     const info = useScope ? await scope!.put(`msg:${Date.now()}`, value, options) : await mem.put(`msg:${Date.now()}`, value, options)
     box.value = ''
     say(`remembered ${info.key} in ${info.tier} (${bytes(info.sizeBytes)})`)
-    if (embedding) await showEmbedding(mem, text)
     await refresh()
+  })
+
+  // As you type: the text's embedding, and the stored messages most like it.
+  let typing: ReturnType<typeof setTimeout> | undefined
+  byId('message').addEventListener('input', () => {
+    clearTimeout(typing)
+    const text = byId<HTMLTextAreaElement>('message').value.trim()
+    if (!embedding || !text) return
+    typing = setTimeout(() => {
+      void (async () => {
+        await showEmbedding(mem, text)
+        await showSimilar(mem, text)
+        await refresh()
+      })().catch((error: unknown) => say(`embedding failed: ${error instanceof Error ? error.message : String(error)}`))
+    }, 150)
   })
 
   byId('load-form').addEventListener('submit', async (event) => {

@@ -63,17 +63,25 @@ test('what you typed is findable among a load, and a click on its row shows its 
   expect(errors).toEqual([])
 })
 
-test('the embeddings panel loads the model in the worker, embeds what you type, and the same text again is a cache hit', async ({ page }) => {
+test('the embeddings panel embeds what you type, stores the message with its vector, and shows similar memories as you type', async ({ page }) => {
   const errors = await openDemo(page)
   await expect(page.locator('#embed-status')).toContainText('ready', { timeout: 30_000 })
   await expect(page.locator('#embed-progress')).toBeHidden()
-  for (const expected of ['computed, now cached', 'cache hit']) {
-    await page.fill('#message', 'book a table for two')
-    await page.click('#chat-form button[type=submit]')
-    await expect(page.locator('#embed-last')).toContainText(expected)
-  }
+  // Typing embeds the text: computed once, then a cache hit (the put with embed: true is one too).
+  await page.fill('#message', 'book a table for two')
+  await expect(page.locator('#embed-last')).toContainText('computed, now cached')
   await expect(page.locator('#embed-last')).toContainText('384 dims')
-  await expect(page.locator('#embed-cache')).toContainText(/1 vectors.*1 hits, 1 misses/)
+  await page.click('#chat-form button[type=submit]')
+  await page.fill('#message', 'the user is vegetarian')
+  await expect(page.locator('#embed-last')).toContainText('“the user is vegetarian”')
+  await page.click('#chat-form button[type=submit]')
+  // Typing the first message again: a cache hit, and recall puts that message first with score 1.
+  await page.fill('#message', 'book a table for two')
+  await expect(page.locator('#embed-last')).toContainText('cache hit')
+  await expect(page.locator('#similar li')).toHaveCount(2)
+  await expect(page.locator('#similar li').first()).toContainText('1.000 book a table for two')
+  await expect(page.locator('#similar-status')).toContainText('2 of the stored messages')
+  await expect(page.locator('#embed-cache')).toContainText(/2 vectors.*6 hits, 2 misses/)
   expect(errors).toEqual([])
 })
 

@@ -12,6 +12,8 @@ import { Packr } from 'msgpackr'
 import { openMemory } from '../../src/index.ts'
 import { COLD_DEFLATE_MEM } from '../../src/stores/segment-format.ts'
 import type { EmbeddingBench } from './embeddings.worker.ts'
+import { recallSection } from './recall-section.ts'
+import type { Library } from './recall.worker.ts'
 
 interface ChatRecord {
   id: string
@@ -663,6 +665,8 @@ declare global {
     benchReady: boolean
     /** BENCH_MODEL: the embedding model the embeddings section measures (default: the tiny test model). */
     benchModel?: string
+    /** BENCH_RECALL_SIZES / BENCH_RECALL_PEERS: the recall section's sizes and peers. */
+    benchRecall?: { sizes?: number[]; peers?: Library[] }
   }
 }
 window.runBench = async (corpus, fixed, only) => {
@@ -675,6 +679,9 @@ window.runBench = async (corpus, fixed, only) => {
     busy: () => readsDuringMove(corpus),
     open: () => openLarge(),
     embeddings: () => embeddings(),
+    // BENCH_RECALL_SIZES=10000 (default 10000,100000) and BENCH_RECALL_PEERS (default all) while working on it.
+    recall: () =>
+      recallSection(add, log, window.benchRecall?.sizes ?? [10_000, 100_000], window.benchRecall?.peers ?? ['hnswlib-wasm', 'mememo', 'orama', 'voy']),
   }
   for (const [name, run] of Object.entries(sections)) {
     if (only.length > 0 && !only.includes(name)) continue

@@ -6,6 +6,8 @@ export interface OpenMemoryEmbeddings {
   /** The model the worker loads next to the engine (createEmbedder's options). Needs `worker: embeddingWorker()`. */
   model?: EmbedderModelOptions
   cache?: EmbeddingOptions['cache']
+  /** The vector index recall searches (HNSW m, efConstruction, efSearch). */
+  index?: EmbeddingOptions['index']
   /** Each model file's bytes loaded of its total, while the worker downloads it. */
   onProgress?: (progress: EmbedderProgress) => void
 }

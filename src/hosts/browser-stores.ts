@@ -3,6 +3,7 @@ import type { Store } from '../core/store/store.ts'
 import { compressedStore } from '../stores/compressed-store.ts'
 import { openIndexedDbStore } from '../stores/indexeddb-store.ts'
 import { openOpfsStore, type OpfsStoreOptions } from '../stores/opfs-store.ts'
+import { opfsRecordFiles } from '../stores/opfs-record-file.ts'
 import type { OpenedStores } from './memory-host.ts'
 
 /** Database and directory names of a memory, so several memories of one origin never share files. */
@@ -54,7 +55,7 @@ function releasingOnClose(stores: OpenedStores, release: (() => void) | undefine
     }
     return store
   }
-  return { warm: wrap(stores.warm), cold: wrap(stores.cold) }
+  return { ...stores, warm: wrap(stores.warm), cold: wrap(stores.cold) }
 }
 
 /**
@@ -76,7 +77,8 @@ export async function openBrowserStores(name: string, opfs: Omit<OpfsStoreOption
     const cold = hasOpfs
       ? await openOpfsStore({ ...opfs, directory: names.coldDirectory })
       : compressedStore(await openIndexedDbStore({ database: names.coldFallback }))
-    return releasingOnClose({ warm, cold }, release)
+    // The vector index's record files live beside the cold segments (the cold store ignores other files).
+    return releasingOnClose({ warm, cold, ...(hasOpfs ? { records: opfsRecordFiles(names.coldDirectory) } : {}) }, release)
   } catch (error) {
     await warm?.close()
     release?.()

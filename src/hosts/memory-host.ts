@@ -6,6 +6,7 @@ import { TiermemError } from '../core/api/errors.ts'
 import { forwardedMethods } from '../core/api/surface.ts'
 import type { Embedder, EmbedderModelOptions, EmbedderProgress, Memory, NamespaceOption, PutOptions, SignalSource, TaskScope } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
+import type { RecordFiles } from '../core/store/record-file.ts'
 import type { Store } from '../core/store/store.ts'
 import {
   unpackPuts,
@@ -24,6 +25,8 @@ export type StoreOpener = (name: string, opfs?: Omit<OpfsStoreOptions, 'director
 export interface OpenedStores {
   warm: Store
   cold: Store
+  /** Record files for the vector index (OPFS where the worker has it). */
+  records?: RecordFiles
 }
 
 /** The engine one host serves, shared by its connections. */
@@ -55,8 +58,14 @@ export function createHostServer(openStores: StoreOpener, signals: SignalSource[
         ...engineOptions,
         stores,
         signals,
-        ...(embedder || embeddings?.cache
-          ? { embeddings: { ...(embedder ? { embedder } : {}), ...(embeddings?.cache ? { cache: embeddings.cache } : {}) } }
+        ...(embedder || embeddings?.cache || embeddings?.index
+          ? {
+              embeddings: {
+                ...(embedder ? { embedder } : {}),
+                ...(embeddings?.cache ? { cache: embeddings.cache } : {}),
+                ...(embeddings?.index ? { index: embeddings.index } : {}),
+              },
+            }
           : {}),
       })
       const internals = (memory as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]

@@ -55,6 +55,7 @@ export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock' 
 export interface HostEmbeddingOptions {
   model?: EmbedderModelOptions
   cache?: EmbeddingOptions['cache']
+  index?: EmbeddingOptions['index']
 }
 
 /** How a host builds an embedder from a model's options (only the embeddings worker has one). */

@@ -57,6 +57,10 @@ describe('openMemory() with an embedder in its worker (transformers.js on the ti
     void mem.delete('fact:3')
     expect((await mem.recall(expectedVector('a trip to lisbon'), { k: 5 })).map((h) => h.key)).not.toContain('fact:3')
     await mem.close()
+    // The re-ranking copies: an OPFS record file beside the cold segments, one 384 × 4 + 8 byte record per vector.
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(`tiermem-${encodeURIComponent(name)}`)
+    const file = await (await dir.getFileHandle('vectors-1544.rec')).getFile()
+    expect(file.size).toBe(5 * 1544)
 
     const again = await openMemory({ name, worker: embeddingWorker(), embeddings: { model } })
     expect((await again.stats()).embeddings.index).toMatchObject({ vectors: 4 })

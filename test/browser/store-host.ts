@@ -2,6 +2,7 @@ import { wrap, type Remote } from 'comlink'
 import { installErrorTransfer } from '../../src/wire/error-transfer.ts'
 import type { OpfsStoreOptions } from '../../src/stores/opfs-store.ts'
 import type { Store } from '../../src/core/store/store.ts'
+import type { RecordFile } from '../../src/core/store/record-file.ts'
 import type { StoreHost } from './store-host.worker.ts'
 
 installErrorTransfer()
@@ -25,6 +26,20 @@ export async function remoteOpfsStore(options: OpfsStoreOptions): Promise<Store>
     scan: (space, options) => call('scan', space, options) as ReturnType<Store['scan']>,
     keys: (space, options) => call('keys', space, options) as Promise<string[]>,
     stats: () => call('stats') as ReturnType<Store['stats']>,
+    close: () => call('close') as Promise<void>,
+  }
+}
+
+/** A RecordFile on the page whose every call runs on a real OPFS record file in the host worker. */
+export async function remoteOpfsRecordFile(directory: string, name: string, recordBytes: number): Promise<RecordFile> {
+  const h = storeHost()
+  const { id, backend } = await h.openRecords(directory, name, recordBytes)
+  const call = (method: 'read' | 'write' | 'close', ...args: unknown[]) => h.callRecords(id, method, args)
+  return {
+    backend,
+    recordBytes,
+    read: (indices) => call('read', indices) as ReturnType<RecordFile['read']>,
+    write: (records) => call('write', records) as Promise<void>,
     close: () => call('close') as Promise<void>,
   }
 }

@@ -4,9 +4,12 @@ import { expose } from 'comlink'
 import { installErrorTransfer } from '../../src/wire/error-transfer.ts'
 import { deleteOpfsStore, openOpfsStore, type OpfsStoreOptions, type SyncHandle } from '../../src/stores/opfs-store.ts'
 import type { Store } from '../../src/core/store/store.ts'
+import type { RecordFile } from '../../src/core/store/record-file.ts'
+import { opfsRecordFiles } from '../../src/stores/opfs-record-file.ts'
 
 installErrorTransfer()
 const stores = new Map<number, Store>()
+const recordFiles = new Map<number, RecordFile>()
 let nextId = 1
 
 const host = {
@@ -22,6 +25,17 @@ const host = {
     return (store[method] as (...a: unknown[]) => Promise<unknown>)(...args)
   },
   deleteStore: deleteOpfsStore,
+  async openRecords(directory: string, name: string, recordBytes: number): Promise<{ id: number; backend: string }> {
+    const file = await opfsRecordFiles(directory)(name, recordBytes)
+    const id = nextId++
+    recordFiles.set(id, file)
+    return { id, backend: file.backend }
+  },
+  callRecords(id: number, method: 'read' | 'write' | 'close', args: unknown[]): Promise<unknown> {
+    const file = recordFiles.get(id)
+    if (!file) throw new Error(`no record file ${id}`)
+    return (file[method] as (...a: unknown[]) => Promise<unknown>)(...args)
+  },
   /** Damages one byte of a segment file (corruption tests). */
   async corrupt(directory: string, file: string, at: number): Promise<void> {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(directory)

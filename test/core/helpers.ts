@@ -39,7 +39,7 @@ export async function open(options: MemoryOptions = {}, clock = fakeClock()): Pr
       clock,
       stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) },
     })
-  const events = { promoted: [], demoted: [], evicted: [], pressure: [], alert: [], cleanup: [], layerChanged: [] } as Harness['events']
+  const events = { promoted: [], demoted: [], evicted: [], pressure: [], alert: [], cleanup: [], layerChanged: [], reembedded: [] } as Harness['events']
   const record = async (mem: Memory) => {
     for (const name of Object.keys(events) as Array<keyof MemoryEvents>) {
       await mem.on(name, (e) => (events[name] as unknown[]).push(e))

@@ -49,3 +49,29 @@ it('the README embeddings example works with your own embedder', async () => {
   expect((await other.stats()).embeddings.cache).toMatchObject({ hits: 1, misses: 1 })
   await other.close()
 })
+
+// The README's recall example, with a small embedder whose vectors say which words a text has.
+it('the README recall example works as written', async () => {
+  const words = ['user', 'vegetarian', 'eat', 'flight']
+  const embedder = {
+    id: 'words@1',
+    dims: 4,
+    // "eat" and "vegetarian" share a direction, as a real model would have them.
+    embed: async (texts: string[]) =>
+      texts.map((t) => {
+        const v = Float32Array.from(words, (w) => (t.includes(w) ? 1 : 0))
+        if (t.includes('eat')) v[1] = 1
+        const norm = Math.hypot(...v) || 1
+        return v.map((x) => x / norm)
+      }),
+  }
+  const mem = await createMemory({ maintenanceIntervalMs: 0, embeddings: { embedder } })
+  await mem.put('fact:1', { text: 'the user is vegetarian' }, { embed: true, type: 'fact' })
+  await mem.put('fact:2', { text: 'the flight leaves at nine' }, { embed: true, type: 'fact' })
+  const hits = await mem.recall('what does the user eat?', { k: 5, type: 'fact' })
+  expect(hits[0]).toMatchObject({ key: 'fact:1', namespace: 'default', entry: { type: 'fact' } })
+  expect(hits[0]!.score).toBeGreaterThan(hits[1]?.score ?? 0)
+  const queryVector = (await mem.embed(['the flight']))[0]!
+  expect((await mem.recall(queryVector, { k: 10, minScore: 0.3 })).map((h) => h.key)).toEqual(['fact:2'])
+  await mem.close()
+})

@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { Embedder, Memory } from '../../src/core/index.ts'
-import { memoryStoreData } from '../../src/core/store/memory-store.ts'
+import { createMemory, memoryRecordFiles, type Embedder, type Memory, type Store } from '../../src/core/index.ts'
+import { memoryStore, memoryStoreData } from '../../src/core/store/memory-store.ts'
 import { clusteredVectors, exactTopK } from '../fixtures/vectors.ts'
 import { fakeClock, openOver } from './helpers.ts'
 
@@ -10,6 +10,13 @@ const unit = (...xs: number[]) => {
   return Float32Array.from(xs, (x) => x / n)
 }
 const keysOf = (hits: Array<{ key: string }>) => hits.map((h) => h.key)
+async function waitFor(check: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const until = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error('timed out waiting')
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
 
 /** Texts embed as [length, first char code], normalised. */
 const lengthEmbedder: Embedder = { id: 'len@1', dims: 2, embed: async (texts) => texts.map((t) => unit(t.length, t.charCodeAt(0) || 1)) }
@@ -164,6 +171,89 @@ describe('recall', () => {
     const again = await reopen()
     expect((await again.recall(data[1]!, { k: 400 })).map((h) => [h.key, h.score])).toEqual(want)
     await again.close()
+  })
+
+  it('re-ranks from the record files when the stores have them, and from the entries where a record does not check out', async () => {
+    const warmData = memoryStoreData()
+    const coldData = memoryStoreData()
+    const files = new Map<string, Map<number, Uint8Array>>()
+    let valueReads = 0
+    const counting = (store: Store): Store => ({
+      ...store,
+      getMany: (space, keys) => {
+        if (space === 'values') valueReads += keys.length
+        return store.getMany(space, keys)
+      },
+    })
+    const open = () =>
+      createMemory({
+        maintenanceIntervalMs: 0,
+        // A hot tier too small for the vectors: without copies every re-rank reads the warm store.
+        hot: { maxBytes: 4_096 },
+        policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } },
+        stores: { warm: counting(memoryStore({ data: warmData })), cold: memoryStore({ data: coldData }), records: memoryRecordFiles(files) },
+      })
+    const data = clusteredVectors(200, 32, 4, 13)
+    const mem = await open()
+    await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
+    const want = (await mem.recall(data[9]!, { k: 10 })).map((h) => [h.key, h.score])
+    await mem.close()
+    const [records] = [...files.values()]
+    expect(records!.size).toBe(200)
+
+    const again = await open()
+    valueReads = 0
+    expect((await again.recall(data[9]!, { k: 10 })).map((h) => [h.key, h.score])).toEqual(want)
+    expect(valueReads).toBe(0)
+    await again.close()
+
+    // Damaged copies (a flipped byte; another node's record) are not trusted: the entries answer.
+    const first = records!.get(0)!
+    first[3]! ^= 0xff
+    records!.set(1, records!.get(2)!.slice())
+    const damaged = await open()
+    valueReads = 0
+    const hits = await damaged.recall(data[0]!, { k: 200 })
+    const cosine = (a: Float32Array, b: Float32Array) => {
+      let dot = 0
+      for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!
+      return dot / Math.hypot(...a) / Math.hypot(...b)
+    }
+    for (const key of ['k0', 'k1', 'k2']) expect(hits.find((h) => h.key === key)!.score).toBeCloseTo(cosine(data[0]!, data[Number(key.slice(1))]!), 5)
+    expect(valueReads).toBeGreaterThan(0)
+    await damaged.close()
+  })
+
+  it('re-embeds vectors another model made when the memory opens with a new embedder, with progress events', async () => {
+    const warm = memoryStoreData()
+    const cold = memoryStoreData()
+    const clock = fakeClock()
+    const first = await openOver(warm, cold, clock, { embeddings: { embedder: lengthEmbedder } })
+    await first.put('value', 'abc', { embed: true })
+    await first.put('caption', new Uint8Array([1, 2]), { embed: 'zz' })
+    await first.put('given', 'given', { vector: unit(1, 1) })
+    await first.close()
+
+    // Another model, and another width: [first char code, length, 1], normalised.
+    const wider: Embedder = { id: 'wide@2', dims: 3, embed: async (texts) => texts.map((t) => unit(t.charCodeAt(0) || 1, t.length, 1)) }
+    const progress: Array<{ done: number; remaining: number; model: string }> = []
+    const second = await openOver(warm, cold, clock, { embeddings: { embedder: wider } })
+    await second.on('reembedded', (e) => progress.push(e))
+    await waitFor(async () => progress.at(-1)?.remaining === 0)
+    expect((await second.stats()).embeddings.index.stale).toBe(0)
+    expect(progress.at(-1)).toMatchObject({ remaining: 0, model: 'wide@2' })
+    expect(progress.at(-1)!.done).toBe(2)
+    // The value's text and the caption, embedded again by the new model; the given vector (2 wide) is left out.
+    const hits = await second.recall('zz', { k: 5 })
+    expect(hits.map((h) => h.key)).toEqual(['caption', 'value'])
+    expect(hits[0]!.score).toBeCloseTo(1, 5)
+    expect((await second.recall('abc', { k: 1 }))[0]).toMatchObject({ key: 'value' })
+    await second.close()
+    // Reopened with the new model: nothing left to re-embed.
+    const third = await openOver(warm, cold, clock, { embeddings: { embedder: wider } })
+    expect((await third.recall('zz', { k: 5 })).map((h) => h.key)).toEqual(['caption', 'value'])
+    expect((await third.stats()).embeddings.index).toMatchObject({ stale: 0, vectors: 2, residentVectors: 2 })
+    await third.close()
   })
 
   it('model: random puts, overwrites, deletes and expiry issued together; recall equals exact search over what is live', async () => {

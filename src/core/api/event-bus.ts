@@ -12,6 +12,7 @@ const EVENT_NAMES: { readonly [E in keyof MemoryEvents]: true } = {
   alert: true,
   cleanup: true,
   layerChanged: true,
+  reembedded: true,
 }
 export const MEMORY_EVENTS = Object.keys(EVENT_NAMES) as ReadonlyArray<keyof MemoryEvents>
 

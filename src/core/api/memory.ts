@@ -121,7 +121,7 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
         await lane.idle()
         // The graph as it is now, so the next open loads it instead of rebuilding it.
         await vectorIndex(ctx)
-          .save()
+          .close()
           .catch((error: unknown) => reportBackgroundError(ctx, 'vector-index-save-failed', error))
         await lane.run(() => persistStats(ctx))
         ctx.closed = true

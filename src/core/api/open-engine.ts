@@ -107,7 +107,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   await releaseAbandonedScopes(ctx)
   if (embeddings?.embedder) ctx.embeddings = new EmbeddingCache(ctx, embeddings.embedder, embeddings.cache)
   entryVectors(ctx)
-  await openVectorIndex(ctx, embeddings?.index)
+  await openVectorIndex(ctx, embeddings?.index, options.stores?.records)
   evaluatePressure(ctx)
   return buildMemory(ctx, maintenanceMs, options.signals ?? [])
 }

@@ -5,7 +5,7 @@ import { assessHealth } from '../pressure/health.ts'
 import { elapsedNow } from '../pressure/metrics.ts'
 import { pressureReport } from '../pressure/pressure-controller.ts'
 import { COLD, HOT, WARM } from '../registry/registry.ts'
-import type { MemoryStats } from './types.ts'
+import type { MemoryStats, VectorIndexStats } from './types.ts'
 
 const COLD_STATS_TTL_MS = 2_000
 const coldStatsCache = new WeakMap<EngineContext, { at: number; writes: number; stats: Promise<Awaited<ReturnType<EngineContext['cold']['stats']>>> }>()
@@ -63,7 +63,7 @@ export async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
   }
 }
 
-function indexStats(ctx: EngineContext): { vectors: number; residentVectors: number; bytes: number } {
-  const { vectors, residentVectors, bytes } = vectorIndex(ctx).stats()
-  return { vectors, residentVectors, bytes }
+function indexStats(ctx: EngineContext): VectorIndexStats {
+  const { vectors, residentVectors, bytes, stale } = vectorIndex(ctx).stats()
+  return { vectors, residentVectors, bytes, stale }
 }

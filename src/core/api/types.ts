@@ -1,4 +1,5 @@
 /** Public types of the Memory contract (see API.md). */
+import type { RecordFiles } from '../store/record-file.ts'
 import type { Store } from '../store/store.ts'
 
 export type Tier = 'hot' | 'warm' | 'cold'
@@ -41,6 +42,11 @@ export interface VectorIndexStats {
   residentVectors: number
   /** Bytes the graph holds in memory: codes, scales and links. */
   bytes: number
+  /**
+   * Vectors made by another embedder than this memory's, still to re-embed (in the background,
+   * `reembedded` events): until 0, recall compares the query with some vectors of the old model.
+   */
+  stale: number
 }
 
 /** recall()'s options: how many, and which entries may be results (every filter applies during the search). */
@@ -260,7 +266,12 @@ export interface MemoryOptions {
   signals?: SignalSource[]
   /** Record latency histograms and counters. Default true; false saves the sampling on reads. */
   metrics?: boolean
-  stores?: { warm?: Store; cold?: Store }
+  /**
+   * Where the memory keeps its data. `records`: fixed-width record files the vector index keeps
+   * Float32 copies of vectors in, for re-ranking (the browser worker passes OPFS ones; without
+   * them, re-ranking reads the vectors' entries).
+   */
+  stores?: { warm?: Store; cold?: Store; records?: RecordFiles }
   clock?: Clock
   /** Hot budget; default 64 MiB. */
   hot?: { maxBytes?: number }
@@ -393,6 +404,8 @@ export interface MemoryEvents {
   cleanup: { layer: string; removed: number; remaining: number; capacity: number }
   /** An entry moved to another retention layer (seed 001 transfer or seed 004 promotion). */
   layerChanged: { key: string; namespace: string; from: string; to: string; reason: 'transfer' | 'promotion'; score?: number }
+  /** Progress of re-embedding vectors another model made (the memory was opened with a new embedder): `remaining` reaches 0 when done. */
+  reembedded: { done: number; remaining: number; model: string }
 }
 
 /** `Symbol.asyncDispose` where the TypeScript lib in use declares it (`esnext.disposable`, ES2024+ libs), else nothing. */

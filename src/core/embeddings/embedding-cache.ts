@@ -127,6 +127,10 @@ export class EmbeddingCache {
     return this.embedder.dims
   }
 
+  get embedderId(): string {
+    return this.embedder.id
+  }
+
   stats(): EmbeddingCacheStats {
     return { entries: this.lru.size, bytes: this.bytes, hits: this.hits, misses: this.misses }
   }

@@ -3,9 +3,9 @@ import { isReservedNamespace } from '../api/validate.ts'
 import type { PutOptions } from '../api/types.ts'
 import { background } from '../api/calls.ts'
 import type { EngineContext } from '../engine/engine-context.ts'
-import { preparePut, setCompanionMaker } from '../engine/put-pipeline.ts'
+import { enqueuePuts, preparePut, setCompanionMaker } from '../engine/put-pipeline.ts'
 import type { PreparedPut } from '../engine/put-plan.ts'
-import { readMany } from '../engine/read-path.ts'
+import { readMany, readManyNow } from '../engine/read-path.ts'
 import { removeEntries } from '../engine/removal.ts'
 import { MOVE_CHUNK } from '../lifecycle/tier-moves.ts'
 import { decodeValue, encodeValue, copyBytes } from '../persistence/codec.ts'
@@ -22,6 +22,10 @@ export interface VectorRecord {
   n: string
   k: string
   v: Float32Array
+  /** The embedder id that made v (absent for a vector given to put): what re-embedding looks for. */
+  m?: string
+  /** The text embedded, when put named one (`embed: 'caption'`); else it is the entry's value or value.text. */
+  t?: string
 }
 
 /**
@@ -92,8 +96,14 @@ export class EntryVectors {
     const expected = ctx.embeddings?.dims ?? this.dims
     const key = vectorKey(entry.namespace, entry.key, formatHashOf(entry.bytes))
     const options = { namespace: VECTOR_NAMESPACE, layer: EMBEDDING_LAYER, type: 'vector', evictable: false, durable: entry.options.durable ?? true }
-    const fill = (put: PreparedPut, vector: Float32Array) => {
-      const record: VectorRecord = { n: entry.namespace, k: entry.key, v: vector }
+    const fill = (put: PreparedPut, vector: Float32Array, made?: { m: string; t: string | undefined }) => {
+      const record: VectorRecord = {
+        n: entry.namespace,
+        k: entry.key,
+        v: vector,
+        ...(made?.m ? { m: made.m } : {}),
+        ...(made?.t !== undefined ? { t: made.t } : {}),
+      }
       put.value = record
       put.bytes = copyBytes(encodeValue(record))
     }
@@ -101,6 +111,7 @@ export class EntryVectors {
       checkDims(source.vector.length, expected)
       this.dims ??= source.vector.length
       const put = preparePut(ctx, key, null, options, undefined, undefined, true)
+      put.alone = true
       fill(put, source.vector.slice())
       return put
     }
@@ -109,11 +120,51 @@ export class EntryVectors {
       throw new TiermemError('EMBEDDER_MISSING', 'put with embed needs an embedder: open the memory with { embeddings: { embedder } }, or pass { vector }')
     }
     const put = preparePut(ctx, key, null, options, undefined, undefined, true)
+    put.alone = true
     // Computed from now; the put's group waits for it and keeps its place in issue order.
-    put.ready = ctx.embeddings.embed([text]).then(([vector]) => fill(put, vector!))
+    const made = { m: ctx.embeddings.embedderId, t: typeof source.embed === 'string' ? source.embed : undefined }
+    put.ready = ctx.embeddings.embed([text]).then(([vector]) => fill(put, vector!, made))
     // A putMany refused before it was queued never awaits this: its failure is the put's, never unhandled.
     put.ready.catch(() => undefined)
     return put
+  }
+
+  /**
+   * Re-embeds vector entries made by another embedder with this memory's, each from the text it
+   * was made from (its record's, or the entry's value). A vector whose entry has changed or gone
+   * since is left to the sweep. Resolves to the number rewritten.
+   */
+  async reembed(vectorKeys: readonly string[]): Promise<number> {
+    const { ctx } = this
+    const cache = ctx.embeddings
+    if (!cache || vectorKeys.length === 0) return 0
+    const records = (await readManyNow(ctx, VECTOR_NAMESPACE, vectorKeys, decodeValue, false)) as Array<VectorRecord | undefined>
+    const jobs: Array<{ key: string; record: VectorRecord; text: string }> = []
+    for (let i = 0; i < vectorKeys.length; i++) {
+      const record = records[i]
+      if (!record) continue
+      const slot = ctx.reg.find(record.n, record.k)
+      if (slot < 0 || vectorKeys[i] !== vectorKey(record.n, record.k, this.entryHashAt(slot))) continue
+      let text = record.t
+      if (text === undefined) {
+        const [value] = await readManyNow(ctx, record.n, [record.k], decodeValue, false)
+        const found = typeof value === 'string' ? value : (value as { text?: unknown } | null | undefined)?.text
+        if (typeof found !== 'string') continue
+        text = found
+      }
+      jobs.push({ key: vectorKeys[i]!, record, text })
+    }
+    if (jobs.length === 0) return 0
+    const vectors = await cache.embed(jobs.map((j) => j.text))
+    const options = { namespace: VECTOR_NAMESPACE, layer: EMBEDDING_LAYER, type: 'vector', evictable: false }
+    const puts = jobs.map(({ key, record }, i) => {
+      const next: VectorRecord = { ...record, v: vectors[i]!, m: cache.embedderId }
+      const put = preparePut(ctx, key, next, options, undefined, undefined, true)
+      put.alone = true
+      return put
+    })
+    await enqueuePuts(ctx, puts)
+    return puts.length
   }
 
   private entryHashAt(slot: number): string {

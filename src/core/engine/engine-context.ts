@@ -22,6 +22,8 @@ export interface ExternalSignal extends PressureSignal {
 export interface EngineEmbeddings {
   /** The embedder's vector length. */
   readonly dims: number
+  /** The embedder's id (model, weights, pooling): which vectors are its. */
+  readonly embedderId: string
   embed(texts: string[]): Promise<Float32Array[]>
   stats(): EmbeddingCacheStats
   close(): void

@@ -228,7 +228,7 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   packIntoPages(
     ctx,
     planned.flatMap((p, i) =>
-      p.record.flags & DURABLE ? [{ change: changes[i]!, record: p.record, bytes: p.item.bytes, replacesAlone: p.replacesAlone }] : [],
+      p.record.flags & DURABLE && !p.item.alone ? [{ change: changes[i]!, record: p.record, bytes: p.item.bytes, replacesAlone: p.replacesAlone }] : [],
     ),
   )
   try {

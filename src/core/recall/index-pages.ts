@@ -32,10 +32,11 @@ export interface IndexPage {
   degree0: Uint8Array
   /** Links of levels 1.. per node ([] for a node with none). */
   upper: Int32Array[][]
-  /** Per node: the vector entry's key, and the namespace and key of the entry it belongs to. */
+  /** Per node: the vector entry's key, the namespace and key of the entry it belongs to, and the embedder that made the vector ('' for a vector given to put). */
   keys: string[]
   namespaces: string[]
   entries: string[]
+  models: string[]
 }
 
 /** What the index knows of each node beyond the graph (index = node number). */
@@ -43,6 +44,7 @@ export interface NodeNames {
   keys: string[]
   namespaces: string[]
   entries: string[]
+  models: string[]
 }
 
 export const pageKey = (page: number) => `p${String(page).padStart(6, '0')}`
@@ -68,6 +70,7 @@ export function cutPage(state: HnswState, names: NodeNames, page: number): Index
     keys: names.keys.slice(from, to),
     namespaces: names.namespaces.slice(from, to),
     entries: names.entries.slice(from, to),
+    models: names.models.slice(from, to),
   }
 }
 
@@ -91,7 +94,7 @@ export function joinPages(head: IndexHead, pages: readonly unknown[]): ({ state:
     degree0: new Uint8Array(capacity),
     upper: new Array(capacity),
   }
-  const names: NodeNames = { keys: [], namespaces: [], entries: [] }
+  const names: NodeNames = { keys: [], namespaces: [], entries: [], models: [] }
   for (let p = 0; p < head.pages; p++) {
     const page = pages[p] as IndexPage | undefined
     const from = p * PAGE_NODES
@@ -107,6 +110,7 @@ export function joinPages(head: IndexHead, pages: readonly unknown[]): ({ state:
     names.keys.push(...page.keys)
     names.namespaces.push(...page.namespaces)
     names.entries.push(...page.entries)
+    names.models.push(...page.models)
   }
   return { state, ...names }
 }
@@ -128,7 +132,7 @@ function fits(page: IndexPage | undefined, n: number, dims: number, m0: number):
     page.degree0.length === n &&
     Array.isArray(page.upper) &&
     page.upper.length === n &&
-    [page.keys, page.namespaces, page.entries].every((names) => Array.isArray(names) && names.length === n)
+    [page.keys, page.namespaces, page.entries, page.models].every((names) => Array.isArray(names) && names.length === n)
   )
 }
 

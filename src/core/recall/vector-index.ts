@@ -1,6 +1,6 @@
 import { TiermemError } from '../api/errors.ts'
 import type { RecallHit, RecallOptions } from '../api/types.ts'
-import { VECTOR_NAMESPACE, type VectorRecord } from '../embeddings/entry-vectors.ts'
+import { entryVectors, VECTOR_NAMESPACE, type VectorRecord } from '../embeddings/entry-vectors.ts'
 import { EMBEDDING_LAYER } from '../embeddings/embedding-cache.ts'
 import type { EngineContext } from '../engine/engine-context.ts'
 import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
@@ -10,12 +10,17 @@ import { formatHash } from '../persistence/content-hash.ts'
 import { toEntryInfo } from '../registry/entry-record.ts'
 import { TIER_NAMES } from '../registry/registry.ts'
 import { DEFAULT_HNSW, HnswGraph, normalised, type HnswParams } from './hnsw-graph.ts'
+import { VectorCopies } from './vector-copies.ts'
+import type { RecordFiles } from '../store/record-file.ts'
+import { reportBackgroundError } from '../engine/engine-context.ts'
 import { cutPage, HEAD_KEY, headOf, INDEX_NAMESPACE, isIndexHead, joinPages, PAGE_NODES, pageKey } from './index-pages.ts'
 
 /** Vector records read per step when catching up with new vectors. */
 const CATCH_UP_CHUNK = 256
 /** Candidates re-ranked on their Float32 vectors, beyond k. */
 const RERANK_EXTRA = 10
+/** Vectors re-embedded per step (one embedder batch). */
+const REEMBED_CHUNK = 32
 /** Pages read per step at open. */
 const LOAD_CHUNK = 64
 
@@ -29,8 +34,8 @@ export function vectorIndex(ctx: EngineContext): VectorIndex {
 }
 
 /** Makes an engine's vector index and loads what was saved. */
-export async function openVectorIndex(ctx: EngineContext, params?: Partial<HnswParams>): Promise<VectorIndex> {
-  const index = new VectorIndex(ctx, params)
+export async function openVectorIndex(ctx: EngineContext, params?: Partial<HnswParams>, records?: RecordFiles): Promise<VectorIndex> {
+  const index = new VectorIndex(ctx, params, records)
   installed.set(ctx, index)
   await index.load()
   return index
@@ -58,24 +63,37 @@ export class VectorIndex {
   private nodeKeys: string[] = []
   private nodeNamespaces: string[] = []
   private nodeEntries: string[] = []
+  /** The embedder id that made each node's vector ('' for one given to put). */
+  private nodeModels: string[] = []
   private readonly byKey = new Map<string, number>()
   /** Vector entries committed and not yet in the graph, in commit order. */
   private readonly pending = new Set<string>()
+  /** Vector entries another embedder made, to re-embed with this memory's (reembed()). */
+  private readonly stale = new Set<string>()
+  private reembedding = false
   private catchingUp: Promise<void> | undefined
   private readonly dirtyPages = new Set<number>()
   private saving: Promise<void> | undefined
   private readonly params: HnswParams
 
+  /** Float32 copies of the vectors for re-ranking, where the stores offer record files. */
+  private readonly copies: VectorCopies
+
   constructor(
     private readonly ctx: EngineContext,
     params: Partial<HnswParams> = {},
+    records?: RecordFiles,
   ) {
     this.params = { ...DEFAULT_HNSW, ...params }
+    this.copies = new VectorCopies(records)
     ctx.feed.subscribe(
       (change) => {
         if (change.namespace === VECTOR_NAMESPACE) {
-          if (change.kind === 'put') this.added(change.key)
-          else if (change.kind === 'delete') this.removed(change.key)
+          if (change.kind === 'put') {
+            // A vector entry written again (re-embedded by another model): its node goes, a new one comes.
+            if (change.replaced) this.removed(change.key)
+            this.added(change.key)
+          } else if (change.kind === 'delete') this.removed(change.key)
         } else if (change.namespace === INDEX_NAMESPACE && change.kind === 'delete' && this.saving === undefined) {
           // Saved pages deleted by someone else (clear()): the next save writes every page.
           this.markAllDirty()
@@ -89,7 +107,8 @@ export class VectorIndex {
   async load(): Promise<void> {
     const { reg } = this.ctx
     const [head] = await readManyNow(this.ctx, INDEX_NAMESPACE, [HEAD_KEY], decodeValue, false)
-    if (isIndexHead(head)) {
+    // A graph of another width than this memory's embedder is of an older model: rebuilt as its vectors are re-embedded.
+    if (isIndexHead(head, this.ctx.embeddings?.dims)) {
       const pages: unknown[] = []
       for (let p = 0; p < head.pages; p += LOAD_CHUNK) {
         const keys = Array.from({ length: Math.min(LOAD_CHUNK, head.pages - p) }, (_, i) => pageKey(p + i))
@@ -101,8 +120,13 @@ export class VectorIndex {
         this.nodeKeys = joined.keys
         this.nodeNamespaces = joined.namespaces
         this.nodeEntries = joined.entries
+        this.nodeModels = joined.models
         joined.keys.forEach((key, node) => {
           if (!this.graph!.deleted[node]) this.byKey.set(key, node)
+        })
+        await this.copies.open(head.dims)
+        joined.models.forEach((model, node) => {
+          if (!this.graph!.deleted[node]) this.noteModel(joined.keys[node]!, model)
         })
       }
     }
@@ -120,9 +144,15 @@ export class VectorIndex {
     return this.graph?.dims
   }
 
-  stats(): { vectors: number; residentVectors: number; bytes: number; pending: number } {
+  stats(): { vectors: number; residentVectors: number; bytes: number; pending: number; stale: number } {
     const live = this.graph?.live ?? 0
-    return { vectors: live + this.pending.size, residentVectors: live, bytes: this.graph?.residentBytes ?? 0, pending: this.pending.size }
+    return {
+      vectors: live + this.pending.size,
+      residentVectors: live,
+      bytes: this.graph?.residentBytes ?? 0,
+      pending: this.pending.size,
+      stale: this.stale.size,
+    }
   }
 
   /**
@@ -143,7 +173,7 @@ export class VectorIndex {
     let { found, exhausted } = graph.search(query, ef, accept, Math.max(4 * ef * graph.params.m, 2_000))
     // Too few taken by a filter for the walk to reach k of them: every node, scored on its code.
     if (found.length < k && (exhausted || found.length < graph.live)) found = graph.scan(query, ef, accept)
-    return this.rerank(query, found.slice(0, k + RERANK_EXTRA), k, options.minScore ?? Number.NEGATIVE_INFINITY)
+    return this.rerank(query, this.worthReading(graph, query, found.slice(0, k + RERANK_EXTRA), k), k, options.minScore ?? Number.NEGATIVE_INFINITY)
   }
 
   /** Puts the vectors committed so far in the graph, then writes the changed pages and the head, in one unit. */
@@ -162,7 +192,7 @@ export class VectorIndex {
         preparePut(
           this.ctx,
           pageKey(p),
-          cutPage(state, { keys: this.nodeKeys, namespaces: this.nodeNamespaces, entries: this.nodeEntries }, p),
+          cutPage(state, { keys: this.nodeKeys, namespaces: this.nodeNamespaces, entries: this.nodeEntries, models: this.nodeModels }, p),
           options,
           undefined,
           undefined,
@@ -200,9 +230,44 @@ export class VectorIndex {
   }
 
   private removed(key: string): void {
+    this.stale.delete(key)
     if (this.pending.delete(key)) return
     const node = this.byKey.get(key)
     if (node !== undefined) this.removeNode(key, node)
+  }
+
+  /** Marks a vector made by another embedder than this memory's as stale, and starts re-embedding. */
+  private noteModel(key: string, model: string): void {
+    const current = this.ctx.embeddings?.embedderId
+    if (!current || model === '' || model === current) return
+    this.stale.add(key)
+    if (!this.reembedding) {
+      this.reembedding = true
+      this.ctx.timers.after(0, () => void this.reembedStale())
+    }
+  }
+
+  /**
+   * Re-embeds stale vectors in chunks, off the write lane (its puts take their place in it), with
+   * a `reembedded` event after each. Stops at close; what is left is found again at the next open.
+   */
+  private async reembedStale(): Promise<void> {
+    const model = this.ctx.embeddings!.embedderId
+    let done = 0
+    try {
+      while (this.stale.size > 0 && !this.ctx.closing) {
+        const keys = [...this.stale].slice(0, REEMBED_CHUNK)
+        const rewritten = await entryVectors(this.ctx).reembed(keys)
+        // Whatever could not be re-embedded (its entry changed, no text) is no longer waited for.
+        for (const key of keys) this.stale.delete(key)
+        done += rewritten
+        this.ctx.events.emit('reembedded', { done, remaining: this.stale.size, model })
+      }
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'CLOSED') reportBackgroundError(this.ctx, 'reembed-failed', error)
+    } finally {
+      this.reembedding = false
+    }
   }
 
   private removeNode(key: string, node: number): void {
@@ -226,19 +291,38 @@ export class VectorIndex {
   private async insertPending(): Promise<void> {
     const keys = [...this.pending].slice(0, CATCH_UP_CHUNK)
     const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false)) as Array<VectorRecord | undefined>
+    const first = records.find((r) => r?.v instanceof Float32Array)
+    if (first && !this.graph) await this.copies.open(this.ctx.embeddings?.dims ?? first.v.length)
+    const copies: Array<{ node: number; vector: Float32Array; vectorKey: string }> = []
     keys.forEach((key, i) => {
       // Deleted while it was read: nothing to insert.
       if (!this.pending.delete(key)) return
       const record = records[i]
       if (!record || !(record.v instanceof Float32Array)) return
-      this.graph ??= this.adopt(new HnswGraph(record.v.length, this.params))
-      if (record.v.length !== this.graph.dims) return
+      // The embedder's width where there is one: vectors of an older model may have another.
+      this.graph ??= this.adopt(new HnswGraph(this.ctx.embeddings?.dims ?? record.v.length, this.params))
+      if (record.v.length !== this.graph.dims) {
+        // Not searchable as it is; if another model made it, re-embedding brings it back.
+        this.noteModel(key, record.m ?? '')
+        return
+      }
       const node = this.graph.insert(record.v)
       this.nodeKeys[node] = key
       this.nodeNamespaces[node] = record.n
       this.nodeEntries[node] = record.k
+      this.nodeModels[node] = record.m ?? ''
+      this.noteModel(key, record.m ?? '')
       this.byKey.set(key, node)
+      copies.push({ node, vector: record.v, vectorKey: key })
     })
+    // Not written is not lost: re-ranking reads the entries of nodes without a good copy.
+    await this.copies.write(copies).catch((error: unknown) => reportBackgroundError(this.ctx, 'vector-copies-write-failed', error))
+  }
+
+  /** Saves what changed, and closes the record file (close()). */
+  async close(): Promise<void> {
+    await this.save()
+    await this.copies.close()
   }
 
   private adopt(graph: HnswGraph): HnswGraph {
@@ -284,6 +368,23 @@ export class VectorIndex {
   }
 
   /**
+   * The candidates that may be among the best k once scored exactly. A code's score is within
+   * scale / 2 × ‖q‖₁ of the exact cosine (each component is off by at most half a step), so a
+   * candidate whose best possible score is below the k-th best worst possible one cannot make
+   * it: its vector is not read.
+   */
+  private worthReading(graph: HnswGraph, query: Float32Array, found: Array<{ node: number; sim: number }>, k: number): Array<{ node: number }> {
+    if (found.length <= k) return found
+    const q = normalised(query)
+    let l1 = 0
+    for (let i = 0; i < q.length; i++) l1 += Math.abs(q[i]!)
+    // A little more for float rounding in the sums.
+    const error = (node: number) => 0.5 * graph.scales[node]! * l1 + 1e-6
+    const lowest = found.map((c) => c.sim - error(c.node)).sort((a, b) => b - a)[k - 1]!
+    return found.filter((c) => c.sim + error(c.node) >= lowest)
+  }
+
+  /**
    * The best k of the candidates on their Float32 vectors (read from whichever tier holds them).
    * Which entries they are is settled before the read: the result is the memory as it was when
    * the search ran, whatever lands while the vectors are read.
@@ -293,20 +394,26 @@ export class VectorIndex {
     const { reg } = this.ctx
     const owned = candidates.flatMap(({ node }) => {
       const owner = this.ownerOf(node)
-      return owner ? [{ vectorKey: this.nodeKeys[node]!, namespace: owner.namespace, key: owner.key, entry: toEntryInfo(reg, owner.slot) }] : []
+      return owner ? [{ node, vectorKey: this.nodeKeys[node]!, namespace: owner.namespace, key: owner.key, entry: toEntryInfo(reg, owner.slot) }] : []
     })
-    const records = (await readManyNow(
-      this.ctx,
-      VECTOR_NAMESPACE,
-      owned.map((o) => o.vectorKey),
-      decodeValue,
-      false,
-    )) as Array<VectorRecord | undefined>
+    const vectors = await this.copies.read(owned)
+    // Nodes without a good copy: their vector entries, from whichever tier holds them.
+    const missing = owned.flatMap((o, i) => (vectors[i] ? [] : [i]))
+    if (missing.length > 0) {
+      const records = (await readManyNow(
+        this.ctx,
+        VECTOR_NAMESPACE,
+        missing.map((i) => owned[i]!.vectorKey),
+        decodeValue,
+        false,
+      )) as Array<VectorRecord | undefined>
+      missing.forEach((i, j) => (vectors[i] = records[j]?.v instanceof Float32Array ? records[j]!.v : undefined))
+    }
     const hits: RecallHit[] = []
-    records.forEach((record, i) => {
-      if (!record || !(record.v instanceof Float32Array) || record.v.length !== q.length) return
+    vectors.forEach((vector, i) => {
+      if (!vector || vector.length !== q.length) return
       const { namespace, key, entry } = owned[i]!
-      const score = cosine(q, record.v)
+      const score = cosine(q, vector)
       if (score >= minScore) hits.push({ key, namespace, score, entry })
     })
     hits.sort((a, b) => b.score - a.score)

@@ -1,0 +1,181 @@
+/**
+ * Recall at scale: seeded clustered vectors (the shape of real embeddings), tiermem's recall()
+ * over IndexedDB + OPFS with a hot budget of a tenth of the Float32 vectors, beside the exact
+ * scan (the ground truth) and the browser vector libraries people pick, each in its own worker
+ * on the same vectors and queries, one after another. recall@10 is against the exact scan.
+ */
+import type { Library, RecallJob, RecallMessage } from './recall.worker.ts'
+import type { Row } from './main.ts'
+
+const DIMS = 384
+const QUERIES = 200
+const K = 10
+const CLUSTERS = 100
+
+interface Measured {
+  library: Library
+  buildMs: number
+  openMs?: number
+  residentBytes?: number
+  note?: string
+  answers: number[][]
+  timesMs: number[]
+}
+
+/** Seeded unit-free vectors around CLUSTERS centres, written into shared memory for every worker. */
+function clustered(count: number, seed: number): SharedArrayBuffer {
+  const buffer = new SharedArrayBuffer(count * DIMS * 4)
+  const out = new Float32Array(buffer)
+  let state = seed * 0x9e3779b1 || 1
+  const random = () => {
+    state ^= state << 13
+    state ^= state >>> 17
+    state ^= state << 5
+    return (state >>> 0) / 4_294_967_296
+  }
+  let centreState = 0x1234567
+  const centreRandom = () => {
+    centreState ^= centreState << 13
+    centreState ^= centreState >>> 17
+    centreState ^= centreState << 5
+    return (centreState >>> 0) / 4_294_967_296 - 0.5
+  }
+  const centres = Array.from({ length: CLUSTERS }, () => Float32Array.from({ length: DIMS }, centreRandom))
+  for (let i = 0; i < count; i++) {
+    const centre = centres[Math.floor(random() * CLUSTERS)]!
+    for (let d = 0; d < DIMS; d++) {
+      const gaussian = Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random())
+      out[i * DIMS + d] = centre[d]! + 0.12 * gaussian
+    }
+  }
+  return buffer
+}
+
+/** Bytes the page's memory measurement attributes to the recall worker (0 where the API is missing). */
+async function workerBytes(): Promise<number | undefined> {
+  const measure = (
+    performance as unknown as {
+      measureUserAgentSpecificMemory?: () => Promise<{ breakdown: Array<{ bytes: number; attribution: Array<{ url?: string; scope?: string }> }> }>
+    }
+  ).measureUserAgentSpecificMemory
+  if (!measure || !crossOriginIsolated) return undefined
+  const result = await measure.call(performance)
+  let bytes = 0
+  for (const entry of result.breakdown) {
+    if (entry.attribution.some((a) => a.scope === 'DedicatedWorkerGlobalScope' && a.url?.includes('recall'))) bytes += entry.bytes
+  }
+  return bytes
+}
+
+async function run(job: RecallJob): Promise<Measured> {
+  const worker = new Worker(new URL('./recall.worker.ts', import.meta.url), { type: 'module' })
+  const next = () =>
+    new Promise<RecallMessage>((resolve) => {
+      worker.onmessage = (event: MessageEvent<RecallMessage>) => resolve(event.data)
+      worker.onerror = (event) => resolve({ phase: 'error', error: event.message || 'the recall bench worker failed to start' })
+    })
+  try {
+    let answer = next()
+    worker.postMessage({ run: 'ping' })
+    await answer
+    const before = await workerBytes()
+    answer = next()
+    worker.postMessage({ run: 'build', job })
+    const built = await answer
+    if (built.phase !== 'built') throw new Error(`${job.library}: ${built.phase === 'error' ? built.error : built.phase}`)
+    const after = await workerBytes()
+    answer = next()
+    worker.postMessage({ run: 'query' })
+    const done = await answer
+    if (done.phase !== 'done') throw new Error(`${job.library}: ${done.phase === 'error' ? done.error : done.phase}`)
+    // What a library says it holds (wasm memory, its own stats) where it can; else the worker's measured growth.
+    const residentBytes = built.residentBytes ?? (before !== undefined && after !== undefined ? after - before : undefined)
+    return { library: job.library, buildMs: built.buildMs, openMs: built.openMs, residentBytes, note: built.note, answers: done.answers, timesMs: done.timesMs }
+  } finally {
+    worker.terminate()
+  }
+}
+
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!
+
+export async function recallSection(add: (row: Row) => void, log: (line: string) => void, sizes: number[], peers: Library[]): Promise<void> {
+  const queries = clustered(QUERIES, 2)
+  for (const n of sizes) {
+    const vectors = clustered(n, 1)
+    const job = (library: Library): RecallJob => ({ library, vectors, queries, n, dims: DIMS, k: K, hotBytes: Math.round(0.1 * n * DIMS * 4) })
+    log(`recall ${n}: exact scan…`)
+    const exact = await run(job('exact'))
+    const truth = exact.answers.map((ids) => new Set(ids))
+    const recallAt = (m: Measured) => m.answers.reduce((sum, ids, q) => sum + ids.slice(0, K).filter((id) => truth[q]!.has(id)).length, 0) / (QUERIES * K)
+    const results: Measured[] = [exact]
+    for (const library of ['tiermem', 'tiermem-resident', ...peers] as Library[]) {
+      log(`recall ${n}: ${library}…`)
+      results.push(await run(job(library)))
+    }
+    const tier = results.find((r) => r.library === 'tiermem')!
+    const tierP50 = quantile(tier.timesMs, 0.5)
+    const tierP99 = quantile(tier.timesMs, 0.99)
+    const tierRecall = recallAt(tier)
+    const resident = results.find((r) => r.library === 'tiermem-resident')!
+    const residentP99 = quantile(resident.timesMs, 0.99)
+    const residentRecall = recallAt(resident)
+    const group = `recall ${n / 1000}k`
+    for (const r of results) {
+      const p50 = quantile(r.timesMs, 0.5)
+      const p99 = quantile(r.timesMs, 0.99)
+      const recall = recallAt(r)
+      const label =
+        r.library === 'tiermem'
+          ? 'tiermem recall() (hot budget: 10 % of the Float32 vectors)'
+          : r.library === 'tiermem-resident'
+            ? 'tiermem recall() (every vector resident)'
+            : r.library
+      add({ group, name: `${label}: recall@10`, value: recall, unit: '', ...(r.library === 'tiermem' ? { goal: '≥ 0.95', pass: recall >= 0.95 } : {}) })
+      if (r.library === 'tiermem-resident') {
+        add({ group, name: `${label}: p50`, value: p50, unit: 'ms' })
+        add({ group, name: `${label}: p99`, value: p99, unit: 'ms' })
+      } else if (r.library === 'tiermem') {
+        add({ group, name: `${label}: p50`, value: p50, unit: 'ms' })
+        add({ group, name: `${label}: p99`, value: p99, unit: 'ms', goal: '≤ 10 ms', pass: p99 <= 10 })
+        add({ group, name: `${label}: inserts`, value: n / (r.buildMs / 1000), unit: 'vectors/s', goal: '≥ 1,000/s', pass: n / (r.buildMs / 1000) >= 1_000 })
+        if (r.openMs !== undefined) add({ group, name: `${label}: reopen (graph loaded, not rebuilt)`, value: r.openMs, unit: 'ms' })
+      } else {
+        add({
+          group,
+          name: `${r.library}: p50`,
+          value: p50,
+          unit: 'ms',
+          peer: 'tiermem p50',
+          ratio: p50 / tierP50,
+          ...(r.library === 'exact' ? { goal: '≥ 20× tiermem', pass: p50 / tierP50 >= 20 } : {}),
+        })
+        const fair = tierRecall >= recall - 1e-9
+        add({
+          group,
+          name: `${r.library}: p99`,
+          value: p99,
+          unit: 'ms',
+          peer: 'tiermem p99',
+          ratio: p99 / tierP99,
+          // hnswlib-wasm is the speed anchor, judged against tiermem with every vector resident (below).
+          ...(r.library === 'exact' || r.library === 'hnswlib-wasm' ? {} : { goal: 'tiermem better p99, recall ≥ theirs', pass: tierP99 < p99 && fair }),
+        })
+        if (r.library === 'hnswlib-wasm') {
+          add({
+            group,
+            name: `hnswlib-wasm: p99 beside tiermem with every vector resident`,
+            value: p99,
+            unit: 'ms',
+            peer: 'tiermem resident p99',
+            ratio: p99 / residentP99,
+            goal: 'tiermem ≤ 2×, recall ≥ theirs',
+            pass: residentP99 <= 2 * p99 && residentRecall >= recall - 1e-9,
+          })
+        }
+        add({ group, name: `${r.library}: build`, value: n / (r.buildMs / 1000), unit: 'vectors/s' })
+      }
+      if (r.residentBytes !== undefined) add({ group, name: `${r.library}: resident`, value: r.residentBytes / 2 ** 20, unit: 'MiB' })
+      if (r.note) log(`${r.library}: ${r.note}`)
+    }
+  }
+}

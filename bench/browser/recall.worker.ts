@@ -1,0 +1,249 @@
+// One vector-search library per worker, on the same vectors (a SharedArrayBuffer the page
+// fills): build, then answer every query, timing each. The page measures each worker's memory
+// between the two and scores the answers against the exact scan's.
+import { create, insertMultiple, search as oramaSearch } from '@orama/orama'
+import { loadHnswlib } from 'hnswlib-wasm'
+import { HNSW } from 'mememo'
+import * as voyGlue from 'voy-search/voy_search_bg.js'
+import voyWasmUrl from 'voy-search/voy_search_bg.wasm?url'
+import { createMemory, type Memory } from '../../src/core/index.ts'
+import { openBrowserStores } from '../../src/hosts/browser-stores.ts'
+
+export type Library = 'exact' | 'tiermem' | 'tiermem-resident' | 'hnswlib-wasm' | 'mememo' | 'orama' | 'voy'
+
+export interface RecallJob {
+  library: Library
+  vectors: SharedArrayBuffer
+  queries: SharedArrayBuffer
+  n: number
+  dims: number
+  k: number
+  /** tiermem's hot budget (bytes): the share of the Float32 vectors it may keep in memory. */
+  hotBytes: number
+}
+
+export type RecallMessage =
+  | { phase: 'ready' }
+  | { phase: 'built'; buildMs: number; openMs?: number; residentBytes?: number; note?: string }
+  | { phase: 'done'; answers: number[][]; timesMs: number[] }
+  | { phase: 'error'; error: string }
+
+interface Runner {
+  /** Builds the index; some runners report the bytes they hold themselves (wasm memory, tiermem's stats). */
+  build(): Promise<{ openMs?: number; residentBytes?: number; note?: string }>
+  query(q: Float32Array): Promise<number[]>
+}
+
+const scope = globalThis as unknown as { onmessage: ((event: MessageEvent) => void) | null; postMessage(message: RecallMessage): void }
+let runner: Runner | undefined
+let job: RecallJob | undefined
+
+const M = 16
+const EF_CONSTRUCTION = 200
+const EF_SEARCH = 100
+
+function vectorAt(data: Float32Array, dims: number, i: number): Float32Array {
+  return data.subarray(i * dims, (i + 1) * dims)
+}
+
+function makeRunner(j: RecallJob): Runner {
+  const data = new Float32Array(j.vectors)
+  const { n, dims, k } = j
+  const at = (i: number) => vectorAt(data, dims, i)
+  switch (j.library) {
+    case 'exact': {
+      // The exact scan over unit vectors in one Float32Array: the ground truth, and the floor every index must beat.
+      const unit = new Float32Array(n * dims)
+      return {
+        async build() {
+          for (let i = 0; i < n; i++) {
+            const v = at(i)
+            let norm = 0
+            for (let d = 0; d < dims; d++) norm += v[d]! * v[d]!
+            norm = Math.sqrt(norm) || 1
+            for (let d = 0; d < dims; d++) unit[i * dims + d] = v[d]! / norm
+          }
+          return { residentBytes: unit.byteLength }
+        },
+        async query(q) {
+          const best: Array<{ i: number; s: number }> = []
+          for (let i = 0; i < n; i++) {
+            let s = 0
+            const base = i * dims
+            for (let d = 0; d < dims; d++) s += q[d]! * unit[base + d]!
+            if (best.length < k || s > best[best.length - 1]!.s) {
+              best.push({ i, s })
+              best.sort((a, b) => b.s - a.s)
+              if (best.length > k) best.pop()
+            }
+          }
+          return best.map((b) => b.i)
+        },
+      }
+    }
+    case 'tiermem':
+    case 'tiermem-resident': {
+      let mem: Memory
+      const name = `bench-recall-${Date.now()}`
+      // Resident: a hot budget that holds every vector, and no reopen (which would leave them warm until read).
+      const resident = j.library === 'tiermem-resident'
+      const open = async () =>
+        createMemory({
+          stores: await openBrowserStores(name),
+          maintenanceIntervalMs: 0,
+          hot: { maxBytes: resident ? 2 ** 31 : j.hotBytes },
+          policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } },
+        })
+      return {
+        async build() {
+          mem = await open()
+          for (let i = 0; i < n; i += 1_000) {
+            await mem.putMany(Array.from({ length: Math.min(1_000, n - i) }, (_, j) => ({ key: String(i + j), value: i + j, vector: at(i + j) })))
+          }
+          // The first recall puts every committed vector in the graph: part of the build.
+          await mem.recall(at(0), { k: 1 })
+          return {}
+        },
+        async query(q) {
+          return (await mem.recall(q, { k })).map((h) => Number(h.key))
+        },
+        async resident() {
+          const stats = await mem.stats()
+          return { residentBytes: stats.embeddings.index.bytes + stats.tiers.hot.bytes }
+        },
+        // Reopened before the queries (below): the saved graph loads, the vectors are read from the stores.
+        async reopen() {
+          await mem.close()
+          const started = performance.now()
+          mem = await open()
+          const openMs = performance.now() - started
+          const stats = await mem.stats()
+          return {
+            openMs,
+            residentBytes: stats.embeddings.index.bytes + stats.tiers.hot.bytes,
+            note: `graph ${(stats.embeddings.index.bytes / 2 ** 20).toFixed(1)} MiB over ${stats.embeddings.index.residentVectors} vectors; hot tier ${(stats.tiers.hot.bytes / 2 ** 20).toFixed(1)} MiB (budget ${(j.hotBytes / 2 ** 20).toFixed(1)} MiB)`,
+          }
+        },
+      } as Runner & { reopen(): Promise<{ openMs: number; residentBytes: number; note: string }>; resident(): Promise<{ residentBytes: number }> }
+    }
+    case 'hnswlib-wasm': {
+      let index: InstanceType<Awaited<ReturnType<typeof loadHnswlib>>['HierarchicalNSW']>
+      let heap: () => number
+      return {
+        async build() {
+          const lib = await loadHnswlib()
+          heap = () => (lib as unknown as { HEAP8: Int8Array }).HEAP8.byteLength
+          index = new lib.HierarchicalNSW('cosine', dims, '')
+          index.initIndex(n, M, EF_CONSTRUCTION, 1)
+          for (let i = 0; i < n; i += 1_000) {
+            const count = Math.min(1_000, n - i)
+            index.addPoints(
+              Array.from({ length: count }, (_, j) => at(i + j)),
+              Array.from({ length: count }, (_, j) => i + j),
+              false,
+            )
+          }
+          index.setEfSearch(EF_SEARCH)
+          return { residentBytes: heap() }
+        },
+        async query(q) {
+          return index.searchKnn(q, k, undefined).neighbors
+        },
+      }
+    }
+    case 'mememo': {
+      let index: HNSW
+      return {
+        async build() {
+          index = new HNSW({ distanceFunction: 'cosine', m: M, efConstruction: EF_CONSTRUCTION, seed: 1, useIndexedDB: false })
+          for (let i = 0; i < n; i += 1_000) {
+            const count = Math.min(1_000, n - i)
+            await index.bulkInsert(
+              Array.from({ length: count }, (_, j) => String(i + j)),
+              Array.from({ length: count }, (_, j) => Array.from(at(i + j))),
+            )
+          }
+          return {}
+        },
+        async query(q) {
+          return (await index.query(Array.from(q), k, EF_SEARCH)).keys.map(Number)
+        },
+      }
+    }
+    case 'orama': {
+      const db = create({ schema: { id: 'string', embedding: `vector[${dims}]` } as const })
+      return {
+        async build() {
+          for (let i = 0; i < n; i += 1_000) {
+            await insertMultiple(
+              db,
+              Array.from({ length: Math.min(1_000, n - i) }, (_, j) => ({ id: String(i + j), embedding: Array.from(at(i + j)) })),
+            )
+          }
+          return {}
+        },
+        async query(q) {
+          const result = await oramaSearch(db, { mode: 'vector', vector: { value: Array.from(q), property: 'embedding' }, similarity: -1, limit: k })
+          return result.hits.map((hit) => Number(hit.document.id))
+        },
+      }
+    }
+    case 'voy': {
+      let index: voyGlue.Voy
+      let memory: WebAssembly.Memory
+      return {
+        async build() {
+          const { instance } = await WebAssembly.instantiateStreaming(fetch(voyWasmUrl), {
+            './voy_search_bg.js': voyGlue as unknown as WebAssembly.ModuleImports,
+          })
+          voyGlue.__wbg_set_wasm(instance.exports)
+          memory = instance.exports.memory as WebAssembly.Memory
+          const embeddings = Array.from({ length: n }, (_, i) => ({ id: String(i), title: '', url: '', embeddings: Array.from(at(i)) }))
+          index = new voyGlue.Voy({ embeddings })
+          return { residentBytes: memory.buffer.byteLength }
+        },
+        async query(q) {
+          return index.search(q, k).neighbors.map((neighbour) => Number(neighbour.id))
+        },
+      }
+    }
+  }
+}
+
+scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build'; job: RecallJob } | { run: 'query' }>) => {
+  try {
+    if (event.data.run === 'ping') {
+      scope.postMessage({ phase: 'ready' })
+      return
+    }
+    if (event.data.run === 'build') {
+      job = event.data.job
+      runner = makeRunner(job)
+      const started = performance.now()
+      const built = await runner.build()
+      const buildMs = performance.now() - started
+      const reopened =
+        job.library === 'tiermem'
+          ? await (runner as unknown as { reopen(): Promise<{ openMs: number; residentBytes: number; note: string }> }).reopen()
+          : job.library === 'tiermem-resident'
+            ? await (runner as unknown as { resident(): Promise<{ residentBytes: number }> }).resident()
+            : {}
+      scope.postMessage({ phase: 'built', buildMs, ...built, ...reopened })
+      return
+    }
+    const queries = new Float32Array(job!.queries)
+    const count = queries.length / job!.dims
+    // A few untimed queries first: code paths compiled, caches as a running app has them.
+    for (let i = 0; i < Math.min(20, count); i++) await runner!.query(vectorAt(queries, job!.dims, i))
+    const answers: number[][] = []
+    const timesMs: number[] = []
+    for (let i = 0; i < count; i++) {
+      const started = performance.now()
+      answers.push(await runner!.query(vectorAt(queries, job!.dims, i)))
+      timesMs.push(performance.now() - started)
+    }
+    scope.postMessage({ phase: 'done', answers, timesMs })
+  } catch (error) {
+    scope.postMessage({ phase: 'error', error: `${(error as Error).message}\n${(error as Error).stack}` })
+  }
+}

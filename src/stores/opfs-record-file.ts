@@ -1,0 +1,60 @@
+import { TiermemError } from '../core/api/errors.ts'
+import { checkRecord, type RecordFile, type RecordFiles } from '../core/store/record-file.ts'
+import type { SyncHandle } from './opfs-index.ts'
+import { toStorageError } from './storage-errors.ts'
+
+/**
+ * Record files in OPFS, one file per (name, width) in the memory's OPFS directory, read and
+ * written at fixed offsets through a sync access handle: a record read is one synchronous read
+ * of its bytes, no IPC round trip (what makes re-ranking from outside memory fast). Dedicated
+ * workers only (sync access handles exist nowhere else); the memory's Web Lock keeps a second
+ * worker out, as for the cold store in the same directory.
+ */
+export function opfsRecordFiles(directory: string): RecordFiles {
+  return async (name, recordBytes) => {
+    if (!/^[a-z][a-z0-9-]*$/.test(name)) throw new TiermemError('INVALID_OPTION', `record file names are lowercase words; got '${name}'`)
+    let handle: SyncHandle
+    try {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(directory, { create: true })
+      const file = await dir.getFileHandle(`${name}-${recordBytes}.rec`, { create: true })
+      handle = await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
+    } catch (error) {
+      throw toStorageError(error, `opening OPFS record file '${name}'`, 'CLOSED')
+    }
+    let closed = false
+    const assertOpen = () => {
+      if (closed) throw new TiermemError('CLOSED', `OPFS record file '${name}' is closed`)
+    }
+    const recordFile: RecordFile = {
+      backend: 'opfs',
+      recordBytes,
+      async read(indices) {
+        assertOpen()
+        const size = handle.getSize()
+        return indices.map((index) => {
+          const at = index * recordBytes
+          if (at + recordBytes > size) return undefined
+          const bytes = new Uint8Array(recordBytes)
+          return handle.read(bytes, { at }) === recordBytes ? bytes : undefined
+        })
+      },
+      async write(records) {
+        assertOpen()
+        for (const { index, bytes } of records) checkRecord(recordFile, index, bytes)
+        try {
+          for (const { index, bytes } of records) handle.write(bytes, { at: index * recordBytes })
+          handle.flush()
+        } catch (error) {
+          throw toStorageError(error, `writing OPFS record file '${name}'`)
+        }
+      },
+      async close() {
+        if (closed) return
+        closed = true
+        handle.flush()
+        handle.close()
+      },
+    }
+    return recordFile
+  }
+}

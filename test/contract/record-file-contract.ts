@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest'
+import type { RecordFile } from '../../src/core/store/record-file.ts'
+
+export interface RecordFileFactory {
+  /** Opens a record file; the same (scope, name, width) opens the same records again. */
+  open(scope: string, name: string, recordBytes: number): Promise<RecordFile>
+}
+
+const record = (width: number, seed: number) => new Uint8Array(width).map((_, i) => (seed * 31 + i) & 255)
+
+/** The record file contract: every RecordFiles implementation (memory, OPFS) passes it. */
+export function defineRecordFileContract(name: string, factory: RecordFileFactory): void {
+  let n = 0
+  const scope = () => `records-${Date.now()}-${n++}`
+
+  describe(`record file contract: ${name}`, () => {
+    it('reads back what it wrote, byte for byte, and undefined past the end', async () => {
+      const file = await factory.open(scope(), 'vectors', 24)
+      expect(file.recordBytes).toBe(24)
+      await file.write([
+        { index: 0, bytes: record(24, 1) },
+        { index: 3, bytes: record(24, 4) },
+      ])
+      const [zero, three, past] = await file.read([0, 3, 9])
+      expect(zero).toEqual(record(24, 1))
+      expect(three).toEqual(record(24, 4))
+      expect(past).toBeUndefined()
+      await file.close()
+    })
+
+    it('overwrites a record in place, and hands out copies', async () => {
+      const file = await factory.open(scope(), 'vectors', 8)
+      await file.write([{ index: 1, bytes: record(8, 1) }])
+      await file.write([{ index: 1, bytes: record(8, 2) }])
+      const [got] = await file.read([1])
+      expect(got).toEqual(record(8, 2))
+      got![0] = 99
+      expect((await file.read([1]))[0]).toEqual(record(8, 2))
+      await file.close()
+    })
+
+    it('refuses a record of the wrong width or number and writes none of the batch', async () => {
+      const file = await factory.open(scope(), 'vectors', 8)
+      await expect(
+        file.write([
+          { index: 0, bytes: record(8, 1) },
+          { index: 1, bytes: record(7, 1) },
+        ]),
+      ).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+      await expect(file.write([{ index: -1, bytes: record(8, 1) }])).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+      expect(await file.read([0])).toEqual([undefined])
+      await file.close()
+    })
+
+    it('keeps its records across a close and reopen, per name and width', async () => {
+      const at = scope()
+      const file = await factory.open(at, 'vectors', 16)
+      await file.write([{ index: 2, bytes: record(16, 7) }])
+      await file.close()
+      await expect(file.read([2])).rejects.toMatchObject({ code: 'CLOSED' })
+      const again = await factory.open(at, 'vectors', 16)
+      expect((await again.read([2]))[0]).toEqual(record(16, 7))
+      await again.close()
+      const other = await factory.open(at, 'vectors', 32)
+      expect(await other.read([2])).toEqual([undefined])
+      await other.close()
+    })
+  })
+}

@@ -256,6 +256,22 @@ describe('recall', () => {
     await third.close()
   })
 
+  it('the graph counts in the hot budget: pressure makes entries room for it', async () => {
+    const { mem } = await fresh({ hot: { maxBytes: 256 * 1024 } })
+    const data = clusteredVectors(400, 64, 4, 21)
+    await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: 'x'.repeat(200), vector: v })))
+    await mem.recall(data[0]!, { k: 1 })
+    const { index } = (await mem.stats()).embeddings
+    expect(index.bytes).toBeGreaterThan(100_000)
+    const report = await mem.checkPressure()
+    const hot = report.signals.find((s) => s.source === 'budget:hot')!
+    const stats = await mem.stats()
+    // What the hot budget holds: the hot entries and the graph, within the budget once pressure has acted.
+    expect(hot.used).toBe(stats.tiers.hot.bytes + stats.embeddings.index.bytes)
+    expect(hot.used).toBeLessThanOrEqual(256 * 1024)
+    await mem.close()
+  })
+
   it('model: random puts, overwrites, deletes and expiry issued together; recall equals exact search over what is live', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -82,6 +82,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     promotionTrigger: [],
     scopes: new Map(),
     externalSignals: new Map(),
+    heldBytes: 0,
     levelWaiters: new Set(),
     pendingWrites: new Map(),
     writeTickets: { last: 0, global: 0 },

@@ -5,7 +5,7 @@ import type { ChangeFeed } from './change-feed.ts'
 import type { IntegrityState } from '../persistence/integrity-state.ts'
 import type { JournalState } from '../persistence/journal-state.ts'
 import type { Metrics } from '../pressure/metrics.ts'
-import type { Registry } from '../registry/registry.ts'
+import { HOT, type Registry } from '../registry/registry.ts'
 import type { ScopeState } from '../lifecycle/scope-state.ts'
 import type { EmbeddingCacheStats, Clock, LifecyclePolicy, PressureLevel, PressurePolicy, PressureSignal, Tier } from '../api/types.ts'
 import type { EngineTimers } from './scheduler.ts'
@@ -57,6 +57,11 @@ export interface EngineContext {
   promotionTrigger: number[]
   readonly scopes: Map<string, ScopeState>
   readonly externalSignals: Map<string, ExternalSignal>
+  /**
+   * Bytes the engine holds in memory outside the registry's hot entries (the vector index's
+   * graph): counted in the hot budget, so a growing index pushes entries out of hot (see hotUsage).
+   */
+  heldBytes: number
   /** Wakes openScope calls waiting for critical pressure to pass. */
   readonly levelWaiters: Set<() => void>
   /**
@@ -110,4 +115,9 @@ export function reportBackgroundError(ctx: EngineContext, name: string, error: u
     severity: 'warning',
     detail: error instanceof Error ? { message: error.message, code: (error as { code?: string }).code } : error,
   })
+}
+
+/** What the hot budget holds: hot entries' bytes and what the engine holds beside them (heldBytes). */
+export function hotUsage(ctx: EngineContext): number {
+  return ctx.reg.tierBytes[HOT]! + ctx.heldBytes
 }

@@ -1,4 +1,4 @@
-import type { EngineContext } from '../engine/engine-context.ts'
+import { hotUsage, type EngineContext } from '../engine/engine-context.ts'
 import { promoteLayers } from './layer-rules.ts'
 import { compactPages } from '../persistence/page-compaction.ts'
 import { elapsedNow } from '../pressure/metrics.ts'
@@ -67,7 +67,7 @@ export async function runGc(ctx: EngineContext): Promise<GcStats> {
   // 5. Capacity pressure: relieve every budget at or over the critical threshold to 20 % free.
   const { critical, emergency } = ctx.pressurePolicy.thresholds
   const ratio = (used: number, limit: number) => (limit === Number.POSITIVE_INFINITY ? 0 : used / limit)
-  if (ratio(reg.tierBytes[HOT]!, ctx.budgets.hot) >= critical) stats.demoted += enforceHotBudget(ctx, 0.8 * ctx.budgets.hot)
+  if (ratio(hotUsage(ctx), ctx.budgets.hot) >= critical) stats.demoted += enforceHotBudget(ctx, 0.8 * ctx.budgets.hot)
   if (ratio(reg.warmStoredBytes, ctx.budgets.warm) >= critical) stats.demoted += await relieveWarm(ctx, 0.8 * ctx.budgets.warm)
   for (const where of ['warm', 'cold'] as const) {
     if (ratio(storedBytes(ctx, where), ctx.budgets[where]) >= emergency) {

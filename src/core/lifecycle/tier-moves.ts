@@ -1,5 +1,5 @@
 import { decodeValue, deepFreeze, isPlain, isPrimitive } from '../persistence/codec.ts'
-import { commit, reportBackgroundError, storeKey, type EngineContext } from '../engine/engine-context.ts'
+import { commit, hotUsage, reportBackgroundError, storeKey, type EngineContext } from '../engine/engine-context.ts'
 import { readRecord } from '../registry/entry-record.ts'
 import { commitChanges, type Change } from '../persistence/journal.ts'
 import { TiermemError } from '../api/errors.ts'
@@ -232,7 +232,8 @@ export function workingBytes(ctx: EngineContext, tier: 'hot' | 'warm'): number {
 export function enforceHotBudget(ctx: EngineContext, targetBytes = workingBytes(ctx, 'hot')): number {
   const { reg } = ctx
   let moved = 0
-  while (reg.tierBytes[HOT]! > targetBytes) {
+  // The index's graph counts too (heldBytes): it cannot be demoted, so entries make room for it.
+  while (hotUsage(ctx) > targetBytes) {
     const slot = reg.heads[HOT]!
     if (slot < 0) break
     if (reg.flags[slot]! & DURABLE) demoteHotToWarm(ctx, slot)

@@ -1,7 +1,7 @@
-import { reportBackgroundError, type EngineContext, type ExternalSignal } from '../engine/engine-context.ts'
+import { hotUsage, reportBackgroundError, type EngineContext, type ExternalSignal } from '../engine/engine-context.ts'
 import { runGc } from '../lifecycle/gc.ts'
 import { nextLevel, levelRank } from './pressure-level.ts'
-import { COLD, HOT } from '../registry/registry.ts'
+import { COLD } from '../registry/registry.ts'
 import { evictRanked, relieveWarm, storedBytes } from './relief.ts'
 import { enforceHotBudget, workingBytes } from '../lifecycle/tier-moves.ts'
 import { TiermemError } from '../api/errors.ts'
@@ -20,7 +20,7 @@ export function pressureSignals(ctx: EngineContext): ExternalSignal[] {
     if (limit === Number.POSITIVE_INFINITY) return
     signals.push({ source, used, limit, ratio: limit === 0 ? (used > 0 ? 1 : 0) : used / limit, resource })
   }
-  add('budget:hot', reg.tierBytes[HOT]!, budgets.hot, 'memory')
+  add('budget:hot', hotUsage(ctx), budgets.hot, 'memory')
   add('budget:warm', reg.warmStoredBytes, budgets.warm, 'storage')
   add('budget:cold', reg.tierBytes[COLD]!, budgets.cold, 'storage')
   for (const signal of ctx.externalSignals.values()) signals.push(signal)
@@ -105,7 +105,7 @@ export async function pressureActions(ctx: EngineContext): Promise<void> {
     const keep = atEmergency ? 0.7 : warning - ctx.pressurePolicy.hysteresis
     if (s.resource === 'memory') {
       // Memory is relieved by demotion only: the durable copies stay.
-      const hotBytes = ctx.reg.tierBytes[HOT]!
+      const hotBytes = hotUsage(ctx)
       const target = s.source === 'budget:hot' ? keep * ctx.budgets.hot : hotBytes * Math.min(1, keep / startedAt)
       enforceHotBudget(ctx, target)
     } else if (s.source === 'budget:cold') {

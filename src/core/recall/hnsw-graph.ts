@@ -53,6 +53,8 @@ export class HnswGraph {
   private readonly levelFactor: number
   count = 0
   deletedCount = 0
+  /** Rows of links above level 0, over all nodes (what residentBytes counts for them). */
+  private upperLinks = 0
   entry = -1
   maxLevel = -1
   /** xorshift32 state: levels are drawn from a seeded sequence, so a build is repeatable. */
@@ -101,7 +103,10 @@ export class HnswGraph {
       upper: state.upper,
       visited: new Uint32Array(state.scales.length),
     })
-    for (let node = 0; node < state.count; node++) graph.deletedCount += state.deleted[node]!
+    for (let node = 0; node < state.count; node++) {
+      graph.deletedCount += state.deleted[node]!
+      graph.upperLinks += state.upper[node]?.length ?? 0
+    }
     return graph
   }
 
@@ -115,8 +120,7 @@ export class HnswGraph {
 
   /** Bytes the graph holds in memory (its arrays and upper links). */
   get residentBytes(): number {
-    let upper = 0
-    for (let node = 0; node < this.count; node++) for (const links of this.upper[node] ?? []) upper += links.byteLength
+    const upper = this.upperLinks * (this.params.m + 1) * 4
     return this.space.codes.byteLength + this.scales.byteLength + this.levels.byteLength * 2 + this.links0.byteLength + this.degree0.byteLength + upper
   }
 
@@ -131,7 +135,10 @@ export class HnswGraph {
     this.space.setQuery(q)
     const level = this.drawLevel()
     this.levels[node] = level
-    if (level > 0) this.upper[node] = Array.from({ length: level }, () => new Int32Array(this.params.m + 1))
+    if (level > 0) {
+      this.upper[node] = Array.from({ length: level }, () => new Int32Array(this.params.m + 1))
+      this.upperLinks += level
+    }
     if (this.entry < 0) {
       this.entry = node
       this.maxLevel = level

@@ -125,6 +125,7 @@ export class VectorIndex {
           if (!this.graph!.deleted[node]) this.byKey.set(key, node)
         })
         await this.copies.open(head.dims)
+        this.countHeld()
         joined.models.forEach((model, node) => {
           if (!this.graph!.deleted[node]) this.noteModel(joined.keys[node]!, model)
         })
@@ -315,6 +316,7 @@ export class VectorIndex {
       this.byKey.set(key, node)
       copies.push({ node, vector: record.v, vectorKey: key })
     })
+    this.countHeld()
     // Not written is not lost: re-ranking reads the entries of nodes without a good copy.
     await this.copies.write(copies).catch((error: unknown) => reportBackgroundError(this.ctx, 'vector-copies-write-failed', error))
   }
@@ -323,6 +325,11 @@ export class VectorIndex {
   async close(): Promise<void> {
     await this.save()
     await this.copies.close()
+  }
+
+  /** The graph's bytes, in the hot budget (hotUsage): entries make room for it. */
+  private countHeld(): void {
+    this.ctx.heldBytes = this.graph?.residentBytes ?? 0
   }
 
   private adopt(graph: HnswGraph): HnswGraph {

@@ -108,9 +108,16 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
     const truth = exact.answers.map((ids) => new Set(ids))
     const recallAt = (m: Measured) => m.answers.reduce((sum, ids, q) => sum + ids.slice(0, K).filter((id) => truth[q]!.has(id)).length, 0) / (QUERIES * K)
     const results: Measured[] = [exact]
+    const failed: Array<{ library: Library; error: string }> = []
     for (const library of ['tiermem', 'tiermem-resident', ...peers] as Library[]) {
       log(`recall ${n}: ${library}…`)
-      results.push(await run(job(library)))
+      try {
+        results.push(await run(job(library)))
+      } catch (error) {
+        // A peer that cannot hold this many vectors is a result too, not the end of the run.
+        if (library === 'tiermem' || library === 'tiermem-resident') throw error
+        failed.push({ library, error: (error as Error).message.split('\n')[0]! })
+      }
     }
     const tier = results.find((r) => r.library === 'tiermem')!
     const tierP50 = quantile(tier.timesMs, 0.5)
@@ -177,5 +184,6 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
       if (r.residentBytes !== undefined) add({ group, name: `${r.library}: resident`, value: r.residentBytes / 2 ** 20, unit: 'MiB' })
       if (r.note) log(`${r.library}: ${r.note}`)
     }
+    for (const f of failed) add({ group, name: `${f.library}: failed at ${n} vectors (${f.error})`, value: Number.NaN, unit: '' })
   }
 }

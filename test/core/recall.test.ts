@@ -71,6 +71,17 @@ describe('recall', () => {
     await mem.close()
   })
 
+  it('takes the graph options, checked before anything opens', async () => {
+    for (const index of [{ m: 1 }, { efConstruction: 0 }, { efSearch: 2.5 }, 'fast']) {
+      await expect(fresh({ embeddings: { index: index as never } })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    }
+    const { mem } = await fresh({ embeddings: { index: { m: 4, efConstruction: 20, efSearch: 12 } } })
+    const data = clusteredVectors(300, 8, 3, 5)
+    await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
+    expect(await mem.recall(data[0]!, { k: 3 })).toHaveLength(3)
+    await mem.close()
+  })
+
   it('filters by namespace, type, layer, tier and minScore during the search, and still returns k when k match', async () => {
     const { mem } = await fresh({
       policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' }, other: { eviction: 'lru_with_importance' } } },

@@ -70,6 +70,9 @@ export class HnswGraph {
   onChange: (node: number) => void = () => undefined
   private visited: Uint32Array
   private stamp = 0
+  /** The walk's heaps, reused: searches run one at a time (the engine is one thread) and drain them before returning. */
+  private readonly candidates = new SimilarityHeap(true)
+  private readonly results = new SimilarityHeap(false)
 
   constructor(dims: number, params: HnswParams = DEFAULT_HNSW, capacity = 1024) {
     this.dims = dims
@@ -221,8 +224,8 @@ export class HnswGraph {
   private searchLayer(q: Float32Array, ep: number, ef: number, level: number, accept?: (node: number) => boolean, maxVisits = Number.POSITIVE_INFINITY) {
     const stamp = this.nextStamp()
     const visited = this.visited
-    const candidates = new SimilarityHeap(true)
-    const results = new SimilarityHeap(false)
+    const candidates = this.candidates.clear()
+    const results = this.results.clear()
     const admits = (node: number) => !this.deleted[node] && (accept === undefined || accept(node))
     visited[ep] = stamp
     const epSim = this.sim(ep)

@@ -9,6 +9,13 @@ export class SimilarityHeap {
 
   constructor(private readonly best: boolean) {}
 
+  /** Empties the heap, keeping its arrays' room: a graph walk reuses its heaps (no garbage per search). */
+  clear(): this {
+    this.nodes.length = 0
+    this.sims.length = 0
+    return this
+  }
+
   get size(): number {
     return this.nodes.length
   }

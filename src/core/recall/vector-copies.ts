@@ -59,8 +59,8 @@ export class VectorCopies {
       const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
       if (view.getUint32(dims * 4 + 4, true) !== xxHash32(bytes.subarray(0, dims * 4 + 4), SEED) >>> 0) return undefined
       if (view.getUint32(dims * 4, true) !== keyHash(nodes[i]!.vectorKey)) return undefined
-      // A copy at offset 0: the record's buffer may not be 4-byte aligned where the store made it.
-      return new Float32Array(bytes.slice(0, dims * 4).buffer)
+      // A view where the record is 4-byte aligned (it always is as the stores make it), else a copy.
+      return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, dims) : new Float32Array(bytes.slice(0, dims * 4).buffer)
     })
   }
 

@@ -48,6 +48,7 @@ async function start(): Promise<void> {
     alert: (e) => `alert ${e.name} (${e.severity})`,
     layerChanged: (e) => `${e.key}: layer ${e.from} → ${e.to} (${e.reason})`,
     pressure: (e) => `pressure ${e.level} (${(e.ratio * 100).toFixed(0)} %)`,
+    reembedded: (e) => `re-embedded ${e.done} vectors with ${e.model}, ${e.remaining} left`,
   }
   let level = (await mem.stats()).pressure.level as string
   for (const name of Object.keys(describe) as Array<keyof MemoryEvents>) {

@@ -74,7 +74,7 @@ export class HnswGraph {
   private readonly candidates = new SimilarityHeap(true)
   private readonly results = new SimilarityHeap(false)
 
-  constructor(dims: number, params: HnswParams = DEFAULT_HNSW, capacity = 1024) {
+  constructor(dims: number, params: HnswParams = DEFAULT_HNSW, capacity = 64) {
     this.dims = dims
     this.params = params
     this.m0 = params.m * 2
@@ -130,7 +130,8 @@ export class HnswGraph {
   /** Adds a vector (any length-dims vector; it is normalised); returns its node number. */
   insert(vector: Float32Array): number {
     const node = this.count
-    if (node === this.capacity) this.grow(Math.max(1024, node * 2))
+    // Doubling from a small start: a memory with a few vectors holds a few KiB of graph, not 0.5 MiB.
+    if (node === this.capacity) this.grow(Math.max(64, node * 2))
     this.count++
     this.onChange(node)
     const q = normalised(vector)

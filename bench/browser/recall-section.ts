@@ -6,6 +6,7 @@
  */
 import type { Library, RecallJob, RecallMessage } from './recall.worker.ts'
 import type { Row } from './main.ts'
+import { clusteredInto } from '../../test/fixtures/vectors.ts'
 
 const DIMS = 384
 const QUERIES = 200
@@ -23,32 +24,10 @@ interface Measured {
   timesMs: number[]
 }
 
-/** Seeded unit-free vectors around CLUSTERS centres, written into shared memory for every worker. */
+/** Seeded clustered vectors (test/fixtures/vectors.ts), written into shared memory for every worker. */
 function clustered(count: number, seed: number): SharedArrayBuffer {
   const buffer = new SharedArrayBuffer(count * DIMS * 4)
-  const out = new Float32Array(buffer)
-  let state = seed * 0x9e3779b1 || 1
-  const random = () => {
-    state ^= state << 13
-    state ^= state >>> 17
-    state ^= state << 5
-    return (state >>> 0) / 4_294_967_296
-  }
-  let centreState = 0x1234567
-  const centreRandom = () => {
-    centreState ^= centreState << 13
-    centreState ^= centreState >>> 17
-    centreState ^= centreState << 5
-    return (centreState >>> 0) / 4_294_967_296 - 0.5
-  }
-  const centres = Array.from({ length: CLUSTERS }, () => Float32Array.from({ length: DIMS }, centreRandom))
-  for (let i = 0; i < count; i++) {
-    const centre = centres[Math.floor(random() * CLUSTERS)]!
-    for (let d = 0; d < DIMS; d++) {
-      const gaussian = Math.sqrt(-2 * Math.log(random() + 1e-12)) * Math.cos(2 * Math.PI * random())
-      out[i * DIMS + d] = centre[d]! + 0.12 * gaussian
-    }
-  }
+  clusteredInto(new Float32Array(buffer), count, DIMS, CLUSTERS, seed)
   return buffer
 }
 

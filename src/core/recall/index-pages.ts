@@ -1,4 +1,4 @@
-import type { HnswParams, HnswState } from './hnsw-graph.ts'
+import type { HnswState } from './hnsw-graph.ts'
 
 /**
  * The vector index as it is saved: a head and pages of PAGE_NODES nodes each, entries of the
@@ -11,14 +11,9 @@ export const HEAD_KEY = 'head'
 export const PAGE_NODES = 256
 export const INDEX_FORMAT = 1
 
-export interface IndexHead {
+/** The graph's own figures (HnswState without its arrays), the format, and how many pages follow. */
+export interface IndexHead extends Pick<HnswState, 'dims' | 'params' | 'count' | 'entry' | 'maxLevel' | 'rng'> {
   format: number
-  dims: number
-  params: HnswParams
-  count: number
-  entry: number
-  maxLevel: number
-  rng: number
   pages: number
 }
 

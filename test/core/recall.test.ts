@@ -182,6 +182,14 @@ describe('recall', () => {
     const again = await reopen()
     expect((await again.recall(data[1]!, { k: 400 })).map((h) => [h.key, h.score])).toEqual(want)
     await again.close()
+    // A damaged head too: the memory still opens, and recall is rebuilt from the vectors.
+    const head = [...warm.spaces.values.keys()].find((key) => key === 'tiermem:index\u0000head')!
+    const headBytes = warm.spaces.values.get(head)!.slice()
+    headBytes[headBytes.byteLength >> 1]! ^= 0xff
+    warm.spaces.values.set(head, headBytes)
+    const third = await reopen()
+    expect((await third.recall(data[1]!, { k: 400 })).map((h) => [h.key, h.score])).toEqual(want)
+    await third.close()
   })
 
   it('re-ranks from the record files when the stores have them, and from the entries where a record does not check out', async () => {

@@ -106,7 +106,8 @@ export class VectorIndex {
   /** Loads the saved graph and reconciles it with the vector entries there are (open-engine). */
   async load(): Promise<void> {
     const { reg } = this.ctx
-    const [head] = await readManyNow(this.ctx, INDEX_NAMESPACE, [HEAD_KEY], decodeValue, false)
+    // A head that cannot be read (damaged) is no head: the index is rebuilt from the vectors, the memory opens.
+    const [head] = await readManyNow(this.ctx, INDEX_NAMESPACE, [HEAD_KEY], decodeValue, false).catch(() => [undefined])
     // A graph of another width than this memory's embedder is of an older model: rebuilt as its vectors are re-embedded.
     if (isIndexHead(head, this.ctx.embeddings?.dims)) {
       const pages: unknown[] = []

@@ -30,19 +30,23 @@ export const DEFAULT_HNSW: HnswParams = { m: 16, efConstruction: 200, efSearch: 
 
 const MAX_LEVEL = 15
 
-export interface HnswState {
-  dims: number
-  params: HnswParams
-  count: number
-  entry: number
-  maxLevel: number
-  rng: number
+/** The graph's per-node arrays (the layout above): what the index pages are cut from. */
+export interface HnswArrays {
   codes: Int8Array
   scales: Float32Array
   levels: Uint8Array
   deleted: Uint8Array
   links0: Int32Array
   degree0: Uint8Array
+}
+
+export interface HnswState extends HnswArrays {
+  dims: number
+  params: HnswParams
+  count: number
+  entry: number
+  maxLevel: number
+  rng: number
   upper: Array<Int32Array[] | undefined>
 }
 

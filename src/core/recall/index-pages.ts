@@ -1,4 +1,4 @@
-import type { HnswState } from './hnsw-graph.ts'
+import type { HnswArrays, HnswState } from './hnsw-graph.ts'
 
 /**
  * The vector index as it is saved: a head and pages of PAGE_NODES nodes each, entries of the
@@ -18,15 +18,13 @@ export interface IndexHead extends Pick<HnswState, 'dims' | 'params' | 'count' |
 }
 
 /** Nodes [page × PAGE_NODES, …) of the graph, with the vector entry each node stands for. */
-export interface IndexPage {
-  codes: Int8Array
-  scales: Float32Array
-  levels: Uint8Array
-  deleted: Uint8Array
-  links0: Int32Array
-  degree0: Uint8Array
+export interface IndexPage extends HnswArrays, NodeNames {
   /** Links of levels 1.. per node ([] for a node with none). */
   upper: Int32Array[][]
+}
+
+/** What the index knows of each node beyond the graph (index = node number). */
+export interface NodeNames {
   /** Per node: the vector entry's key, the namespace and key of the entry it belongs to, and the embedder that made the vector ('' for a vector given to put). */
   keys: string[]
   namespaces: string[]
@@ -34,13 +32,19 @@ export interface IndexPage {
   models: string[]
 }
 
-/** What the index knows of each node beyond the graph (index = node number). */
-export interface NodeNames {
-  keys: string[]
-  namespaces: string[]
-  entries: string[]
-  models: string[]
-}
+type ArrayField = keyof HnswArrays
+type TypedArray = HnswArrays[ArrayField]
+
+/** Each per-node array, its type, and how many elements a node has in it (m0: links at level 0). */
+const ARRAYS: ReadonlyArray<{ field: ArrayField; type: new (length: number) => TypedArray; width: (dims: number, m0: number) => number }> = [
+  { field: 'codes', type: Int8Array, width: (dims) => dims },
+  { field: 'scales', type: Float32Array, width: () => 1 },
+  { field: 'levels', type: Uint8Array, width: () => 1 },
+  { field: 'deleted', type: Uint8Array, width: () => 1 },
+  { field: 'links0', type: Int32Array, width: (_, m0) => m0 },
+  { field: 'degree0', type: Uint8Array, width: () => 1 },
+]
+const NAMES: ReadonlyArray<keyof NodeNames> = ['keys', 'namespaces', 'entries', 'models']
 
 export const pageKey = (page: number) => `p${String(page).padStart(6, '0')}`
 
@@ -54,19 +58,14 @@ export function cutPage(state: HnswState, names: NodeNames, page: number): Index
   const from = page * PAGE_NODES
   const to = Math.min(state.count, from + PAGE_NODES)
   const m0 = state.params.m * 2
-  return {
-    codes: state.codes.slice(from * state.dims, to * state.dims),
-    scales: state.scales.slice(from, to),
-    levels: state.levels.slice(from, to),
-    deleted: state.deleted.slice(from, to),
-    links0: state.links0.slice(from * m0, to * m0),
-    degree0: state.degree0.slice(from, to),
-    upper: Array.from({ length: to - from }, (_, i) => (state.upper[from + i] ?? []).map((links) => links.slice())),
-    keys: names.keys.slice(from, to),
-    namespaces: names.namespaces.slice(from, to),
-    entries: names.entries.slice(from, to),
-    models: names.models.slice(from, to),
+  const cut = {} as IndexPage
+  for (const { field, width } of ARRAYS) {
+    const w = width(state.dims, m0)
+    ;(cut as unknown as Record<ArrayField, TypedArray>)[field] = state[field].slice(from * w, to * w)
   }
+  for (const name of NAMES) cut[name] = names[name].slice(from, to)
+  cut.upper = Array.from({ length: to - from }, (_, i) => (state.upper[from + i] ?? []).map((links) => links.slice()))
+  return cut
 }
 
 /** The graph's state and node keys from a head and all its pages, or undefined if a page does not fit the head. */
@@ -74,19 +73,16 @@ export function joinPages(head: IndexHead, pages: readonly unknown[]): ({ state:
   const { dims, count } = head
   const m0 = head.params.m * 2
   const capacity = Math.max(count, 1)
+  const arrays = {} as Record<ArrayField, TypedArray>
+  for (const { field, type, width } of ARRAYS) arrays[field] = new type(capacity * width(dims, m0))
   const state: HnswState = {
+    ...(arrays as unknown as HnswArrays),
     dims,
     params: head.params,
     count,
     entry: head.entry,
     maxLevel: head.maxLevel,
     rng: head.rng,
-    codes: new Int8Array(capacity * dims),
-    scales: new Float32Array(capacity),
-    levels: new Uint8Array(capacity),
-    deleted: new Uint8Array(capacity),
-    links0: new Int32Array(capacity * m0),
-    degree0: new Uint8Array(capacity),
     upper: new Array(capacity),
   }
   const names: NodeNames = { keys: [], namespaces: [], entries: [], models: [] }
@@ -95,39 +91,21 @@ export function joinPages(head: IndexHead, pages: readonly unknown[]): ({ state:
     const from = p * PAGE_NODES
     const n = Math.min(count, from + PAGE_NODES) - from
     if (!fits(page, n, dims, m0)) return undefined
-    state.codes.set(page.codes, from * dims)
-    state.scales.set(page.scales, from)
-    state.levels.set(page.levels, from)
-    state.deleted.set(page.deleted, from)
-    state.links0.set(page.links0, from * m0)
-    state.degree0.set(page.degree0, from)
+    for (const { field, width } of ARRAYS) (arrays[field] as Uint8Array).set(page[field] as Uint8Array, from * width(dims, m0))
     for (let i = 0; i < n; i++) state.upper[from + i] = page.upper[i]!.length > 0 ? page.upper[i] : undefined
-    names.keys.push(...page.keys)
-    names.namespaces.push(...page.namespaces)
-    names.entries.push(...page.entries)
-    names.models.push(...page.models)
+    for (const name of NAMES) names[name].push(...page[name])
   }
   return { state, ...names }
 }
 
+/** Whether a stored page is one of n nodes of this graph: every array of its type and length. */
 function fits(page: IndexPage | undefined, n: number, dims: number, m0: number): page is IndexPage {
   return (
     page !== undefined &&
-    page.codes instanceof Int8Array &&
-    page.codes.length === n * dims &&
-    page.scales instanceof Float32Array &&
-    page.scales.length === n &&
-    page.levels instanceof Uint8Array &&
-    page.levels.length === n &&
-    page.deleted instanceof Uint8Array &&
-    page.deleted.length === n &&
-    page.links0 instanceof Int32Array &&
-    page.links0.length === n * m0 &&
-    page.degree0 instanceof Uint8Array &&
-    page.degree0.length === n &&
+    ARRAYS.every(({ field, type, width }) => page[field] instanceof type && page[field].length === n * width(dims, m0)) &&
     Array.isArray(page.upper) &&
     page.upper.length === n &&
-    [page.keys, page.namespaces, page.entries, page.models].every((names) => Array.isArray(names) && names.length === n)
+    NAMES.every((name) => Array.isArray(page[name]) && page[name].length === n)
   )
 }
 

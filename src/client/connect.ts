@@ -3,6 +3,7 @@ import { decodeValue, encodeValue } from '../core/persistence/codec.ts'
 import { isErrorCode, isTiermemError, TiermemError } from '../core/api/errors.ts'
 import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
 import { checkClearOptions } from '../core/api/entry-writes.ts'
+import { checkBackupOptions, checkRestoreOptions } from '../core/backup/backup-options.ts'
 import { forwardedMethods } from '../core/api/surface.ts'
 import type { EmbedderProgress, Memory, MemoryEvents } from '../core/api/types.ts'
 import type { HostEvent, HostOpenOptions, MemoryHost, WireValues } from '../wire/protocol.ts'
@@ -127,6 +128,25 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
       return call(async () => {
         const { namespace, onProgress } = checkClearOptions(clearOptions)
         return remote.clear(namespace, onProgress ? proxy(onProgress) : undefined)
+      })
+    },
+    backup(backupOptions) {
+      return call(async () => {
+        const { incremental, level, onProgress } = checkBackupOptions(backupOptions)
+        return remote.backup({ incremental, level }, onProgress ? proxy(onProgress) : undefined)
+      })
+    },
+    restoreBackup(sources, restoreOptions) {
+      return call(async () => {
+        const { mode, until, onProgress } = checkRestoreOptions(restoreOptions)
+        const list = Array.isArray(sources) ? sources : [sources]
+        // Streams cross by transfer (they cannot be cloned); bytes and Blobs are cloned, the caller keeps them.
+        const streams = list.filter((s): s is ReadableStream<Uint8Array> => typeof (s as ReadableStream | null)?.getReader === 'function')
+        return remote.restoreBackup(
+          transfer(list, streams as unknown as Transferable[]),
+          { mode, ...(until === undefined ? {} : { until }) },
+          onProgress ? proxy(onProgress) : undefined,
+        )
       })
     },
     async requestPersistence() {

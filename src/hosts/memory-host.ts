@@ -211,6 +211,28 @@ function createConnection(
         releaseIfProxy(onProgress)
       }
     },
+    async backup(options, onProgress) {
+      let stream: ReadableStream<Uint8Array>
+      try {
+        stream = await mem().backup({ ...options, ...(onProgress ? { onProgress: (done, total) => void onProgress(done, total) } : {}) })
+      } catch (error) {
+        releaseIfProxy(onProgress)
+        throw error
+      }
+      const piped = onProgress ? releasingAtEnd(stream, () => releaseIfProxy(onProgress)) : stream
+      return transfer(piped, [piped as unknown as Transferable])
+    },
+    async restoreBackup(sources, options, onProgress) {
+      try {
+        return await mem().restoreBackup(sources, {
+          mode: options.mode,
+          ...(options.until === undefined ? {} : { until: options.until }),
+          ...(onProgress ? { onProgress: (done, total) => void onProgress(done, total) } : {}),
+        })
+      } finally {
+        releaseIfProxy(onProgress)
+      }
+    },
     /** A signal the page sampled (performance.memory exists only in the window). */
     reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void {
       raw().reportSignal(signal)
@@ -277,4 +299,30 @@ function holdLifeLock(name: string): void {
 /** Lets go of a page callback that came as a comlink proxy (a no-op for a plain function, in-process). */
 function releaseIfProxy(callback: unknown): void {
   ;(callback as { [releaseProxy]?: () => void } | undefined)?.[releaseProxy]?.()
+}
+
+/** The stream as it is, and `release` once it has ended, failed or been cancelled (a progress proxy let go). */
+function releasingAtEnd(stream: ReadableStream<Uint8Array>, release: () => void): ReadableStream<Uint8Array> {
+  const reader = stream.getReader()
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read()
+          if (done) {
+            release()
+            controller.close()
+          } else controller.enqueue(value)
+        } catch (error) {
+          release()
+          controller.error(error)
+        }
+      },
+      async cancel(reason) {
+        release()
+        await reader.cancel(reason)
+      },
+    },
+    { highWaterMark: 0 },
+  )
 }

@@ -48,6 +48,16 @@ export function opfsRecordFiles(directory: string): RecordFiles {
           throw toStorageError(error, `writing OPFS record file '${name}'`)
         }
       },
+      async truncate(count) {
+        assertOpen()
+        if (!Number.isInteger(count) || count < 0) throw new TiermemError('INVALID_VALUE', `a record count is an integer ≥ 0; got ${count}`)
+        try {
+          if (handle.getSize() > count * recordBytes) handle.truncate(count * recordBytes)
+          handle.flush()
+        } catch (error) {
+          throw toStorageError(error, `truncating OPFS record file '${name}'`)
+        }
+      },
       async close() {
         if (closed) return
         closed = true

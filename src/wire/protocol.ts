@@ -10,6 +10,8 @@ import type {
   EmbedderModelOptions,
   EmbedderProgress,
   EmbeddingOptions,
+  BackupSource,
+  RestoreResult,
 } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { serializeError } from './error-transfer.ts'
@@ -85,6 +87,14 @@ export interface MemoryHost extends Pick<Memory, ForwardedMethod> {
   /** clear() with the page's progress callback as a comlink proxy. */
   clear(namespace: string | undefined, onProgress?: (done: number, total: number) => void): Promise<number>
   getMany(keys: string[], options?: NamespaceOption): Promise<WireValues>
+  /** backup(): the stream is transferred to the page; progress reaches the page's callback as a comlink proxy. */
+  backup(options: { incremental: boolean; level: number }, onProgress?: (done: number, total: number) => void): Promise<ReadableStream<Uint8Array>>
+  /** restoreBackup(): streams among the sources are transferred, bytes and Blobs cloned. */
+  restoreBackup(
+    sources: BackupSource[],
+    options: { mode: 'merge' | 'replace'; until?: number },
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<RestoreResult>
   /** A signal the page sampled (performance.memory exists only in the window). */
   reportSignal(signal: { source: string; resource: 'memory' | 'storage'; used: number; limit: number }): void
   close(): Promise<void>

@@ -34,12 +34,13 @@ export async function remoteOpfsStore(options: OpfsStoreOptions): Promise<Store>
 export async function remoteOpfsRecordFile(directory: string, name: string, recordBytes: number): Promise<RecordFile> {
   const h = storeHost()
   const { id, backend } = await h.openRecords(directory, name, recordBytes)
-  const call = (method: 'read' | 'write' | 'close', ...args: unknown[]) => h.callRecords(id, method, args)
+  const call = (method: 'read' | 'write' | 'truncate' | 'close', ...args: unknown[]) => h.callRecords(id, method, args)
   return {
     backend,
     recordBytes,
     read: (indices) => call('read', indices) as ReturnType<RecordFile['read']>,
     write: (records) => call('write', records) as Promise<void>,
+    truncate: (count) => call('truncate', count) as Promise<void>,
     close: () => call('close') as Promise<void>,
   }
 }

@@ -31,7 +31,7 @@ const host = {
     recordFiles.set(id, file)
     return { id, backend: file.backend }
   },
-  callRecords(id: number, method: 'read' | 'write' | 'close', args: unknown[]): Promise<unknown> {
+  callRecords(id: number, method: 'read' | 'write' | 'truncate' | 'close', args: unknown[]): Promise<unknown> {
     const file = recordFiles.get(id)
     if (!file) throw new Error(`no record file ${id}`)
     return (file[method] as (...a: unknown[]) => Promise<unknown>)(...args)

@@ -52,6 +52,19 @@ export function defineRecordFileContract(name: string, factory: RecordFileFactor
       await file.close()
     })
 
+    it('truncate keeps the first records and drops the rest, and a record written after reads back', async () => {
+      const file = await factory.open(scope(), 'spool', 8)
+      await file.write([0, 1, 2, 3].map((index) => ({ index, bytes: record(8, index + 1) })))
+      await file.truncate(2)
+      expect(await file.read([0, 1, 2, 3])).toEqual([record(8, 1), record(8, 2), undefined, undefined])
+      await file.truncate(0)
+      expect(await file.read([0])).toEqual([undefined])
+      await file.write([{ index: 1, bytes: record(8, 9) }])
+      expect((await file.read([1]))[0]).toEqual(record(8, 9))
+      await expect(file.truncate(-1)).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+      await file.close()
+    })
+
     it('keeps its records across a close and reopen, per name and width', async () => {
       const at = scope()
       const file = await factory.open(at, 'vectors', 16)

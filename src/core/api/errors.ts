@@ -35,6 +35,8 @@ export const ErrorCode = {
   EMBEDDER_MISSING: 'EMBEDDER_MISSING',
   /** A vector whose length differs from the embedder's (or the index's) dimensions. */
   DIMENSION_MISMATCH: 'DIMENSION_MISMATCH',
+  /** A backup that is truncated, tampered with, out of chain order or of an unknown format: nothing was written. */
+  BACKUP_INVALID: 'BACKUP_INVALID',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

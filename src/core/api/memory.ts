@@ -15,6 +15,8 @@ import { entryWrites } from './entry-writes.ts'
 import { TiermemError } from './errors.ts'
 import { checkTexts } from './validate.ts'
 import { recall } from './recall.ts'
+import { openBackupStream } from '../backup/backup-writer.ts'
+import { restoreBackup } from '../backup/restore.ts'
 import { vectorIndex } from '../recall/vector-index.ts'
 import { checkSubscription } from './event-bus.ts'
 import { ENGINE_INTERNALS } from './internals.ts'
@@ -93,6 +95,12 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
     },
     recall(query, options) {
       return recall(ctx, query, options)
+    },
+    backup(options) {
+      return openBackupStream(ctx, options)
+    },
+    restoreBackup(sources, options) {
+      return restoreBackup(ctx, sources, options)
     },
     embed(texts) {
       if (ctx.closing) return Promise.reject(closedError())

@@ -91,6 +91,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     coldWrites: 0,
     cleanupAlerted: false,
     integrity: newIntegrityState(),
+    ...(options.stores?.records ? { records: options.stores.records } : {}),
   }
   emitEventsOf(ctx.feed, ctx.events)
   ctx.metrics.enabled = options.metrics ?? true

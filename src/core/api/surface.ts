@@ -44,6 +44,8 @@ export const MEMORY_SURFACE = {
   demote: forward(true),
   embed: forward(true),
   recall: forward(true),
+  backup: special(true),
+  restoreBackup: special(false),
   gc: forward(true),
   stats: forward(true),
   checkPressure: forward(true),

@@ -62,6 +62,45 @@ export interface RecallOptions {
   minScore?: number
 }
 
+/** backup()'s options. */
+export interface BackupOptions {
+  /** Only the changes since this memory's last backup (its manifest's parentId names it). Default false. */
+  incremental?: boolean
+  /** Deflate level of the record files, 0..9. Default 1: values in cold are compressed already, and speed matters more. */
+  level?: number
+  /** Entries written so far of those the backup takes; `done` never goes down and ends at `total`. */
+  onProgress?: (done: number, total: number) => void
+}
+
+/** A backup as restoreBackup reads it: the zip's bytes, a Blob or File, or a stream (read once, spooled). */
+export type BackupSource = Uint8Array | ArrayBuffer | BlobLike | ReadableStream<Uint8Array>
+
+/** What restoreBackup needs of a Blob or File (named by shape: the engine runs where there is no DOM). */
+export interface BlobLike {
+  readonly size: number
+  slice(start?: number, end?: number): { arrayBuffer(): Promise<ArrayBuffer> }
+}
+
+export interface RestoreOptions {
+  /** Apply the chain's backups made at or before this time (ms since the epoch): a point in time. Default: all. */
+  until?: number
+  /** 'merge' (default): entries of the backup overwrite those with the same key, the rest stay. 'replace': the memory is cleared first. */
+  mode?: 'merge' | 'replace'
+  /** Records applied so far; `done` never goes down and ends at `total`. */
+  onProgress?: (done: number, total: number) => void
+}
+
+export interface RestoreResult {
+  /** Entries written (vectors included). */
+  restored: number
+  /** Entries deleted by incrementals (and, in replace mode, cleared first). */
+  deleted: number
+  /** Entries of the backup left out because they had expired by now. */
+  expired: number
+  /** The backups applied, in order. */
+  backups: Array<{ id: string; kind: 'full' | 'incremental'; createdAt: number }>
+}
+
 /** One recall result: the entry, and its vector's cosine similarity to the query. */
 export interface RecallHit {
   key: string
@@ -496,6 +535,20 @@ export interface Memory extends AsyncDisposableWhereTyped {
    * filtered during the search, so `k` results come back when `k` match.
    */
   recall(query: string | Float32Array, options?: RecallOptions): Promise<RecallHit[]>
+
+  /**
+   * A backup of the memory as a zip streamed while it is read (docs/backup-format.md): every
+   * durable, unexpired entry with its metadata and vector, a manifest, and SHA-256 checksums.
+   * `incremental: true` holds only what changed since this memory's last backup (full if there
+   * is none). Writes go on while it streams; each entry is taken as it stands when read.
+   */
+  backup(options?: BackupOptions): Promise<ReadableStream<Uint8Array>>
+  /**
+   * Restores one backup, or a full one and its incrementals in order. The whole chain is checked
+   * first (BACKUP_INVALID: truncated, tampered, out of order, unknown format, over a limit) and
+   * nothing is written unless all of it is sound; then the backups up to `until` are applied.
+   */
+  restoreBackup(sources: BackupSource | BackupSource[], options?: RestoreOptions): Promise<RestoreResult>
 
   /** Runs the background collection now: expired, orphaned, layer promotion, idle demotion, capacity relief. */
   gc(): Promise<GcStats>

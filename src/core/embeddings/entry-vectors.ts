@@ -65,7 +65,7 @@ export class EntryVectors {
    * Follows puts and deletes from the first vector on: before that, puts nobody watches cost
    * the change feed nothing (change-feed.ts), and a memory without vectors pays nothing here.
    */
-  private watch(): void {
+  watch(): void {
     this.unsubscribe ??= this.ctx.feed.subscribe(
       (change) => {
         if (change.kind !== 'put' && change.kind !== 'delete') return

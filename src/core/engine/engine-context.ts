@@ -1,4 +1,5 @@
 import type { Store, StoreOp } from '../store/store.ts'
+import type { RecordFiles } from '../store/record-file.ts'
 import { storeKeyOf } from '../registry/entry-record.ts'
 import type { EventBus } from '../api/event-bus.ts'
 import type { ChangeFeed } from './change-feed.ts'
@@ -83,6 +84,8 @@ export interface EngineContext {
   readonly integrity: IntegrityState
   /** The embedder and its cache, where the memory was opened with one. */
   embeddings?: EngineEmbeddings
+  /** Files of fixed-width records beside the stores, where the platform has them (vector copies, restore spools). */
+  readonly records?: RecordFiles
 }
 
 export function storeKey(ctx: EngineContext, slot: number): string {

@@ -169,6 +169,25 @@ export function enqueuePuts(ctx: EngineContext, items: PreparedPut[]): Promise<E
   return settled.then((infos) => infos.filter((_, i) => own.has(all[i]!)))
 }
 
+/**
+ * Commits prepared puts now, as one group that succeeds or fails whole (lane only: the caller is
+ * a lane task that must not let other writes in between, a restore). Resolves once they landed.
+ */
+export async function commitNow(ctx: EngineContext, items: PreparedPut[]): Promise<EntryInfo[]> {
+  if (items.length === 0) return []
+  const unit = {}
+  const settled = items.map(
+    (item) =>
+      new Promise<EntryInfo>((resolve, reject) => {
+        item.unit = unit
+        item.resolve = resolve
+        item.reject = reject
+      }),
+  )
+  await commitGroup(ctx, { items, done: Promise.resolve(), ticket: -1 })
+  return Promise.all(settled)
+}
+
 function addToGroup(ctx: EngineContext, target: PutGroup, items: PreparedPut[]): Array<Promise<EntryInfo>> {
   noteKeyWrites(
     ctx,

@@ -33,6 +33,8 @@ export interface PreparedPut {
    * fetch 32 KiB for 1.5 (measured in Chromium: 20 random reads, 6.5 ms vs 2.2 ms at p50).
    */
   alone?: boolean
+  /** A put restored from a backup: the entry's times and access count as the backup recorded them, not the put's. */
+  restored?: Pick<EntryRecord, 'createdAt' | 'lastAccessedAt' | 'accessCount' | 'expiresAt'>
   resolve(info: EntryInfo): void
   reject(error: unknown): void
 }
@@ -212,6 +214,7 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
     page: 0,
     pageOffset: 0,
   }
+  if (item.restored) Object.assign(record, item.restored)
   const full = layerFull(ctx, plan, item, record, prior)
   if (full) return full
 

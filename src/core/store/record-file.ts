@@ -18,6 +18,8 @@ export interface RecordFile {
   read(indices: readonly number[]): Promise<(Uint8Array | undefined)[]>
   /** Writes records, each exactly recordBytes long; durable once the promise resolves. */
   write(records: ReadonlyArray<{ index: number; bytes: Uint8Array }>): Promise<void>
+  /** Keeps the first `records` records and gives the rest of the file's space back. */
+  truncate(records: number): Promise<void>
   close(): Promise<void>
 }
 
@@ -48,6 +50,11 @@ export function memoryRecordFiles(data = new Map<string, Map<number, Uint8Array>
         if (closed) throw new TiermemError('CLOSED', 'this record file is closed')
         for (const { index, bytes } of list) checkRecord(file, index, bytes)
         for (const { index, bytes } of list) records.set(index, bytes.slice())
+      },
+      async truncate(count) {
+        if (closed) throw new TiermemError('CLOSED', 'this record file is closed')
+        if (!Number.isInteger(count) || count < 0) throw new TiermemError('INVALID_VALUE', `a record count is an integer ≥ 0; got ${count}`)
+        for (const index of [...records.keys()]) if (index >= count) records.delete(index)
       },
       async close() {
         closed = true

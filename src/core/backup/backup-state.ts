@@ -1,0 +1,72 @@
+import type { EngineContext } from '../engine/engine-context.ts'
+import { readManyNow } from '../engine/read-path.ts'
+import { decodeValue } from '../persistence/codec.ts'
+import { hashBytes } from '../persistence/content-hash.ts'
+import { DURABLE, EVICTABLE } from '../registry/registry.ts'
+import { isReservedNamespace } from '../api/validate.ts'
+import { VECTOR_NAMESPACE } from '../embeddings/entry-vectors.ts'
+
+/**
+ * What the last backup of this memory held, so the next incremental one carries only what
+ * changed since: each entry's store key and a fingerprint of what a backup records of it
+ * (value, type, layer, importance, expiry, tags…; not access statistics, which change on every
+ * read, nor placement). Kept as one entry of tiermem's own namespace. Lost with the memory's
+ * data (clear(), eviction), which makes the next backup a full one, never a wrong incremental.
+ */
+export const BACKUP_NAMESPACE = 'tiermem:backup'
+export const STATE_KEY = 'last'
+
+export interface BackupState {
+  id: string
+  seqTo: number
+  /** Store keys (namespace NUL key), and two u32 of fingerprint per key. */
+  keys: string[]
+  fp: Uint32Array
+}
+
+/** The entries a backup takes: durable, unexpired, users' own and their vectors (caches and the index are rebuilt). */
+export function backedUp(ctx: EngineContext, slot: number, now: number): boolean {
+  const { reg } = ctx
+  if (!(reg.flags[slot]! & DURABLE) || reg.expiresAt[slot]! <= now) return false
+  const namespace = reg.namespaces[slot]!
+  return !isReservedNamespace(namespace) || namespace === VECTOR_NAMESPACE
+}
+
+const encoder = new TextEncoder()
+
+export function fingerprint(ctx: EngineContext, slot: number): { hi: number; lo: number } {
+  const { reg } = ctx
+  const text = [
+    reg.hashHi[slot],
+    reg.hashLo[slot],
+    reg.typeNames.name(reg.type[slot]!),
+    reg.layerNames.name(reg.layer[slot]!),
+    Math.round(reg.importance[slot]! * 1e6),
+    Math.round(reg.relevance[slot]! * 1e6),
+    reg.createdAt[slot],
+    reg.expiresAt[slot],
+    reg.ttlMs[slot],
+    reg.taskIds[slot] ?? '',
+    (reg.tags.get(slot) ?? []).join('\u0000'),
+    reg.flags[slot]! & EVICTABLE,
+  ].join('\u0001')
+  return hashBytes(encoder.encode(text))
+}
+
+export async function readBackupState(ctx: EngineContext): Promise<BackupState | undefined> {
+  const [state] = await readManyNow(ctx, BACKUP_NAMESPACE, [STATE_KEY], decodeValue, false).catch(() => [undefined])
+  return isBackupState(state) ? state : undefined
+}
+
+function isBackupState(value: unknown): value is BackupState {
+  const s = value as BackupState | undefined
+  return (
+    typeof s === 'object' &&
+    s !== null &&
+    typeof s.id === 'string' &&
+    typeof s.seqTo === 'number' &&
+    Array.isArray(s.keys) &&
+    s.fp instanceof Uint32Array &&
+    s.fp.length === s.keys.length * 2
+  )
+}

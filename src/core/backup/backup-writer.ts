@@ -1,0 +1,317 @@
+import { Zip, ZipDeflate, ZipPassThrough } from 'fflate'
+import { closedError } from '../api/calls.ts'
+import { getMany, reportBackgroundError, storeKey, type EngineContext } from '../engine/engine-context.ts'
+import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
+import { EMBEDDING_LAYER } from '../embeddings/embedding-cache.ts'
+import { hashMatches } from '../persistence/integrity.ts'
+import { readWarm } from '../persistence/warm-values.ts'
+import { storeKeyOf, toEntryInfo } from '../registry/entry-record.ts'
+import { COLD, EVICTABLE } from '../registry/registry.ts'
+import {
+  BACKUP_FORMAT,
+  BACKUP_VERSION,
+  MANIFEST_HASH_NAME,
+  MANIFEST_NAME,
+  RECORD_FILE_TARGET,
+  recordFileName,
+  type BackupManifest,
+  type ManifestFile,
+  type RecordMeta,
+} from './backup-format.ts'
+import { BACKUP_NAMESPACE, backedUp, fingerprint, readBackupState, STATE_KEY, type BackupState } from './backup-state.ts'
+import { RecordFileBuilder } from './record-frames.ts'
+import { sha256Hex } from './sha256-hex.ts'
+import { checkBackupOptions } from './backup-options.ts'
+
+/** Entries read per lane task: writes issued meanwhile wait for one chunk, never for the whole backup. */
+const READ_CHUNK = 256
+/** What a backup takes, decided in one lane task: every entry's fingerprint, and which of them changed since the parent. */
+interface BackupPlan {
+  id: string
+  parent: BackupState | undefined
+  parentIndex: Map<string, number> | undefined
+  createdAt: number
+  seqTo: number
+  keys: string[]
+  fp: Uint32Array
+  /** Indices into keys of the entries this backup carries. */
+  include: number[]
+  /** Store keys the parent held that are gone. */
+  deletes: string[]
+  /** Per key: 0 once found gone (it leaves the saved state). */
+  present: Uint8Array
+}
+
+function newId(): string {
+  const bytes = new Uint8Array(16)
+  globalThis.crypto.getRandomValues(bytes)
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+async function planBackup(ctx: EngineContext, incremental: boolean): Promise<BackupPlan> {
+  const { reg } = ctx
+  const now = ctx.clock.now()
+  const parent = incremental ? await readBackupState(ctx) : undefined
+  const parentIndex = parent ? new Map(parent.keys.map((key, i) => [key, i])) : undefined
+  const keys: string[] = []
+  const fps: number[] = []
+  const include: number[] = []
+  for (const slot of reg.slots()) {
+    if (!backedUp(ctx, slot, now)) continue
+    const key = storeKeyOf(reg.namespaces[slot]!, reg.keys[slot]!)
+    const { hi, lo } = fingerprint(ctx, slot)
+    const at = parentIndex?.get(key)
+    if (at === undefined || parent!.fp[2 * at] !== hi || parent!.fp[2 * at + 1] !== lo) include.push(keys.length)
+    keys.push(key)
+    fps.push(hi, lo)
+  }
+  const deletes: string[] = []
+  if (parent) {
+    const current = new Set(keys)
+    for (const key of parent.keys) if (!current.has(key)) deletes.push(key)
+  }
+  return {
+    id: newId(),
+    parent,
+    parentIndex,
+    createdAt: now,
+    seqTo: ctx.feed.nextSeq - 1,
+    keys,
+    fp: Uint32Array.from(fps),
+    include,
+    deletes,
+    present: new Uint8Array(keys.length).fill(1),
+  }
+}
+
+/**
+ * `mem.backup()`: a zip streamed as it is read (docs/backup-format.md). The entries are read a
+ * chunk per lane task, each chunk as it stands then: writes go on meanwhile, and an entry
+ * changed after the backup began is taken as it is when its chunk is read. Memory stays bounded
+ * by one record file (~1 MiB) plus the keys' fingerprints.
+ */
+export async function openBackupStream(ctx: EngineContext, options: unknown): Promise<ReadableStream<Uint8Array>> {
+  if (ctx.closing) throw closedError()
+  const { incremental, level, onProgress } = checkBackupOptions(options)
+  const plan = await ctx.lane.run(() => planBackup(ctx, incremental))
+  const total = plan.include.length + plan.deletes.length
+  let done = 0
+  const files: ManifestFile[] = []
+  const counts = { entries: 0, deletes: 0, valueBytes: 0, damaged: 0 }
+  const out: Uint8Array[] = []
+  let zipError: unknown
+  const zip = new Zip((error, chunk) => {
+    if (error) zipError = error
+    else out.push(chunk)
+  })
+  let builder = new RecordFileBuilder()
+  let next = 0
+  let phase: 'entries' | 'deletes' | 'end' | 'closed' = 'entries'
+
+  const addFile = (name: string, bytes: Uint8Array, stored = false) => {
+    const file = stored ? new ZipPassThrough(name) : new ZipDeflate(name, { level: level as 0 })
+    zip.add(file)
+    file.push(bytes, true)
+    if (zipError) throw zipError
+  }
+  const closeRecordFile = async () => {
+    if (builder.records === 0) return
+    const bytes = builder.finish()
+    const name = recordFileName(files.length + 1)
+    files.push({ name, sha256: await sha256Hex(bytes), bytes: bytes.byteLength, records: builder.records })
+    addFile(name, bytes)
+    builder = new RecordFileBuilder()
+  }
+
+  const step = async (): Promise<void> => {
+    if (ctx.closed) throw closedError()
+    if (phase === 'entries') {
+      const chunk = plan.include.slice(next, next + READ_CHUNK)
+      next += chunk.length
+      await ctx.lane.run(() => readChunk(ctx, plan, chunk, builder, counts))
+      done += chunk.length
+      if (builder.bytes >= RECORD_FILE_TARGET) await closeRecordFile()
+      if (next >= plan.include.length) phase = 'deletes'
+      if (chunk.length > 0) onProgress?.(done, total)
+    } else if (phase === 'deletes') {
+      for (const key of plan.deletes) {
+        const split = key.indexOf('\u0000')
+        builder.add({ op: 'delete', ns: key.slice(0, split), key: key.slice(split + 1) }, undefined)
+        counts.deletes++
+        if (builder.bytes >= RECORD_FILE_TARGET) await closeRecordFile()
+      }
+      // Deletes found while reading (entries gone since the plan) are extra: the total stays as announced.
+      if (done < total || total === 0) onProgress?.(total, total)
+      done = total
+      phase = 'end'
+    } else {
+      await closeRecordFile()
+      const manifest: BackupManifest = {
+        format: BACKUP_FORMAT,
+        version: BACKUP_VERSION,
+        id: plan.id,
+        parentId: plan.parent?.id ?? null,
+        kind: plan.parent ? 'incremental' : 'full',
+        createdAt: plan.createdAt,
+        seq: { from: plan.parent?.seqTo ?? 0, to: plan.seqTo },
+        counts,
+        files,
+      }
+      const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest, null, 1))
+      addFile(MANIFEST_NAME, manifestBytes)
+      addFile(MANIFEST_HASH_NAME, new TextEncoder().encode(`${await sha256Hex(manifestBytes)}\n`), true)
+      zip.end()
+      if (zipError) throw zipError
+      phase = 'closed'
+      await saveState(ctx, plan)
+    }
+  }
+
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        try {
+          while (out.length === 0 && phase !== 'closed') await step()
+          if (out.length > 0) controller.enqueue(concat(out.splice(0)))
+          if (phase === 'closed' && out.length === 0) controller.close()
+        } catch (error) {
+          controller.error(error)
+        }
+      },
+      cancel() {
+        phase = 'closed'
+        zip.terminate()
+      },
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/** One chunk of entries, read in one lane task so each record's metadata and bytes agree. */
+async function readChunk(
+  ctx: EngineContext,
+  plan: BackupPlan,
+  chunk: readonly number[],
+  builder: RecordFileBuilder,
+  counts: { entries: number; valueBytes: number; damaged: number },
+): Promise<void> {
+  const { reg } = ctx
+  const now = ctx.clock.now()
+  const warm: Array<{ i: number; slot: number }> = []
+  const cold: Array<{ i: number; slot: number }> = []
+  for (const i of chunk) {
+    const key = plan.keys[i]!
+    const split = key.indexOf('\u0000')
+    const slot = reg.find(key.slice(0, split), key.slice(split + 1))
+    if (slot < 0 || !backedUp(ctx, slot, now)) {
+      gone(plan, i)
+      continue
+    }
+    ;(reg.tier[slot] === COLD ? cold : warm).push({ i, slot })
+  }
+  const [warmBytes, coldBytes] = await Promise.all([
+    warm.length === 0
+      ? []
+      : readWarm(
+          ctx,
+          warm.map((w) => w.slot),
+          false,
+        ),
+    cold.length === 0
+      ? []
+      : getMany(
+          ctx.cold,
+          cold.map((c) => storeKey(ctx, c.slot)),
+        ),
+  ])
+  const take = (list: Array<{ i: number; slot: number }>, values: (Uint8Array | undefined)[]) =>
+    list.forEach(({ i, slot }, j) => {
+      const bytes = values[j]
+      if (!bytes || !hashMatches(bytes, reg.hashHi[slot]!, reg.hashLo[slot]!)) {
+        // A damaged record is left out; the saved state keeps what the parent had of it, so the
+        // next incremental neither deletes the parent's copy nor forgets to carry a repaired one.
+        counts.damaged++
+        const at = plan.parentIndex?.get(plan.keys[i]!)
+        if (at === undefined) plan.present[i] = 0
+        else plan.fp.set(plan.parent!.fp.subarray(2 * at, 2 * at + 2), 2 * i)
+        return
+      }
+      const { hi, lo } = fingerprint(ctx, slot)
+      plan.fp[2 * i] = hi
+      plan.fp[2 * i + 1] = lo
+      builder.add(recordMeta(ctx, slot), bytes)
+      counts.entries++
+      counts.valueBytes += bytes.byteLength
+    })
+  take(warm, warmBytes)
+  take(cold, coldBytes)
+}
+
+/** An entry of the plan that is gone by the time its chunk is read: a delete if the parent held it. */
+function gone(plan: BackupPlan, i: number): void {
+  plan.present[i] = 0
+  if (plan.parentIndex?.has(plan.keys[i]!)) plan.deletes.push(plan.keys[i]!)
+}
+
+function recordMeta(ctx: EngineContext, slot: number): RecordMeta {
+  const { reg } = ctx
+  const info = toEntryInfo(reg, slot)
+  const meta: RecordMeta = {
+    ns: info.namespace,
+    key: info.key,
+    type: info.type,
+    layer: info.layer,
+    tier: info.tier,
+    importance: info.importance,
+    relevance: info.relevance,
+    createdAt: info.createdAt,
+    lastAccessedAt: info.lastAccessedAt,
+    accessCount: info.accessCount,
+    expiresAt: info.expiresAt ?? null,
+    ttlMs: Number.isNaN(reg.ttlMs[slot]!) ? null : reg.ttlMs[slot]!,
+    evictable: (reg.flags[slot]! & EVICTABLE) !== 0,
+    hash: info.contentHash,
+  }
+  if (info.taskId !== undefined) meta.taskId = info.taskId
+  if (info.tags.length > 0) meta.tags = info.tags
+  return meta
+}
+
+/** The state the next incremental backup diffs against: written once the last byte is out. */
+async function saveState(ctx: EngineContext, plan: BackupPlan): Promise<void> {
+  const keys: string[] = []
+  const fp: number[] = []
+  plan.keys.forEach((key, i) => {
+    if (!plan.present[i]) return
+    keys.push(key)
+    fp.push(plan.fp[2 * i]!, plan.fp[2 * i + 1]!)
+  })
+  const state: BackupState = { id: plan.id, seqTo: plan.seqTo, keys, fp: Uint32Array.from(fp) }
+  try {
+    const put = preparePut(
+      ctx,
+      STATE_KEY,
+      state,
+      { namespace: BACKUP_NAMESPACE, layer: EMBEDDING_LAYER, type: 'backup-state', tier: 'warm', evictable: false },
+      undefined,
+      undefined,
+      true,
+    )
+    put.alone = true
+    await enqueuePuts(ctx, [put])
+  } catch (error) {
+    // The backup itself is whole; only the next incremental cannot name it as its parent.
+    reportBackgroundError(ctx, 'backup-state-failed', error)
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0))
+  let at = 0
+  for (const chunk of chunks) {
+    out.set(chunk, at)
+    at += chunk.byteLength
+  }
+  return out
+}

@@ -1,0 +1,92 @@
+import {
+  checkFrameMeta,
+  invalid,
+  MAX_META_BYTES,
+  MAX_VALUE_BYTES,
+  parseBackupJson,
+  RECORD_FILE_MAGIC,
+  RECORD_FILE_VERSION,
+  type FrameMeta,
+} from './backup-format.ts'
+
+const encoder = new TextEncoder()
+const decoder = new TextDecoder('utf-8', { fatal: true })
+const HEADER = RECORD_FILE_MAGIC.length + 1
+
+/** Builds one record file: frames appended into one growing buffer (no array of pieces to join). */
+export class RecordFileBuilder {
+  private buffer = new Uint8Array(64 * 1024)
+  private length = 0
+  records = 0
+
+  constructor() {
+    this.buffer.set(RECORD_FILE_MAGIC)
+    this.buffer[RECORD_FILE_MAGIC.length] = RECORD_FILE_VERSION
+    this.length = HEADER
+  }
+
+  get bytes(): number {
+    return this.length
+  }
+
+  add(meta: FrameMeta, value: Uint8Array | undefined): void {
+    const json = encoder.encode(JSON.stringify(meta))
+    const valueLength = value?.byteLength ?? 0
+    this.reserve(8 + json.byteLength + valueLength)
+    const view = new DataView(this.buffer.buffer)
+    view.setUint32(this.length, json.byteLength, true)
+    this.buffer.set(json, this.length + 4)
+    this.length += 4 + json.byteLength
+    view.setUint32(this.length, valueLength, true)
+    if (value) this.buffer.set(value, this.length + 4)
+    this.length += 4 + valueLength
+    this.records++
+  }
+
+  /** The file's bytes; the builder is done with. */
+  finish(): Uint8Array {
+    return this.buffer.subarray(0, this.length)
+  }
+
+  private reserve(more: number): void {
+    if (this.length + more <= this.buffer.byteLength) return
+    let size = this.buffer.byteLength * 2
+    while (size < this.length + more) size *= 2
+    const grown = new Uint8Array(size)
+    grown.set(this.buffer.subarray(0, this.length))
+    this.buffer = grown
+  }
+}
+
+export interface Frame {
+  meta: FrameMeta
+  value: Uint8Array
+}
+
+/** The frames of a record file, each checked for shape and size; anything off is BACKUP_INVALID. */
+export function* readFrames(bytes: Uint8Array, name: string): Generator<Frame> {
+  if (bytes.byteLength < HEADER || RECORD_FILE_MAGIC.some((b, i) => bytes[i] !== b)) throw invalid(`'${name}' is not a tiermem record file`)
+  if (bytes[RECORD_FILE_MAGIC.length] !== RECORD_FILE_VERSION) throw invalid(`'${name}' is of record file version ${bytes[RECORD_FILE_MAGIC.length]}`)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+  let at = HEADER
+  while (at < bytes.byteLength) {
+    if (at + 4 > bytes.byteLength) throw invalid(`'${name}' ends inside a record`)
+    const metaLength = view.getUint32(at, true)
+    if (metaLength > MAX_META_BYTES) throw invalid(`'${name}' has a record whose metadata is over the size limit`)
+    if (at + 4 + metaLength + 4 > bytes.byteLength) throw invalid(`'${name}' ends inside a record`)
+    let text: string
+    try {
+      text = decoder.decode(bytes.subarray(at + 4, at + 4 + metaLength))
+    } catch {
+      throw invalid(`'${name}' has a record whose metadata is not UTF-8`)
+    }
+    const meta = checkFrameMeta(parseBackupJson(text, `a record of '${name}'`))
+    at += 4 + metaLength
+    const valueLength = view.getUint32(at, true)
+    if (valueLength > MAX_VALUE_BYTES) throw invalid(`'${name}' has a record over the size limit (${valueLength} bytes)`)
+    if (at + 4 + valueLength > bytes.byteLength) throw invalid(`'${name}' ends inside a record`)
+    if (meta.op === 'delete' && valueLength !== 0) throw invalid(`'${name}' has a delete record with a value`)
+    yield { meta, value: bytes.subarray(at + 4, at + 4 + valueLength) }
+    at += 4 + valueLength
+  }
+}

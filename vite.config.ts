@@ -5,6 +5,8 @@ import { CHROMIUM_ARGS, chromiumPath } from './scripts/chromium.ts'
 const browserProject = () => {
   const executablePath = chromiumPath()
   return {
+    // Found up front: a dependency first met mid-run makes Vite re-optimise and reload the test page.
+    optimizeDeps: { include: ['fflate', 'comlink', 'idb', 'msgpackr', '@noble/hashes/sha2', '@noble/hashes/utils'] },
     test: {
       name: 'browser',
       include: ['test/browser/**/*.test.ts'],

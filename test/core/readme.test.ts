@@ -75,3 +75,20 @@ it('the README recall example works as written', async () => {
   expect((await mem.recall(queryVector, { k: 10, minScore: 0.3 })).map((h) => h.key)).toEqual(['fact:2'])
   await mem.close()
 })
+
+// The README's backup example, as written (with a fake clock so `until` means something).
+it('the README backup example works as written', async () => {
+  let now = 1_700_000_000_000
+  const clock = { now: () => now }
+  const mem = await createMemory({ maintenanceIntervalMs: 0, clock })
+  await mem.put('fact:1', 'kept', { layer: 'assets' })
+  const stream = await mem.backup()
+  const file = await new Response(stream).blob()
+  now += 2 * 3_600_000
+  await mem.put('fact:2', 'later', { layer: 'assets' })
+  const later = await mem.backup({ incremental: true })
+  const other = await createMemory({ maintenanceIntervalMs: 0, clock })
+  await other.restoreBackup([file, later], { until: now - 3_600_000 })
+  expect(await other.getMany(['fact:1', 'fact:2'])).toEqual(['kept', undefined])
+  for (const m of [mem, other]) await m.close()
+})

@@ -7,6 +7,7 @@ import { createEntryBrowser } from './entry-browser.ts'
 import { byId, bytes } from './format.ts'
 import { generateLoad } from './load-generator.ts'
 import { createTierChart } from './tier-chart.ts'
+import { setUpBackups } from './backup-panel.ts'
 
 /** Budgets small enough that a few hundred messages show every tier at work. */
 const BUDGETS = { hot: { maxBytes: 256 * 1024 }, warm: { maxBytes: 1024 * 1024 }, cold: { maxBytes: 64 * 1024 * 1024 } }
@@ -189,6 +190,8 @@ async function start(): Promise<void> {
       await refresh()
     }
   })
+
+  setUpBackups(mem, say, refresh)
 
   await refresh()
   status.textContent = 'ready'

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 import { expect, test, type Page } from '@playwright/test'
 
 /** Opens the demo and fails the test on any console error or uncaught exception. */
@@ -103,6 +104,39 @@ test('Clear store clears in one call with a progress bar', async ({ page }) => {
   await expect(page.locator('#control-status')).toContainText(/cleared \d+ entries/, { timeout: 30_000 })
   await expect(page.locator('#clear-progress')).toBeHidden()
   for (const tier of ['hot', 'warm', 'cold']) await expect(count(page, tier)).toHaveText('0', { timeout: 5_000 })
+  expect(errors).toEqual([])
+})
+
+test('Download backup, Clear store, Restore backup: the entries come back; a damaged file is refused and changes nothing', async ({ page }) => {
+  const errors = await openDemo(page)
+  await page.fill('#load-count', '200')
+  await page.click('#load-button')
+  await expect(page.locator('#load-status')).toContainText('done', { timeout: 60_000 })
+  const downloading = page.waitForEvent('download')
+  await page.click('#backup-download')
+  const download = await downloading
+  expect(download.suggestedFilename()).toMatch(/^tiermem-playground-.*\.zip$/)
+  await expect(page.locator('#control-status')).toContainText('backup downloaded')
+  const path = await download.path()
+  const zip = readFileSync(path)
+
+  await page.click('#clear')
+  await expect(page.locator('#control-status')).toContainText(/cleared \d+ entries/, { timeout: 30_000 })
+  const damaged = Buffer.from(zip)
+  damaged[Math.floor(damaged.length / 3)]! ^= 0xff
+  await page.setInputFiles('#backup-file', { name: 'damaged.zip', mimeType: 'application/zip', buffer: damaged })
+  await expect(page.locator('#control-status')).toContainText('restore refused, nothing changed')
+  for (const tier of ['hot', 'warm', 'cold']) await expect(count(page, tier)).toHaveText('0')
+
+  await page.setInputFiles('#backup-file', path)
+  await expect(page.locator('#control-status')).toContainText(/restored \d+ entries/, { timeout: 30_000 })
+  await expect(page.locator('#backup-progress')).toBeHidden()
+  const total = async () => {
+    let sum = 0
+    for (const tier of ['hot', 'warm', 'cold']) sum += Number(await count(page, tier).textContent())
+    return sum
+  }
+  await expect.poll(total, { timeout: 5_000 }).toBeGreaterThanOrEqual(200)
   expect(errors).toEqual([])
 })
 

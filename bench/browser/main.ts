@@ -13,6 +13,7 @@ import { openMemory } from '../../src/index.ts'
 import { COLD_DEFLATE_MEM } from '../../src/stores/segment-format.ts'
 import type { EmbeddingBench } from './embeddings.worker.ts'
 import { recallSection } from './recall-section.ts'
+import { backupSection } from './backup-section.ts'
 import type { Library } from './recall.worker.ts'
 
 interface ChatRecord {
@@ -679,6 +680,7 @@ window.runBench = async (corpus, fixed, only) => {
     busy: () => readsDuringMove(corpus),
     open: () => openLarge(),
     embeddings: () => embeddings(),
+    backup: () => backupSection(add, log, fixed),
     // BENCH_RECALL_SIZES=10000 (default 10000,100000) and BENCH_RECALL_PEERS (default all) while working on it.
     recall: () =>
       recallSection(add, log, window.benchRecall?.sizes ?? [10_000, 100_000], window.benchRecall?.peers ?? ['hnswlib-wasm', 'mememo', 'orama', 'voy']),

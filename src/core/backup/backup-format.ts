@@ -106,22 +106,29 @@ const PUT_KEYS = new Set([
 const MANIFEST_KEYS = new Set(['format', 'version', 'id', 'parentId', 'kind', 'createdAt', 'seq', 'counts', 'files'])
 
 /**
- * Parses JSON from a backup, refusing any object with a `__proto__` key: JSON.parse makes it an
- * own property, but code that copies the object later (a spread, Object.assign) would set the
- * prototype from it.
+ * Parses JSON from a backup, refusing any object with a `__proto__` (or `constructor`,
+ * `prototype`) key: JSON.parse makes it an own property, but code that copies the object later
+ * (a spread, Object.assign) would set the prototype from it. Record metadata is flat and its keys
+ * are checked against a list (checkFrameMeta); the manifest is walked (`deep`).
  */
-export function parseBackupJson(text: string, what: string): unknown {
+export function parseBackupJson(text: string, what: string, deep = false): unknown {
   let parsed: unknown
   try {
-    parsed = JSON.parse(text, (key, value: unknown) => {
-      if (key === '__proto__' || key === 'constructor' || key === 'prototype') throw new Error(`a '${key}' key`)
-      return value
-    })
+    parsed = JSON.parse(text)
   } catch (error) {
     throw invalid(`${what} is not valid JSON (${(error as Error).message})`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw invalid(`${what} is not a JSON object`)
+  if (deep) refuseUnsafeKeys(parsed, what)
   return parsed
+}
+
+const UNSAFE_KEYS = ['__proto__', 'constructor', 'prototype']
+
+function refuseUnsafeKeys(value: unknown, what: string): void {
+  if (typeof value !== 'object' || value === null) return
+  for (const key of UNSAFE_KEYS) if (Object.hasOwn(value, key)) throw invalid(`${what} has a '${key}' key`)
+  for (const child of Object.values(value)) refuseUnsafeKeys(child, what)
 }
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0
@@ -175,6 +182,7 @@ export function checkFrameMeta(value: unknown): FrameMeta {
     return m as unknown as DeleteMeta
   }
   for (const name of Object.keys(m)) if (!PUT_KEYS.has(name)) throw invalid(`a record has an unknown field '${name}'`)
+  if (Object.hasOwn(m, '__proto__')) throw invalid("a record has a '__proto__' key")
   if (m.op !== undefined && m.op !== 'put') throw invalid(`a record has an unknown op ${JSON.stringify(m.op)}`)
   if (typeof m.type !== 'string' || typeof m.layer !== 'string') throw invalid('a record has no type or layer')
   if (m.tier !== 'hot' && m.tier !== 'warm' && m.tier !== 'cold') throw invalid('a record has no valid tier')

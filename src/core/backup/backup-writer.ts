@@ -59,9 +59,15 @@ async function planBackup(ctx: EngineContext, incremental: boolean): Promise<Bac
   for (const slot of reg.slots()) {
     if (!backedUp(ctx, slot, now)) continue
     const key = storeKeyOf(reg.namespaces[slot]!, reg.keys[slot]!)
+    // A full backup takes every entry: its fingerprints are made as the entries are read.
+    if (!parent) {
+      include.push(keys.length)
+      keys.push(key)
+      continue
+    }
     const { hi, lo } = fingerprint(ctx, slot)
-    const at = parentIndex?.get(key)
-    if (at === undefined || parent!.fp[2 * at] !== hi || parent!.fp[2 * at + 1] !== lo) include.push(keys.length)
+    const at = parentIndex!.get(key)
+    if (at === undefined || parent.fp[2 * at] !== hi || parent.fp[2 * at + 1] !== lo) include.push(keys.length)
     keys.push(key)
     fps.push(hi, lo)
   }
@@ -77,7 +83,7 @@ async function planBackup(ctx: EngineContext, incremental: boolean): Promise<Bac
     createdAt: now,
     seqTo: ctx.feed.nextSeq - 1,
     keys,
-    fp: Uint32Array.from(fps),
+    fp: parent ? Uint32Array.from(fps) : new Uint32Array(2 * keys.length),
     include,
     deletes,
     present: new Uint8Array(keys.length).fill(1),
@@ -106,6 +112,14 @@ export async function openBackupStream(ctx: EngineContext, options: unknown): Pr
   })
   let builder = new RecordFileBuilder()
   let next = 0
+  const readNext = () => {
+    const chunk = plan.include.slice(next, next + READ_CHUNK)
+    next += chunk.length
+    const read = ctx.lane.run(() => readChunk(ctx, plan, chunk, counts))
+    read.catch(() => undefined)
+    return read
+  }
+  let reading: ReturnType<typeof readNext> | undefined
   let phase: 'entries' | 'deletes' | 'end' | 'closed' = 'entries'
 
   const addFile = (name: string, bytes: Uint8Array, stored = false) => {
@@ -126,13 +140,15 @@ export async function openBackupStream(ctx: EngineContext, options: unknown): Pr
   const step = async (): Promise<void> => {
     if (ctx.closed) throw closedError()
     if (phase === 'entries') {
-      const chunk = plan.include.slice(next, next + READ_CHUNK)
-      next += chunk.length
-      await ctx.lane.run(() => readChunk(ctx, plan, chunk, builder, counts))
-      done += chunk.length
+      // The next chunk is read while this one is framed, compressed and hashed: the stores' I/O
+      // overlaps the CPU work instead of taking turns with it.
+      const records = await (reading ?? readNext())
+      reading = next < plan.include.length ? readNext() : undefined
+      for (const { meta, bytes } of records) builder.add(meta, bytes)
+      done += records.chunk
       if (builder.bytes >= RECORD_FILE_TARGET) await closeRecordFile()
-      if (next >= plan.include.length) phase = 'deletes'
-      if (chunk.length > 0) onProgress?.(done, total)
+      if (!reading) phase = 'deletes'
+      if (records.chunk > 0) onProgress?.(done, total)
     } else if (phase === 'deletes') {
       for (const key of plan.deletes) {
         const split = key.indexOf('\u0000')
@@ -183,18 +199,22 @@ export async function openBackupStream(ctx: EngineContext, options: unknown): Pr
         zip.terminate()
       },
     },
-    { highWaterMark: 0 },
+    // Two compressed chunks (~0.3–1 MiB each) made ahead of the reader: work goes on while a chunk
+    // crosses to the page, and memory stays bounded.
+    { highWaterMark: 2 },
   )
 }
+
+type ChunkRecords = Array<{ meta: RecordMeta; bytes: Uint8Array }> & { chunk: number }
 
 /** One chunk of entries, read in one lane task so each record's metadata and bytes agree. */
 async function readChunk(
   ctx: EngineContext,
   plan: BackupPlan,
   chunk: readonly number[],
-  builder: RecordFileBuilder,
   counts: { entries: number; valueBytes: number; damaged: number },
-): Promise<void> {
+): Promise<ChunkRecords> {
+  const records = Object.assign([], { chunk: chunk.length }) as ChunkRecords
   const { reg } = ctx
   const now = ctx.clock.now()
   const warm: Array<{ i: number; slot: number }> = []
@@ -236,15 +256,18 @@ async function readChunk(
         else plan.fp.set(plan.parent!.fp.subarray(2 * at, 2 * at + 2), 2 * i)
         return
       }
+      // The state saved at the end must name what this backup holds, not what the plan saw: a value
+      // changed A → B before its chunk was read, then back to A, must not look unchanged next time.
       const { hi, lo } = fingerprint(ctx, slot)
       plan.fp[2 * i] = hi
       plan.fp[2 * i + 1] = lo
-      builder.add(recordMeta(ctx, slot), bytes)
+      records.push({ meta: recordMeta(ctx, slot), bytes })
       counts.entries++
       counts.valueBytes += bytes.byteLength
     })
   take(warm, warmBytes)
   take(cold, coldBytes)
+  return records
 }
 
 /** An entry of the plan that is gone by the time its chunk is read: a delete if the parent held it. */

@@ -106,7 +106,7 @@ async function verify(ctx: EngineContext, source: ByteSource): Promise<Verified>
   } catch {
     throw invalid('the manifest is not UTF-8')
   }
-  const manifest = checkManifest(parseBackupJson(text, 'the manifest'))
+  const manifest = checkManifest(parseBackupJson(text, 'the manifest', true))
   const listed = new Set(manifest.files.map((f) => f.name))
   for (const name of byName.keys()) {
     if (name !== MANIFEST_NAME && name !== MANIFEST_HASH_NAME && !(isRecordFileName(name) && listed.has(name)))

@@ -5,7 +5,7 @@ import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
 import { checkClearOptions } from '../core/api/entry-writes.ts'
 import { checkBackupOptions, checkRestoreOptions } from '../core/backup/backup-options.ts'
 import { forwardedMethods } from '../core/api/surface.ts'
-import type { EmbedderProgress, Memory, MemoryEvents } from '../core/api/types.ts'
+import type { EmbedderProgress, Memory, MemoryEvents, StorageWitness } from '../core/api/types.ts'
 import type { HostEvent, HostOpenOptions, MemoryHost, WireValues } from '../wire/protocol.ts'
 import { installErrorTransfer } from '../wire/error-transfer.ts'
 import { CallGate } from './call-gate.ts'
@@ -30,6 +30,8 @@ export interface ConnectOptions extends Omit<HostOpenOptions, 'lifeLock' | 'embe
   embeddings?: HostOpenOptions['embeddings'] & { onProgress?: (progress: EmbedderProgress) => void }
   /** Called once the endpoint is done with (after close, or when the worker is lost). */
   dispose?: () => void
+  /** The storage witness, kept on the page (MemoryOptions.witness); the engine calls it through a proxy. */
+  witness?: StorageWitness
 }
 
 /**
@@ -74,13 +76,14 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     dispose()
   }
 
-  const { dispose: _dispose, embeddings, ...openOptions } = options
+  const { dispose: _dispose, embeddings, witness, ...openOptions } = options
   const { onProgress, ...hostEmbeddings } = embeddings ?? {}
   const lifeLock =
     typeof crypto?.randomUUID === 'function' && typeof navigator !== 'undefined' && navigator.locks ? `tiermem-life-${crypto.randomUUID()}` : undefined
   const { coldBackend } = await remote.open(
     { ...openOptions, ...(embeddings ? { embeddings: hostEmbeddings } : {}), ...(lifeLock ? { lifeLock } : {}) },
     onProgress ? proxy(onProgress) : undefined,
+    witness ? proxy(witness) : undefined,
   )
   if (lifeLock) {
     navigator.locks.request(lifeLock, { signal: lockAbort.signal }, async () => loseWorker('its context ended')).catch(() => undefined)
@@ -161,8 +164,19 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     async on<E extends keyof MemoryEvents>(event: E, handler: (e: MemoryEvents[E]) => void) {
       if (gate.state !== 'open') throw new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
       checkSubscription(event, handler)
-      if (!events.has(event)) await call(() => remote.subscribe(event))
-      return events.on(event, handler)
+      // The handler first: the host hands alerts raised while the memory opened (an eviction, damaged
+      // records) to a new subscription at once, and they can arrive before subscribe() answers.
+      const first = !events.has(event)
+      const off = events.on(event, handler)
+      if (first) {
+        try {
+          await call(() => remote.subscribe(event))
+        } catch (error) {
+          off()
+          throw error
+        }
+      }
+      return off
     },
     openScope(taskId, scopeOptions) {
       return call(async () => {

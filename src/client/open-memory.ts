@@ -1,5 +1,6 @@
 import { TiermemError } from '../core/api/errors.ts'
-import type { EmbedderModelOptions, EmbedderProgress, EmbeddingOptions, MemoryOptions } from '../core/api/types.ts'
+import type { EmbedderModelOptions, EmbedderProgress, EmbeddingOptions, MemoryOptions, StorageWitness } from '../core/api/types.ts'
+import { localStorageWitness } from './page-witness.ts'
 
 /** `embeddings` of openMemory(): what the worker loads, the cache's limits, and the model's download progress. */
 export interface OpenMemoryEmbeddings {
@@ -14,7 +15,13 @@ export interface OpenMemoryEmbeddings {
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import { connectMemory, type RemoteMemory } from './connect.ts'
 
-export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock' | 'embeddings'> {
+export interface OpenMemoryOptions extends Omit<MemoryOptions, 'stores' | 'clock' | 'embeddings' | 'witness'> {
+  /**
+   * Where the memory's incarnation is remembered, to tell an eviction from a new memory
+   * (MemoryOptions.witness). Default: this page's localStorage (kept by Chromium when it evicts
+   * IndexedDB and OPFS). `false`: none. Or your own `{ read, write }` (your server).
+   */
+  witness?: StorageWitness | false
   /** Names the IndexedDB database and OPFS directory. Default 'default'. */
   name?: string
   /**
@@ -49,7 +56,8 @@ const WORKER_SCRIPT = '../../worker/tiermem.worker.ts'
  * script's URL, if the worker cannot start (a 404, a script that throws).
  */
 export async function openMemory(options: OpenMemoryOptions = {}): Promise<RemoteMemory> {
-  const { worker: given, workerUrl, name = 'default', ...engineOptions } = options
+  const { worker: given, workerUrl, name = 'default', witness: givenWitness, ...engineOptions } = options
+  const witness = givenWitness === false ? undefined : (givenWitness ?? localStorageWitness(name))
   // `new Worker(new URL('…', import.meta.url), { type: 'module', … })` written out whole is what bundlers look for.
   const worker =
     given ??
@@ -75,7 +83,10 @@ export async function openMemory(options: OpenMemoryOptions = {}): Promise<Remot
     worker.addEventListener('error', onError)
   })
   try {
-    return await Promise.race([connectMemory(worker, { ...engineOptions, name, dispose: () => (given ? undefined : worker.terminate()) }), failed])
+    return await Promise.race([
+      connectMemory(worker, { ...engineOptions, name, ...(witness ? { witness } : {}), dispose: () => (given ? undefined : worker.terminate()) }),
+      failed,
+    ])
   } catch (error) {
     if (!given) worker.terminate()
     throw error

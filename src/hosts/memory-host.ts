@@ -4,7 +4,17 @@ import { createMemory } from '../core/api/open-engine.ts'
 import { ENGINE_INTERNALS, EncodedValue, type EngineInternals } from '../core/api/internals.ts'
 import { TiermemError } from '../core/api/errors.ts'
 import { forwardedMethods } from '../core/api/surface.ts'
-import type { Embedder, EmbedderModelOptions, EmbedderProgress, Memory, NamespaceOption, PutOptions, SignalSource, TaskScope } from '../core/api/types.ts'
+import type {
+  Embedder,
+  EmbedderModelOptions,
+  EmbedderProgress,
+  Memory,
+  NamespaceOption,
+  PutOptions,
+  SignalSource,
+  StorageWitness,
+  TaskScope,
+} from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { RecordFiles } from '../core/store/record-file.ts'
 import type { Store } from '../core/store/store.ts'
@@ -48,7 +58,7 @@ export function createHostServer(openStores: StoreOpener, signals: SignalSource[
   let engine: Promise<ServedEngine> | undefined
   const connections = new Set<object>()
 
-  const acquire = (options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void): Promise<ServedEngine> => {
+  const acquire = (options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void, witness?: StorageWitness): Promise<ServedEngine> => {
     engine ??= (async () => {
       const { name, lifeLock: _lock, opfs, embeddings, ...engineOptions } = options
       // The model first: a model that fails to load leaves no store open.
@@ -58,6 +68,8 @@ export function createHostServer(openStores: StoreOpener, signals: SignalSource[
         ...engineOptions,
         stores,
         signals,
+        // The page's witness, a proxy: each call crosses to the page (localStorage lives there).
+        ...(witness ? { witness: { read: () => witness.read(), write: (record) => witness.write(record) } } : {}),
         ...(embedder || embeddings?.cache || embeddings?.index
           ? {
               embeddings: {
@@ -115,7 +127,7 @@ async function buildEmbedder(
 }
 
 function createConnection(
-  acquire: (options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void) => Promise<ServedEngine>,
+  acquire: (options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void, witness?: StorageWitness) => Promise<ServedEngine>,
   releaseEngine: (connection: object) => Promise<void>,
   connections: Set<object>,
   serve: (endpoint: Endpoint) => void,
@@ -158,12 +170,12 @@ function createConnection(
   const self: MemoryHost = {
     // Every method the surface table forwards: straight to the engine.
     ...forwardedMethods((name, args) => (mem()[name] as (...a: unknown[]) => Promise<unknown>)(...args)),
-    async open(options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void): Promise<{ coldBackend: string }> {
+    async open(options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void, witness?: StorageWitness): Promise<{ coldBackend: string }> {
       if (served) throw new TiermemError('INVALID_OPTION', 'this connection already has the memory open')
       if (options.lifeLock) holdLifeLock(options.lifeLock)
       let engine: ServedEngine
       try {
-        engine = await acquire(options, onProgress)
+        engine = await acquire(options, onProgress, witness)
       } finally {
         // The page's callback is a proxy: let it go once the model has loaded (or failed to).
         releaseIfProxy(onProgress)

@@ -2,7 +2,7 @@ import { deflateSync, inflateSync } from 'fflate'
 import { copyBytes } from '../core/persistence/codec.ts'
 import { TiermemError } from '../core/api/errors.ts'
 import type { DeflateLevel } from './segment-format.ts'
-import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../core/store/store.ts'
+import type { BatchOptions, ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../core/store/store.ts'
 
 const RAW = 0
 const DEFLATED = 1
@@ -18,8 +18,8 @@ const HEADER_BYTES = 5
 export function compressedStore(inner: Store, options: { level?: DeflateLevel } = {}): Store {
   const level = options.level ?? 6
 
-  const pack = (value: Uint8Array): Uint8Array => {
-    const deflated = value.byteLength > 64 ? deflateSync(value, { level }) : undefined
+  const pack = (value: Uint8Array, at: DeflateLevel): Uint8Array => {
+    const deflated = value.byteLength > 64 ? deflateSync(value, { level: at }) : undefined
     const useDeflate = deflated !== undefined && deflated.byteLength <= value.byteLength * 0.95
     const body = useDeflate ? deflated : value
     const out = new Uint8Array(HEADER_BYTES + body.byteLength)
@@ -51,14 +51,19 @@ export function compressedStore(inner: Store, options: { level?: DeflateLevel } 
       const values = await inner.getMany(space, keys)
       return space === 'values' ? values.map(unpack) : values
     },
-    batch(ops: readonly StoreOp[]) {
+    batch(ops: readonly StoreOp[], options?: BatchOptions) {
       try {
+        const at = (options?.level ?? level) as DeflateLevel
         return inner.batch(
-          ops.map((op) => (op.type === 'put' && op.space === 'values' && op.value instanceof Uint8Array ? { ...op, value: pack(op.value) } : op)),
+          ops.map((op) => (op.type === 'put' && op.space === 'values' && op.value instanceof Uint8Array ? { ...op, value: pack(op.value, at) } : op)),
         )
       } catch (error) {
         return Promise.reject(error)
       }
+    },
+    /** Exact: each record is compressed on its own. */
+    async storedSizes(space, keys) {
+      return (await inner.getMany(space, keys)).map((value) => value?.byteLength)
     },
     ...(inner.keys ? { keys: (space: StoreSpace, options?: ScanOptions) => inner.keys!(space, options) } : {}),
     async scan(space, options) {

@@ -29,6 +29,8 @@ export interface Location {
   segment: Segment
   blockOffset: number
   blockBytes: number
+  /** The block's uncompressed payload: a record's share of blockBytes is length / blockRaw. */
+  blockRaw: number
   offset: number
   length: number
 }
@@ -64,13 +66,22 @@ export class SegmentIndex {
   }
 
   /** A record of a block now in `segment`: a put's new location, or a tombstone. */
-  applyRecord(segment: Segment, blockOffset: number, blockTotal: number, kind: number, recordKey: string, offset: number, length: number): void {
+  applyRecord(
+    segment: Segment,
+    blockOffset: number,
+    blockTotal: number,
+    blockRaw: number,
+    kind: number,
+    recordKey: string,
+    offset: number,
+    length: number,
+  ): void {
     const { space, key } = splitRecordKey(recordKey)
     const old = this.index[space].get(key)
     if (old) old.segment.liveBytes -= old.length
     this.sorted[space] = undefined
     if (kind === KIND_PUT) {
-      this.index[space].set(key, { segment, blockOffset, blockBytes: blockTotal, offset, length })
+      this.index[space].set(key, { segment, blockOffset, blockBytes: blockTotal, blockRaw, offset, length })
       segment.rawBytes += length
       segment.liveBytes += length
     } else {
@@ -104,7 +115,8 @@ export class SegmentIndex {
       }
       const directoryBytes = new Uint8Array(parsed.directoryBytes)
       segment.handle.read(directoryBytes, { at: at + BLOCK_HEADER_BYTES })
-      for (const r of readDirectory(parsed, directoryBytes)) this.applyRecord(segment, at, parsed.totalBytes, r.kind, r.key, r.offset, r.length)
+      for (const r of readDirectory(parsed, directoryBytes))
+        this.applyRecord(segment, at, parsed.totalBytes, parsed.rawBytes, r.kind, r.key, r.offset, r.length)
       this.storedTotal += parsed.totalBytes
       this.rawTotal += parsed.rawBytes
       at += parsed.totalBytes

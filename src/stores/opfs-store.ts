@@ -112,7 +112,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     segment.size += block.bytes.byteLength
     state.storedTotal += block.bytes.byteLength
     state.rawTotal += block.rawBytes
-    for (const r of block.records) state.applyRecord(segment, at, block.bytes.byteLength, r.kind, r.key, r.offset, r.length)
+    for (const r of block.records) state.applyRecord(segment, at, block.bytes.byteLength, block.rawBytes, r.kind, r.key, r.offset, r.length)
   }
 
   /**
@@ -120,7 +120,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
    * Pure (no store state), so a batch compresses while the batch before it is still being
    * written: the compressor never waits for the file.
    */
-  const prepareBlocks = (ops: readonly KeyedStoreOp[]): Promise<EncodedBlock[]> => {
+  const prepareBlocks = (ops: readonly KeyedStoreOp[], at: DeflateLevel = level): Promise<EncodedBlock[]> => {
     const layouts: BlockLayout[] = []
     let pending: Array<{ kind: 1 | 2; key: string; value?: Uint8Array }> = []
     let pendingBytes = 0
@@ -142,7 +142,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     return compressor
       .compress(
         layouts.map((layout) => layout.raw),
-        level,
+        at,
       )
       .then((payloads) => layouts.map((layout, i) => sealBlock(layout, payloads[i]!.payload, payloads[i]!.deflated)))
   }
@@ -186,6 +186,11 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
       removeFile: (name) => directory.removeEntry(name),
     })
 
+  const checkLevel = (at: number): DeflateLevel => {
+    if (!Number.isInteger(at) || at < 0 || at > 9) throw new TiermemError('INVALID_OPTION', `a deflate level is an integer 0..9; got ${at}`)
+    return at as DeflateLevel
+  }
+
   // One operation at a time: sync handles are not re-entrant, and compaction moves records.
   let queue: Promise<unknown> = Promise.resolve()
   const exclusive = <T>(what: string, task: () => Promise<T> | T): Promise<T> => {
@@ -205,6 +210,15 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
     backend: 'opfs',
     capabilities: { atomicBatch: false, maxBatchSize: 5_000, persistent: true },
 
+    storedSizes(space, keys) {
+      return exclusive('reading from OPFS', () =>
+        keys.map((key) => {
+          const location = index[space].get(key)
+          return location && Math.round((location.length / Math.max(1, location.blockRaw)) * location.blockBytes)
+        }),
+      )
+    },
+
     getMany(space, keys) {
       return exclusive('reading from OPFS', () =>
         keys.map((key) => {
@@ -215,13 +229,14 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
       )
     },
 
-    batch(ops) {
+    batch(ops, batchOptions) {
       // Compression starts now, outside the queue; the queue keeps the order of writes.
       let prepared: Promise<EncodedBlock[]> | undefined
       try {
         validateBatch(ops)
         // Validated: no 'deleteRange' (this store does not declare rangeDeletes).
-        if (ops.length > 0 && !closed) prepared = prepareBlocks(ops as readonly KeyedStoreOp[])
+        const at = batchOptions?.level === undefined ? level : checkLevel(batchOptions.level)
+        if (ops.length > 0 && !closed) prepared = prepareBlocks(ops as readonly KeyedStoreOp[], at)
         prepared?.catch(() => undefined) // awaited in the queue below
       } catch (error) {
         return Promise.reject(toStorageError(error, 'writing to OPFS'))

@@ -12,6 +12,7 @@ import type {
   EmbeddingOptions,
   BackupSource,
   RestoreResult,
+  StorageWitness,
 } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { serializeError } from './error-transfer.ts'
@@ -44,7 +45,7 @@ export const unpackPuts = (packed: PackedPuts) =>
   packed.items.map(({ key, offset, length, options }) => ({ ...options, key, bytes: new Uint8Array(packed.buffer, offset, length) }))
 
 /** Serializable options for opening the engine in the worker (no stores, no clock: the worker owns those). */
-export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock' | 'embeddings'> {
+export interface HostOpenOptions extends Omit<MemoryOptions, 'stores' | 'clock' | 'embeddings' | 'witness'> {
   name: string
   /** A Web Lock the worker holds for its whole life: the page learns of the worker's death when it is granted. */
   lifeLock?: string
@@ -73,7 +74,7 @@ export type EventSink = (event: HostEvent, payload: unknown) => void
  */
 export interface MemoryHost extends Pick<Memory, ForwardedMethod> {
   /** Opens the engine; `onProgress` (a comlink proxy) hears of the model's download while the worker loads it. */
-  open(options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void): Promise<{ coldBackend: string }>
+  open(options: HostOpenOptions, onProgress?: (progress: EmbedderProgress) => void, witness?: StorageWitness): Promise<{ coldBackend: string }>
   /** Serves another connection to the same engine on a port this one hands over (another tab's). */
   connect(port: MessagePort): void
   setEventSink(next: EventSink | undefined): void

@@ -33,6 +33,8 @@ it('the README example works as written', async () => {
     'cold',
     'integrity',
     'embeddings',
+    'archive',
+    'storage',
   ])
   await mem.close()
 })

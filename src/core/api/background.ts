@@ -1,5 +1,6 @@
 import { reportBackgroundError, type EngineContext } from '../engine/engine-context.ts'
 import { runGc } from '../lifecycle/gc.ts'
+import { runArchive } from '../lifecycle/archive.ts'
 import { maybeCheckpoint } from '../persistence/journal.ts'
 import { persistStats } from '../persistence/load.ts'
 import { checkHealthAlert, monitorRound } from '../pressure/monitor.ts'
@@ -18,6 +19,7 @@ export function startBackground(ctx: EngineContext, maintenanceMs: number, sourc
     ctx.timers.every(maintenanceMs, async () => {
       await background(ctx, 'maintenance-failed', async () => {
         await runGc(ctx)
+        await runArchive(ctx, undefined)
         await persistStats(ctx)
         await maybeCheckpoint(ctx)
       })

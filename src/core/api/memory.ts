@@ -6,8 +6,11 @@ import { integrityAlerts } from '../persistence/integrity.ts'
 import { persistStats } from '../persistence/load.ts'
 import { evaluatePressure, pressureReport, schedulePressureActions } from '../pressure/pressure-controller.ts'
 import { runGc } from '../lifecycle/gc.ts'
+import { dedupe } from '../lifecycle/dedupe.ts'
+import { checkArchiveFilter, restoreArchived, runArchive } from '../lifecycle/archive.ts'
+import { checkQueryFilter, matchingSlots } from './query.ts'
 import { startBackground } from './background.ts'
-import { closedError, mutate } from './calls.ts'
+import { closedError, mutate, mutateEntry } from './calls.ts'
 import { reportBackgroundError } from '../engine/engine-context.ts'
 import { engineInternals } from './engine-internals.ts'
 import { entryReads } from './entry-reads.ts'
@@ -21,15 +24,16 @@ import { vectorIndex } from '../recall/vector-index.ts'
 import { checkSubscription } from './event-bus.ts'
 import { ENGINE_INTERNALS } from './internals.ts'
 import { openTaskScope } from './scope-api.ts'
-import type { Memory, MemoryEvents, RuntimeOptions, SignalSource } from './types.ts'
+import type { Memory, MemoryEvents, RuntimeOptions, SignalSource, StorageWitness } from './types.ts'
+import { recordWitness, storageAlerts } from '../persistence/incarnation.ts'
 
 /**
  * The Memory of API.md over an engine context that is open and loaded (open-engine.ts). The
  * browser worker host serves this same object to the page.
  */
-export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonly SignalSource[]): Memory {
+export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonly SignalSource[], witness?: StorageWitness): Memory {
   const { reg, lane } = ctx
-  const openAlerts = integrityAlerts(ctx)
+  const openAlerts = [...storageAlerts(ctx), ...integrityAlerts(ctx)]
   let closed: Promise<void> | undefined
   const { monitor } = startBackground(ctx, maintenanceMs, sources)
 
@@ -96,6 +100,27 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
     recall(query, options) {
       return recall(ctx, query, options)
     },
+    dedupe() {
+      return mutate(ctx, 'all', () => dedupe(ctx))
+    },
+    archive(filter) {
+      try {
+        const checked = checkArchiveFilter(filter)
+        return mutate(ctx, 'none', () => runArchive(ctx, checked))
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
+    restore(keyOrFilter, options) {
+      if (typeof keyOrFilter === 'string') return mutateEntry(ctx, keyOrFilter, options, (slot) => restoreArchived(ctx, [slot]))
+      try {
+        if (options !== undefined) throw new TiermemError('INVALID_OPTION', 'restore takes a namespace option only with a key; put the namespace in the filter')
+        checkQueryFilter(keyOrFilter)
+        return mutate(ctx, 'none', () => restoreArchived(ctx, matchingSlots(ctx, keyOrFilter)))
+      } catch (error) {
+        return Promise.reject(error)
+      }
+    },
     backup(options) {
       return openBackupStream(ctx, options)
     },
@@ -132,6 +157,7 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
           .close()
           .catch((error: unknown) => reportBackgroundError(ctx, 'vector-index-save-failed', error))
         await lane.run(() => persistStats(ctx))
+        await recordWitness(ctx, witness)
         ctx.closed = true
         for (const wake of [...ctx.levelWaiters]) wake()
         await Promise.all([ctx.warm.close(), ctx.cold.close()])

@@ -10,6 +10,7 @@ import { ChangeFeed } from '../engine/change-feed.ts'
 import { syncLayerIndexes } from '../lifecycle/layer-rules.ts'
 import { elapsedNow, Metrics } from '../pressure/metrics.ts'
 import { loadRegistry, sweepCold } from '../persistence/load.ts'
+import { checkIncarnation } from '../persistence/incarnation.ts'
 import { checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy } from '../lifecycle/policy.ts'
 import { evaluatePressure } from '../pressure/pressure-controller.ts'
 import { Registry } from '../registry/registry.ts'
@@ -38,12 +39,13 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     backend: givenCold.backend,
     capabilities: givenCold.capabilities,
     getMany: (space, keys) => givenCold.getMany(space, keys),
-    batch: (ops) => {
+    batch: (ops, batchOptions) => {
       ctx.coldWrites++
-      return givenCold.batch(ops)
+      return batchOptions ? givenCold.batch(ops, batchOptions) : givenCold.batch(ops)
     },
     scan: (space, scan) => givenCold.scan(space, scan),
     ...(givenCold.keys ? { keys: (space: StoreSpace, scan?: ScanOptions) => givenCold.keys!(space, scan) } : {}),
+    ...(givenCold.storedSizes ? { storedSizes: (space: StoreSpace, keys: readonly string[]) => givenCold.storedSizes!(space, keys) } : {}),
     stats: () => givenCold.stats(),
     close: () => givenCold.close(),
   }
@@ -104,6 +106,10 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     }
   }
   await loadRegistry(ctx)
+  if (options.witness !== undefined && (typeof options.witness?.read !== 'function' || typeof options.witness.write !== 'function')) {
+    throw new TiermemError('INVALID_OPTION', 'witness must have read() and write(record) methods')
+  }
+  await checkIncarnation(ctx, options.witness)
   await sweepCold(ctx)
   syncLayerIndexes(ctx)
   await releaseAbandonedScopes(ctx)
@@ -111,7 +117,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   entryVectors(ctx)
   await openVectorIndex(ctx, embeddings?.index, options.stores?.records)
   evaluatePressure(ctx)
-  return buildMemory(ctx, maintenanceMs, options.signals ?? [])
+  return buildMemory(ctx, maintenanceMs, options.signals ?? [], options.witness)
 }
 
 /** The embedding cache's own layer, always present so its entries have a policy with or without an embedder: kept until the cache trims them. */

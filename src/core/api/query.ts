@@ -24,6 +24,11 @@ export function checkQueryFilter(filter: unknown): asserts filter is QueryFilter
 
 /** query(): entries matching every given field, in slot order, expired ones left out. */
 export function queryEntries(ctx: EngineContext, filter: QueryFilter): EntryInfo[] {
+  return matchingSlots(ctx, filter).map((slot) => toEntryInfo(ctx.reg, slot))
+}
+
+/** The slots of the live entries a filter matches (up to its limit), in slot order: what query, archive and restore select. */
+export function matchingSlots(ctx: EngineContext, filter: QueryFilter): number[] {
   const { reg } = ctx
   checkQueryFilter(filter)
   const namespace = filter.namespace
@@ -33,7 +38,7 @@ export function queryEntries(ctx: EngineContext, filter: QueryFilter): EntryInfo
   if ((filter.type !== undefined && typeId === undefined) || (filter.layer !== undefined && layerId === undefined)) return []
   const tierCode = filter.tier === undefined ? undefined : TIER_NAMES.indexOf(filter.tier)
   const now = ctx.clock.now()
-  const out: EntryInfo[] = []
+  const out: number[] = []
   for (const slot of reg.slots()) {
     if (out.length >= limit) break
     if (reg.expiresAt[slot]! <= now) continue
@@ -43,7 +48,7 @@ export function queryEntries(ctx: EngineContext, filter: QueryFilter): EntryInfo
     if (tierCode !== undefined && reg.tier[slot] !== tierCode) continue
     if (filter.taskId !== undefined && reg.taskIds[slot] !== filter.taskId) continue
     if (filter.tag !== undefined && !reg.tags.get(slot)?.includes(filter.tag)) continue
-    out.push(toEntryInfo(reg, slot))
+    out.push(slot)
   }
   return out
 }

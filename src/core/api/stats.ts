@@ -1,3 +1,5 @@
+import { storageStats } from '../persistence/incarnation.ts'
+import { archiveStats } from '../lifecycle/archive.ts'
 import { vectorIndex } from '../recall/vector-index.ts'
 import { integrityStats } from '../persistence/integrity.ts'
 import type { EngineContext } from '../engine/engine-context.ts'
@@ -60,6 +62,8 @@ export async function collectStats(ctx: EngineContext): Promise<MemoryStats> {
     },
     integrity: integrityStats(ctx),
     embeddings: { cache: ctx.embeddings?.stats() ?? { entries: 0, bytes: 0, hits: 0, misses: 0 }, index: indexStats(ctx) },
+    archive: await archiveStats(ctx),
+    storage: storageStats(ctx),
   }
 }
 

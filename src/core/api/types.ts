@@ -62,6 +62,14 @@ export interface RecallOptions {
   minScore?: number
 }
 
+export interface DedupeResult {
+  /** Groups of identical entries merged into one each. */
+  groups: number
+  /** Entries deleted as duplicates. */
+  removed: number
+  freedBytes: number
+}
+
 /** backup()'s options. */
 export interface BackupOptions {
   /** Only the changes since this memory's last backup (its manifest's parentId names it). Default false. */
@@ -217,6 +225,8 @@ export interface EntryInfo {
   refCount: number
   /** 16 hex digits: a 64-bit hash of the encoded value (not cryptographic). */
   contentHash: string
+  /** Archived (mem.archive, or a rule in maintenance): kept in cold at this deflate level. Absent otherwise. */
+  archived?: number
 }
 
 export interface QueryFilter {
@@ -272,6 +282,48 @@ export interface LifecyclePolicy {
   scoreWeights: ScoreWeights
   /** Half-life of the recency term in scores, ms. Default 1 day. */
   recencyHalfLifeMs: number
+  /**
+   * Seed 002's archive rules, applied in maintenance and by `archive()` highest priority first.
+   * Default: old-unimportant (> 90 d, importance < 0.3, level 9, priority 8), unaccessed (idle >
+   * 30 d, < 2 reads, level 7, priority 7), large-rarely-read (> 10 KiB, < 0.1 reads a day, level
+   * 8, priority 6). Overriding replaces the list; [] switches archiving in maintenance off.
+   */
+  archiveRules: ArchiveRule[]
+}
+
+/** One archive rule: every condition in `when` must hold. */
+export interface ArchiveRule {
+  name: string
+  /** Seed 002's kind of rule, for reports. */
+  policy: 'time' | 'importance' | 'access' | 'size'
+  when: {
+    /** Created more than this long ago. */
+    olderThanMs?: number
+    importanceBelow?: number
+    /** Not read for more than this long. */
+    idleLongerThanMs?: number
+    accessesBelow?: number
+    largerThanBytes?: number
+    /** Reads per day of its age (only entries at least a day old). */
+    readsPerDayBelow?: number
+  }
+  /** Deflate level 1..9 the entry is kept at in cold. */
+  level: number
+  /** Higher first: an entry is archived by the first rule it meets. */
+  priority: number
+}
+
+/** archive()'s filter: query fields, and the level those entries are kept at (default 9). */
+export interface ArchiveFilter extends QueryFilter {
+  level?: number
+}
+
+export interface ArchiveResult {
+  archived: number
+  /** The archived values' own bytes. */
+  originalBytes: number
+  /** What the cold store keeps of them (its share of compressed blocks); equal to originalBytes where it does not compress. */
+  storedBytes: number
 }
 
 export interface PressurePolicy {
@@ -311,6 +363,12 @@ export interface MemoryOptions {
    * them, re-ranking reads the vectors' entries).
    */
   stores?: { warm?: Store; cold?: Store; records?: RecordFiles }
+  /**
+   * Tells an evicted memory from a new one: a place outside the memory's storage that remembers
+   * the stores' incarnation. At open, stores that are new while the witness remembers others
+   * raise a critical `storage-evicted` alert and fill `stats().storage.evicted`.
+   */
+  witness?: StorageWitness
   clock?: Clock
   /** Hot budget; default 64 MiB. */
   hot?: { maxBytes?: number }
@@ -430,9 +488,39 @@ export interface MemoryStats {
   integrity: { corruptRecords: number; corruptKeys: string[]; entries: Array<{ namespace: string; key: string; what: 'value' | 'metadata' }> }
   /** The embedding cache (zeros without an embedder) and the vector index recall searches. */
   embeddings: { cache: EmbeddingCacheStats; index: VectorIndexStats }
+  /** Archived entries (seed 002): how many, their bytes, what cold keeps of them, stored / original, and the bytes saved. */
+  archive: { entries: number; originalBytes: number; storedBytes: number; ratio: number; savedBytes: number }
+  /**
+   * The stores' incarnation (an id made when they were first used), whether they were new at
+   * this open, and, when a witness (MemoryOptions.witness) remembered an incarnation these stores
+   * no longer hold, the eviction it reveals (null otherwise).
+   */
+  storage: {
+    incarnation: string
+    createdAt: number
+    fresh: boolean
+    evicted: null | { detectedAt: number; lastOpenedAt: number; entriesThen: number; previousIncarnation: string }
+  }
 }
 
-export type EvictionReason = 'expired' | 'orphaned' | 'pressure' | 'cleanup' | 'manual' | 'scope'
+/** What a storage witness keeps of a memory: the incarnation it last saw and how much it held then. */
+export interface WitnessRecord {
+  incarnation: string
+  lastOpenedAt: number
+  entries: number
+}
+
+/**
+ * Somewhere that outlives the memory's storage when the browser evicts it (openMemory uses the
+ * page's localStorage by default; an app can keep it on its server). Read at open, written at
+ * open and close.
+ */
+export interface StorageWitness {
+  read(): Promise<WitnessRecord | undefined>
+  write(record: WitnessRecord): Promise<void>
+}
+
+export type EvictionReason = 'expired' | 'orphaned' | 'pressure' | 'cleanup' | 'manual' | 'scope' | 'dedupe'
 
 export interface MemoryEvents {
   promoted: { key: string; namespace: string; from: Tier; to: Tier }
@@ -543,6 +631,20 @@ export interface Memory extends AsyncDisposableWhereTyped {
    * is none). Writes go on while it streams; each entry is taken as it stands when read.
    */
   backup(options?: BackupOptions): Promise<ReadableStream<Uint8Array>>
+  /**
+   * Merges entries of one namespace that hold the same bytes (seed 002): the most important is
+   * kept with the others' reads summed, tags merged and the latest access; the rest are deleted
+   * (an `evicted` event with reason 'dedupe' each). Held entries are left alone.
+   */
+  dedupe(): Promise<DedupeResult>
+  /**
+   * Archives entries (seed 002): by the archive rules, or every entry a filter matches. Archived
+   * entries are kept in cold at a higher compression level and still read by get; `stats().archive`
+   * says what it saved.
+   */
+  archive(filter?: ArchiveFilter): Promise<ArchiveResult>
+  /** Brings archived entries (a key, or a filter's) back to warm; resolves to how many. NOT_FOUND for a key that does not exist. */
+  restore(keyOrFilter: string | QueryFilter, options?: NamespaceOption): Promise<number>
   /**
    * Restores one backup, or a full one and its incrementals in order. The whole chain is checked
    * first (BACKUP_INVALID: truncated, tampered, out of order, unknown format, over a limit) and

@@ -1,4 +1,4 @@
-import type { Store, StoreOp } from '../store/store.ts'
+import type { BatchOptions, Store, StoreOp } from '../store/store.ts'
 import type { RecordFiles } from '../store/record-file.ts'
 import { storeKeyOf } from '../registry/entry-record.ts'
 import type { EventBus } from '../api/event-bus.ts'
@@ -93,13 +93,13 @@ export function storeKey(ctx: EngineContext, slot: number): string {
 }
 
 /** Applies ops in chunks the store accepts. Each chunk is atomic where the store is. */
-export async function commit(store: Store, ops: readonly StoreOp[]): Promise<void> {
+export async function commit(store: Store, ops: readonly StoreOp[], options?: BatchOptions): Promise<void> {
   const size = store.capabilities.maxBatchSize
   if (ops.length <= size) {
-    if (ops.length > 0) await store.batch(ops)
+    if (ops.length > 0) await (options ? store.batch(ops, options) : store.batch(ops))
     return
   }
-  for (let i = 0; i < ops.length; i += size) await store.batch(ops.slice(i, i + size))
+  for (let i = 0; i < ops.length; i += size) await (options ? store.batch(ops.slice(i, i + size), options) : store.batch(ops.slice(i, i + size)))
 }
 
 export async function getMany(store: Store, keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {

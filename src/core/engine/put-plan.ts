@@ -213,6 +213,7 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
     hashLo: hash.lo,
     page: 0,
     pageOffset: 0,
+    archived: 0,
   }
   if (item.restored) Object.assign(record, item.restored)
   const full = layerFull(ctx, plan, item, record, prior)

@@ -1,4 +1,5 @@
 import { TiermemError } from '../api/errors.ts'
+import { defaultArchiveRules, validateArchiveRules } from './archive-rules.ts'
 import { TIERS, type LayerPolicy, type LifecyclePolicy, type PolicyOverrides, type PressurePolicy, type Tier } from '../api/types.ts'
 
 const HOUR = 3_600_000
@@ -40,6 +41,7 @@ export function defaultLifecyclePolicy(): LifecyclePolicy {
     maxHotEntryBytes: 64 * 1024,
     scoreWeights: { relevance: 0.3, importance: 0.3, frequency: 0.2, recency: 0.2 },
     recencyHalfLifeMs: DAY,
+    archiveRules: defaultArchiveRules(),
   }
 }
 
@@ -91,6 +93,7 @@ export function validateLifecyclePolicy(policy: LifecyclePolicy): void {
   checkNumber('policy.promoteAfterAccesses', policy.promoteAfterAccesses, 0)
   checkNumber('policy.maxHotEntryBytes', policy.maxHotEntryBytes, 0, Number.POSITIVE_INFINITY, true)
   checkNumber('policy.recencyHalfLifeMs', policy.recencyHalfLifeMs, 1)
+  validateArchiveRules(policy.archiveRules)
   const weights = Object.values(policy.scoreWeights)
   for (const w of weights) checkNumber('policy.scoreWeights.*', w, 0)
   if (weights.reduce((a, b) => a + b, 0) <= 0) throw invalid('policy.scoreWeights must not all be 0')

@@ -50,12 +50,13 @@ export function hotValue(reg: Registry, slot: number): unknown {
 }
 
 /** Places an entry in a lower tier without its hot copy, and says so (a 'tier' change). Registry only. */
-function placeDemoted(ctx: EngineContext, slot: number, tier: typeof WARM | typeof COLD): void {
+function placeDemoted(ctx: EngineContext, slot: number, tier: typeof WARM | typeof COLD, archived = 0): void {
   const { reg } = ctx
   const from = TIER_NAMES[reg.tier[slot] as 0 | 1 | 2]
   reg.detach(slot)
   if (tier === COLD) reg.clearLocation(slot)
   reg.tier[slot] = tier
+  reg.archived[slot] = tier === COLD ? archived : 0
   reg.hotValues[slot] = undefined
   reg.flags[slot]! &= ~(SHAREABLE | NOT_PLAIN)
   reg.attach(slot)
@@ -75,6 +76,7 @@ function placePromoted(ctx: EngineContext, slot: number, tier: typeof HOT | type
   const from = TIER_NAMES[reg.tier[slot] as 0 | 1 | 2]
   reg.detach(slot)
   reg.tier[slot] = tier
+  reg.archived[slot] = 0
   if (tier === HOT) setHotValue(reg, slot, bytes)
   reg.attach(slot)
   ctx.metrics.promotions++
@@ -105,7 +107,7 @@ export const FIRST_CHUNK = 200
  * (its cold write is durable before its flip starts), and flips commit in order. Returns how
  * many entries moved.
  */
-export async function moveToCold(ctx: EngineContext, slots: readonly number[]): Promise<number> {
+export async function moveToCold(ctx: EngineContext, slots: readonly number[], archiveLevel = 0): Promise<number> {
   if (slots.length === 0) return 0
   const chunks: number[][] = []
   chunks.push(slots.slice(0, FIRST_CHUNK))
@@ -123,7 +125,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
     writing = undefined
     moved += await flipping
     await nextTurn()
-    flipping = flipToCold(ctx, moving)
+    flipping = flipToCold(ctx, moving, archiveLevel)
   }
   try {
     for (let c = 0; c < chunks.length; c++) {
@@ -135,7 +137,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
         reading = read(chunks[c + 1]!)
         reading.catch(() => undefined) // awaited in the next round; a failure is handled there
       }
-      next = writeCold(ctx, chunks[c]!, values)
+      next = writeCold(ctx, chunks[c]!, values, archiveLevel)
       next.catch(() => undefined) // awaited by the next flipWritten; a failure is handled there
       await flipWritten()
       writing = next
@@ -152,7 +154,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[]): 
 }
 
 /** Appends a chunk's values to cold; returns the slots that were written. */
-async function writeCold(ctx: EngineContext, chunk: readonly number[], values: readonly (Uint8Array | undefined)[]): Promise<number[]> {
+async function writeCold(ctx: EngineContext, chunk: readonly number[], values: readonly (Uint8Array | undefined)[], archiveLevel: number): Promise<number[]> {
   const { reg } = ctx
   const moving: number[] = []
   const coldPuts = []
@@ -165,7 +167,7 @@ async function writeCold(ctx: EngineContext, chunk: readonly number[], values: r
     moving.push(chunk[i]!)
     coldPuts.push({ type: 'put' as const, space: 'values' as const, key: storeKey(ctx, chunk[i]!), value: bytes })
   }
-  await commit(ctx.cold, coldPuts)
+  await commit(ctx.cold, coldPuts, archiveLevel > 0 ? { level: archiveLevel } : undefined)
   return moving
 }
 
@@ -173,16 +175,17 @@ async function writeCold(ctx: EngineContext, chunk: readonly number[], values: r
  * The value leaves warm in the same batch that journals the entry as cold; then the registry
  * follows. Pages the chunk empties are deleted in that same batch (no transaction of their own).
  */
-async function flipToCold(ctx: EngineContext, moving: readonly number[]): Promise<number> {
+async function flipToCold(ctx: EngineContext, moving: readonly number[], archiveLevel: number): Promise<number> {
   let moved = 0
   const flips = moving.map((slot): Change => {
     const record = readRecord(ctx.reg, slot)
     record.tier = COLD
+    record.archived = archiveLevel
     return {
       ops: warmValueDeletes(ctx, slot),
       entry: record,
       apply: () => {
-        placeDemoted(ctx, slot, COLD)
+        placeDemoted(ctx, slot, COLD, archiveLevel)
         moved++
       },
     }
@@ -200,6 +203,7 @@ export async function moveFromCold(ctx: EngineContext, slot: number, toHot: bool
   verifyContent(ctx, slot, bytes)
   const record = readRecord(reg, slot)
   record.tier = WARM
+  record.archived = 0
   await commitChanges(ctx, [
     {
       ops: [{ type: 'put', space: 'values', key, value: bytes }],

@@ -1,3 +1,5 @@
+import type { StoreOp } from '../store/store.ts'
+
 /** Where the registry journal stands (see journal.ts). */
 export interface JournalState {
   nextSeq: number
@@ -12,8 +14,10 @@ export interface JournalState {
   leftovers: string[]
   /** The change feed's high-water mark found at open: every durable change so far has a lower number. */
   feedSeq: number
+  /** Meta records to write with the next journal chunk (a new memory's incarnation): opening writes nothing by itself. */
+  riders: StoreOp[]
 }
 
 export function newJournalState(): JournalState {
-  return { nextSeq: 1, gen: 0, checkpointSeq: 0, parts: 0, entriesSince: 0, leftovers: [], feedSeq: 0 }
+  return { nextSeq: 1, gen: 0, checkpointSeq: 0, parts: 0, entriesSince: 0, leftovers: [], feedSeq: 0, riders: [] }
 }

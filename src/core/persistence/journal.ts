@@ -54,6 +54,7 @@ export function journalOps(ctx: EngineContext, entries: readonly JournalEntry[])
     ops.push({ type: 'put', space: 'meta', key: journalKey(ctx.journal.nextSeq++), value })
   }
   ctx.journal.entriesSince += entries.length
+  if (ops.length > 0 && ctx.journal.riders.length > 0) ops.push(...ctx.journal.riders.splice(0))
   return ops
 }
 

@@ -33,6 +33,8 @@ export interface EntryRecord {
   /** The warm page holding the value (0: stored alone under its key) and the offset in it. */
   page: number
   pageOffset: number
+  /** Archived in cold at this deflate level (its archive rule's); 0: not archived. */
+  archived: number
 }
 
 /**
@@ -45,13 +47,20 @@ export interface EntryRecord {
 const RECORD_VERSION = 3
 const RECORD_FIELDS = 22
 const V1_FIELDS = 20
+/**
+ * Version 4 adds the archive level. Written only for archived entries: every other record stays
+ * version 3, which an older tiermem still reads (it reports a version 4 one as CORRUPT, leaving it be).
+ */
+const ARCHIVED_VERSION = 4
+const V4_FIELDS = 23
 
 /** A record as the positional array stored in journal chunks and snapshots. */
 export function recordToArray(r: EntryRecord): unknown[] {
   // Hot is not a durable place: a hot entry's bytes live in warm, so it is persisted as warm.
   const storedTier = r.tier === COLD ? COLD : WARM
-  return [
-    RECORD_VERSION,
+  const archived = storedTier === COLD && r.archived > 0
+  const fields = [
+    archived ? ARCHIVED_VERSION : RECORD_VERSION,
     r.key,
     r.namespace === DEFAULT_NAMESPACE ? null : r.namespace,
     r.type,
@@ -74,10 +83,16 @@ export function recordToArray(r: EntryRecord): unknown[] {
     storedTier === COLD ? 0 : r.page,
     storedTier === COLD ? 0 : r.pageOffset,
   ]
+  if (archived) fields.push(r.archived)
+  return fields
 }
 
 export function arrayToRecord(a: unknown): EntryRecord {
-  const known = Array.isArray(a) && (((a[0] === RECORD_VERSION || a[0] === 2) && a.length === RECORD_FIELDS) || (a[0] === 1 && a.length === V1_FIELDS))
+  const known =
+    Array.isArray(a) &&
+    (((a[0] === RECORD_VERSION || a[0] === 2) && a.length === RECORD_FIELDS) ||
+      (a[0] === ARCHIVED_VERSION && a.length === V4_FIELDS) ||
+      (a[0] === 1 && a.length === V1_FIELDS))
   if (!known) {
     throw new TiermemError('CORRUPT', 'an entry metadata record has an unknown layout; it was written by a newer tiermem or is damaged')
   }
@@ -103,6 +118,7 @@ export function arrayToRecord(a: unknown): EntryRecord {
     hashLo: a[19],
     page: a[20] ?? 0,
     pageOffset: a[21] ?? 0,
+    archived: a[0] === ARCHIVED_VERSION && a[5] === COLD ? a[22] : 0,
   }
 }
 
@@ -129,6 +145,7 @@ export function readRecord(reg: Registry, slot: number): EntryRecord {
     hashLo: reg.hashLo[slot]!,
     page: reg.page[slot]!,
     pageOffset: reg.pageOffset[slot]!,
+    archived: reg.archived[slot]!,
   }
 }
 
@@ -153,6 +170,7 @@ export function writeRecord(reg: Registry, slot: number, r: EntryRecord): void {
   reg.refCount[slot] = r.refCount
   reg.hashHi[slot] = r.hashHi
   reg.hashLo[slot] = r.hashLo
+  reg.archived[slot] = r.tier === COLD ? r.archived : 0
   reg.setLocation(slot, r.page, r.pageOffset)
 }
 
@@ -178,6 +196,7 @@ export function toEntryInfo(reg: Registry, slot: number): EntryInfo {
     contentHash: formatHash(reg.hashHi[slot]!, reg.hashLo[slot]!),
   }
   if (expiresAt !== Number.POSITIVE_INFINITY) info.expiresAt = expiresAt
+  if (reg.archived[slot]) info.archived = reg.archived[slot]
   const taskId = reg.taskIds[slot]
   if (taskId !== undefined) info.taskId = taskId
   return info

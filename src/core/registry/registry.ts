@@ -74,6 +74,8 @@ export class Registry {
   page: Uint32Array
   /** The value's offset in its page. */
   pageOffset: Uint32Array
+  /** The deflate level an archived entry is kept at in cold (its archive rule's); 0: not archived. */
+  archived: Uint8Array
   /** Bumped on every write of a slot: background tasks compare it to detect a changed entry. */
   gen: Uint32Array
   prev: Int32Array
@@ -85,6 +87,9 @@ export class Registry {
   readonly tierBytes = new Float64Array(3)
   /** Bytes of durable entries whose value sits in the warm store (hot durable + warm). */
   warmStoredBytes = 0
+  /** Archived entries and their values' bytes (stats().archive). */
+  archivedCount = 0
+  archivedBytes = 0
   layerCount: number[] = []
   layerBytes: number[] = []
   /** Members of capacity-limited layers (small by design), so transfer and cleanup need no scan. */
@@ -116,6 +121,7 @@ export class Registry {
     this.accessCount = new Uint32Array(initialCapacity)
     this.sizeBytes = new Uint32Array(initialCapacity)
     this.refCount = new Uint32Array(initialCapacity)
+    this.archived = new Uint8Array(initialCapacity)
     this.hashHi = new Uint32Array(initialCapacity)
     this.hashLo = new Uint32Array(initialCapacity)
     this.page = new Uint32Array(initialCapacity)
@@ -161,6 +167,10 @@ export class Registry {
     this.tierBytes[tier]! += size
     this.typeNames.acquire(this.type[slot]!)
     if (tier !== COLD && this.flags[slot]! & DURABLE) this.warmStoredBytes += size
+    if (this.archived[slot]) {
+      this.archivedCount++
+      this.archivedBytes += size
+    }
     const layer = this.layer[slot]!
     this.layerCount[layer] = (this.layerCount[layer] ?? 0) + 1
     this.layerBytes[layer] = (this.layerBytes[layer] ?? 0) + size
@@ -182,6 +192,10 @@ export class Registry {
     this.tierBytes[tier]! -= size
     this.typeNames.release(this.type[slot]!)
     if (tier !== COLD && this.flags[slot]! & DURABLE) this.warmStoredBytes -= size
+    if (this.archived[slot]) {
+      this.archivedCount--
+      this.archivedBytes -= size
+    }
     const layer = this.layer[slot]!
     this.layerCount[layer]!--
     this.layerBytes[layer]! -= size
@@ -229,6 +243,7 @@ export class Registry {
     this.tags.delete(slot)
     this.tier[slot] = FREE
     this.flags[slot] = 0
+    this.archived[slot] = 0
     this.size--
     this.freeSlots.push(slot)
   }
@@ -327,6 +342,7 @@ export class Registry {
     this.accessCount = grown(this.accessCount)
     this.sizeBytes = grown(this.sizeBytes)
     this.refCount = grown(this.refCount)
+    this.archived = grown(this.archived)
     this.hashHi = grown(this.hashHi)
     this.hashLo = grown(this.hashLo)
     this.page = grown(this.page)

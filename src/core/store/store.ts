@@ -51,13 +51,24 @@ export interface ScanOptions {
   limit?: number
 }
 
+/** How a batch's records are kept: a hint that stores which do not compress ignore. */
+export interface BatchOptions {
+  /** Deflate level 1..9 for these records (archived entries: their archive rule's), instead of the store's own. */
+  level?: number
+}
+
 export interface Store {
   /** Short name of the backend: 'memory', 'indexeddb', 'opfs', … */
   readonly backend: string
   readonly capabilities: StoreCapabilities
   getMany(space: StoreSpace, keys: readonly string[]): Promise<(Uint8Array | undefined)[]>
   /** Applies ops in order; for atomic stores all or nothing. Rejects with a TiermemError. */
-  batch(ops: readonly StoreOp[]): Promise<void>
+  batch(ops: readonly StoreOp[], options?: BatchOptions): Promise<void>
+  /**
+   * Optional, for stores that compress: the bytes each record takes on storage (its share of a
+   * compressed block), undefined for a missing key. What `stats().archive` reports as stored.
+   */
+  storedSizes?(space: StoreSpace, keys: readonly string[]): Promise<(number | undefined)[]>
   /** Records in ascending key order (code unit order), one page at a time. */
   scan(space: StoreSpace, options?: ScanOptions): Promise<Array<[string, Uint8Array]>>
   /**

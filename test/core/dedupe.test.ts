@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest'
+import { fakeClock, open, plainLayers } from './helpers.ts'
+
+describe('dedupe()', () => {
+  it('merges entries of one namespace with the same bytes: the most important kept, reads summed, tags merged, latest access kept', async () => {
+    const clock = fakeClock()
+    const h = await open(plainLayers, clock)
+    const { mem } = h
+    const value = { text: 'the user is vegetarian', n: [1, 2, 3] }
+    await mem.put('a', value, { importance: 0.3, tags: ['x'] })
+    await mem.put('b', value, { importance: 0.9, tags: ['y'], tier: 'cold' })
+    await mem.put('c', structuredClone(value), { importance: 0.5, tier: 'warm', evictable: false })
+    await mem.put('other-ns', value, { namespace: 'n2' })
+    await mem.put('different', { text: 'the user is vegan', n: [1, 2, 3] })
+    for (let i = 0; i < 3; i++) await mem.get('a')
+    clock.advance(5000)
+    await mem.get('c')
+    const lastRead = clock.now()
+
+    const result = await mem.dedupe()
+    expect(result).toMatchObject({ groups: 1, removed: 2 })
+    expect(result.freedBytes).toBeGreaterThan(0)
+    expect(await mem.has('a')).toBe(false)
+    expect(await mem.has('c')).toBe(false)
+    const kept = await mem.getEntry('b')
+    expect(kept).toMatchObject({ importance: 0.9, accessCount: 4, lastAccessedAt: lastRead, evictable: false })
+    expect(kept?.tags.sort()).toEqual(['x', 'y'])
+    expect(await mem.get('b')).toEqual(value)
+    // Another namespace and another value are not duplicates.
+    expect(await mem.has('other-ns', { namespace: 'n2' })).toBe(true)
+    expect(await mem.has('different')).toBe(true)
+    expect(
+      h.events.evicted
+        .filter((e) => e.reason === 'dedupe')
+        .map((e) => e.key)
+        .sort(),
+    ).toEqual(['a', 'c'])
+
+    // The merge is durable: it survives a reopen.
+    await h.reopen()
+    expect(await h.mem.getEntry('b')).toMatchObject({ accessCount: 5, evictable: false })
+    expect(await h.mem.has('a')).toBe(false)
+    expect(await h.mem.dedupe()).toEqual({ groups: 0, removed: 0, freedBytes: 0 })
+    await h.mem.close()
+  })
+
+  it('leaves held entries alone, and merges in-memory-only entries too', async () => {
+    const h = await open(plainLayers)
+    const { mem } = h
+    await mem.put('held', 'same')
+    await mem.retain('held')
+    await mem.put('free1', 'same')
+    await mem.put('free2', 'same', { durable: false })
+    expect(await mem.dedupe()).toMatchObject({ groups: 1, removed: 1 })
+    expect(await mem.has('held')).toBe(true)
+    expect((await mem.query({})).map((e) => e.key).sort()).toEqual(['free1', 'held'])
+    await mem.close()
+  })
+
+  it('deleting a duplicate takes its vector with it, and recall finds the one kept', async () => {
+    const h = await open(plainLayers)
+    const { mem } = h
+    await mem.put('a', 'same', { vector: new Float32Array([1, 0, 0]), importance: 0.1 })
+    await mem.put('b', 'same', { vector: new Float32Array([1, 0, 0]), importance: 0.8 })
+    await mem.dedupe()
+    const hits = await mem.recall(new Float32Array([1, 0, 0]), { k: 5 })
+    expect(hits.map((hit) => hit.key)).toEqual(['b'])
+    await mem.close()
+  })
+
+  it('issued together with writes, takes effect in issue order', async () => {
+    const h = await open(plainLayers)
+    const { mem } = h
+    const before = mem.put('x', 'dup')
+    const alsoBefore = mem.put('y', 'dup')
+    const merging = mem.dedupe()
+    const after = mem.put('z', 'dup')
+    await Promise.all([before, alsoBefore, after])
+    expect(await merging).toMatchObject({ removed: 1 })
+    expect(await mem.has('z')).toBe(true)
+    await mem.close()
+  })
+})

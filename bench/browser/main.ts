@@ -474,6 +474,82 @@ async function cold(corpus: ChatRecord[]): Promise<void> {
 }
 
 /**
+ * Archiving (issue #16): the chat corpus archived at level 9 (seed 002's old-unimportant rule)
+ * from warm into OPFS, against raw fflate at level 9 in 64 KiB blocks + OPFS appends of the same
+ * encoded bytes, rounds paired. Saved = 1 − what OPFS keeps of them / their encoded bytes.
+ */
+async function archiving(corpus: ChatRecord[]): Promise<void> {
+  const packr = new Packr({ moreTypes: true, structuredClone: true })
+  const blocks: Uint8Array[] = []
+  let pending: Uint8Array[] = []
+  let pendingBytes = 0
+  const seal = () => {
+    const joined = new Uint8Array(pendingBytes)
+    let at = 0
+    for (const b of pending) (joined.set(b, at), (at += b.byteLength))
+    blocks.push(joined)
+    pending = []
+    pendingBytes = 0
+  }
+  for (const r of corpus) {
+    const bytes = packr.pack(r)
+    pending.push(bytes)
+    pendingBytes += bytes.byteLength
+    if (pendingBytes >= 64 * 1024) seal()
+  }
+  if (pendingBytes > 0) seal()
+  const rawWorker = new Worker(new URL('./peer-raw.worker.ts', import.meta.url), { type: 'module' })
+  const mem = await openMemory({ name: fresh('archive'), ...plain, warm: { maxBytes: 1e12 }, cold: { maxBytes: 1e12 } })
+  let round = 0
+  let saved = 0
+  let rawSaved = 0
+  const rounds = await interleaveRounds(5, {
+    async tiermem() {
+      const tag = `r${round++}`
+      for (let i = 0; i < corpus.length; i += 2000)
+        await mem.putMany(corpus.slice(i, i + 2000).map((r) => ({ key: `${tag}:${r.id}`, value: r, tier: 'warm' as const, tags: [tag] })))
+      await mem.flush()
+      const started = performance.now()
+      const result = await mem.archive({ tag, level: 9 })
+      const ms = performance.now() - started
+      saved = 1 - result.storedBytes / result.originalBytes
+      log(`  archived ${result.archived} in ${ms.toFixed(0)} ms, saved ${(saved * 100).toFixed(1)} %`)
+      return result.originalBytes / 1e6 / (ms / 1000)
+    },
+    async raw() {
+      const result = await new Promise<{ ms: number; raw: number; stored: number }>((resolve) => {
+        rawWorker.onmessage = (e) => e.data.type === 'opfsWritten' && resolve(e.data)
+        rawWorker.postMessage({ type: 'opfsWrite', blocks, level: 9 })
+      })
+      rawSaved = 1 - result.stored / result.raw
+      return result.raw / 1e6 / (result.ms / 1000)
+    },
+  })
+  rawWorker.terminate()
+  await mem.close()
+  const ratio = pairedRatio(rounds, 'tiermem', 'raw')
+  add({
+    group: 'archive',
+    name: `archive of the chat corpus (${corpus.length} records) at level 9: bytes saved`,
+    value: saved * 100,
+    unit: '%',
+    goal: '≥ 70 %',
+    pass: saved >= 0.7,
+  })
+  add({ group: 'archive', name: 'raw fflate level 9 in 64 KiB blocks: bytes saved (reference)', value: rawSaved * 100, unit: '%' })
+  add({
+    group: 'archive',
+    name: 'archive step (warm → cold at level 9) vs raw fflate + OPFS at level 9',
+    value: median(rounds.tiermem!),
+    unit: 'MB/s',
+    peer: 'raw fflate level 9 + OPFS',
+    ratio,
+    goal: '≥ 0.8×',
+    pass: ratio >= 0.8,
+  })
+}
+
+/**
  * Reads while a warm → cold move runs: hot gets answered by the engine's worker between the
  * move's steps. Deflating on the engine's thread (compression 'inline') holds every read behind
  * a whole batch of blocks; the default compresses on a worker of its own.
@@ -680,6 +756,7 @@ window.runBench = async (corpus, fixed, only) => {
     busy: () => readsDuringMove(corpus),
     open: () => openLarge(),
     embeddings: () => embeddings(),
+    archive: () => archiving(corpus),
     backup: () => backupSection(add, log, fixed),
     // BENCH_RECALL_SIZES=10000 (default 10000,100000) and BENCH_RECALL_PEERS (default all) while working on it.
     recall: () =>

@@ -21,7 +21,8 @@ self.onmessage = async (event: MessageEvent) => {
     let at = 0
     let raw = 0
     for (const block of msg.blocks as Uint8Array[]) {
-      const deflated = deflateSync(block, msg.mem === undefined ? { level: 6 } : { level: 6, mem: msg.mem })
+      const level = msg.level ?? 6
+      const deflated = deflateSync(block, msg.mem === undefined ? { level } : { level, mem: msg.mem })
       at += handle.write(deflated, { at })
       raw += block.byteLength
     }

@@ -139,6 +139,9 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
         return remote.backup({ incremental, level }, onProgress ? proxy(onProgress) : undefined)
       })
     },
+    readSnapshot(id) {
+      return call(() => remote.readSnapshot(id))
+    },
     restoreBackup(sources, restoreOptions) {
       return call(async () => {
         const { mode, until, onProgress } = checkRestoreOptions(restoreOptions)

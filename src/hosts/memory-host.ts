@@ -234,6 +234,10 @@ function createConnection(
       const piped = onProgress ? releasingAtEnd(stream, () => releaseIfProxy(onProgress)) : stream
       return transfer(piped, [piped as unknown as Transferable])
     },
+    async readSnapshot(id) {
+      const stream = await mem().readSnapshot(id)
+      return transfer(stream, [stream as unknown as Transferable])
+    },
     async restoreBackup(sources, options, onProgress) {
       try {
         return await mem().restoreBackup(sources, {

@@ -90,6 +90,8 @@ export interface MemoryHost extends Pick<Memory, ForwardedMethod> {
   getMany(keys: string[], options?: NamespaceOption): Promise<WireValues>
   /** backup(): the stream is transferred to the page; progress reaches the page's callback as a comlink proxy. */
   backup(options: { incremental: boolean; level: number }, onProgress?: (done: number, total: number) => void): Promise<ReadableStream<Uint8Array>>
+  /** readSnapshot(): the snapshot's stream, transferred to the page. */
+  readSnapshot(id: string): Promise<ReadableStream<Uint8Array>>
   /** restoreBackup(): streams among the sources are transferred, bytes and Blobs cloned. */
   restoreBackup(
     sources: BackupSource[],

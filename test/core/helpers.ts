@@ -1,4 +1,4 @@
-import { createMemory, type Memory, type MemoryEvents, type MemoryOptions } from '../../src/core/index.ts'
+import { createMemory, type Memory, type MemoryEvents, type MemoryOptions, type Scheduler } from '../../src/core/index.ts'
 import { memoryStore, memoryStoreData, type MemoryStoreData } from '../../src/core/store/memory-store.ts'
 import type { Store, StoreOp } from '../../src/core/store/store.ts'
 
@@ -103,5 +103,42 @@ export function crashingStore(inner: Store, counter: { remaining: number }): Sto
     scan: (space, options) => (counter.remaining < 0 ? dead() : inner.scan(space, options)),
     stats: () => inner.stats(),
     close: () => inner.close(),
+  }
+}
+
+/** Fake time for the engine's timers: nothing runs until the test advances it. */
+export function fakeScheduler(clock: { advance(ms: number): void }) {
+  let now = 0
+  let nextId = 1
+  const timers = new Map<number, { at: number; fn: () => void }>()
+  const scheduler: Scheduler = {
+    setTimeout(fn, ms) {
+      const id = nextId++
+      timers.set(id, { at: now + ms, fn })
+      return id
+    },
+    clearTimeout(handle) {
+      timers.delete(handle as number)
+    },
+  }
+  return {
+    scheduler,
+    pending: () => timers.size,
+    /** Moves time on, running each due timer (and what it awaits) in order. */
+    async advance(ms: number) {
+      const end = now + ms
+      for (;;) {
+        const due = [...timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0]
+        if (!due) break
+        clock.advance(due[1].at - now)
+        now = due[1].at
+        timers.delete(due[0])
+        due[1].fn()
+        for (let i = 0; i < 50; i++) await Promise.resolve()
+        await new Promise((resolve) => setImmediate(resolve))
+      }
+      clock.advance(end - now)
+      now = end
+    },
   }
 }

@@ -1,43 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Scheduler } from '../../src/core/index.ts'
-import { fakeClock, HOUR, open, plainLayers } from './helpers.ts'
-
-/** Fake time for the engine's timers: nothing runs until the test advances it. */
-function fakeScheduler(clock: { advance(ms: number): void }) {
-  let now = 0
-  let nextId = 1
-  const timers = new Map<number, { at: number; fn: () => void }>()
-  const scheduler: Scheduler = {
-    setTimeout(fn, ms) {
-      const id = nextId++
-      timers.set(id, { at: now + ms, fn })
-      return id
-    },
-    clearTimeout(handle) {
-      timers.delete(handle as number)
-    },
-  }
-  return {
-    scheduler,
-    pending: () => timers.size,
-    /** Moves time on, running each due timer (and what it awaits) in order. */
-    async advance(ms: number) {
-      const end = now + ms
-      for (;;) {
-        const due = [...timers].filter(([, t]) => t.at <= end).sort((a, b) => a[1].at - b[1].at)[0]
-        if (!due) break
-        clock.advance(due[1].at - now)
-        now = due[1].at
-        timers.delete(due[0])
-        due[1].fn()
-        for (let i = 0; i < 50; i++) await Promise.resolve()
-        await new Promise((resolve) => setImmediate(resolve))
-      }
-      clock.advance(end - now)
-      now = end
-    },
-  }
-}
+import { fakeClock, fakeScheduler, HOUR, open, plainLayers } from './helpers.ts'
 
 describe('an injected scheduler drives every engine timer', () => {
   it('runs maintenance and the pressure monitor on fake time, and close() leaves no timer behind', async () => {

@@ -20,6 +20,7 @@ import { checkTexts } from './validate.ts'
 import { recall } from './recall.ts'
 import { openBackupStream } from '../backup/backup-writer.ts'
 import { restoreBackup } from '../backup/restore.ts'
+import type { Snapshots } from '../backup/snapshots.ts'
 import { vectorIndex } from '../recall/vector-index.ts'
 import { checkSubscription } from './event-bus.ts'
 import { ENGINE_INTERNALS } from './internals.ts'
@@ -31,7 +32,13 @@ import { recordWitness, storageAlerts } from '../persistence/incarnation.ts'
  * The Memory of API.md over an engine context that is open and loaded (open-engine.ts). The
  * browser worker host serves this same object to the page.
  */
-export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: readonly SignalSource[], witness?: StorageWitness): Memory {
+export function buildMemory(
+  ctx: EngineContext,
+  maintenanceMs: number,
+  sources: readonly SignalSource[],
+  witness: StorageWitness | undefined,
+  snapshots: Snapshots,
+): Memory {
   const { reg, lane } = ctx
   const openAlerts = [...storageAlerts(ctx), ...integrityAlerts(ctx)]
   let closed: Promise<void> | undefined
@@ -122,10 +129,19 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
       }
     },
     backup(options) {
+      if (ctx.closing) return Promise.reject(closedError())
       return openBackupStream(ctx, options)
     },
     restoreBackup(sources, options) {
       return restoreBackup(ctx, sources, options)
+    },
+    async snapshots() {
+      if (ctx.closing) throw closedError()
+      return snapshots.list()
+    },
+    async readSnapshot(id) {
+      if (ctx.closing) throw closedError()
+      return snapshots.read(id)
     },
     embed(texts) {
       if (ctx.closing) return Promise.reject(closedError())
@@ -152,6 +168,8 @@ export function buildMemory(ctx: EngineContext, maintenanceMs: number, sources: 
         ctx.embeddings?.close()
         ctx.timers.cancelAll()
         await lane.idle()
+        // Seed 004's snapshot on shutdown, where backup.auto asks for it and anything changed.
+        if (snapshots.auto?.onClose) await snapshots.takeIfChanged().catch((error: unknown) => reportBackgroundError(ctx, 'snapshot-failed', error))
         // The graph as it is now, so the next open loads it instead of rebuilding it.
         await vectorIndex(ctx)
           .close()

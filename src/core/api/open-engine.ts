@@ -11,6 +11,7 @@ import { syncLayerIndexes } from '../lifecycle/layer-rules.ts'
 import { elapsedNow, Metrics } from '../pressure/metrics.ts'
 import { loadRegistry, sweepCold } from '../persistence/load.ts'
 import { checkIncarnation } from '../persistence/incarnation.ts'
+import { checkAutoBackup, Snapshots } from '../backup/snapshots.ts'
 import { checkBudget, DEFAULT_BUDGETS, defaultLifecyclePolicy, defaultPressurePolicy, mergeLifecyclePolicy, mergePressurePolicy } from '../lifecycle/policy.ts'
 import { evaluatePressure } from '../pressure/pressure-controller.ts'
 import { Registry } from '../registry/registry.ts'
@@ -55,6 +56,9 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   const clock = options.clock ?? { now: () => Date.now() }
   if (typeof clock.now !== 'function') throw new TiermemError('INVALID_OPTION', 'clock must have a now() method')
   const maintenanceMs = checkBudget('maintenanceIntervalMs', options.maintenanceIntervalMs ?? DEFAULT_MAINTENANCE_MS)
+  if (options.backup !== undefined && (typeof options.backup !== 'object' || options.backup === null))
+    throw new TiermemError('INVALID_OPTION', 'backup takes { auto }')
+  const autoBackup = checkAutoBackup(options.backup?.auto)
   const embeddings = checkEmbeddingOptions(options.embeddings)
   const scheduler = options.scheduler ?? PLATFORM_SCHEDULER
   if (typeof scheduler?.setTimeout !== 'function' || typeof scheduler.clearTimeout !== 'function') {
@@ -117,7 +121,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   entryVectors(ctx)
   await openVectorIndex(ctx, embeddings?.index, options.stores?.records)
   evaluatePressure(ctx)
-  return buildMemory(ctx, maintenanceMs, options.signals ?? [], options.witness)
+  return buildMemory(ctx, maintenanceMs, options.signals ?? [], options.witness, new Snapshots(ctx, autoBackup))
 }
 
 /** The embedding cache's own layer, always present so its entries have a policy with or without an embedder: kept until the cache trims them. */

@@ -49,6 +49,8 @@ export const MEMORY_SURFACE = {
   restore: forward(true),
   backup: special(true),
   restoreBackup: special(false),
+  snapshots: forward(true),
+  readSnapshot: special(true),
   gc: forward(true),
   stats: forward(true),
   checkPressure: forward(true),

@@ -70,6 +70,24 @@ export interface DedupeResult {
   freedBytes: number
 }
 
+/** backup.auto: a full backup kept beside the memory every `intervalMs` when something changed. */
+export interface AutoBackupOptions {
+  /** ms between snapshots (≥ 1,000); an unchanged memory takes none. */
+  intervalMs: number
+  /** How many snapshots are kept, newest first (1..100). */
+  keep: number
+  /** Take one at close() too, if anything changed. Default true. */
+  onClose?: boolean
+}
+
+export interface SnapshotInfo {
+  id: string
+  createdAt: number
+  bytes: number
+  /** The change number it was taken at. */
+  seq: number
+}
+
 /** backup()'s options. */
 export interface BackupOptions {
   /** Only the changes since this memory's last backup (its manifest's parentId names it). Default false. */
@@ -363,6 +381,8 @@ export interface MemoryOptions {
    * them, re-ranking reads the vectors' entries).
    */
   stores?: { warm?: Store; cold?: Store; records?: RecordFiles }
+  /** Automatic snapshots kept beside the memory (docs/backup-format.md). */
+  backup?: { auto?: AutoBackupOptions }
   /**
    * Tells an evicted memory from a new one: a place outside the memory's storage that remembers
    * the stores' incarnation. At open, stores that are new while the witness remembers others
@@ -651,6 +671,10 @@ export interface Memory extends AsyncDisposableWhereTyped {
    * nothing is written unless all of it is sound; then the backups up to `until` are applied.
    */
   restoreBackup(sources: BackupSource | BackupSource[], options?: RestoreOptions): Promise<RestoreResult>
+  /** The automatic snapshots kept beside the memory (backup.auto), oldest first. */
+  snapshots(): Promise<SnapshotInfo[]>
+  /** One snapshot's bytes, a backup in the format backup() writes: download it, or restoreBackup() it. */
+  readSnapshot(id: string): Promise<ReadableStream<Uint8Array>>
 
   /** Runs the background collection now: expired, orphaned, layer promotion, idle demotion, capacity relief. */
   gc(): Promise<GcStats>

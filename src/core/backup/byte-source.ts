@@ -14,6 +14,8 @@ export interface ByteSource {
   read(offset: number, length: number): Promise<Uint8Array>
   /** Gives back what the source held (a spool file's space). */
   release(): Promise<void>
+  /** Lets go of the source and keeps what it holds (a snapshot's file). */
+  close(): Promise<void>
 }
 
 /** Bytes of a spool record: a u32 length, then up to SPOOL_CHUNK bytes of the stream. */
@@ -26,6 +28,7 @@ function bytesSource(bytes: Uint8Array): ByteSource {
       return bytes.subarray(offset, offset + length)
     },
     async release() {},
+    async close() {},
   }
 }
 
@@ -36,6 +39,7 @@ function blobSource(blob: BlobLike): ByteSource {
       return new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer())
     },
     async release() {},
+    async close() {},
   }
 }
 
@@ -55,8 +59,10 @@ export async function toByteSource(source: unknown, records: RecordFiles | undef
  * Reads a stream to its end into fixed-width spool records (or into memory where there are no
  * record files: the in-process memory, whose stores are in memory anyway). Holds one chunk.
  */
-async function spoolStream(stream: ReadableStream<Uint8Array>, records: RecordFiles | undefined, name: string): Promise<ByteSource> {
+export async function spoolStream(stream: ReadableStream<Uint8Array>, records: RecordFiles | undefined, name: string): Promise<ByteSource> {
   const file: RecordFile | undefined = records ? await records(name, SPOOL_CHUNK + 4) : undefined
+  // A spool of the same name left by an earlier run starts empty.
+  await file?.truncate(0)
   const held: Uint8Array[] = []
   const chunk = new Uint8Array(SPOOL_CHUNK + 4)
   let filled = 0
@@ -92,6 +98,15 @@ async function spoolStream(stream: ReadableStream<Uint8Array>, records: RecordFi
     reader.releaseLock()
   }
   if (!file) return spooledInMemory(held, size)
+  return spoolReader(file, size)
+}
+
+/** Reopens a spool file written earlier (a snapshot), `size` bytes long. */
+export async function openSpool(records: RecordFiles, name: string, size: number): Promise<ByteSource> {
+  return spoolReader(await records(name, SPOOL_CHUNK + 4), size)
+}
+
+function spoolReader(file: RecordFile, size: number): ByteSource {
   return {
     size,
     async read(offset, length) {
@@ -115,6 +130,9 @@ async function spoolStream(stream: ReadableStream<Uint8Array>, records: RecordFi
       await file.truncate(0)
       await file.close()
     },
+    async close() {
+      await file.close()
+    },
   }
 }
 
@@ -136,5 +154,6 @@ function spooledInMemory(chunks: Uint8Array[], size: number): ByteSource {
     async release() {
       chunks.length = 0
     },
+    async close() {},
   }
 }

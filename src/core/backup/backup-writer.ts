@@ -96,7 +96,12 @@ async function planBackup(ctx: EngineContext, incremental: boolean): Promise<Bac
  * changed after the backup began is taken as it is when its chunk is read. Memory stays bounded
  * by one record file (~1 MiB) plus the keys' fingerprints.
  */
-export async function openBackupStream(ctx: EngineContext, options: unknown): Promise<ReadableStream<Uint8Array>> {
+export async function openBackupStream(
+  ctx: EngineContext,
+  options: unknown,
+  /** Save what it held as the next incremental's parent (false for a snapshot, which is not in the app's chain). */
+  chained = true,
+): Promise<ReadableStream<Uint8Array>> {
   const { incremental, level, onProgress } = checkBackupOptions(options)
   const plan = await ctx.lane.run(() => planBackup(ctx, incremental))
   const total = plan.include.length + plan.deletes.length
@@ -178,7 +183,7 @@ export async function openBackupStream(ctx: EngineContext, options: unknown): Pr
       zip.end()
       if (zipError) throw zipError
       phase = 'closed'
-      await saveState(ctx, plan)
+      if (chained) await saveState(ctx, plan)
     }
   }
 

@@ -8,6 +8,8 @@ import { decodeValue } from '../persistence/codec.ts'
 import { BACKUP_NAMESPACE } from './backup-state.ts'
 import { openBackupStream } from './backup-writer.ts'
 import { openSpool, spoolStream } from './byte-source.ts'
+import { isReservedNamespace } from '../api/validate.ts'
+import { VECTOR_NAMESPACE } from '../embeddings/entry-vectors.ts'
 import { memoryRecordFiles, type RecordFiles } from '../store/record-file.ts'
 
 /**
@@ -36,8 +38,12 @@ export function checkAutoBackup(options: unknown): Required<AutoBackupOptions> |
 }
 
 export class Snapshots {
-  /** The change number the last snapshot saw: an unchanged memory takes none. */
-  private takenAt = -1
+  /**
+   * Something a backup holds changed since the last snapshot (this session). Followed on the
+   * change feed, not by its numbers: a snapshot's own writes (its list) take numbers too, and
+   * must not count as a change, or every interval would take another.
+   */
+  private dirty = false
   /** Where snapshot files are: the platform's record files, or memory (in-process, where the stores are in memory too). */
   private readonly records: RecordFiles
 
@@ -47,9 +53,13 @@ export class Snapshots {
     readonly auto: Required<AutoBackupOptions> | undefined,
   ) {
     this.records = ctx.records ?? memoryRecordFiles()
-    // A memory that holds nothing has nothing to snapshot until it changes.
-    if (ctx.reg.size === 0) this.takenAt = ctx.feed.nextSeq
     if (auto) {
+      ctx.feed.subscribe(
+        (change) => {
+          if (!isReservedNamespace(change.namespace) || change.namespace === VECTOR_NAMESPACE) this.dirty = true
+        },
+        ['put', 'delete', 'layer'],
+      )
       ctx.timers.every(auto.intervalMs, async () => {
         if (ctx.closing) return
         await this.takeIfChanged().catch((error: unknown) => reportBackgroundError(ctx, 'snapshot-failed', error))
@@ -65,13 +75,14 @@ export class Snapshots {
   /** A snapshot now if anything durable changed since the last one; resolves to it, or undefined. */
   async takeIfChanged(): Promise<SnapshotInfo | undefined> {
     const { ctx } = this
-    if (ctx.closed) return undefined
-    // The change feed's next number: every durable change since the last snapshot moved it.
+    if (ctx.closed || !this.dirty) return undefined
+    // Cleared before reading: a change while the snapshot streams makes the next one.
+    this.dirty = false
     const seq = ctx.feed.nextSeq
     const list = await this.list()
-    if (seq === this.takenAt || (this.takenAt < 0 && list.length > 0 && list[list.length - 1]!.seq === seq)) return undefined
     const file = `snapshot-${seq}`
-    const stream = await openBackupStream(ctx, undefined)
+    // A snapshot is not part of the app's backup chain: it leaves the incremental state alone.
+    const stream = await openBackupStream(ctx, undefined, false)
     const spooled = await spoolStream(stream, this.records, file)
     await spooled.close()
     const info: SnapshotInfo = { id: file, createdAt: ctx.clock.now(), bytes: spooled.size, seq }
@@ -79,7 +90,6 @@ export class Snapshots {
     const dropped = kept.splice(0, Math.max(0, kept.length - (this.auto?.keep ?? 1)))
     await this.saveList(kept)
     for (const old of dropped) await (await openSpool(this.records, old.id, old.bytes)).release()
-    this.takenAt = seq
     return info
   }
 

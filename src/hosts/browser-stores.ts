@@ -74,11 +74,10 @@ export async function openBrowserStores(name: string, opfs: Omit<OpfsStoreOption
       typeof navigator !== 'undefined' &&
       typeof navigator.storage?.getDirectory === 'function' &&
       typeof (globalThis as { FileSystemSyncAccessHandle?: unknown }).FileSystemSyncAccessHandle === 'function'
-    const cold = hasOpfs
-      ? await openOpfsStore({ ...opfs, directory: names.coldDirectory })
-      : compressedStore(await openIndexedDbStore({ database: names.coldFallback }))
+    const opfsStore = hasOpfs ? await openOpfsStore({ ...opfs, directory: names.coldDirectory }) : undefined
+    const cold = opfsStore ?? compressedStore(await openIndexedDbStore({ database: names.coldFallback }))
     // The vector index's record files live beside the cold segments (the cold store ignores other files).
-    return releasingOnClose({ warm, cold, ...(hasOpfs ? { records: opfsRecordFiles(names.coldDirectory) } : {}) }, release)
+    return releasingOnClose({ warm, cold, ...(opfsStore ? { records: opfsRecordFiles(names.coldDirectory), deflate: opfsStore.deflate } : {}) }, release)
   } catch (error) {
     await warm?.close()
     release?.()

@@ -17,6 +17,7 @@ import type {
 } from '../core/api/types.ts'
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { RecordFiles } from '../core/store/record-file.ts'
+import type { Deflater } from '../core/store/deflater.ts'
 import type { Store } from '../core/store/store.ts'
 import {
   unpackPuts,
@@ -37,6 +38,8 @@ export interface OpenedStores {
   cold: Store
   /** Record files for the vector index (OPFS where the worker has it). */
   records?: RecordFiles
+  /** The cold store's compression workers, lent to the engine for backups. */
+  deflate?: Deflater
 }
 
 /** The engine one host serves, shared by its connections. */
@@ -68,8 +71,9 @@ export function createHostServer(openStores: StoreOpener, signals: SignalSource[
         ...engineOptions,
         stores,
         signals,
-        // The page's witness, a proxy: each call crosses to the page (localStorage lives there).
-        ...(witness ? { witness: { read: () => witness.read(), write: (record) => witness.write(record) } } : {}),
+        // The page's witness, a proxy: each call crosses to the page (localStorage lives there). A page
+        // that is gone never answers a proxy call, so each has a time limit: the open and close go on.
+        ...(witness ? { witness: { read: () => answered(witness.read()), write: (record) => answered(witness.write(record)) } } : {}),
         ...(embedder || embeddings?.cache || embeddings?.index
           ? {
               embeddings: {
@@ -341,4 +345,13 @@ function releasingAtEnd(stream: ReadableStream<Uint8Array>, release: () => void)
     },
     { highWaterMark: 0 },
   )
+}
+
+/** A page's answer, or a rejection after `ms`: comlink never settles a call whose other side is gone. */
+function answered<T>(call: Promise<T>, ms = 2_000): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TiermemError('WORKER_LOST', `the page did not answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([call, late]).finally(() => clearTimeout(timer))
 }

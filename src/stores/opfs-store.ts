@@ -1,5 +1,6 @@
 import { TiermemError } from '../core/api/errors.ts'
 import { inlineCompressor, workerCompressor } from './block-compressor.ts'
+import type { Deflater } from '../core/store/deflater.ts'
 import {
   blockPayload,
   KIND_DELETE,
@@ -54,7 +55,10 @@ export interface OpfsStoreOptions {
  * Batches are not atomic across blocks (`atomicBatch: false`): the engine needs atomicity only
  * of the warm store.
  */
-export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
+/** The OPFS store, and its compression workers lent to the engine (a backup's record files are deflated there). */
+export type OpfsStore = Store & { deflate: Deflater }
+
+export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStore> {
   const level = options.level ?? 6
   const blockBytes = options.blockBytes ?? 64 * 1024
   const segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024
@@ -207,6 +211,10 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<Store> {
   }
 
   return {
+    deflate: async (payloads, at) => {
+      if (closed) throw new TiermemError('CLOSED', `OPFS store '${options.directory}' is closed; open the memory again`)
+      return compressor.compress(payloads, checkLevel(at))
+    },
     backend: 'opfs',
     capabilities: { atomicBatch: false, maxBatchSize: 5_000, persistent: true },
 

@@ -1,4 +1,4 @@
-import { unzipSync, zipSync, strToU8, strFromU8 } from 'fflate'
+import { deflateSync, unzipSync, zipSync, strToU8, strFromU8 } from 'fflate'
 import { describe, expect, it } from 'vitest'
 import { createMemory, type EntryInfo, type Memory } from '../../src/core/index.ts'
 import { memoryRecordFiles } from '../../src/core/store/record-file.ts'
@@ -415,5 +415,37 @@ describe('backup and restoreBackup', () => {
     await expect(mem.restoreBackup(new Uint8Array(0), { mode: 'overwrite' } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     await mem.close()
     await expect(mem.backup()).rejects.toMatchObject({ code: 'CLOSED' })
+  })
+})
+
+describe('the zip a backup writes', () => {
+  it("CRC-32 matches zlib's, so other zip tools accept each member", async () => {
+    const { crc32 } = await import('../../src/core/backup/crc32.ts')
+    const { crc32: zlibCrc32 } = await import('node:zlib')
+    for (const bytes of [new Uint8Array(0), strToU8('tiermem'), new Uint8Array(100_000).map((_, i) => (i * 7919) & 255)]) {
+      expect(crc32(bytes)).toBe(zlibCrc32(bytes) >>> 0)
+    }
+  })
+
+  it('record files deflated by an injected deflater (the browser lends its compression workers) read back, stored or deflated', async () => {
+    let calls = 0
+    const src = await createMemory({
+      ...plainLayers,
+      maintenanceIntervalMs: 0,
+      stores: {
+        // Stores every other file instead of deflating it, as a worker does where deflate saves too little.
+        deflate: async (payloads, level) =>
+          payloads.map((payload) => (calls++ % 2 ? { payload: deflateSync(payload, { level: level as 1 }), deflated: true } : { payload, deflated: false })),
+      },
+    })
+    await src.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: `k${i}`, value: 'x'.repeat(500) + i })))
+    const zip = await backupOf(src)
+    expect(calls).toBeGreaterThan(1)
+    const dst = await fresh()
+    expect(await dst.restoreBackup(zip)).toMatchObject({ restored: 3000 })
+    // fflate's own reader agrees with ours on every member.
+    const members = unzipSync(zip)
+    expect(Object.keys(members).filter((name) => name.startsWith('records/'))).toHaveLength(calls)
+    for (const m of [src, dst]) await m.close()
   })
 })

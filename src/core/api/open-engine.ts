@@ -98,6 +98,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     cleanupAlerted: false,
     integrity: newIntegrityState(),
     ...(options.stores?.records ? { records: options.stores.records } : {}),
+    ...(options.stores?.deflate ? { deflate: options.stores.deflate } : {}),
   }
   emitEventsOf(ctx.feed, ctx.events)
   ctx.metrics.enabled = options.metrics ?? true

@@ -1,4 +1,5 @@
 /** Public types of the Memory contract (see API.md). */
+import type { Deflater } from '../store/deflater.ts'
 import type { RecordFiles } from '../store/record-file.ts'
 import type { Store } from '../store/store.ts'
 
@@ -380,7 +381,7 @@ export interface MemoryOptions {
    * Float32 copies of vectors in, for re-ranking (the browser worker passes OPFS ones; without
    * them, re-ranking reads the vectors' entries).
    */
-  stores?: { warm?: Store; cold?: Store; records?: RecordFiles }
+  stores?: { warm?: Store; cold?: Store; records?: RecordFiles; deflate?: Deflater }
   /** Automatic snapshots kept beside the memory (docs/backup-format.md). */
   backup?: { auto?: AutoBackupOptions }
   /**

@@ -1,4 +1,6 @@
-import { Zip, ZipDeflate, ZipPassThrough } from 'fflate'
+import { deflateSync, Zip, ZipDeflate, ZipPassThrough, type AsyncFlateStreamHandler, type ZipInputFile } from 'fflate'
+import type { Deflater } from '../store/deflater.ts'
+import { crc32 } from './crc32.ts'
 import { closedError } from '../api/calls.ts'
 import { getMany, reportBackgroundError, storeKey, type EngineContext } from '../engine/engine-context.ts'
 import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
@@ -132,15 +134,38 @@ export async function openBackupStream(
     file.push(bytes, true)
     if (zipError) throw zipError
   }
+  /** A member deflated elsewhere (or stored where deflate saved too little), added to the zip as it is. */
+  const addDeflated = (name: string, size: number, crc: number, payload: Uint8Array, deflated: boolean) => {
+    const file = { filename: name, size, crc, compression: deflated ? 8 : 0, ondata: undefined as unknown as AsyncFlateStreamHandler }
+    zip.add(file as unknown as ZipInputFile)
+    file.ondata(null, payload as Uint8Array<ArrayBuffer>, true)
+    if (zipError) throw zipError
+  }
+  const deflate: Deflater =
+    ctx.deflate ?? (async (payloads, at) => payloads.map((payload) => ({ payload: deflateSync(payload, { level: at as 0 }), deflated: true })))
+  /** Record files being deflated, oldest first: each joins the zip in order once done; two may be in flight. */
+  const deflating: Array<Promise<() => void>> = []
+  const flushDeflated = async (keep: number) => {
+    while (deflating.length > keep) (await deflating.shift()!)()
+  }
   const closeRecordFile = async () => {
     if (builder.records === 0) return
     const bytes = builder.finish()
     const name = recordFileName(files.length + 1)
-    files.push({ name, sha256: await sha256Hex(bytes), bytes: bytes.byteLength, records: builder.records })
-    addFile(name, bytes)
+    const entry: ManifestFile = { name, sha256: await sha256Hex(bytes), bytes: bytes.byteLength, records: builder.records }
+    files.push(entry)
+    const crc = crc32(bytes)
     builder = new RecordFileBuilder()
+    // The bytes are handed to the deflater (maybe transferred to its worker): nothing here reads them after.
+    const done = deflate([bytes], level).then(
+      ([result]) =>
+        () =>
+          addDeflated(name, entry.bytes, crc, result!.payload, result!.deflated),
+    )
+    done.catch(() => undefined)
+    deflating.push(done)
+    await flushDeflated(2)
   }
-
   const step = async (): Promise<void> => {
     if (ctx.closed) throw closedError()
     if (phase === 'entries') {
@@ -166,6 +191,7 @@ export async function openBackupStream(
       phase = 'end'
     } else {
       await closeRecordFile()
+      await flushDeflated(0)
       const manifest: BackupManifest = {
         format: BACKUP_FORMAT,
         version: BACKUP_VERSION,

@@ -1,5 +1,6 @@
 import type { BatchOptions, Store, StoreOp } from '../store/store.ts'
 import type { RecordFiles } from '../store/record-file.ts'
+import type { Deflater } from '../store/deflater.ts'
 import { storeKeyOf } from '../registry/entry-record.ts'
 import type { EventBus } from '../api/event-bus.ts'
 import type { ChangeFeed } from './change-feed.ts'
@@ -86,6 +87,8 @@ export interface EngineContext {
   embeddings?: EngineEmbeddings
   /** Files of fixed-width records beside the stores, where the platform has them (vector copies, restore spools). */
   readonly records?: RecordFiles
+  /** Deflate off the engine's thread, where the platform has it (backups' record files). */
+  readonly deflate?: Deflater
 }
 
 export function storeKey(ctx: EngineContext, slot: number): string {

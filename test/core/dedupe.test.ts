@@ -81,3 +81,39 @@ describe('dedupe()', () => {
     await mem.close()
   })
 })
+
+describe('put(..., { dedupe: true })', () => {
+  it('a put of bytes a stored entry holds merges into it when that entry is at least as important', async () => {
+    const h = await open(plainLayers)
+    const { mem } = h
+    await mem.put('first', { text: 'same' }, { importance: 0.8, tags: ['a'], tier: 'cold' })
+    const info = await mem.put('second', { text: 'same' }, { importance: 0.5, tags: ['b'], dedupe: true })
+    expect(info.key).toBe('first')
+    expect(info.tags.sort()).toEqual(['a', 'b'])
+    expect(info.accessCount).toBe(1)
+    expect(await mem.has('second')).toBe(false)
+    expect((await mem.query({})).map((e) => e.key)).toEqual(['first'])
+    // Without the option, the same put is an entry of its own.
+    await mem.put('third', { text: 'same' })
+    expect(await mem.has('third')).toBe(true)
+    await h.reopen()
+    expect(await h.mem.getEntry('first')).toMatchObject({ accessCount: 1 })
+    await h.mem.close()
+  })
+
+  it("a more important put takes the stored copy's place, with its reads and tags", async () => {
+    const h = await open(plainLayers)
+    const { mem } = h
+    await mem.put('old', 'same bytes', { importance: 0.2, tags: ['x'] })
+    for (let i = 0; i < 3; i++) await mem.get('old')
+    const info = await mem.put('new', 'same bytes', { importance: 0.9, dedupe: true })
+    expect(info).toMatchObject({ key: 'new', accessCount: 3, tags: ['x'] })
+    expect(await mem.has('old')).toBe(false)
+    expect(h.events.evicted).toEqual([expect.objectContaining({ key: 'old', reason: 'dedupe' })])
+    // Different bytes, or another namespace: no merge.
+    expect((await mem.put('other', 'other bytes', { dedupe: true })).key).toBe('other')
+    expect((await mem.put('ns', 'same bytes', { namespace: 'n2', dedupe: true })).key).toBe('ns')
+    await expect(mem.put('bad', 1, { dedupe: 'yes' as never })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    await mem.close()
+  })
+})

@@ -221,6 +221,13 @@ export interface PutOptions {
   embed?: boolean | string
   /** A vector computed elsewhere, stored with the entry (no embedder needed); its length must be the embedder's dims. */
   vector?: Float32Array
+  /**
+   * Deduplicate at put time (seed 002): if another stored entry of the namespace holds the same
+   * bytes, one entry remains — the more important (the stored one on a tie), with the other's
+   * reads and tags — and the put resolves to it, so `info.key` may be the other's key. Costs a
+   * pass over the namespace's entries per put.
+   */
+  dedupe?: boolean
 }
 
 export interface EntryInfo {

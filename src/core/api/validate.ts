@@ -20,6 +20,7 @@ const PUT_OPTION_KEYS = new Set([
   'durable',
   'embed',
   'vector',
+  'dedupe',
 ])
 
 export function checkKey(key: unknown): asserts key is string {
@@ -116,6 +117,7 @@ export function checkPutOptions(options: PutOptions | undefined, extraKeys?: Rea
   if (options.durable !== undefined && typeof options.durable !== 'boolean') {
     throw new TiermemError('INVALID_OPTION', 'durable must be a boolean')
   }
+  if (options.dedupe !== undefined && typeof options.dedupe !== 'boolean') throw new TiermemError('INVALID_OPTION', 'dedupe must be a boolean')
   if (options.durable === false && options.tier !== undefined && options.tier !== 'hot') {
     throw new TiermemError('INVALID_OPTION', `a durable: false entry lives only in hot memory; tier '${options.tier}' needs durable: true`)
   }

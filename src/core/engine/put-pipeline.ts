@@ -16,6 +16,8 @@ import { packIntoPages, reclaimPages, withEmptiedPages } from '../persistence/wa
 import { checkKey, checkNamespace, checkPutOptions } from '../api/validate.ts'
 import { noteKeyWrites } from './read-order.ts'
 import { clearDamage } from '../persistence/integrity.ts'
+import { settleDedupes } from './put-dedupe.ts'
+import { removeEntries } from './removal.ts'
 
 /** Puts that arrive while the lane is busy share one store batch (group commit). */
 export interface PutGroup {
@@ -56,8 +58,8 @@ export function preparePut(
   const bytes = copyBytes(encoded ?? encodeValue(value))
   // The vector options make a companion put (the entry's vector); they are not the entry's metadata.
   // Copied out only when given: every put passes here, and most carry neither.
-  const { embed, vector } = opts
-  const rest = embed === undefined && vector === undefined ? opts : withoutVectorOptions(opts)
+  const { embed, vector, dedupe } = opts
+  const rest = embed === undefined && vector === undefined && dedupe === undefined ? opts : withoutVectorOptions(opts)
   const prepared: PreparedPut = {
     namespace,
     key,
@@ -71,6 +73,7 @@ export function preparePut(
     resolve: noop,
     reject: noop,
   }
+  if (dedupe) prepared.dedupe = true
   if (embed !== undefined || vector !== undefined) {
     const make = companionMakers.get(ctx)
     if (!make) throw new TiermemError('EMBEDDER_MISSING', 'this memory cannot store vectors')
@@ -82,7 +85,7 @@ export function preparePut(
 function noop(): void {}
 
 function withoutVectorOptions(options: PutOptions): PutOptions {
-  const { embed: _embed, vector: _vector, ...rest } = options
+  const { embed: _embed, vector: _vector, dedupe: _dedupe, ...rest } = options
   return rest
 }
 
@@ -235,6 +238,8 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     return
   }
   await settleMaking(group)
+  // put(..., { dedupe }) that a stored entry already holds: merged into it, or it into the put.
+  const replacedDuplicates = group.items.some((item) => item.dedupe) ? await settleDedupes(ctx, group) : []
   const { planned, latest, replaced } = planGroup(ctx, group.items)
 
   // Commit, and apply each put to the registry as soon as the batch holding it has landed. A
@@ -278,6 +283,10 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
     }
   }
   enforceHotBudget(ctx)
+  // Stored duplicates a more important deduplicating put took the place of (their reads and tags are in it).
+  const landedItems = new Set(landed.map((p) => p.item))
+  const superseded = replacedDuplicates.filter((d) => landedItems.has(d.item) && reg.isLive(d.slot, d.gen)).map((d) => d.slot)
+  if (superseded.length > 0) await removeEntries(ctx, superseded, 'dedupe').catch((error: unknown) => reportBackgroundError(ctx, 'dedupe-failed', error))
   for (const p of landed) {
     if (p.info!.tier === 'hot' && ctx.reg.tier[p.slot] !== HOT) p.info!.tier = 'warm'
     p.item.resolve(p.info!)

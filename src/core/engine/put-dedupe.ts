@@ -1,5 +1,4 @@
 import { getMany, storeKey, type EngineContext } from './engine-context.ts'
-import type { PutGroup } from './put-pipeline.ts'
 import type { PreparedPut } from './put-plan.ts'
 import { hashBytes } from '../persistence/content-hash.ts'
 import { commitChanges } from '../persistence/journal.ts'
@@ -24,11 +23,11 @@ export interface Superseded {
  * - else the put, with the stored one's reads and tags; the stored one is removed once the put has
  *   landed (returned here for the group to do).
  */
-export async function settleDedupes(ctx: EngineContext, group: PutGroup): Promise<Superseded[]> {
+export async function settleDedupes(ctx: EngineContext, items: readonly PreparedPut[]): Promise<{ kept: PreparedPut[]; superseded: Superseded[] }> {
   const { reg } = ctx
   const superseded: Superseded[] = []
   const kept: PreparedPut[] = []
-  for (const item of group.items) {
+  for (const item of items) {
     const duplicate = item.dedupe && item.unit === undefined ? await findDuplicate(ctx, item) : -1
     if (duplicate < 0) {
       kept.push(item)
@@ -51,8 +50,7 @@ export async function settleDedupes(ctx: EngineContext, group: PutGroup): Promis
     superseded.push({ slot: duplicate, gen: reg.gen[duplicate]!, item })
     kept.push(item)
   }
-  group.items = kept
-  return superseded
+  return { kept, superseded }
 }
 
 /** The slot of another stored entry of the put's namespace with the same bytes, or -1. */

@@ -16,7 +16,7 @@ import { packIntoPages, reclaimPages, withEmptiedPages } from '../persistence/wa
 import { checkKey, checkNamespace, checkPutOptions } from '../api/validate.ts'
 import { noteKeyWrites } from './read-order.ts'
 import { clearDamage } from '../persistence/integrity.ts'
-import { settleDedupes } from './put-dedupe.ts'
+import { settleDedupes, type Superseded } from './put-dedupe.ts'
 import { removeEntries } from './removal.ts'
 
 /** Puts that arrive while the lane is busy share one store batch (group commit). */
@@ -239,7 +239,12 @@ async function commitGroup(ctx: EngineContext, group: PutGroup): Promise<void> {
   }
   await settleMaking(group)
   // put(..., { dedupe }) that a stored entry already holds: merged into it, or it into the put.
-  const replacedDuplicates = group.items.some((item) => item.dedupe) ? await settleDedupes(ctx, group) : []
+  let replacedDuplicates: Superseded[] = []
+  if (group.items.some((item) => item.dedupe)) {
+    const settled = await settleDedupes(ctx, group.items)
+    group.items = settled.kept
+    replacedDuplicates = settled.superseded
+  }
   const { planned, latest, replaced } = planGroup(ctx, group.items)
 
   // Commit, and apply each put to the registry as soon as the batch holding it has landed. A

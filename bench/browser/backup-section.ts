@@ -5,13 +5,7 @@
  */
 import { openMemory, type RemoteMemory } from '../../src/index.ts'
 
-interface ChatRecord {
-  id: string
-  conv: string
-  role: string
-  ts: number
-  text: string
-}
+import type { ChatRecord } from '../corpus.ts'
 type Add = (row: { group: string; name: string; value: number; unit: string; peer?: string; ratio?: number; goal?: string; pass?: boolean }) => void
 
 const ENTRIES = 100_000

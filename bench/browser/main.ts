@@ -16,13 +16,7 @@ import { recallSection } from './recall-section.ts'
 import { backupSection } from './backup-section.ts'
 import type { Library } from './recall.worker.ts'
 
-interface ChatRecord {
-  id: string
-  conv: string
-  role: string
-  ts: number
-  text: string
-}
+import type { ChatRecord } from '../corpus.ts'
 export interface Row {
   group: string
   name: string
@@ -353,26 +347,34 @@ async function reads(fixed: ChatRecord[]): Promise<void> {
   rawWorker.terminate()
 }
 
+/** The records encoded as msgpack and joined into blocks of ~64 KiB: what the raw deflate + OPFS peers write. */
+function encodedBlocks(corpus: ChatRecord[]): Uint8Array[] {
+  const packr = new Packr({ moreTypes: true, structuredClone: true })
+  const blocks: Uint8Array[] = []
+  let pending: Uint8Array[] = []
+  let pendingBytes = 0
+  const seal = () => {
+    const joined = new Uint8Array(pendingBytes)
+    let at = 0
+    for (const b of pending) (joined.set(b, at), (at += b.byteLength))
+    blocks.push(joined)
+    pending = []
+    pendingBytes = 0
+  }
+  for (const r of corpus) {
+    const bytes = packr.pack(r)
+    pending.push(bytes)
+    pendingBytes += bytes.byteLength
+    if (pendingBytes >= 64 * 1024) seal()
+  }
+  if (pendingBytes > 0) seal()
+  return blocks
+}
+
 async function cold(corpus: ChatRecord[]): Promise<void> {
   const jsonBytes = corpus.reduce((sum, r) => sum + new TextEncoder().encode(JSON.stringify(r)).byteLength, 0)
   // The physical limit: the same encoded bytes, deflated in 64 KiB blocks and appended to OPFS.
-  const packr = new Packr({ moreTypes: true, structuredClone: true })
-  const blocks: Uint8Array[] = []
-  let block: Uint8Array[] = []
-  let blockBytes = 0
-  for (const r of corpus) {
-    const bytes = packr.pack(r)
-    block.push(bytes)
-    blockBytes += bytes.byteLength
-    if (blockBytes >= 64 * 1024) {
-      const joined = new Uint8Array(blockBytes)
-      let at = 0
-      for (const b of block) (joined.set(b, at), (at += b.byteLength))
-      blocks.push(joined)
-      block = []
-      blockBytes = 0
-    }
-  }
+  const blocks = encodedBlocks(corpus)
   const rawWorker = new Worker(new URL('./peer-raw.worker.ts', import.meta.url), { type: 'module' })
   let last = { stored: 0, rawStored: 0, demoted: 0 }
   // The raw limit: fflate's defaults, as the issue sets it; and (a reference) with the smaller
@@ -479,25 +481,7 @@ async function cold(corpus: ChatRecord[]): Promise<void> {
  * encoded bytes, rounds paired. Saved = 1 − what OPFS keeps of them / their encoded bytes.
  */
 async function archiving(corpus: ChatRecord[]): Promise<void> {
-  const packr = new Packr({ moreTypes: true, structuredClone: true })
-  const blocks: Uint8Array[] = []
-  let pending: Uint8Array[] = []
-  let pendingBytes = 0
-  const seal = () => {
-    const joined = new Uint8Array(pendingBytes)
-    let at = 0
-    for (const b of pending) (joined.set(b, at), (at += b.byteLength))
-    blocks.push(joined)
-    pending = []
-    pendingBytes = 0
-  }
-  for (const r of corpus) {
-    const bytes = packr.pack(r)
-    pending.push(bytes)
-    pendingBytes += bytes.byteLength
-    if (pendingBytes >= 64 * 1024) seal()
-  }
-  if (pendingBytes > 0) seal()
+  const blocks = encodedBlocks(corpus)
   const rawWorker = new Worker(new URL('./peer-raw.worker.ts', import.meta.url), { type: 'module' })
   const mem = await openMemory({ name: fresh('archive'), ...plain, warm: { maxBytes: 1e12 }, cold: { maxBytes: 1e12 } })
   let round = 0

@@ -5,6 +5,7 @@ import { commitChanges } from '../persistence/journal.ts'
 import { readWarm } from '../persistence/warm-values.ts'
 import { readRecord, toEntryInfo } from '../registry/entry-record.ts'
 import { COLD, DURABLE, EVICTABLE } from '../registry/registry.ts'
+import { applyMerged, sameBytes } from '../lifecycle/dedupe.ts'
 
 /** A stored duplicate a put takes the place of: removed once the put has landed. */
 export interface Superseded {
@@ -64,7 +65,7 @@ async function findDuplicate(ctx: EngineContext, item: PreparedPut): Promise<num
     if (reg.hashHi[slot] !== hi || reg.hashLo[slot] !== lo || reg.sizeBytes[slot] !== size) continue
     if (!(reg.flags[slot]! & DURABLE) || reg.expiresAt[slot]! <= now || reg.refCount[slot]! > 0) continue
     const [bytes] = reg.tier[slot] === COLD ? await getMany(ctx.cold, [storeKey(ctx, slot)]) : await readWarm(ctx, [slot], false)
-    if (bytes && equal(bytes, item.bytes)) return slot
+    if (sameBytes(bytes, item.bytes)) return slot
   }
   return -1
 }
@@ -80,25 +81,5 @@ async function mergePutInto(ctx: EngineContext, slot: number, item: PreparedPut)
   const ttl = item.options.ttlMs ?? ctx.policy.layers[item.layer]?.ttlMs
   record.expiresAt = Math.max(record.expiresAt, ttl === undefined ? Number.POSITIVE_INFINITY : item.at + ttl)
   if (item.options.evictable === false) record.flags &= ~EVICTABLE
-  await commitChanges(ctx, [
-    {
-      entry: record,
-      apply: () => {
-        reg.touch(slot, record.lastAccessedAt)
-        reg.accessCount[slot] = record.accessCount
-        if (record.expiresAt !== reg.expiresAt[slot]) {
-          reg.expiresAt[slot] = record.expiresAt
-          if (record.expiresAt !== Number.POSITIVE_INFINITY) reg.expiry.push(record.expiresAt, slot, reg.gen[slot]!)
-        }
-        reg.flags[slot] = record.flags
-        if (record.tags) reg.tags.set(slot, record.tags)
-      },
-    },
-  ])
-}
-
-function equal(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
+  await commitChanges(ctx, [{ entry: record, apply: () => applyMerged(ctx, slot, record) }])
 }

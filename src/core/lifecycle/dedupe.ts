@@ -5,7 +5,7 @@ import { removeEntries } from '../engine/removal.ts'
 import type { Change } from '../persistence/journal.ts'
 import { encodeValue } from '../persistence/codec.ts'
 import { readWarm } from '../persistence/warm-values.ts'
-import { readRecord } from '../registry/entry-record.ts'
+import { readRecord, type EntryRecord } from '../registry/entry-record.ts'
 import { COLD, DURABLE, EVICTABLE } from '../registry/registry.ts'
 import { hotValue } from './tier-moves.ts'
 
@@ -41,7 +41,7 @@ export async function dedupe(ctx: EngineContext): Promise<DedupeResult> {
       const keeper = [...group].sort(
         (a, b) => reg.importance[b]! - reg.importance[a]! || reg.accessCount[b]! - reg.accessCount[a]! || reg.createdAt[a]! - reg.createdAt[b]!,
       )[0]!
-      const same = group.filter((slot) => slot !== keeper && equal(bytes.get(slot), bytes.get(keeper)))
+      const same = group.filter((slot) => slot !== keeper && sameBytes(bytes.get(slot), bytes.get(keeper)))
       if (same.length === 0) continue
       result.groups++
       removals.push(...same)
@@ -66,19 +66,33 @@ function mergeInto(ctx: EngineContext, keeper: number, others: readonly number[]
     for (const tag of reg.tags.get(slot) ?? []) tags.add(tag)
   }
   record.tags = tags.size > 0 ? [...tags] : undefined
-  const apply = () => {
-    // touch() moves it to the recent end and counts one read; the count is then set to the sum.
-    reg.touch(keeper, record.lastAccessedAt)
-    reg.accessCount[keeper] = record.accessCount
-    if (record.expiresAt !== reg.expiresAt[keeper]) {
-      reg.expiresAt[keeper] = record.expiresAt
-      if (record.expiresAt !== Number.POSITIVE_INFINITY) reg.expiry.push(record.expiresAt, keeper, reg.gen[keeper]!)
-    }
-    reg.flags[keeper] = record.flags
-    if (record.tags) reg.tags.set(keeper, record.tags)
-  }
+  const apply = () => applyMerged(ctx, keeper, record)
   // A keeper that lives in hot memory only has nothing to journal.
   return reg.flags[keeper]! & DURABLE ? { entry: record, apply } : { apply }
+}
+
+/**
+ * A kept entry's merged record into the registry, once journalled: reads, latest access (and its
+ * place in the recency list), expiry, flags and tags. Shared by dedupe() and put's dedupe.
+ */
+export function applyMerged(ctx: EngineContext, slot: number, record: EntryRecord): void {
+  const { reg } = ctx
+  // touch() moves it to the recent end and counts one read; the count is then set to the merged one.
+  reg.touch(slot, record.lastAccessedAt)
+  reg.accessCount[slot] = record.accessCount
+  if (record.expiresAt !== reg.expiresAt[slot]) {
+    reg.expiresAt[slot] = record.expiresAt
+    if (record.expiresAt !== Number.POSITIVE_INFINITY) reg.expiry.push(record.expiresAt, slot, reg.gen[slot]!)
+  }
+  reg.flags[slot] = record.flags
+  if (record.tags) reg.tags.set(slot, record.tags)
+}
+
+/** Whether two values' bytes are the same (the content hash only proposes it). */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (!a || !b || a.byteLength !== b.byteLength) return false
+  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** Each slot's encoded bytes, from wherever it is (a volatile hot entry is encoded from its value). */
@@ -104,10 +118,4 @@ async function valuesOf(ctx: EngineContext, slots: readonly number[]): Promise<M
   warm.forEach((slot, i) => out.set(slot, w[i]))
   cold.forEach((slot, i) => out.set(slot, c[i]))
   return out
-}
-
-function equal(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (!a || !b || a.byteLength !== b.byteLength) return false
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false
-  return true
 }

@@ -6,25 +6,11 @@ import { DAY, fakeClock, open, openOver, plainLayers, type FakeClock } from './h
 import { memoryStoreData } from '../../src/core/store/memory-store.ts'
 import { sha256Hex } from '../../src/core/backup/sha256-hex.ts'
 import { RecordFileBuilder } from '../../src/core/backup/record-frames.ts'
+import type { RecordMeta } from '../../src/core/backup/backup-format.ts'
 import { encodeValue } from '../../src/core/persistence/codec.ts'
 import { formatHash, hashBytes } from '../../src/core/persistence/content-hash.ts'
 
-async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = []
-  const reader = stream.getReader()
-  for (;;) {
-    const { done, value } = await reader.read()
-    if (done) break
-    chunks.push(value)
-  }
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0))
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.byteLength
-  }
-  return out
-}
+const readAll = async (stream: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(stream).arrayBuffer())
 
 const backupOf = async (mem: Memory, options?: Parameters<Memory['backup']>[0]) => readAll(await mem.backup(options))
 
@@ -38,6 +24,40 @@ async function contents(mem: Memory, namespace?: string): Promise<Array<[string,
     out.push([`${e.namespace}/${e.key}`, value, rest])
   }
   return out
+}
+
+/** A put record's metadata as a backup writes it; each test changes what it is about. */
+const putMeta = (fields: Partial<RecordMeta>): RecordMeta => ({
+  ns: 'default',
+  key: 'k',
+  type: 'context',
+  layer: 'interact',
+  tier: 'warm',
+  importance: 0.5,
+  relevance: 0.5,
+  createdAt: 1,
+  lastAccessedAt: 1,
+  accessCount: 0,
+  expiresAt: null,
+  ttlMs: null,
+  evictable: true,
+  hash: '0000000000000000',
+  ...fields,
+})
+
+/** Puts `rec` in place of the first record file, with the manifest's entry (and, if given, its counts) redone to match. */
+async function replaceFirstRecordFile(files: Record<string, Uint8Array>, rec: Uint8Array, only?: { records: number; entries: number; valueBytes: number }) {
+  files['records/000001.rec'] = rec
+  const manifest = JSON.parse(strFromU8(files['manifest.json']!)) as {
+    files: Array<{ sha256: string; bytes: number; records: number }>
+    counts: { entries: number; valueBytes: number }
+  }
+  const first = { ...manifest.files[0]!, sha256: await sha256Hex(rec), bytes: rec.length }
+  if (only) {
+    manifest.files = [{ ...first, records: only.records }]
+    manifest.counts = { ...manifest.counts, entries: only.entries, valueBytes: only.valueBytes }
+  } else manifest.files[0] = first
+  files['manifest.json'] = strToU8(JSON.stringify(manifest))
 }
 
 function manifestOf(zip: Uint8Array): Record<string, unknown> {
@@ -207,6 +227,18 @@ describe('backup and restoreBackup', () => {
     for (const m of [src, dst, again]) await m.close()
   })
 
+  it('two restores from streams issued together each read their own spool, and apply in issue order', async () => {
+    const one = await fresh()
+    await one.putMany(Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: `one ${i}` })))
+    const two = await fresh()
+    await two.putMany(Array.from({ length: 300 }, (_, i) => ({ key: `k${i}`, value: `two ${i}` })))
+    const records = memoryRecordFiles()
+    const target = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, stores: { records } })
+    await Promise.all([target.restoreBackup(await one.backup()), target.restoreBackup(await two.backup())])
+    expect(await target.getMany(['k0', 'k299'])).toEqual(['two 0', 'two 299'])
+    for (const m of [one, two, target]) await m.close()
+  })
+
   it('survives a reopen of the source: the next incremental still names the last backup', async () => {
     const h = await open(plainLayers)
     await h.mem.put('a', 1)
@@ -323,33 +355,13 @@ describe('backup and restoreBackup', () => {
         async (files) => {
           const head = new Uint8Array(5 + 4)
           head.set([0x54, 0x4d, 0x42, 0x4b, 1])
-          const meta = strToU8(
-            JSON.stringify({
-              ns: 'default',
-              key: 'huge',
-              type: 'context',
-              layer: 'main',
-              tier: 'warm',
-              importance: 0.5,
-              relevance: 0.5,
-              createdAt: 1,
-              lastAccessedAt: 1,
-              accessCount: 0,
-              expiresAt: null,
-              ttlMs: null,
-              evictable: true,
-              hash: '0000000000000000',
-            }),
-          )
+          const meta = strToU8(JSON.stringify(putMeta({ key: 'huge', layer: 'main' })))
           const rec = new Uint8Array(5 + 4 + meta.length + 4)
           rec.set(head.subarray(0, 5))
           new DataView(rec.buffer).setUint32(5, meta.length, true)
           rec.set(meta, 9)
           new DataView(rec.buffer).setUint32(9 + meta.length, 300 * 1024 * 1024, true)
-          files['records/000001.rec'] = rec
-          const manifest = JSON.parse(strFromU8(files['manifest.json']!)) as { files: Array<{ sha256: string; bytes: number; records: number }> }
-          manifest.files[0] = { ...manifest.files[0]!, sha256: await sha256Hex(rec), bytes: rec.length }
-          files['manifest.json'] = strToU8(JSON.stringify(manifest))
+          await replaceFirstRecordFile(files, rec)
         },
         true,
       )
@@ -370,34 +382,8 @@ describe('backup and restoreBackup', () => {
           const builder = new RecordFileBuilder()
           const value = encodeValue('x')
           const { hi, lo } = hashBytes(value)
-          builder.add(
-            {
-              ns: 'tiermem:embeddings',
-              key: 'k',
-              type: 'context',
-              layer: 'interact',
-              tier: 'warm',
-              importance: 0.5,
-              relevance: 0.5,
-              createdAt: 1,
-              lastAccessedAt: 1,
-              accessCount: 0,
-              expiresAt: null,
-              ttlMs: null,
-              evictable: true,
-              hash: formatHash(hi, lo),
-            },
-            value,
-          )
-          const rec = builder.finish()
-          files['records/000001.rec'] = rec
-          const manifest = JSON.parse(strFromU8(files['manifest.json']!)) as {
-            files: Array<{ sha256: string; bytes: number; records: number }>
-            counts: { entries: number; valueBytes: number }
-          }
-          manifest.files = [{ ...manifest.files[0]!, sha256: await sha256Hex(rec), bytes: rec.length, records: 1 }]
-          manifest.counts = { ...manifest.counts, entries: 1, valueBytes: value.length }
-          files['manifest.json'] = strToU8(JSON.stringify(manifest))
+          builder.add(putMeta({ ns: 'tiermem:embeddings', hash: formatHash(hi, lo) }), value)
+          await replaceFirstRecordFile(files, builder.finish(), { records: 1, entries: 1, valueBytes: value.length })
         },
         true,
       )

@@ -29,6 +29,18 @@ import { sha256Hex } from './sha256-hex.ts'
 /** Puts per atomic commit while applying: each is one unit, all of it lands or none. */
 const APPLY_CHUNK = 512
 
+/** Spool names of the restores running now, per memory. */
+const spoolsInUse = new WeakMap<EngineContext, Set<string>>()
+
+function claimSpoolName(ctx: EngineContext): string {
+  let used = spoolsInUse.get(ctx)
+  if (!used) spoolsInUse.set(ctx, (used = new Set()))
+  let n = 0
+  while (used.has(`restore-${n}`)) n++
+  used.add(`restore-${n}`)
+  return `restore-${n}`
+}
+
 /** One backup of the chain, checked: its manifest and where its record files are. */
 interface Verified {
   source: ByteSource
@@ -54,10 +66,16 @@ export function restoreBackup(ctx: EngineContext, sources: unknown, options: unk
   const list = Array.isArray(sources) ? sources : [sources]
   if (list.length === 0) return Promise.reject(new TiermemError('INVALID_OPTION', 'restoreBackup needs at least one backup'))
   const opened: ByteSource[] = []
+  const spools: string[] = []
   // Checking starts now, beside whatever runs; the restore takes its place in issue order at
   // once, so writes issued after it land after it (they wait while it is checked and applied).
   const checking = (async () => {
-    for (let i = 0; i < list.length; i++) opened.push(await toByteSource(list[i], ctx.records, `restore-${i}`))
+    for (const source of list) {
+      // A spool of its own: two restores running at once must never read each other's bytes.
+      const name = claimSpoolName(ctx)
+      spools.push(name)
+      opened.push(await toByteSource(source, ctx.records, name))
+    }
     const chain: Verified[] = []
     for (const source of opened) chain.push(await verify(ctx, source))
     checkChain(chain)
@@ -76,7 +94,10 @@ export function restoreBackup(ctx: EngineContext, sources: unknown, options: unk
     const total = applied.reduce((n, b) => n + b.manifest.counts.entries + b.manifest.counts.deletes, 0)
     return apply(ctx, applied, mode, total, onProgress)
   })
-  const release = () => Promise.all(opened.map((source) => source.release().catch(() => undefined)))
+  const release = async () => {
+    await Promise.all(opened.map((source) => source.release().catch(() => undefined)))
+    for (const name of spools) spoolsInUse.get(ctx)?.delete(name)
+  }
   return restored.then(
     async (result) => (await release(), result),
     async (error: unknown) => {
@@ -240,8 +261,16 @@ async function apply(
   }
   for (const { source, manifest, files } of chain) {
     const now = ctx.clock.now()
-    for (const member of files) {
+    for (const [f, member] of files.entries()) {
       const bytes = await readZipMember(source, member)
+      // Read again, so checked again: bytes that changed since the first pass (a caller's buffer
+      // reused meanwhile) are refused, never written unchecked.
+      if ((await sha256Hex(bytes)) !== manifest.files[f]!.sha256) {
+        throw new TiermemError(
+          'BACKUP_INVALID',
+          `'${member.name}' changed after it was checked (was the source modified during the restore?); what was applied before it stays: restore again`,
+        )
+      }
       for (const { meta, value } of readFrames(bytes, member.name)) {
         const storeKey = `${meta.ns}\u0000${meta.key}`
         if (inChunk.has(storeKey)) await flush()

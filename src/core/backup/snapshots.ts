@@ -72,8 +72,19 @@ export class Snapshots {
     return Array.isArray(list) ? (list as SnapshotInfo[]) : []
   }
 
-  /** A snapshot now if anything durable changed since the last one; resolves to it, or undefined. */
-  async takeIfChanged(): Promise<SnapshotInfo | undefined> {
+  private taking: Promise<unknown> = Promise.resolve()
+
+  /**
+   * A snapshot now if anything durable changed since the last one; resolves to it, or undefined.
+   * One at a time: the one at close may come while the timer's is still streaming.
+   */
+  takeIfChanged(): Promise<SnapshotInfo | undefined> {
+    const run = this.taking.then(() => this.take())
+    this.taking = run.catch(() => undefined)
+    return run
+  }
+
+  private async take(): Promise<SnapshotInfo | undefined> {
     const { ctx } = this
     if (ctx.closed || !this.dirty) return undefined
     // Cleared before reading: a change while the snapshot streams makes the next one.

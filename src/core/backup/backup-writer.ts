@@ -1,4 +1,5 @@
 import { deflateSync, Zip, ZipDeflate, ZipPassThrough, type AsyncFlateStreamHandler, type ZipInputFile } from 'fflate'
+import { randomId } from '../engine/random-id.ts'
 import type { Deflater } from '../store/deflater.ts'
 import { crc32 } from './crc32.ts'
 import { closedError } from '../api/calls.ts'
@@ -44,12 +45,6 @@ interface BackupPlan {
   present: Uint8Array
 }
 
-function newId(): string {
-  const bytes = new Uint8Array(16)
-  globalThis.crypto.getRandomValues(bytes)
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-}
-
 async function planBackup(ctx: EngineContext, incremental: boolean): Promise<BackupPlan> {
   const { reg } = ctx
   const now = ctx.clock.now()
@@ -79,7 +74,7 @@ async function planBackup(ctx: EngineContext, incremental: boolean): Promise<Bac
     for (const key of parent.keys) if (!current.has(key)) deletes.push(key)
   }
   return {
-    id: newId(),
+    id: randomId(16),
     parent,
     parentIndex,
     createdAt: now,

@@ -1,4 +1,5 @@
 import { TiermemError } from '../api/errors.ts'
+import { randomId } from '../engine/random-id.ts'
 import type { MemoryEvents, MemoryStats, StorageWitness, WitnessRecord } from '../api/types.ts'
 import { reportBackgroundError, type EngineContext } from '../engine/engine-context.ts'
 import { decodeValue, encodeValue } from './codec.ts'
@@ -30,19 +31,13 @@ export interface StorageState {
 
 const states = new WeakMap<EngineContext, StorageState>()
 
-function newId(): string {
-  const bytes = new Uint8Array(12)
-  globalThis.crypto.getRandomValues(bytes)
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
-}
-
 /** Reads (or makes) the stores' incarnation and compares it with the witness; raises the alert. At open, before any write. */
 export async function checkIncarnation(ctx: EngineContext, witness: StorageWitness | undefined): Promise<void> {
   const [bytes] = await ctx.warm.getMany('meta', [INCARNATION_KEY])
   let incarnation = bytes ? readIncarnation(bytes) : undefined
   const fresh = incarnation === undefined && ctx.reg.size === 0
   if (!incarnation) {
-    incarnation = { id: newId(), createdAt: ctx.clock.now() }
+    incarnation = { id: randomId(12), createdAt: ctx.clock.now() }
     // Written with the first change the memory journals: an open alone writes nothing, and a
     // memory that never stored anything has nothing to lose to an eviction.
     ctx.journal.riders.push({ type: 'put', space: 'meta', key: INCARNATION_KEY, value: encodeValue(incarnation) })

@@ -29,9 +29,19 @@ export default defineConfig(({ mode }) => ({
         test: {
           name: 'node',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/browser/**', 'node_modules/**'],
+          exclude: ['test/browser/**', 'test/edge/**', 'node_modules/**'],
           environment: 'node',
           globalSetup: ['test/fixtures/global-setup.ts'],
+        },
+      },
+      // The edge variants where they run: workerd (Miniflare) and Deno, driven from Node.
+      {
+        test: {
+          name: 'edge',
+          include: ['test/edge/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 60_000,
+          hookTimeout: 90_000,
         },
       },
       // Only resolve a Chromium when browser tests are asked for.

@@ -1,0 +1,104 @@
+import { TiermemError } from '../../core/api/errors.ts'
+import { concatBytes } from '../../core/persistence/codec.ts'
+import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../../core/store/store.ts'
+import { validateBatch } from '../../core/store/validate-batch.ts'
+import type { DurableObjectStorage } from './platform.ts'
+
+/**
+ * A row holds at most this much of a value. Why: a Durable Object's SQLite refuses rows and BLOBs
+ * over 2 MB (the local simulator does not), so bigger values are kept in parts, in one transaction.
+ */
+export const PART_BYTES = 1024 * 1024
+
+const TABLE = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/
+
+/**
+ * A store in a Durable Object's SQLite storage: strongly consistent, and each batch is one
+ * synchronous transaction (all or nothing, however many ops). One table per store, so the warm
+ * and the cold tier of one object sit side by side. Keys sort by SQLite's BINARY collation (UTF-8
+ * bytes), which is code point order: it differs from code unit order only for keys mixing
+ * characters above U+FFFF with U+E000–U+FFFF, and the engine's own range keys are ASCII.
+ */
+export function durableObjectSqlStore(storage: DurableObjectStorage, options: { table: string }): Store {
+  const { table } = options
+  if (!TABLE.test(table)) throw new TiermemError('INVALID_OPTION', `'${table}' is not a table name: letters, digits and '_'`)
+  const sql = storage.sql
+  sql.exec(
+    `CREATE TABLE IF NOT EXISTS ${table} (space TEXT NOT NULL, key TEXT NOT NULL, part INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (space, key, part)) WITHOUT ROWID`,
+  )
+  let closed = false
+  const assertOpen = () => {
+    if (closed) throw new TiermemError('CLOSED', `this Durable Object store (${table}) is closed; open a new one`)
+  }
+
+  const read = (space: StoreSpace, key: string): Uint8Array | undefined => {
+    const rows = sql.exec(`SELECT bytes FROM ${table} WHERE space = ? AND key = ? ORDER BY part`, space, key).toArray()
+    if (rows.length === 0) return undefined
+    if (rows.length === 1) return new Uint8Array(rows[0]!['bytes'] as ArrayBuffer)
+    return concatBytes(rows.map((row) => new Uint8Array(row['bytes'] as ArrayBuffer)))
+  }
+
+  const apply = (op: StoreOp): void => {
+    if (op.type === 'deleteRange') {
+      sql.exec(`DELETE FROM ${table} WHERE space = ? AND key > ? AND key < ?`, op.space, op.after, op.before)
+      return
+    }
+    sql.exec(`DELETE FROM ${table} WHERE space = ? AND key = ?`, op.space, op.key)
+    if (op.type === 'delete') return
+    const value = op.value
+    // An empty value is still one row: a stored empty value is not a missing one.
+    for (let part = 0, at = 0; part === 0 || at < value.byteLength; part++, at += PART_BYTES) {
+      sql.exec(`INSERT INTO ${table} (space, key, part, bytes) VALUES (?, ?, ?, ?)`, op.space, op.key, part, value.slice(at, at + PART_BYTES))
+    }
+  }
+
+  const pageKeys = (space: StoreSpace, { after, before, limit = 1000 }: ScanOptions): string[] => {
+    const where = ['space = ?', 'part = 0']
+    const bindings: unknown[] = [space]
+    if (after !== undefined) (where.push('key > ?'), bindings.push(after))
+    if (before !== undefined) (where.push('key < ?'), bindings.push(before))
+    return sql
+      .exec(`SELECT key FROM ${table} WHERE ${where.join(' AND ')} ORDER BY key LIMIT ?`, ...bindings, Math.max(1, limit))
+      .toArray()
+      .map((row) => row['key'] as string)
+  }
+
+  return {
+    backend: 'durable-object-sqlite',
+    capabilities: { atomicBatch: true, maxBatchSize: Number.MAX_SAFE_INTEGER, persistent: true, rangeDeletes: true },
+
+    async getMany(space, keys) {
+      assertOpen()
+      return keys.map((key) => read(space, key))
+    },
+
+    async batch(ops) {
+      assertOpen()
+      validateBatch(ops, true)
+      storage.transactionSync(() => {
+        for (const op of ops) apply(op)
+      })
+    },
+
+    async scan(space, scan = {}) {
+      assertOpen()
+      return pageKeys(space, scan).map((key): [string, Uint8Array] => [key, read(space, key)!])
+    },
+
+    async keys(space, scan = {}) {
+      assertOpen()
+      return pageKeys(space, scan)
+    },
+
+    async stats(): Promise<StoreStats> {
+      assertOpen()
+      const row = sql.exec(`SELECT coalesce(sum(length(bytes)), 0) AS bytes FROM ${table}`).one()
+      const bytes = Number(row['bytes'])
+      return { storedBytes: bytes, logicalBytes: bytes, compressionRatio: 1, deadRatio: 0 }
+    },
+
+    async close() {
+      closed = true
+    },
+  }
+}

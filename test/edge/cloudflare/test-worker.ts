@@ -1,0 +1,66 @@
+import { DurableObject } from 'cloudflare:workers'
+import type { Store } from '../../../src/core/store/store.ts'
+import { compressedStore } from '../../../src/stores/compressed-store.ts'
+import {
+  createHandler,
+  durableObjectSqlStore,
+  TiermemObject,
+  type DurableObjectMemoryOptions,
+  type DurableObjectState,
+  type TiermemEnv,
+} from '../../../src/edge/cloudflare/index.ts'
+
+/**
+ * The Worker the edge tests load into workerd (Miniflare): tiermem's object and handler as a user
+ * deploys them, an object whose maintenance runs every 200 ms, and a host that runs stores inside
+ * workerd for the contract suite, whose assertions run in Node.
+ */
+export { TiermemObject }
+
+export class QuickObject extends TiermemObject {
+  protected override memoryOptions(): DurableObjectMemoryOptions {
+    return { maintenanceIntervalMs: 200 }
+  }
+
+  /** Rows of one of the object's tables: what maintenance removed is gone from storage, not only hidden. */
+  rows(table: string, space: string): string[] {
+    return this.state.storage.sql
+      .exec(`SELECT key FROM ${table} WHERE space = ? AND part = 0 ORDER BY key`, space)
+      .toArray()
+      .map((row) => row['key'] as string)
+  }
+
+  async alarmAt(): Promise<number | null> {
+    return this.state.storage.getAlarm()
+  }
+
+  /** Throws the object out of memory as the runtime does when it evicts it. */
+  evict(): void {
+    this.state.abort('evicted by the test')
+  }
+}
+
+export class StoreHost extends DurableObject {
+  private readonly stores = new Map<number, Store>()
+  private next = 1
+
+  open(table: string, compressed: boolean): { id: number; backend: string; capabilities: Store['capabilities'] } {
+    const plain = durableObjectSqlStore((this.ctx as DurableObjectState).storage, { table })
+    const store = compressed ? compressedStore(plain) : plain
+    const id = this.next++
+    this.stores.set(id, store)
+    return { id, backend: store.backend, capabilities: store.capabilities }
+  }
+
+  async call(id: number, method: 'getMany' | 'batch' | 'scan' | 'keys' | 'stats' | 'close', args: unknown[]): Promise<unknown> {
+    const store = this.stores.get(id)!
+    try {
+      return { ok: await (store[method] as (...a: unknown[]) => Promise<unknown>)(...args) }
+    } catch (error) {
+      const e = error as { code?: string; message?: string; name?: string }
+      return { error: { name: e.name, code: e.code, message: e.message } }
+    }
+  }
+}
+
+export default createHandler() satisfies { fetch(request: Request, env: TiermemEnv & Record<string, unknown>): Promise<Response> }

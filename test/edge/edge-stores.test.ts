@@ -1,0 +1,133 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Miniflare } from 'miniflare'
+import type { Store, StoreOp } from '../../src/core/store/store.ts'
+import { defineStoreContract } from '../contract/store-contract.ts'
+import { bundleTestWorker, remoteSqlStore, startWorkerd } from './cloudflare/workerd.ts'
+import { remoteKvStore, startDenoHost, type DenoHost } from './deno/deno-host.ts'
+
+/**
+ * The edge stores pass the same contract as every other store, running where they run: the
+ * Durable Object store inside workerd (Miniflare), the KV store under Deno. The assertions run
+ * here in Node; every store call crosses into the runtime.
+ */
+let mf: Miniflare
+let deno: DenoHost
+beforeAll(async () => {
+  ;[mf, deno] = await Promise.all([bundleTestWorker().then((script) => startWorkerd(script)), startDenoHost({ tokens: {} })])
+}, 90_000)
+afterAll(async () => {
+  await Promise.all([mf?.dispose(), deno?.stop()])
+})
+
+let tables = 0
+const tableOf = new WeakMap<Store, { table: string; compressed: boolean }>()
+for (const compressed of [false, true]) {
+  defineStoreContract(`Durable Object SQLite${compressed ? ', compressed (the cold tier)' : ''} (workerd)`, {
+    async create() {
+      const table = `contract_${++tables}`
+      const store = await remoteSqlStore(mf, 'contract', table, compressed)
+      tableOf.set(store, { table, compressed })
+      return store
+    },
+    async reopen(store) {
+      const { table } = tableOf.get(store)!
+      return remoteSqlStore(mf, 'contract', table, compressed)
+    },
+  })
+}
+
+let prefixes = 0
+const prefixOf = new WeakMap<Store, string[]>()
+defineStoreContract('Deno KV (deno)', {
+  async create() {
+    const prefix = ['contract', String(++prefixes)]
+    const store = await remoteKvStore(deno, prefix)
+    prefixOf.set(store, prefix)
+    return store
+  },
+  async reopen(store) {
+    return remoteKvStore(deno, prefixOf.get(store)!)
+  },
+})
+
+const put = (key: string, value: Uint8Array): StoreOp => ({ type: 'put', space: 'values', key, value })
+// toEqual walks megabytes element by element (seconds); one Buffer comparison does not.
+const same = (a: Uint8Array | undefined, b: Uint8Array) => a !== undefined && Buffer.compare(a, b) === 0
+const pattern = (bytes: number, seed: number) => Uint8Array.from({ length: bytes }, (_, i) => (i * 31 + seed) & 255)
+
+describe('the edge stores within their platforms’ limits', () => {
+  const stores = () =>
+    [
+      ['Durable Object SQLite', () => remoteSqlStore(mf, 'limits', `limits_${++tables}`, false)],
+      ['Deno KV', () => remoteKvStore(deno, ['limits', String(++prefixes)])],
+    ] as const
+
+  it('keeps values larger than one row or one KV value (in parts) and frees the parts on overwrite and delete', async () => {
+    for (const [, open] of stores()) {
+      const store = await open()
+      const big = pattern(3 * 1024 * 1024 + 7, 1)
+      await store.batch([put('big', big), put('small', pattern(10, 2))])
+      expect(same((await store.getMany('values', ['big']))[0], big)).toBe(true)
+      const smaller = pattern(200 * 1024, 3)
+      await store.batch([put('big', smaller)])
+      expect(same((await store.getMany('values', ['big', 'small']))[0], smaller)).toBe(true)
+      expect((await store.scan('values')).map(([k, v]) => [k, v.byteLength])).toEqual([
+        ['big', smaller.byteLength],
+        ['small', 10],
+      ])
+      await store.batch([{ type: 'delete', space: 'values', key: 'big' }])
+      expect((await store.stats()).logicalBytes).toBe(10)
+      await store.close()
+    }
+    // Deno: no part outlives the value that named it.
+    const leftovers = (await deno.call({ op: 'raw-list', prefix: ['limits'] })) as Array<{ key: unknown[] }>
+    expect(leftovers.filter(({ key }) => key[2] === 'p' || key[2] === 'pending' || key[2] === 'big')).toEqual([])
+  }, 60_000)
+
+  it('commits a batch past KV’s 1,000 mutations and 800 KiB whole, and refuses a bad one whole', async () => {
+    for (const [, open] of stores()) {
+      const store = await open()
+      const ops = Array.from({ length: 2500 }, (_, i) => put(`k${String(i).padStart(5, '0')}`, pattern(700, i)))
+      await store.batch(ops)
+      const got = await store.getMany(
+        'values',
+        ops.map((op) => (op as { key: string }).key),
+      )
+      expect(got.every((v, i) => v !== undefined && v.byteLength === 700 && v[0] === (i & 255))).toBe(true)
+      const bad = [
+        ...ops.slice(0, 1500).map((op) => ({ ...op, value: pattern(10, 9) }) as StoreOp),
+        { type: 'put', space: 'values', key: '', value: pattern(1, 1) } as StoreOp,
+      ]
+      await expect(store.batch(bad)).rejects.toMatchObject({ code: 'INVALID_KEY' })
+      expect((await store.getMany('values', ['k00000']))[0]!.byteLength).toBe(700)
+      await store.close()
+    }
+  }, 120_000)
+})
+
+describe('Deno KV store after a crash', () => {
+  it('finishes a committed redo log, drops an uncommitted one, and deletes parts no commit named', async () => {
+    const prefix = ['crash', String(++prefixes)]
+    const record = (key: string) => [...prefix, 'r', 'values', key]
+    // What a crash leaves: txn 'a' committed but not applied, txn 'b' logged but not committed,
+    // and parts of a value whose batch never committed.
+    await deno.call({
+      op: 'raw-set',
+      args: [
+        { key: [...prefix, 'log', 'a', 0], value: { key: record('applied'), value: pattern(5, 1) } },
+        { key: [...prefix, 'log', 'a', 1], value: { key: record('gone') } },
+        { key: [...prefix, 'committed', 'a'], value: 2 },
+        { key: [...prefix, 'log', 'b', 0], value: { key: record('never'), value: pattern(5, 2) } },
+        { key: [...prefix, 'pending', 'p1'], value: { id: 'p1', parts: 2, length: 70_000 } },
+        { key: [...prefix, 'p', 'p1', 0], value: pattern(100, 3) },
+        { key: [...prefix, 'p', 'p1', 1], value: pattern(100, 4) },
+        { key: record('gone'), value: pattern(3, 3) },
+      ],
+    })
+    const store = await remoteKvStore(deno, prefix)
+    expect(await store.getMany('values', ['applied', 'gone', 'never'])).toEqual([pattern(5, 1), undefined, undefined])
+    const left = (await deno.call({ op: 'raw-list', prefix })) as Array<{ key: unknown[] }>
+    expect(left.map(({ key }) => key.slice(2).join('/'))).toEqual(['r/values/applied'])
+    await store.close()
+  }, 60_000)
+})

@@ -20,6 +20,8 @@ export default defineConfig({
     worker: 'worker/tiermem.worker.ts',
     'embeddings-worker': 'worker/tiermem-embeddings.worker.ts',
     'block-compressor.worker': 'src/stores/block-compressor.worker.ts',
+    'edge-cloudflare': 'src/edge/cloudflare/index.ts',
+    'edge-deno': 'src/edge/deno/index.ts',
   },
   outDir: 'dist',
   format: 'esm',
@@ -34,6 +36,8 @@ export default defineConfig({
   // Bundled rather than a dependency: 2 kB, and its published files name source maps it does not
   // ship, which makes every user's Vite dev server print warnings. Its licence is in LICENSE.
   deps: { alwaysBundle: ['js-xxhash'], onlyBundle: ['js-xxhash'] },
+  // The Workers runtime's own module: workerd provides it, the user's bundler (wrangler) leaves it be.
+  external: [/^cloudflare:/],
   plugins: [
     {
       name: 'tiermem:worker-urls',

@@ -9,6 +9,16 @@ for (const [label, file] of process.argv.slice(2).map((arg) => arg.split('='))) 
     failedAny = true
     continue
   }
+  if (file.endsWith('.xml')) {
+    // JUnit (deno test): a testcase each, a <failure> in each that failed.
+    const xml = readFileSync(file, 'utf8')
+    const cases = (xml.match(/<testcase\b/g) ?? []).length
+    const failures = (xml.match(/<failure\b/g) ?? []).length + (xml.match(/<error\b/g) ?? []).length
+    const skips = (xml.match(/<skipped\b/g) ?? []).length
+    console.log(`${label}: ${cases - failures - skips} passed, ${failures} failed${skips ? `, ${skips} skipped` : ''}`)
+    if (failures > 0 || cases === 0) failedAny = true
+    continue
+  }
   const report = JSON.parse(readFileSync(file, 'utf8'))
   let passed, failed, skipped
   if (report.stats && 'expected' in report.stats) {

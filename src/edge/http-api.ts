@@ -62,7 +62,11 @@ async function answer(memory: Memory, request: Request, route: Route, maxBodyByt
         if (!isObject(body) || !('value' in body)) throw new HttpError(400, 'INVALID_VALUE', 'a PUT body is { "value": …, "options"?: PutOptions }')
         const options = body['options']
         if (options !== undefined && !isObject(options)) throw new HttpError(400, 'INVALID_OPTION', 'options must be an object (PutOptions)')
-        return jsonResponse(await memory.put(key, body['value'], { ...within, ...(options as PutOptions | undefined) }))
+        const putOptions = { ...within, ...(options as PutOptions | undefined) }
+        // JSON has no Float32Array: a vector arrives as an array of numbers.
+        const vector: unknown = putOptions.vector
+        if (Array.isArray(vector)) putOptions.vector = vectorOf(vector)
+        return jsonResponse(await memory.put(key, body['value'], putOptions))
       }
       if (method === 'GET') {
         // get() counts the read; the entry read after it shows that read.

@@ -2,7 +2,7 @@ import { HttpError, errorResponse } from '../http-errors.ts'
 import { routeOf } from '../http-api.ts'
 import { authorize, parseTokens, type TokenMap } from '../tokens.ts'
 import type { DurableObjectNamespace } from './platform.ts'
-import { maxBodyBytes, type TiermemEnv } from './tiermem-object.ts'
+import { maxBodyBytes, type TiermemEnv } from './worker-env.ts'
 
 export interface CloudflareHandlerOptions {
   /** Name of the Durable Object binding of TiermemObject in wrangler.toml. Default 'TIERMEM'. */

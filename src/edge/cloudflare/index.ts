@@ -4,7 +4,8 @@
  *
  * @module tiermem/edge/cloudflare
  */
-export { TiermemObject, type TiermemEnv } from './tiermem-object.ts'
+export { TiermemObject } from './tiermem-object.ts'
+export type { TiermemEnv } from './worker-env.ts'
 export { createHandler, type CloudflareHandlerOptions } from './handler.ts'
 export { openDurableObjectMemory, DURABLE_OBJECT_HOT_BYTES, type DurableObjectMemory, type DurableObjectMemoryOptions } from './durable-object-memory.ts'
 export { durableObjectSqlStore, PART_BYTES } from './sql-store.ts'

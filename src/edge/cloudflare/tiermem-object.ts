@@ -1,17 +1,10 @@
 import { DurableObject } from 'cloudflare:workers'
 import type { EntryInfo, Memory, MemoryStats, PutOptions, RecallHit, RecallOptions } from '../../core/api/types.ts'
-import { DEFAULT_MAX_BODY_BYTES, routeOf, serveMemory } from '../http-api.ts'
+import { routeOf, serveMemory } from '../http-api.ts'
 import { errorResponse, HttpError } from '../http-errors.ts'
 import { openDurableObjectMemory, type DurableObjectMemory, type DurableObjectMemoryOptions } from './durable-object-memory.ts'
 import type { DurableObjectState } from './platform.ts'
-
-/** What the Worker's environment may set for tiermem. */
-export interface TiermemEnv {
-  /** JSON object of bearer token → namespace ('*' for all): a secret (`wrangler secret put TIERMEM_TOKENS`). */
-  TIERMEM_TOKENS?: string
-  /** Largest request body in bytes (default 25 MiB). */
-  TIERMEM_MAX_BODY_BYTES?: string
-}
+import { maxBodyBytes, type TiermemEnv } from './worker-env.ts'
 
 /**
  * One agent namespace's memory: a Durable Object hosting the engine over its own SQLite storage,
@@ -93,9 +86,4 @@ export class TiermemObject<Env extends TiermemEnv = TiermemEnv> extends DurableO
   async stats(): Promise<MemoryStats> {
     return (await this.memory()).stats()
   }
-}
-
-export function maxBodyBytes(env: TiermemEnv): number {
-  const configured = Number(env.TIERMEM_MAX_BODY_BYTES)
-  return Number.isInteger(configured) && configured > 0 ? configured : DEFAULT_MAX_BODY_BYTES
 }

@@ -62,6 +62,20 @@ module.exports = {
       to: { path: '^(src/client/|worker/)' },
     },
     {
+      name: 'edge-runs-only-portable-code',
+      severity: 'error',
+      comment: 'The edge variants run in workerd and Deno: the engine and the portable compressed-store wrapper, never browser stores, hosts or the page client.',
+      from: { path: '^src/edge/' },
+      to: { path: '^(src/(client|hosts|wire|embeddings)/|src/stores/(?!compressed-store\\.ts$)|worker/)' },
+    },
+    {
+      name: 'only-the-edge-entries-import-the-edge',
+      severity: 'error',
+      comment: 'The browser package never pulls in edge code (cloudflare:workers would not even load there).',
+      from: { path: '^(src/(?!edge/)|worker/)' },
+      to: { path: '^src/edge/' },
+    },
+    {
       name: 'library-never-imports-its-tests-or-tools',
       severity: 'error',
       from: { path: '^(src|worker)/' },

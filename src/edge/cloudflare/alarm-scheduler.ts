@@ -1,11 +1,16 @@
 import type { Scheduler } from '../../core/api/types.ts'
-import type { DurableObjectStorage } from './platform.ts'
+
+/** What wakes the object at a time: its storage's alarm, or another alarm user's own scheduling (an Agent's). */
+export interface AlarmSetter {
+  setAlarm(scheduledTime: number): Promise<unknown>
+}
 
 /**
  * The engine's scheduler on a Durable Object's alarm. Why not setTimeout: an idle object is
  * evicted from memory with its timers, and nothing would run its maintenance again until the next
  * request. An alarm is stored with the object and wakes it. The object's `alarm()` calls `run()`;
- * the earliest pending timer is always the one the alarm is set for.
+ * the earliest pending timer is always the one the alarm is set for. Where something else owns
+ * the alarm (an Agents SDK agent schedules its own tasks on it), pass its scheduling instead.
  */
 export class AlarmScheduler implements Scheduler {
   private readonly timers = new Map<number, { at: number; fn: () => void }>()
@@ -14,7 +19,7 @@ export class AlarmScheduler implements Scheduler {
   private armedAt: number | undefined
 
   constructor(
-    private readonly storage: DurableObjectStorage,
+    private readonly alarm: AlarmSetter,
     private readonly now: () => number = () => Date.now(),
   ) {}
 
@@ -53,6 +58,6 @@ export class AlarmScheduler implements Scheduler {
     if (this.armedAt !== undefined && this.armedAt <= earliest) return
     this.armedAt = earliest
     // Alarm writes are output-gated by the runtime; a failure only delays upkeep to the next request.
-    this.storage.setAlarm(earliest).catch((error: unknown) => console.error('tiermem: setting the maintenance alarm failed', error))
+    this.alarm.setAlarm(earliest).catch((error: unknown) => console.error('tiermem: setting the maintenance alarm failed', error))
   }
 }

@@ -136,6 +136,71 @@ test('a plain Node script uses tiermem/core', () => {
   expect(JSON.parse(out)).toEqual({ value: 'vegetarian', tier: 'hot', layer: 'insights', refused: 'INVALID_VALUE' })
 })
 
+test('a Worker bundled from the package serves the HTTP API in workerd (Miniflare), one Durable Object per namespace', async () => {
+  const { build } = await import('esbuild')
+  const { Miniflare } = await import('miniflare')
+  const bundle = await build({
+    entryPoints: [join(root, 'cloudflare-worker/worker.js')],
+    absWorkingDir: root,
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['workerd', 'worker', 'browser'],
+    external: ['cloudflare:*'],
+    write: false,
+    logLevel: 'error',
+  })
+  const mf = new Miniflare({
+    modules: true,
+    script: bundle.outputFiles[0]!.text,
+    compatibilityDate: '2026-04-01',
+    durableObjects: { TIERMEM: { className: 'TiermemObject', useSQLite: true } },
+    bindings: { TIERMEM_TOKENS: JSON.stringify({ 'stranger-token': 'agent-7' }) },
+  })
+  try {
+    const auth = { authorization: 'Bearer stranger-token' }
+    const put = await mf.dispatchFetch('http://edge.test/v1/agent-7/entries/plan', {
+      method: 'PUT',
+      headers: auth,
+      body: JSON.stringify({ value: { step: 1 } }),
+    })
+    expect(put.status).toBe(200)
+    expect(await (await mf.dispatchFetch('http://edge.test/v1/agent-7/entries/plan', { headers: auth })).json()).toMatchObject({ value: { step: 1 } })
+    expect((await mf.dispatchFetch('http://edge.test/v1/agent-8/stats', { headers: auth })).status).toBe(403)
+  } finally {
+    await mf.dispose()
+  }
+})
+
+test('a Deno server from the package serves the HTTP API over Deno KV', async () => {
+  const child = spawn(bin('deno'), ['run', '--unstable-kv', '--allow-net', '--allow-env', '--allow-read', '--allow-write', 'deno-server/server.js'], {
+    cwd: root,
+    env: { ...process.env, TIERMEM_TOKENS: JSON.stringify({ 'stranger-token': 'agent-7' }), TIERMEM_KV_PATH: join(root, 'kv.sqlite3'), NO_COLOR: '1' },
+  })
+  processes.push(child)
+  let output = ''
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`deno did not start:\n${output}`)), 60_000)
+    const read = (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening (\d+)/.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        resolve(Number(match[1]))
+      }
+    }
+    child.stdout.on('data', read)
+    child.stderr.on('data', read)
+    child.on('exit', () => reject(new Error(`deno exited:\n${output}`)))
+  })
+  const base = `http://127.0.0.1:${port}/v1/agent-7`
+  const auth = { authorization: 'Bearer stranger-token' }
+  expect((await fetch(`${base}/entries/plan`, { method: 'PUT', headers: auth, body: JSON.stringify({ value: { step: 2 } }) })).status).toBe(200)
+  expect(await (await fetch(`${base}/entries/plan`, { headers: auth })).json()).toMatchObject({ value: { step: 2 } })
+  expect((await fetch(`${base}/entries/plan`)).status).toBe(401)
+  child.kill()
+})
+
 test('transformers.js is an optional peer: not installed with tiermem, and tiermem/embeddings says how to get it', () => {
   expect(readdirSync(join(root, 'node_modules'))).not.toContain('@huggingface')
   expect(readdirSync(join(root, 'node_modules'))).not.toContain('onnxruntime-node')

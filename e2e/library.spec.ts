@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, expect, test, type Page } from '@playwright/test'
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
+import { bundleTestWorker, startWorkerd } from '../test/edge/cloudflare/workerd.ts'
 
 const plain = { maintenanceIntervalMs: 0, policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' as const } } } }
 
@@ -105,4 +106,53 @@ test('data survives a browser restart', async ({ baseURL }) => {
   }, plain)
   expect(result).toEqual({ ok: true, cold: 'cold' })
   await context.close()
+})
+
+const edgeLike = { maintenanceIntervalMs: 0 }
+
+test('a backup taken in the browser restores into the edge (a Durable Object in workerd) and back', async ({ page }) => {
+  await ready(page)
+  const mf = startWorkerd(await bundleTestWorker())
+  try {
+    // In the browser: entries in every tier, backed up as the user downloads it.
+    const fromBrowser = await page.evaluate(async (options) => {
+      const mem = await window.tiermem.openMemory({ name: 'to-the-edge', ...options })
+      await mem.putMany(
+        Array.from({ length: 30 }, (_, i) => ({
+          key: `e${i}`,
+          value: { i, text: `memory ${i} `.repeat(i * 20) },
+          tier: (['hot', 'warm', 'cold'] as const)[i % 3],
+          tags: [`t${i % 4}`],
+          // A layer every memory has: a restore refuses records of layers the target lacks.
+          layer: 'assets',
+        })),
+      )
+      const zip = new Uint8Array(await new Response(await mem.backup()).arrayBuffer())
+      await mem.close()
+      return Array.from(zip)
+    }, edgeLike)
+    const admin = { authorization: 'Bearer token-admin-all' }
+    const restored = await mf.dispatchFetch('http://edge.test/v1/from-browser/restore', { method: 'POST', headers: admin, body: new Uint8Array(fromBrowser) })
+    expect(await restored.json()).toEqual({ restored: 30 })
+    expect(await (await mf.dispatchFetch('http://edge.test/v1/from-browser/entries/e7', { headers: admin })).json()).toMatchObject({
+      value: { i: 7, text: 'memory 7 '.repeat(140) },
+      entry: { tags: ['t3'] },
+    })
+    // And back: the edge's backup restores into a fresh browser memory.
+    const fromEdge = new Uint8Array(await (await mf.dispatchFetch('http://edge.test/v1/from-browser/backup', { headers: admin })).arrayBuffer())
+    const back = await page.evaluate(
+      async ({ options, bytes }) => {
+        const mem = await window.tiermem.openMemory({ name: 'from-the-edge', ...options })
+        const result = await mem.restoreBackup(new Uint8Array(bytes))
+        const values = await mem.getMany(Array.from({ length: 30 }, (_, i) => `e${i}`))
+        const tags = (await mem.getEntry('e9'))?.tags
+        await mem.close()
+        return { restored: result.restored, ok: values.every((v, i) => (v as { i: number; text: string }).text === `memory ${i} `.repeat(i * 20)), tags }
+      },
+      { options: edgeLike, bytes: Array.from(fromEdge) },
+    )
+    expect(back).toEqual({ restored: 30, ok: true, tags: ['t1'] })
+  } finally {
+    await mf.dispose()
+  }
 })

@@ -9,7 +9,9 @@ try {
   const mem = await openMemory({
     name: 'embeddings',
     worker: embeddingWorker(),
-    embeddings: { model: { model: 'tiermem/tiny-bert', dtype: 'q8', localModelPath: '/models/', allowRemoteModels: false, wasmPaths: { mjs: ortMjs, wasm: ortWasm } } },
+    embeddings: {
+      model: { model: 'tiermem/tiny-bert', dtype: 'q8', localModelPath: '/models/', allowRemoteModels: false, wasmPaths: { mjs: ortMjs, wasm: ortWasm } },
+    },
   })
   const [vector] = await mem.embed(['book a table for two'])
   await mem.put('fact', { text: 'book a table for two' }, { embed: true })

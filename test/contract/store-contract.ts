@@ -68,6 +68,21 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       await store.close()
     })
 
+    it('keeps views of one large shared buffer as their own bytes, in a batch of many', async () => {
+      // As a Node Buffer pool or an encoder's scratch buffer hands them out: a store that keeps
+      // or serializes the whole buffer behind a view writes far more than the value (and Deno KV
+      // refuses it past 64 KiB).
+      const store = await factory.create()
+      const shared = new Uint8Array(256 * 1024).map((_, i) => i & 255)
+      const n = Math.min(store.capabilities.maxBatchSize, 1500)
+      await store.batch(Array.from({ length: n }, (_, i) => put(`v${i}`, shared.subarray(i * 100, i * 100 + 100))))
+      const got = await store.getMany('values', ['v0', `v${n - 1}`])
+      expect(got.map((v) => v?.byteLength)).toEqual([100, 100])
+      expect(got[1]![0]).toBe(((n - 1) * 100) & 255)
+      expect((await store.stats()).logicalBytes).toBeLessThan(n * 100 * 2)
+      await store.close()
+    })
+
     it('rejects a batch with a bad op and, when atomic, applies none of it', async () => {
       const store = await factory.create()
       await store.batch([put('keep', bytes(1))])

@@ -1,5 +1,5 @@
 import { TiermemError } from '../../core/api/errors.ts'
-import { concatBytes } from '../../core/persistence/codec.ts'
+import { concatBytes, copyBytes } from '../../core/persistence/codec.ts'
 import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../../core/store/store.ts'
 import { validateBatch } from '../../core/store/validate-batch.ts'
 import type { DurableObjectStorage } from './platform.ts'
@@ -48,7 +48,7 @@ export function durableObjectSqlStore(storage: DurableObjectStorage, options: { 
     const value = op.value
     // An empty value is still one row: a stored empty value is not a missing one.
     for (let part = 0, at = 0; part === 0 || at < value.byteLength; part++, at += PART_BYTES) {
-      sql.exec(`INSERT INTO ${table} (space, key, part, bytes) VALUES (?, ?, ?, ?)`, op.space, op.key, part, value.slice(at, at + PART_BYTES))
+      sql.exec(`INSERT INTO ${table} (space, key, part, bytes) VALUES (?, ?, ?, ?)`, op.space, op.key, part, copyBytes(value.subarray(at, at + PART_BYTES)))
     }
   }
 

@@ -1,5 +1,5 @@
 import { TiermemError } from '../../core/api/errors.ts'
-import { concatBytes } from '../../core/persistence/codec.ts'
+import { concatBytes, copyBytes } from '../../core/persistence/codec.ts'
 import { randomId } from '../../core/engine/random-id.ts'
 import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../../core/store/store.ts'
 import { validateBatch } from '../../core/store/validate-batch.ts'
@@ -30,7 +30,9 @@ export interface DenoKvStoreOptions {
  *   to count by one atomic 'committed' mark, then applied; a reopen finishes a committed log and
  *   drops an uncommitted one. Reads wait while a log is being applied, so none sees half of it.
  *
- * Keys sort by UTF-8 bytes (code point order); the engine's own range keys are ASCII.
+ * Keys sort by UTF-8 bytes (code point order); the engine's own range keys are ASCII. Values are
+ * copied into arrays of their own: a Node Buffer's slice() is a view of a shared pool, and KV
+ * would serialize the whole pool with it (msgpackr's Buffers in Deno did, past KV's 64 KiB).
  */
 export async function openDenoKvStore(kv: Kv, options: DenoKvStoreOptions = {}): Promise<Store> {
   const base: readonly string[] = options.prefix ?? ['tiermem']
@@ -110,7 +112,7 @@ export async function openDenoKvStore(kv: Kv, options: DenoKvStoreOptions = {}):
         mutations.push({ key: record(op.space, op.key) })
         after.set(name, undefined)
       } else if (op.value.byteLength <= KV_LIMITS.valueBytes) {
-        mutations.push({ key: record(op.space, op.key), value: op.value.slice() })
+        mutations.push({ key: record(op.space, op.key), value: copyBytes(op.value) })
         after.set(name, undefined)
       } else {
         const pointer: Pointer = { id: randomId(12), parts: Math.ceil(op.value.byteLength / KV_LIMITS.valueBytes), length: op.value.byteLength }
@@ -128,7 +130,7 @@ export async function openDenoKvStore(kv: Kv, options: DenoKvStoreOptions = {}):
       for (const { pointer, value } of fresh) {
         await commitInOrder(
           kv,
-          partKeys(pointer).map((key, i) => ({ key, value: value.slice(i * KV_LIMITS.valueBytes, (i + 1) * KV_LIMITS.valueBytes) })),
+          partKeys(pointer).map((key, i) => ({ key, value: copyBytes(value.subarray(i * KV_LIMITS.valueBytes, (i + 1) * KV_LIMITS.valueBytes)) })),
         )
       }
     }

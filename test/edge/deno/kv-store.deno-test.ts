@@ -10,6 +10,7 @@ import type { Kv } from '../../../src/edge/deno/platform.ts'
 declare const Deno: {
   openKv(path?: string): Promise<Kv>
   makeTempDirSync(): string
+  test(name: string, fn: () => Promise<void>): void
 }
 
 const dir = Deno.makeTempDirSync()

@@ -26,6 +26,9 @@ export class BenchObject extends DurableObject {
     return this.#memory
   }
 
+  /** The engine's timers ride the object's alarm; the bench switches maintenance off but pressure checks still set one. */
+  async alarm(): Promise<void> {}
+
   async warmUp(): Promise<void> {
     await this.memory()
   }
@@ -34,6 +37,18 @@ export class BenchObject extends DurableObject {
   async tiermemPuts(n: number, bytes: number, round: number): Promise<number> {
     const memory = await this.memory()
     for (const { key, value } of items(n, bytes, round)) await memory.put(key, value)
+    return n
+  }
+
+  /** tiermem: n puts issued together, as an agent's tool calls land (one group commit). */
+  async tiermemPutsTogether(n: number, bytes: number, round: number): Promise<number> {
+    const memory = await this.memory()
+    return (await Promise.all(items(n, bytes, round).map(({ key, value }) => memory.put(`t:${key}`, value)))).length
+  }
+
+  async barePutsTogether(n: number, bytes: number, round: number): Promise<number> {
+    const storage = (this.ctx as unknown as { storage: { put(key: string, value: unknown): Promise<void> } }).storage
+    await Promise.all(items(n, bytes, round).map(({ key, value }) => storage.put(`bare-t:${key}`, value)))
     return n
   }
 

@@ -1,7 +1,7 @@
 import { isTiermemError, type ErrorCode } from '../core/api/errors.ts'
 
 /** The HTTP API's own codes, beside the engine's (API.md, "The edge"). */
-export type HttpErrorCode = ErrorCode | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'TOO_LARGE' | 'METHOD_NOT_ALLOWED' | 'UNAVAILABLE' | 'INTERNAL'
+export type HttpErrorCode = ErrorCode | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'TOO_LARGE' | 'METHOD_NOT_ALLOWED' | 'INTERNAL'
 
 /** A refusal the HTTP layer answers with its status and `{ error: { code, message } }`. */
 export class HttpError extends Error {

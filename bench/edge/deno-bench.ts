@@ -4,7 +4,7 @@
  * each on a fresh KV file. Prints one JSON line of results.
  */
 import { createMemory } from '../../src/core/api/open-engine.ts'
-import { openDenoKvStore } from '../../src/edge/deno/kv-store.ts'
+import { denoKvStore } from '../../src/edge/deno/kv-store.ts'
 import { compressedStore } from '../../src/stores/compressed-store.ts'
 import type { Kv } from '../../src/edge/deno/platform.ts'
 
@@ -21,7 +21,7 @@ async function tiermemRound(round: number): Promise<number> {
   const memory = await createMemory({
     maintenanceIntervalMs: 0,
     policy: { defaultLayer: 'assets' },
-    stores: { warm: await openDenoKvStore(kv, { prefix: ['warm'] }), cold: compressedStore(await openDenoKvStore(kv, { prefix: ['cold'] })) },
+    stores: { warm: await denoKvStore(kv, { prefix: ['warm'] }), cold: compressedStore(await denoKvStore(kv, { prefix: ['cold'] })) },
   })
   const start = performance.now()
   await memory.putMany(items)

@@ -4,7 +4,7 @@ import { compressedStore } from '../../stores/compressed-store.ts'
 import { DEFAULT_MAX_BODY_BYTES, routeOf, serveMemory } from '../http-api.ts'
 import { errorResponse, HttpError } from '../http-errors.ts'
 import { authorize, parseTokens, type TokenMap } from '../tokens.ts'
-import { openDenoKvStore } from './kv-store.ts'
+import { denoKvStore } from './kv-store.ts'
 import type { Kv } from './platform.ts'
 
 export interface DenoHandlerOptions {
@@ -48,8 +48,8 @@ export function createHandler(options: DenoHandlerOptions): DenoHandler {
       createMemory({
         ...options.memoryOptions,
         stores: {
-          warm: await openDenoKvStore(options.kv, { prefix: ['tiermem', namespace, 'warm'] }),
-          cold: compressedStore(await openDenoKvStore(options.kv, { prefix: ['tiermem', namespace, 'cold'] })),
+          warm: await denoKvStore(options.kv, { prefix: ['tiermem', namespace, 'warm'] }),
+          cold: compressedStore(await denoKvStore(options.kv, { prefix: ['tiermem', namespace, 'cold'] })),
         },
       }))()
     memory.catch(() => open.delete(namespace))

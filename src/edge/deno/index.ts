@@ -3,9 +3,9 @@
  *
  * @module tiermem/edge/deno
  */
-export { openDenoKvStore, type DenoKvStoreOptions } from './kv-store.ts'
+export { denoKvStore, type DenoKvStoreOptions } from './kv-store.ts'
 export { createHandler, type DenoHandler, type DenoHandlerOptions } from './handler.ts'
 export { KV_LIMITS } from './kv-commits.ts'
-export { parseTokens } from '../tokens.ts'
+export { parseTokens, type TokenMap } from '../tokens.ts'
 export { TiermemError, ErrorCode } from '../../core/api/errors.ts'
-export type { Kv } from './platform.ts'
+export type { Kv, AtomicOperation, KvEntry, KvEntryMaybe, KvKey, KvKeyPart, KvListSelector } from './platform.ts'

@@ -34,7 +34,7 @@ export interface DenoKvStoreOptions {
  * copied into arrays of their own: a Node Buffer's slice() is a view of a shared pool, and KV
  * would serialize the whole pool with it (msgpackr's Buffers in Deno did, past KV's 64 KiB).
  */
-export async function openDenoKvStore(kv: Kv, options: DenoKvStoreOptions = {}): Promise<Store> {
+export async function denoKvStore(kv: Kv, options: DenoKvStoreOptions = {}): Promise<Store> {
   const base: readonly string[] = options.prefix ?? ['tiermem']
   if (!Array.isArray(base) || base.some((p) => typeof p !== 'string')) throw new TiermemError('INVALID_OPTION', 'prefix is an array of strings')
   const record = (space: StoreSpace, key: string): KvKey => [...base, 'r', space, key]

@@ -3,7 +3,7 @@
  * serves it, plus `/__store/*`, which runs Deno KV stores here for the contract suite whose
  * assertions run in Node. Prints `listening <port>` once it serves.
  */
-import { createHandler, openDenoKvStore } from '../../../src/edge/deno/index.ts'
+import { createHandler, denoKvStore } from '../../../src/edge/deno/index.ts'
 import type { Store } from '../../../src/core/store/store.ts'
 import type { Kv } from '../../../src/edge/deno/platform.ts'
 import { fromWire, toWire } from './wire.ts'
@@ -23,7 +23,7 @@ async function storeCall(request: Request): Promise<Response> {
   const { op, id, method, args, prefix } = fromWire(await request.text()) as { op: string; id: number; method: string; args: unknown[]; prefix: string[] }
   try {
     if (op === 'open') {
-      const store = await openDenoKvStore(kv, { prefix })
+      const store = await denoKvStore(kv, { prefix })
       const storeId = next++
       stores.set(storeId, store)
       return new Response(toWire({ ok: { id: storeId, backend: store.backend, capabilities: store.capabilities } }))

@@ -3,7 +3,7 @@
  * `deno test --unstable-kv --config test/edge/deno/deno.json` (npm run test:deno).
  */
 import { defineStoreContract } from '../../contract/store-contract.ts'
-import { openDenoKvStore } from '../../../src/edge/deno/index.ts'
+import { denoKvStore } from '../../../src/edge/deno/index.ts'
 import type { Store } from '../../../src/core/store/store.ts'
 import type { Kv } from '../../../src/edge/deno/platform.ts'
 
@@ -21,7 +21,7 @@ defineStoreContract('Deno KV (deno test)', {
   async create() {
     const path = `${dir}/contract-${++files}.sqlite3`
     const kv = await Deno.openKv(path)
-    const store = await openDenoKvStore(kv, { prefix: ['contract'] })
+    const store = await denoKvStore(kv, { prefix: ['contract'] })
     kvOf.set(store, { path, kv })
     return store
   },
@@ -29,7 +29,7 @@ defineStoreContract('Deno KV (deno test)', {
     // A new KV handle on the same file, as a restarted process opens it.
     const { path, kv } = kvOf.get(store)!
     kv.close()
-    return openDenoKvStore(await Deno.openKv(path), { prefix: ['contract'] })
+    return denoKvStore(await Deno.openKv(path), { prefix: ['contract'] })
   },
 })
 
@@ -38,7 +38,7 @@ defineStoreContract('Deno KV (deno test)', {
 Deno.test('Deno KV store: Buffer values, large and small, in a batch past one commit', async () => {
   const { Buffer } = await import('node:buffer')
   const kv = await Deno.openKv(`${dir}/buffers.sqlite3`)
-  const store = await openDenoKvStore(kv, { prefix: ['buffers'] })
+  const store = await denoKvStore(kv, { prefix: ['buffers'] })
   const pool = Buffer.alloc(300_000, 7)
   const big = pool.slice(0, 200_000)
   const ops = [
@@ -63,7 +63,7 @@ Deno.test('the engine over Deno KV: a putMany of 10,000 in one atomic step, read
     createMemory({
       maintenanceIntervalMs: 0,
       policy: { defaultLayer: 'assets' },
-      stores: { warm: await openDenoKvStore(kv, { prefix: ['warm'] }), cold: await openDenoKvStore(kv, { prefix: ['cold'] }) },
+      stores: { warm: await denoKvStore(kv, { prefix: ['warm'] }), cold: await denoKvStore(kv, { prefix: ['cold'] }) },
     })
   const items = Array.from({ length: 10_000 }, (_, i) => ({ key: `k${i}`, value: { i, text: `note ${i} `.padEnd(1024, '.') } }))
   let kv = await Deno.openKv(path)

@@ -71,6 +71,22 @@ describe('TiermemObject in workerd', () => {
     expect(await stub.alarmAt()).not.toBeNull()
   })
 
+  it('keeps the cold tier in R2 when given a bucket, and reads it back after an eviction', async () => {
+    interface R2Stub extends ObjectStub {
+      bucketKeys(): Promise<string[]>
+      coldRows(): Promise<number>
+    }
+    let stub = await objectStub<R2Stub>(mf, 'R2OBJ', 'r2-cold')
+    const values = Array.from({ length: 20 }, (_, i) => ({ i, text: `archived note ${i} `.repeat(50) }))
+    await Promise.all(values.map((value, i) => stub.put(`c${i}`, value, { tier: 'cold', layer: 'assets' })))
+    const keys = await plain(stub.bucketKeys())
+    expect(keys.filter((k) => k.includes('/values/'))).toHaveLength(20)
+    expect(await stub.coldRows()).toBe(0)
+    await stub.evict().catch(() => undefined)
+    stub = await objectStub<R2Stub>(mf, 'R2OBJ', 'r2-cold')
+    expect(await plain(stub.getMany(values.map((_, i) => `c${i}`)))).toEqual(values)
+  })
+
   it('serves the engine over RPC with the same answers as over HTTP', async () => {
     const stub = await objectStub<ObjectStub>(mf, 'TIERMEM', 'rpc')
     expect(await plain(stub.put('r', { via: 'rpc' }))).toMatchObject({ key: 'r', namespace: 'default' })

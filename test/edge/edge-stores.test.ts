@@ -36,6 +36,20 @@ for (const compressed of [false, true]) {
   })
 }
 
+let r2Prefixes = 0
+const r2PrefixOf = new WeakMap<Store, string>()
+defineStoreContract('R2, the cold tier given a bucket (workerd)', {
+  async create() {
+    const prefix = `r2-contract-${++r2Prefixes}`
+    const store = await remoteSqlStore(mf, 'contract', prefix, false, true)
+    r2PrefixOf.set(store, prefix)
+    return store
+  },
+  async reopen(store) {
+    return remoteSqlStore(mf, 'contract', r2PrefixOf.get(store)!, false, true)
+  },
+})
+
 // The Deno KV store's contract runs under `deno test` itself (kv-store.deno-test.ts); here, its
 // limits and its recovery, through the Deno host.
 let prefixes = 0

@@ -22,6 +22,7 @@ export interface DurableObjectStorage {
 }
 
 export interface DurableObjectState {
+  readonly id: { toString(): string }
   readonly storage: DurableObjectStorage
   blockConcurrencyWhile<T>(fn: () => Promise<T>): Promise<T>
   /** Resets the object, as the runtime does when it evicts one. */
@@ -35,4 +36,16 @@ export interface DurableObjectStub {
 export interface DurableObjectNamespace {
   idFromName(name: string): unknown
   get(id: unknown): DurableObjectStub
+}
+
+/** An R2 bucket binding, as far as the cold store uses it. */
+export interface R2Bucket {
+  get(key: string): Promise<{ arrayBuffer(): Promise<ArrayBuffer> } | null>
+  put(key: string, value: Uint8Array): Promise<unknown>
+  delete(keys: string | string[]): Promise<void>
+  list(options: { prefix?: string; startAfter?: string; cursor?: string; limit?: number }): Promise<{
+    objects: Array<{ key: string; size: number }>
+    truncated: boolean
+    cursor?: string
+  }>
 }

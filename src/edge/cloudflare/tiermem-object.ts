@@ -20,9 +20,14 @@ export class TiermemObject<Env extends TiermemEnv = TiermemEnv> extends DurableO
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env)
     this.state = ctx
-    this.opened = openDurableObjectMemory(ctx, this.memoryOptions())
-    // Requests wait until the registry is loaded; a failed open resets the object.
-    void ctx.blockConcurrencyWhile(() => this.opened)
+    const options = this.memoryOptions()
+    const withBucket = env.TIERMEM_COLD && options.r2 === undefined ? { ...options, r2: env.TIERMEM_COLD } : options
+    // Opened inside blockConcurrencyWhile, not beside it: requests wait until the registry is
+    // loaded, and I/O started in the constructor outside it did not complete (seen in workerd:
+    // an R2 listing of the cold tier hung until the runtime reset the object).
+    this.opened = ctx.blockConcurrencyWhile(() => openDurableObjectMemory(ctx, withBucket))
+    // A failed open resets the object; each call still sees the failure through `opened`.
+    this.opened.catch(() => undefined)
   }
 
   /** Options for the engine; override in a subclass. */

@@ -1,4 +1,5 @@
 import { DEFAULT_MAX_BODY_BYTES } from '../http-api.ts'
+import type { R2Bucket } from './platform.ts'
 
 /** What the Worker's environment may set for tiermem. */
 export interface TiermemEnv {
@@ -6,6 +7,8 @@ export interface TiermemEnv {
   TIERMEM_TOKENS?: string
   /** Largest request body in bytes (default 25 MiB). */
   TIERMEM_MAX_BODY_BYTES?: string
+  /** An R2 bucket binding: where set, every object keeps its cold tier there. */
+  TIERMEM_COLD?: R2Bucket
 }
 
 /** The body limit the environment sets, or the default. */

@@ -1,3 +1,4 @@
+import { inParallel } from '../in-parallel.ts'
 import type { Kv, KvKey } from './platform.ts'
 
 /**
@@ -79,18 +80,11 @@ export async function commitInOrder(kv: Kv, mutations: readonly Mutation[]): Pro
 
 /** Reads keys 10 at a time (KV's limit per read), at most `parallel` reads in flight. */
 export async function readKeys(kv: Kv, keys: readonly KvKey[], parallel = 8): Promise<unknown[]> {
-  const out = new Array<unknown>(keys.length)
-  let next = 0
-  const worker = async () => {
-    for (;;) {
-      const start = next
-      next += KV_LIMITS.keysPerRead
-      if (start >= keys.length) return
-      const got = await kv.getMany(keys.slice(start, start + KV_LIMITS.keysPerRead))
-      for (let i = 0; i < got.length; i++) out[start + i] = got[i]!.value ?? undefined
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(parallel, Math.ceil(keys.length / KV_LIMITS.keysPerRead)) }, worker))
+  const groups: KvKey[][] = []
+  for (let at = 0; at < keys.length; at += KV_LIMITS.keysPerRead) groups.push(keys.slice(at, at + KV_LIMITS.keysPerRead))
+  const read = await inParallel(groups, parallel, (group) => kv.getMany(group))
+  const out: unknown[] = []
+  for (const entries of read) for (const entry of entries) out.push(entry.value ?? undefined)
   return out
 }
 

@@ -4,6 +4,8 @@ import { compressedStore } from '../../../src/stores/compressed-store.ts'
 import {
   createHandler,
   durableObjectSqlStore,
+  r2Store,
+  type R2Bucket,
   TiermemObject,
   type DurableObjectMemoryOptions,
   type DurableObjectState,
@@ -40,12 +42,34 @@ export class QuickObject extends TiermemObject {
   }
 }
 
-export class StoreHost extends DurableObject {
+/** A TiermemObject whose cold tier is the COLD_R2 bucket. */
+export class R2Object extends TiermemObject<TiermemEnv & { COLD_R2: R2Bucket }> {
+  protected override memoryOptions(): DurableObjectMemoryOptions {
+    return { r2: this.env.COLD_R2, maintenanceIntervalMs: 0 }
+  }
+
+  /** Object names in the bucket: the cold tier's records are there, not in SQLite. */
+  async bucketKeys(): Promise<string[]> {
+    return (await this.env.COLD_R2.list({ limit: 1000 })).objects.map((o) => o.key)
+  }
+
+  coldRows(): number {
+    return this.state.storage.sql.exec(`SELECT name FROM sqlite_master WHERE name = 'tiermem_cold'`).toArray().length === 0
+      ? 0
+      : Number(this.state.storage.sql.exec(`SELECT count(*) AS n FROM tiermem_cold`).one()['n'])
+  }
+
+  evict(): void {
+    this.state.abort('evicted by the test')
+  }
+}
+
+export class StoreHost extends DurableObject<{ CONTRACT_R2: R2Bucket }> {
   private readonly stores = new Map<number, Store>()
   private next = 1
 
-  open(table: string, compressed: boolean): { id: number; backend: string; capabilities: Store['capabilities'] } {
-    const plain = durableObjectSqlStore((this.ctx as DurableObjectState).storage, { table })
+  open(table: string, compressed: boolean, r2 = false): { id: number; backend: string; capabilities: Store['capabilities'] } {
+    const plain = r2 ? r2Store(this.env.CONTRACT_R2, { prefix: table }) : durableObjectSqlStore((this.ctx as DurableObjectState).storage, { table })
     const store = compressed ? compressedStore(plain) : plain
     const id = this.next++
     this.stores.set(id, store)

@@ -32,7 +32,9 @@ export function startWorkerd(script: string, options: { persist?: string; bindin
       TIERMEM: { className: 'TiermemObject', useSQLite: true },
       QUICK: { className: 'QuickObject', useSQLite: true },
       STORES: { className: 'StoreHost', useSQLite: true },
+      R2OBJ: { className: 'R2Object', useSQLite: true },
     },
+    r2Buckets: ['COLD_R2', 'CONTRACT_R2'],
     bindings: { TIERMEM_TOKENS: JSON.stringify(TEST_TOKENS), ...options.bindings },
     ...(options.persist ? { durableObjectsPersist: options.persist } : {}),
   })
@@ -45,14 +47,14 @@ export async function objectStub<T>(mf: Miniflare, binding: string, name: string
 }
 
 interface StoreHostStub {
-  open(table: string, compressed: boolean): Promise<{ id: number; backend: string; capabilities: Store['capabilities'] }>
+  open(table: string, compressed: boolean, r2?: boolean): Promise<{ id: number; backend: string; capabilities: Store['capabilities'] }>
   call(id: number, method: string, args: unknown[]): Promise<{ ok?: unknown; error?: { name?: string; code?: string; message?: string } }>
 }
 
-/** A Store in Node whose every call runs on a store inside a Durable Object in workerd. */
-export async function remoteSqlStore(mf: Miniflare, objectName: string, table: string, compressed: boolean): Promise<Store> {
+/** A Store in Node whose every call runs on a store inside a Durable Object in workerd (its SQLite, or R2 with `r2`). */
+export async function remoteSqlStore(mf: Miniflare, objectName: string, table: string, compressed: boolean, r2 = false): Promise<Store> {
   const host = await objectStub<StoreHostStub>(mf, 'STORES', objectName)
-  const { id, backend, capabilities } = await host.open(table, compressed)
+  const { id, backend, capabilities } = await host.open(table, compressed, r2)
   const call = async (method: string, ...args: unknown[]): Promise<never> => {
     const answer = await host.call(
       id,

@@ -154,3 +154,14 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   }
   return out
 }
+
+/**
+ * The bytes as an array of their own: `bytes` itself when it is a plain Uint8Array spanning its
+ * whole buffer, else a copy. Stores that serialize what they are given use it: a view (a Node
+ * Buffer from a pool, a subarray) would take its whole buffer along.
+ */
+export function ownBytes(bytes: Uint8Array): Uint8Array {
+  return Object.getPrototypeOf(bytes) === Uint8Array.prototype && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+    ? bytes
+    : copyBytes(bytes)
+}

@@ -1,5 +1,5 @@
 import { TiermemError } from '../../core/api/errors.ts'
-import { concatBytes, copyBytes } from '../../core/persistence/codec.ts'
+import { concatBytes } from '../../core/persistence/codec.ts'
 import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../../core/store/store.ts'
 import { validateBatch } from '../../core/store/validate-batch.ts'
 import type { DurableObjectStorage } from './platform.ts'
@@ -23,8 +23,10 @@ export function durableObjectSqlStore(storage: DurableObjectStorage, options: { 
   const { table } = options
   if (!TABLE.test(table)) throw new TiermemError('INVALID_OPTION', `'${table}' is not a table name: letters, digits and '_'`)
   const sql = storage.sql
+  // A rowid table with the key as its index: WITHOUT ROWID would keep each value inside the key's
+  // b-tree, and awaited 1 KiB puts ran at 0.55–0.71× of this in workerd (measured, bench:edge).
   sql.exec(
-    `CREATE TABLE IF NOT EXISTS ${table} (space TEXT NOT NULL, key TEXT NOT NULL, part INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (space, key, part)) WITHOUT ROWID`,
+    `CREATE TABLE IF NOT EXISTS ${table} (space TEXT NOT NULL, key TEXT NOT NULL, part INTEGER NOT NULL, bytes BLOB NOT NULL, PRIMARY KEY (space, key, part))`,
   )
   let closed = false
   const assertOpen = () => {
@@ -59,8 +61,9 @@ export function durableObjectSqlStore(storage: DurableObjectStorage, options: { 
     }
     const name = `${op.space}\u0000${op.key}`
     const value = op.type === 'put' ? op.value : undefined
+    // The caller's bytes are bound as they are: SQLite copies exactly the view's bytes.
     if (value !== undefined && value.byteLength <= PART_BYTES && !multiPart.has(name) && !changes.some(([n, multi]) => n === name && multi)) {
-      sql.exec(`INSERT OR REPLACE INTO ${table} (space, key, part, bytes) VALUES (?, ?, 0, ?)`, op.space, op.key, copyBytes(value))
+      sql.exec(`INSERT OR REPLACE INTO ${table} (space, key, part, bytes) VALUES (?, ?, 0, ?)`, op.space, op.key, value)
       return
     }
     sql.exec(`DELETE FROM ${table} WHERE space = ? AND key = ?`, op.space, op.key)
@@ -68,7 +71,7 @@ export function durableObjectSqlStore(storage: DurableObjectStorage, options: { 
     if (value === undefined) return
     // An empty value is still one row: a stored empty value is not a missing one.
     for (let part = 0, at = 0; part === 0 || at < value.byteLength; part++, at += PART_BYTES) {
-      sql.exec(`INSERT INTO ${table} (space, key, part, bytes) VALUES (?, ?, ?, ?)`, op.space, op.key, part, copyBytes(value.subarray(at, at + PART_BYTES)))
+      sql.exec(`INSERT INTO ${table} (space, key, part, bytes) VALUES (?, ?, ?, ?)`, op.space, op.key, part, value.subarray(at, at + PART_BYTES))
     }
   }
 

@@ -1,5 +1,5 @@
 import { TiermemError } from '../../core/api/errors.ts'
-import { concatBytes, copyBytes } from '../../core/persistence/codec.ts'
+import { concatBytes, ownBytes } from '../../core/persistence/codec.ts'
 import { randomId } from '../../core/engine/random-id.ts'
 import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../../core/store/store.ts'
 import { validateBatch } from '../../core/store/validate-batch.ts'
@@ -112,7 +112,7 @@ export async function denoKvStore(kv: Kv, options: DenoKvStoreOptions = {}): Pro
         mutations.push({ key: record(op.space, op.key) })
         after.set(name, undefined)
       } else if (op.value.byteLength <= KV_LIMITS.valueBytes) {
-        mutations.push({ key: record(op.space, op.key), value: copyBytes(op.value) })
+        mutations.push({ key: record(op.space, op.key), value: ownBytes(op.value) })
         after.set(name, undefined)
       } else {
         const pointer: Pointer = { id: randomId(12), parts: Math.ceil(op.value.byteLength / KV_LIMITS.valueBytes), length: op.value.byteLength }
@@ -130,7 +130,7 @@ export async function denoKvStore(kv: Kv, options: DenoKvStoreOptions = {}): Pro
       for (const { pointer, value } of fresh) {
         await commitInOrder(
           kv,
-          partKeys(pointer).map((key, i) => ({ key, value: copyBytes(value.subarray(i * KV_LIMITS.valueBytes, (i + 1) * KV_LIMITS.valueBytes)) })),
+          partKeys(pointer).map((key, i) => ({ key, value: ownBytes(value.subarray(i * KV_LIMITS.valueBytes, (i + 1) * KV_LIMITS.valueBytes)) })),
         )
       }
     }

@@ -14,7 +14,7 @@ export default defineConfig({
   use: { browserName: 'chromium', launchOptions, viewport: { width: 1280, height: 800 } },
   projects: [
     // The library on a bare page, from source.
-    { name: 'library', testMatch: 'library.spec.ts', use: { baseURL: 'http://127.0.0.1:5174' } },
+    { name: 'library', testMatch: /(library|tabs)\.spec\.ts/, use: { baseURL: 'http://127.0.0.1:5174' } },
     // The demo as users get it: built, then served by vite preview.
     { name: 'demo', testMatch: 'demo.spec.ts', use: { baseURL: 'http://127.0.0.1:4173' } },
     // The packed tarball installed into scratch projects outside the repository.

@@ -10,6 +10,7 @@ const workers: Record<string, string> = {
   '../../worker/tiermem.worker.ts': './worker.js',
   './block-compressor.worker.ts': './block-compressor.worker.js',
   '../../worker/tiermem-embeddings.worker.ts': './embeddings-worker.js',
+  '../../worker/tiermem-tabs.worker.ts': './tabs-worker.js',
 }
 
 export default defineConfig({
@@ -19,6 +20,7 @@ export default defineConfig({
     embeddings: 'src/embeddings/index.ts',
     worker: 'worker/tiermem.worker.ts',
     'embeddings-worker': 'worker/tiermem-embeddings.worker.ts',
+    'tabs-worker': 'worker/tiermem-tabs.worker.ts',
     'block-compressor.worker': 'src/stores/block-compressor.worker.ts',
     'edge-cloudflare': 'src/edge/cloudflare/index.ts',
     'edge-deno': 'src/edge/deno/index.ts',
@@ -35,9 +37,8 @@ export default defineConfig({
   fixedExtension: false,
   // Bundled rather than a dependency: 2 kB, and its published files name source maps it does not
   // ship, which makes every user's Vite dev server print warnings. Its licence is in LICENSE.
-  deps: { alwaysBundle: ['js-xxhash'], onlyBundle: ['js-xxhash'] },
   // The Workers runtime's own module: workerd provides it, the user's bundler (wrangler) leaves it be.
-  external: [/^cloudflare:/],
+  deps: { alwaysBundle: ['js-xxhash'], onlyBundle: ['js-xxhash'], neverBundle: [/^cloudflare:/] },
   plugins: [
     {
       name: 'tiermem:worker-urls',

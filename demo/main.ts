@@ -29,7 +29,7 @@ async function start(): Promise<void> {
   let embedding = true
   try {
     // The engine's worker with an embedder in it: the model loads next to the engine.
-    mem = await openMemory({ ...options, worker: embeddingWorker(), embeddings: embeddingOptions() })
+    mem = await openMemory({ ...options, worker: () => embeddingWorker(), embeddings: embeddingOptions() })
     modelReady(undefined)
   } catch (error) {
     if (isTiermemError(error, 'LOCKED')) throw error
@@ -66,7 +66,10 @@ async function start(): Promise<void> {
   const updateChart = createTierChart(byId('chart'))
   const refreshEntries = createEntryBrowser(mem)
   let ticks = 0
+  const showRole = () => (byId('role').textContent = mem.role === 'leader' ? 'tab: leader (runs the engine)' : 'tab: follower (uses the leading tab’s engine)')
+  showRole()
   const refresh = async () => {
+    showRole()
     const stats = await mem.stats()
     renderTiers(stats)
     renderPressure(stats.pressure)
@@ -201,11 +204,11 @@ async function start(): Promise<void> {
 start().catch((error: unknown) => {
   status.dataset.state = 'error'
   if (isTiermemError(error, 'LOCKED')) {
-    // One tab per memory name for now: say so plainly, not as a raw browser error.
+    // Another tab leads but does not answer (frozen, or a browser without SharedWorker): say so plainly.
     status.textContent = 'open in another tab'
     const banner = byId('banner')
     banner.textContent =
-      'The playground is already open in another tab of this browser, and a memory is opened by one tab at a time. Close the other tab, then reload this one.'
+      'The playground is open in another tab of this browser that does not answer (frozen in the background, or this browser cannot share a memory between tabs). Close or wake the other tab, then reload this one.'
     banner.hidden = false
     return
   }

@@ -140,15 +140,26 @@ test('Download backup, Clear store, Restore backup: the entries come back; a dam
   expect(errors).toEqual([])
 })
 
-test('the layout fits 420 px, and a second tab says the memory is open elsewhere', async ({ page, context }) => {
+test('the layout fits 420 px, and a second tab of the playground works as a follower of the first', async ({ page, context }) => {
   await page.setViewportSize({ width: 420, height: 900 })
   const errors = await openDemo(page)
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(420)
+  await expect(page.locator('#role')).toContainText('leader')
   const second = await context.newPage()
+  const secondErrors: string[] = []
+  second.on('pageerror', (error) => secondErrors.push(String(error)))
   await second.goto('/')
-  await expect(second.locator('#banner')).toContainText('already open in another tab', { timeout: 30_000 })
-  await expect(second.locator('#status')).toHaveText('open in another tab')
+  await expect(second.locator('#status')).toHaveText('ready', { timeout: 30_000 })
+  await expect(second.locator('#role')).toContainText('follower')
+  // A message remembered in the second tab is in the first tab's memory.
+  await second.fill('#message', 'typed in the second tab')
+  await second.click('#chat-form button[type=submit]')
+  await expect(second.locator('#control-status')).toContainText('remembered msg:')
+  await page.fill('#q-type', 'message')
+  await page.click('#query-form button[type=submit]')
+  await expect(page.locator('#entries tbody tr').filter({ hasText: 'chat' }).first()).toBeVisible({ timeout: 10_000 })
   await second.close()
+  expect(secondErrors).toEqual([])
   expect(errors).toEqual([])
 })
 

@@ -13,8 +13,17 @@ import { startPageSignals } from './page-signals.ts'
 import { PutBatcher, packPuts } from './put-batcher.ts'
 import { remoteScope } from './remote-scope.ts'
 
+/** Hands a port from another tab to this memory's worker, which serves it a connection of its own (leaders only). */
+export const SERVE_TAB = Symbol('tiermem.serveTab')
+
 /** A Memory whose engine runs in a worker. */
 export interface RemoteMemory extends Memory {
+  /**
+   * 'leader': this tab's worker runs the engine and owns the storage. 'follower': another tab of
+   * this origin leads the same memory name, and this tab's calls go to its worker. A follower
+   * becomes the leader when the leading tab goes away.
+   */
+  readonly role: 'leader' | 'follower'
   /** Where cold entries live in this browser: 'opfs', or 'indexeddb' where OPFS is missing. */
   readonly coldBackend: string
   /**
@@ -32,6 +41,10 @@ export interface ConnectOptions extends Omit<HostOpenOptions, 'lifeLock' | 'embe
   dispose?: () => void
   /** The storage witness, kept on the page (MemoryOptions.witness); the engine calls it through a proxy. */
   witness?: StorageWitness
+  /** Whether this connection's worker is this tab's own ('leader') or another tab's ('follower'). */
+  role?: 'leader' | 'follower'
+  /** Called once when the worker is found gone (after every pending call has rejected with WORKER_LOST). */
+  onLost?: () => void
 }
 
 /**
@@ -43,7 +56,7 @@ export interface ConnectOptions extends Omit<HostOpenOptions, 'lifeLock' | 'embe
  * Lock for its whole life and the page asks for the same lock: the grant means the worker is
  * gone, and every pending and later call rejects with WORKER_LOST.
  */
-export async function connectMemory(endpoint: Endpoint, options: ConnectOptions): Promise<RemoteMemory> {
+export async function connectMemory(endpoint: Endpoint, options: ConnectOptions): Promise<RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void> }> {
   installErrorTransfer()
   const remote: Remote<MemoryHost> = wrap<MemoryHost>(endpoint)
   const events = new EventBus()
@@ -74,9 +87,10 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
     for (const controller of scopeControllers.values()) controller.abort(error)
     stopSignals()
     dispose()
+    options.onLost?.()
   }
 
-  const { dispose: _dispose, embeddings, witness, ...openOptions } = options
+  const { dispose: _dispose, embeddings, witness, role: _role, onLost: _onLost, ...openOptions } = options
   const { onProgress, ...hostEmbeddings } = embeddings ?? {}
   const lifeLock =
     typeof crypto?.randomUUID === 'function' && typeof navigator !== 'undefined' && navigator.locks ? `tiermem-life-${crypto.randomUUID()}` : undefined
@@ -110,10 +124,12 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   }, options.pressure?.checkIntervalMs ?? 5_000)
   const storageManager = () => (typeof navigator === 'undefined' ? undefined : navigator.storage)
 
-  const memory: RemoteMemory = {
+  const memory: RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void> } = {
     // Every method the surface table forwards: sent as it is (refused after close, rejected if the worker dies).
     ...forwardedMethods((name, args) => call(() => (remote[name] as unknown as (...a: unknown[]) => Promise<unknown>)(...args))),
     coldBackend,
+    role: options.role ?? 'leader',
+    [SERVE_TAB]: (port: MessagePort) => call(() => remote.connect(transfer(port, [port]))),
     put(key, value, putOptions) {
       return gate.refused() ?? puts.put(key, value, putOptions)
     },

@@ -37,6 +37,8 @@ export const ErrorCode = {
   DIMENSION_MISMATCH: 'DIMENSION_MISMATCH',
   /** A backup that is truncated, tampered with, out of chain order or of an unknown format: nothing was written. */
   BACKUP_INVALID: 'BACKUP_INVALID',
+  /** A call in flight when the tab leading this memory went away, and not safe to send again: it may or may not have happened. */
+  LEADER_CHANGED: 'LEADER_CHANGED',
 } as const
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]

@@ -149,3 +149,24 @@ for (const how of ['closed', 'gone'] as const) {
     console.log(`leader ${how}: writes went on in a new leader after ${handover} ms`)
   })
 }
+
+test('a leading tab told it is being frozen steps down: a follower leads, and the thawed tab follows it', async ({ context }) => {
+  // The Page Lifecycle 'freeze' event, dispatched by hand: headless Chromium does not freeze a
+  // visible page (CDP's Page.setWebLifecycleState does nothing to one), so this checks what the
+  // tab does when the event comes, not that Chromium sends it.
+  const leader = await openPage(context, 'frozen-leader')
+  const follower = await openPage(context, 'frozen-leader')
+  const put = (page: Page, key: string) =>
+    page.evaluate((key) => (window as unknown as { mem: { put(k: string, v: unknown): Promise<unknown> } }).mem.put(key, { key }), key)
+  await put(leader, 'before')
+  await leader.evaluate(() => document.dispatchEvent(new Event('freeze')))
+  expect(await roleOf(leader)).toBe('follower')
+  await expect.poll(() => roleOf(follower), { timeout: 15_000 }).toBe('leader')
+  await put(follower, 'after')
+  await put(leader, 'from-the-thawed-tab')
+  const read = (page: Page) =>
+    page.evaluate(() => (window as unknown as { mem: { getMany(k: string[]): Promise<unknown[]> } }).mem.getMany(['before', 'after', 'from-the-thawed-tab']))
+  const all = [{ key: 'before' }, { key: 'after' }, { key: 'from-the-thawed-tab' }]
+  expect(await read(leader)).toEqual(all)
+  expect(await read(follower)).toEqual(all)
+})

@@ -15,6 +15,8 @@ import { remoteScope } from './remote-scope.ts'
 
 /** Hands a port from another tab to this memory's worker, which serves it a connection of its own (leaders only). */
 export const SERVE_TAB = Symbol('tiermem.serveTab')
+/** Gives the worker up at once, as if it had died: pending calls reject with WORKER_LOST and a worker this page started is terminated. */
+export const ABANDON = Symbol('tiermem.abandon')
 
 /** A Memory whose engine runs in a worker. */
 export interface RemoteMemory extends Memory {
@@ -56,7 +58,10 @@ export interface ConnectOptions extends Omit<HostOpenOptions, 'lifeLock' | 'embe
  * Lock for its whole life and the page asks for the same lock: the grant means the worker is
  * gone, and every pending and later call rejects with WORKER_LOST.
  */
-export async function connectMemory(endpoint: Endpoint, options: ConnectOptions): Promise<RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void> }> {
+export async function connectMemory(
+  endpoint: Endpoint,
+  options: ConnectOptions,
+): Promise<RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void>; [ABANDON](why: string): void }> {
   installErrorTransfer()
   const remote: Remote<MemoryHost> = wrap<MemoryHost>(endpoint)
   const events = new EventBus()
@@ -124,12 +129,13 @@ export async function connectMemory(endpoint: Endpoint, options: ConnectOptions)
   }, options.pressure?.checkIntervalMs ?? 5_000)
   const storageManager = () => (typeof navigator === 'undefined' ? undefined : navigator.storage)
 
-  const memory: RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void> } = {
+  const memory: RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void>; [ABANDON](why: string): void } = {
     // Every method the surface table forwards: sent as it is (refused after close, rejected if the worker dies).
     ...forwardedMethods((name, args) => call(() => (remote[name] as unknown as (...a: unknown[]) => Promise<unknown>)(...args))),
     coldBackend,
     role: options.role ?? 'leader',
     [SERVE_TAB]: (port: MessagePort) => call(() => remote.connect(transfer(port, [port]))),
+    [ABANDON]: (why: string) => loseWorker(why),
     put(key, value, putOptions) {
       return gate.refused() ?? puts.put(key, value, putOptions)
     },

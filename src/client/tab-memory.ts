@@ -2,10 +2,10 @@ import { TiermemError, isTiermemError } from '../core/api/errors.ts'
 import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
 import { MEMORY_SURFACE, type MemoryMethod } from '../core/api/surface.ts'
 import type { MemoryEvents } from '../core/api/types.ts'
-import { SERVE_TAB, type RemoteMemory } from './connect.ts'
+import { ABANDON, SERVE_TAB, type RemoteMemory } from './connect.ts'
 
 /** A connection to a worker: this tab's own (leader) or another tab's (follower). */
-export type TabConnection = RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void> }
+export type TabConnection = RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void>; [ABANDON](why: string): void }
 
 export interface TabMemoryOptions {
   name: string
@@ -227,6 +227,17 @@ export async function openTabMemory(options: TabMemoryOptions): Promise<RemoteMe
     }
   }
 
+  /** Queues for the lead: granted when the leading tab goes, and this tab takes over. */
+  const awaitLead = () => {
+    locks
+      .request(lockName, { signal: stopWaiting.signal }, () => {
+        role = 'leader'
+        void replace(current).catch(() => undefined)
+        return new Promise<void>((release) => (releaseLead = release))
+      })
+      .catch(() => undefined)
+  }
+
   // Lead if nobody does; else follow, and queue for the lead in case the leader goes.
   const leading = await new Promise<boolean>((resolve, reject) => {
     locks
@@ -238,18 +249,46 @@ export async function openTabMemory(options: TabMemoryOptions): Promise<RemoteMe
       .catch(reject)
   })
   role = leading ? 'leader' : 'follower'
-  if (!leading) {
-    locks
-      .request(lockName, { signal: stopWaiting.signal }, () => {
-        role = 'leader'
-        void replace(current).catch(() => undefined)
-        return new Promise<void>((release) => (releaseLead = release))
-      })
-      .catch(() => undefined)
+  if (!leading) awaitLead()
+
+  /**
+   * A leading tab the browser freezes (in the background, or into the back/forward cache) would
+   * keep the lock while its worker stops answering, and every other tab would wait. So it steps
+   * down as it freezes: its worker goes (what it acknowledged is stored already; calls in flight
+   * are sent again or rejected, as for any lost leader), the lock passes on, and when the tab
+   * comes back it follows whoever leads then.
+   */
+  const stepDown = () => {
+    if (closed || role !== 'leader') return
+    role = 'follower'
+    const own = current
+    if (own) {
+      lost.add(own)
+      own[ABANDON]('this tab was frozen while it led')
+    }
+    broker.postMessage({ type: 'resign', name })
+    releaseAlive?.()
+    releaseAlive = undefined
+    alive = undefined
+    releaseLead?.()
+    releaseLead = undefined
+    awaitLead()
   }
+  const onPageHide = (event: Event) => {
+    if ((event as PageTransitionEvent).persisted) stepDown()
+  }
+  const page = typeof document === 'undefined' ? undefined : document
+  page?.addEventListener('freeze', stepDown)
+  globalThis.addEventListener?.('pagehide', onPageHide)
+  const stopListening = () => {
+    page?.removeEventListener('freeze', stepDown)
+    globalThis.removeEventListener?.('pagehide', onPageHide)
+  }
+
   try {
     await replace(undefined)
   } catch (error) {
+    stopListening()
     stopWaiting.abort()
     releaseLead?.()
     broker.close()
@@ -291,6 +330,7 @@ export async function openTabMemory(options: TabMemoryOptions): Promise<RemoteMe
     close() {
       closing ??= (async () => {
         closed = true
+        stopListening()
         stopWaiting.abort()
         try {
           await (switching?.catch(() => undefined) ?? Promise.resolve())

@@ -195,7 +195,10 @@ export async function openTabMemory(options: TabMemoryOptions): Promise<RemoteMe
 
   const connectionFor = (callSeq: number): TabConnection | Promise<TabConnection> => {
     if (!switching && current && !lost.has(current)) return current
-    return new Promise((resolve, reject) => waiting.push({ seq: callSeq, resolve, reject }))
+    const queued = new Promise<TabConnection>((resolve, reject) => waiting.push({ seq: callSeq, resolve, reject }))
+    // A connection lost while no replacement is under way (the last attempt gave up): try again.
+    if (!switching) void replace(current).catch(() => undefined)
+    return queued
   }
 
   /** Sends a call, and again on the next connection when the leader changed and that is safe. */
@@ -203,7 +206,9 @@ export async function openTabMemory(options: TabMemoryOptions): Promise<RemoteMe
     if (closed) throw new TiermemError('CLOSED', 'this memory is closed; open it again to use it')
     const callSeq = ++seq
     for (;;) {
-      const connection = await connectionFor(callSeq)
+      // Sent in this turn when the connection is up: no extra hop, and "in flight" means sent.
+      const ready = connectionFor(callSeq)
+      const connection = ready instanceof Promise ? await ready : ready
       const sentOnLive = !lost.has(connection)
       const attempt = invoke(connection)
       let calls = inFlight.get(connection)

@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright'
 import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
+import { transportFloor } from './tabs-transport.ts'
 
 const ROUNDS = Number(process.env['BENCH_TABS_ROUNDS'] ?? 5)
 const HANDOVERS = Number(process.env['BENCH_TABS_HANDOVERS'] ?? 12)
@@ -110,6 +111,8 @@ for (let round = -1; round < ROUNDS; round++) {
     else (t.followerGet.push(get), t.followerPutMany.push(rate))
   }
 }
+// The transport alone, on the same two pages: a page to its own worker, a page to another page's worker.
+const transport = await transportFloor(leader, follower)
 await follower.close()
 await leader.close()
 
@@ -161,12 +164,16 @@ const results = {
   hotGetP50Us: { leader: median(t.leaderGet), follower: median(t.followerGet), ratio: median(t.followerGet) / median(t.leaderGet) },
   putMany10kPerSecond: { leader: median(t.leaderPutMany), follower: median(t.followerPutMany), ratio: median(t.followerPutMany) / median(t.leaderPutMany) },
   handoverMs: { p50: median(gaps), p95: p95(gaps), all: gaps },
+  transportEchoUs: { ...transport, ratio: transport.otherPagesWorkerUs / transport.ownWorkerUs },
 }
 console.log(
   `hot get p50: leader ${results.hotGetP50Us.leader.toFixed(0)} µs, follower ${results.hotGetP50Us.follower.toFixed(0)} µs → ${results.hotGetP50Us.ratio.toFixed(2)}× (goal ≤ 2×)`,
 )
 console.log(
   `putMany 10k: leader ${results.putMany10kPerSecond.leader.toFixed(0)}/s, follower ${results.putMany10kPerSecond.follower.toFixed(0)}/s → ${results.putMany10kPerSecond.ratio.toFixed(2)}× (goal ≥ 0.8×)`,
+)
+console.log(
+  `transport alone (an echo, no tiermem): page ↔ its own worker ${transport.ownWorkerUs.toFixed(0)} µs, page ↔ another page's worker over a port ${transport.otherPagesWorkerUs.toFixed(0)} µs → ${results.transportEchoUs.ratio.toFixed(2)}×`,
 )
 console.log(
   `hand-over (leader tab closed → first answer in the follower): p50 ${results.handoverMs.p50.toFixed(0)} ms, p95 ${results.handoverMs.p95.toFixed(0)} ms (goal p95 ≤ 500 ms)`,

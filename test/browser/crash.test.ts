@@ -47,9 +47,9 @@ it('killing the worker mid-workload loses no acknowledged put, resurrects no del
       else if (r < 0.85) work.push(track(key, text(key, step + 1), mem.put(key, text(key, step + 1), { tier: r < 0.7 ? 'cold' : 'warm' })))
       else work.push(track(key, GONE, mem.delete(key)))
     }
-    // Kill at a random point of the queue (30–90 % of the calls settled), not after a random
+    // Kill at a random point of the queue (25–75 % of the calls settled), not after a random
     // time: on a loaded machine a time could pass before any compaction ran (seen in CI).
-    const killAt = Math.floor((0.3 + random() * 0.6) * work.length)
+    const killAt = Math.floor((0.25 + random() * 0.5) * work.length)
     let settled = 0
     await new Promise<void>((resolve) => {
       for (const op of work)
@@ -85,4 +85,5 @@ it('killing the worker mid-workload loses no acknowledged put, resurrects no del
   // The test proves something only if kills cut work in flight and compactions ran.
   expect(cutOps, 'ops cut by the kill').toBeGreaterThan(0)
   expect(compactedRounds, 'rounds with a compaction').toBeGreaterThan(0)
-})
+  // Eight rounds of real work in OPFS and IndexedDB: 15 s on a quiet machine, over 30 s beside CI's other work.
+}, 120_000)

@@ -11,7 +11,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { build } from 'esbuild'
+import { bundleForWorkerd } from '../scripts/bundle-for-workerd.ts'
 import { Miniflare } from 'miniflare'
 
 const N = Number(process.env['BENCH_EDGE_N'] ?? 2000)
@@ -30,20 +30,10 @@ interface BenchStub {
 }
 
 async function durableObject(): Promise<Record<string, number>> {
-  const bundle = await build({
-    entryPoints: [fileURLToPath(new URL('./edge/bench-worker.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['workerd', 'worker', 'browser'],
-    target: 'es2022',
-    external: ['cloudflare:*'],
-    write: false,
-    logLevel: 'error',
-  })
+  const script = await bundleForWorkerd(fileURLToPath(new URL('./edge/bench-worker.ts', import.meta.url)))
   const mf = new Miniflare({
     modules: true,
-    script: bundle.outputFiles[0]!.text,
+    script,
     compatibilityDate: '2026-04-01',
     durableObjects: { BENCH: { className: 'BenchObject', useSQLite: true } },
   })

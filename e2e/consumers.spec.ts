@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { expect, test, type Page } from '@playwright/test'
 import { serveStatic, type StaticServer } from './static-server.ts'
 import { writeTinyModel } from '../test/fixtures/tiny-model.ts'
+import { bundleForWorkerd } from '../scripts/bundle-for-workerd.ts'
 
 const repo = new URL('..', import.meta.url).pathname
 const bin = (tool: string) => join(repo, 'node_modules', '.bin', tool)
@@ -137,22 +138,11 @@ test('a plain Node script uses tiermem/core', () => {
 })
 
 test('a Worker bundled from the package serves the HTTP API in workerd (Miniflare), one Durable Object per namespace', async () => {
-  const { build } = await import('esbuild')
   const { Miniflare } = await import('miniflare')
-  const bundle = await build({
-    entryPoints: [join(root, 'cloudflare-worker/worker.js')],
-    absWorkingDir: root,
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['workerd', 'worker', 'browser'],
-    external: ['cloudflare:*'],
-    write: false,
-    logLevel: 'error',
-  })
+  const script = await bundleForWorkerd(join(root, 'cloudflare-worker/worker.js'), { absWorkingDir: root })
   const mf = new Miniflare({
     modules: true,
-    script: bundle.outputFiles[0]!.text,
+    script,
     compatibilityDate: '2026-04-01',
     durableObjects: { TIERMEM: { className: 'TiermemObject', useSQLite: true } },
     bindings: { TIERMEM_TOKENS: JSON.stringify({ 'stranger-token': 'agent-7' }) },

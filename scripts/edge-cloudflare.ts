@@ -3,7 +3,7 @@
  * workerd through Miniflare, bundled as wrangler bundles it, on PORT (default 8787), with tokens
  * from TIERMEM_TOKENS and storage kept in .tiermem-edge/ between runs.
  */
-import { build } from 'esbuild'
+import { bundleForWorkerd } from './bundle-for-workerd.ts'
 import { Miniflare } from 'miniflare'
 import { fileURLToPath } from 'node:url'
 
@@ -13,20 +13,10 @@ if (!tokens) {
   process.exit(1)
 }
 const port = Number(process.env['PORT'] ?? 8787)
-const bundle = await build({
-  entryPoints: [fileURLToPath(new URL('../examples/cloudflare/worker.ts', import.meta.url))],
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  conditions: ['workerd', 'worker', 'browser'],
-  target: 'es2022',
-  external: ['cloudflare:*'],
-  write: false,
-  logLevel: 'error',
-})
+const script = await bundleForWorkerd(fileURLToPath(new URL('../examples/cloudflare/worker.ts', import.meta.url)))
 const mf = new Miniflare({
   modules: true,
-  script: bundle.outputFiles[0]!.text,
+  script,
   compatibilityDate: '2026-04-01',
   durableObjects: { TIERMEM: { className: 'TiermemObject', useSQLite: true } },
   durableObjectsPersist: fileURLToPath(new URL('../.tiermem-edge/cloudflare', import.meta.url)),

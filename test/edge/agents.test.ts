@@ -1,6 +1,5 @@
-import { build } from 'esbuild'
+import { bundleForWorkerd } from '../../scripts/bundle-for-workerd.ts'
 import { Miniflare } from 'miniflare'
-import { builtinModules } from 'node:module'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,20 +30,7 @@ const start = () =>
     durableObjectsPersist: persist,
   })
 beforeAll(async () => {
-  const bundle = await build({
-    entryPoints: [fileURLToPath(new URL('../../examples/agents/memory-agent.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['workerd', 'worker', 'browser'],
-    target: 'es2022',
-    external: ['cloudflare:*', 'node:*'],
-    // As wrangler does under nodejs_compat: a bare 'path' is Node's own module, which workerd provides.
-    alias: Object.fromEntries(builtinModules.filter((name) => !name.includes(':')).map((name) => [name, `node:${name}`])),
-    write: false,
-    logLevel: 'error',
-  })
-  script = bundle.outputFiles[0]!.text
+  script = await bundleForWorkerd(fileURLToPath(new URL('../../examples/agents/memory-agent.ts', import.meta.url)), { nodeCompat: true })
   persist = mkdtempSync(join(tmpdir(), 'tiermem-agent-'))
 }, 90_000)
 afterAll(() => rmSync(persist, { recursive: true, force: true }))

@@ -1,23 +1,12 @@
-import { build } from 'esbuild'
+import { bundleForWorkerd } from '../../../scripts/bundle-for-workerd.ts'
 import { Miniflare } from 'miniflare'
 import { fileURLToPath } from 'node:url'
 import type { Store } from '../../../src/core/store/store.ts'
 import { TiermemError, isErrorCode } from '../../../src/core/api/errors.ts'
 
 /** The test Worker bundled as wrangler would (esbuild, 'cloudflare:' modules left to the runtime). */
-export async function bundleTestWorker(): Promise<string> {
-  const result = await build({
-    entryPoints: [fileURLToPath(new URL('./test-worker.ts', import.meta.url))],
-    bundle: true,
-    format: 'esm',
-    platform: 'browser',
-    conditions: ['workerd', 'worker', 'browser'],
-    target: 'es2022',
-    external: ['cloudflare:*'],
-    write: false,
-    logLevel: 'silent',
-  })
-  return result.outputFiles[0]!.text
+export function bundleTestWorker(): Promise<string> {
+  return bundleForWorkerd(fileURLToPath(new URL('./test-worker.ts', import.meta.url)))
 }
 
 export const TEST_TOKENS = { 'token-agent-1': 'agent-1', 'token-agent-2': 'agent-2', 'token-admin-all': '*' }

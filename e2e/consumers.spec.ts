@@ -12,6 +12,7 @@ import { expect, test, type Page } from '@playwright/test'
 import { serveStatic, type StaticServer } from './static-server.ts'
 import { writeTinyModel } from '../test/fixtures/tiny-model.ts'
 import { bundleForWorkerd } from '../scripts/bundle-for-workerd.ts'
+import { listeningPort } from '../test/edge/deno/deno-host.ts'
 
 const repo = new URL('..', import.meta.url).pathname
 const bin = (tool: string) => join(repo, 'node_modules', '.bin', tool)
@@ -168,21 +169,7 @@ test('a Deno server from the package serves the HTTP API over Deno KV', async ()
     env: { ...process.env, TIERMEM_TOKENS: JSON.stringify({ 'stranger-token': 'agent-7' }), TIERMEM_KV_PATH: join(root, 'kv.sqlite3'), NO_COLOR: '1' },
   })
   processes.push(child)
-  let output = ''
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`deno did not start:\n${output}`)), 60_000)
-    const read = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /listening (\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(Number(match[1]))
-      }
-    }
-    child.stdout.on('data', read)
-    child.stderr.on('data', read)
-    child.on('exit', () => reject(new Error(`deno exited:\n${output}`)))
-  })
+  const port = await listeningPort(child)
   const base = `http://127.0.0.1:${port}/v1/agent-7`
   const auth = { authorization: 'Bearer stranger-token' }
   expect((await fetch(`${base}/entries/plan`, { method: 'PUT', headers: auth, body: JSON.stringify({ value: { step: 2 } }) })).status).toBe(200)

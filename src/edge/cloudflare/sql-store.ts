@@ -49,25 +49,28 @@ export function durableObjectSqlStore(storage: DurableObjectStorage, options: { 
       .map((row) => `${row['space'] as string}\u0000${row['key'] as string}`),
   )
 
-  /** Applies one op; returns how the multi-part set changes once the transaction holds. */
-  const apply = (op: StoreOp, changes: Array<[string, boolean]>): void => {
+  /** Whether a key's value spans several rows, as of this point of a batch (`changed`: the batch's own changes so far). */
+  const isMultiPart = (name: string, changed: ReadonlyMap<string, boolean>): boolean => changed.get(name) ?? multiPart.has(name)
+
+  /** Applies one op; records in `changed` how the multi-part set changes once the transaction holds. */
+  const apply = (op: StoreOp, changed: Map<string, boolean>): void => {
     if (op.type === 'deleteRange') {
       sql.exec(`DELETE FROM ${table} WHERE space = ? AND key > ? AND key < ?`, op.space, op.after, op.before)
-      for (const name of multiPart) {
+      for (const name of [...multiPart, ...changed.keys()]) {
         const [space, key] = name.split('\u0000') as [string, string]
-        if (space === op.space && key > op.after && key < op.before) changes.push([name, false])
+        if (space === op.space && key > op.after && key < op.before) changed.set(name, false)
       }
       return
     }
     const name = `${op.space}\u0000${op.key}`
     const value = op.type === 'put' ? op.value : undefined
     // The caller's bytes are bound as they are: SQLite copies exactly the view's bytes.
-    if (value !== undefined && value.byteLength <= PART_BYTES && !multiPart.has(name) && !changes.some(([n, multi]) => n === name && multi)) {
+    if (value !== undefined && value.byteLength <= PART_BYTES && !isMultiPart(name, changed)) {
       sql.exec(`INSERT OR REPLACE INTO ${table} (space, key, part, bytes) VALUES (?, ?, 0, ?)`, op.space, op.key, value)
       return
     }
     sql.exec(`DELETE FROM ${table} WHERE space = ? AND key = ?`, op.space, op.key)
-    changes.push([name, value !== undefined && value.byteLength > PART_BYTES])
+    changed.set(name, value !== undefined && value.byteLength > PART_BYTES)
     if (value === undefined) return
     // An empty value is still one row: a stored empty value is not a missing one.
     for (let part = 0, at = 0; part === 0 || at < value.byteLength; part++, at += PART_BYTES) {
@@ -98,11 +101,11 @@ export function durableObjectSqlStore(storage: DurableObjectStorage, options: { 
     async batch(ops) {
       assertOpen()
       validateBatch(ops, true)
-      const changes: Array<[string, boolean]> = []
+      const changed = new Map<string, boolean>()
       storage.transactionSync(() => {
-        for (const op of ops) apply(op, changes)
+        for (const op of ops) apply(op, changed)
       })
-      for (const [name, multi] of changes) {
+      for (const [name, multi] of changed) {
         if (multi) multiPart.add(name)
         else multiPart.delete(name)
       }

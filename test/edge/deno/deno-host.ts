@@ -31,24 +31,7 @@ export async function startDenoHost(options: { tokens: Record<string, string>; m
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
-  let output = ''
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`deno did not start in 60 s:\n${output}`)), 60_000)
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /listening (\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(Number(match[1]))
-      }
-    }
-    child.stdout!.on('data', onData)
-    child.stderr!.on('data', onData)
-    child.on('exit', (code) => {
-      clearTimeout(timer)
-      reject(new Error(`deno exited with ${code}:\n${output}`))
-    })
-  })
+  const port = await listeningPort(child)
   const url = `http://127.0.0.1:${port}`
   return {
     url,
@@ -89,4 +72,26 @@ export async function remoteKvStore(host: DenoHost, prefix: string[]): Promise<S
       await call('close')
     },
   }
+}
+
+/** The port a Deno server prints as `listening <port>`; rejects with its output if it exits or is silent for 60 s. */
+export function listeningPort(child: ChildProcess): Promise<number> {
+  let output = ''
+  return new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`deno did not start in 60 s:\n${output}`)), 60_000)
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /listening (\d+)/.exec(output)
+      if (match) {
+        clearTimeout(timer)
+        resolve(Number(match[1]))
+      }
+    }
+    child.stdout!.on('data', onData)
+    child.stderr!.on('data', onData)
+    child.on('exit', (code) => {
+      clearTimeout(timer)
+      reject(new Error(`deno exited with ${code}:\n${output}`))
+    })
+  })
 }

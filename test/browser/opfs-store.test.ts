@@ -103,6 +103,24 @@ describe('OPFS store specifics', () => {
     expect((await storeHost().files(directory))[0]!.size).toBe(sizeBefore)
   })
 
+  it('joins a batch of many blocks into few writes, yet no segment passes its size and every record reads back after a reopen', async () => {
+    const segmentBytes = 8000
+    const { store, directory } = await fresh({ segmentBytes, blockBytes: 1024 })
+    // 200 records deflate cannot shrink: ~50 blocks of ~1.2 KB, ~60 KB in all.
+    await store.batch(Array.from({ length: 200 }, (_, i) => put(`k${i}`, noise(i))))
+    await store.batch(Array.from({ length: 40 }, (_, i) => put(`late${i}`, noise(1000 + i))))
+    const files = await storeHost().files(directory)
+    const total = files.reduce((sum, f) => sum + f.size, 0)
+    expect(files.length).toBeGreaterThanOrEqual(Math.ceil(total / segmentBytes))
+    for (const file of files) expect(file.size).toBeLessThanOrEqual(segmentBytes)
+    await store.close()
+    const again = await remoteOpfsStore({ directory })
+    const keys = [...Array.from({ length: 200 }, (_, i) => `k${i}`), ...Array.from({ length: 40 }, (_, i) => `late${i}`)]
+    const expected = [...Array.from({ length: 200 }, (_, i) => noise(i)), ...Array.from({ length: 40 }, (_, i) => noise(1000 + i))]
+    expect(await again.getMany('values', keys)).toEqual(expected)
+    await again.close()
+  })
+
   it('compacts segments that are mostly dead and keeps every live record', async () => {
     const workload = async (compactDeadRatio: number) => {
       const { store, directory } = await fresh({ segmentBytes: 4096, blockBytes: 1024, compactDeadRatio })

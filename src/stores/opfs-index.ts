@@ -92,8 +92,9 @@ export class SegmentIndex {
   }
 
   /** Reads a segment's blocks into the index; truncates a torn or damaged tail. */
-  replay(segment: Segment, isLast: boolean): void {
+  replay(segment: Segment): void {
     const header = new Uint8Array(BLOCK_HEADER_BYTES)
+    const next = new Uint8Array(BLOCK_HEADER_BYTES)
     let at = 0
     const size = segment.handle.getSize()
     while (at + BLOCK_HEADER_BYTES <= size) {
@@ -107,8 +108,11 @@ export class SegmentIndex {
         )
       }
       if (!parsed || at + parsed.totalBytes > size) break
-      if (isLast && at + parsed.totalBytes === size) {
-        // The newest block is the one a crash could have torn: check all of it.
+      // The last block of a file is the one a crash could have torn: check all of it. It is
+      // last when no block header follows it (the file ends, or a reservation's zeros do).
+      const end = at + parsed.totalBytes
+      const last = end + BLOCK_HEADER_BYTES > size || (segment.handle.read(next, { at: end }), readBlockHeader(next) === undefined)
+      if (last) {
         const block = new Uint8Array(parsed.totalBytes)
         segment.handle.read(block, { at })
         if (!verifyBlock(block, parsed)) break

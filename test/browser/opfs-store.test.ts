@@ -109,15 +109,54 @@ describe('OPFS store specifics', () => {
     // 200 records deflate cannot shrink: ~50 blocks of ~1.2 KB, ~60 KB in all.
     await store.batch(Array.from({ length: 200 }, (_, i) => put(`k${i}`, noise(i))))
     await store.batch(Array.from({ length: 40 }, (_, i) => put(`late${i}`, noise(1000 + i))))
+    const { storedBytes } = await store.stats()
+    await store.close()
     const files = await storeHost().files(directory)
     const total = files.reduce((sum, f) => sum + f.size, 0)
+    expect(total).toBe(storedBytes)
     expect(files.length).toBeGreaterThanOrEqual(Math.ceil(total / segmentBytes))
     for (const file of files) expect(file.size).toBeLessThanOrEqual(segmentBytes)
-    await store.close()
     const again = await remoteOpfsStore({ directory })
     const keys = [...Array.from({ length: 200 }, (_, i) => `k${i}`), ...Array.from({ length: 40 }, (_, i) => `late${i}`)]
     const expected = [...Array.from({ length: 200 }, (_, i) => noise(i)), ...Array.from({ length: 40 }, (_, i) => noise(1000 + i))]
     expect(await again.getMany('values', keys)).toEqual(expected)
+    await again.close()
+  })
+
+  it('reserves the active segment up front, cuts the reservation off when closing, and finds every record after a crash that left it', async () => {
+    const segmentBytes = 64 * 1024
+    const { store, directory } = await fresh({ segmentBytes })
+    await store.batch([put('a', text(1)), put('b', text(2))])
+    // While open, the active segment's file already has its full size: appends never grow it.
+    expect((await storeHost().files(directory)).map((f) => f.size)).toEqual([segmentBytes])
+    const { storedBytes } = await store.stats()
+    await store.close()
+    expect((await storeHost().files(directory)).map((f) => f.size)).toEqual([storedBytes])
+    // A crash leaves the reservation's zeros behind the last block: the blocks are all found,
+    // the zeros cut off, and appends go on right after the last block.
+    const [segment] = await storeHost().files(directory)
+    await storeHost().appendGarbage(directory, segment!.name, new Uint8Array(20_000))
+    const again = await remoteOpfsStore({ directory, segmentBytes })
+    expect(await again.getMany('values', ['a', 'b'])).toEqual([text(1), text(2)])
+    await again.batch([put('c', text(3))])
+    await again.close()
+    const third = await remoteOpfsStore({ directory, segmentBytes })
+    expect(await third.getMany('values', ['a', 'b', 'c'])).toEqual([text(1), text(2), text(3)])
+    expect((await storeHost().files(directory))[0]!.size).toBe(segmentBytes)
+    await third.close()
+  })
+
+  it('drops a torn last block even when the zeros of a reservation follow it', async () => {
+    const { store, directory } = await fresh()
+    await store.batch([put('a', text(1))])
+    await store.batch([put('b', text(2))])
+    await store.close()
+    const [segment] = await storeHost().files(directory)
+    // The last block torn: its payload's end lost, zeros where it was, more zeros after.
+    await storeHost().corrupt(directory, segment!.name, segment!.size - 3)
+    await storeHost().appendGarbage(directory, segment!.name, new Uint8Array(4096))
+    const again = await remoteOpfsStore({ directory })
+    expect(await again.getMany('values', ['a', 'b'])).toEqual([text(1), undefined])
     await again.close()
   })
 
@@ -126,10 +165,11 @@ describe('OPFS store specifics', () => {
       const { store, directory } = await fresh({ segmentBytes: 4096, blockBytes: 1024, compactDeadRatio })
       for (let round = 0; round < 6; round++) await store.batch(Array.from({ length: 20 }, (_, i) => put(`k${i}`, text(round * 100 + i))))
       await store.batch(Array.from({ length: 10 }, (_, i) => del(`k${i}`)))
-      const files = await storeHost().files(directory)
       const stats = await store.stats()
       expect(await store.getMany('values', ['k0', 'k10', 'k19'])).toEqual([undefined, text(510), text(519)])
       await store.close()
+      // Once closed (the active segment's reservation cut off), the files hold exactly its blocks.
+      const files = await storeHost().files(directory)
       const again = await remoteOpfsStore({ directory })
       expect(await again.getMany('values', ['k0', 'k10', 'k19'])).toEqual([undefined, text(510), text(519)])
       await again.close()

@@ -29,7 +29,7 @@ export class TimeSlices {
 
   /** Lets the event loop run once, then starts a new slice. */
   async pause(): Promise<void> {
-    await nextTurn()
+    await yieldToReads()
     this.started = this.now()
   }
 
@@ -37,6 +37,22 @@ export class TimeSlices {
   pace(): Promise<void> | undefined {
     return this.due ? this.pause() : undefined
   }
+}
+
+type PostTask = (callback: () => void, options: { priority: 'background' }) => Promise<unknown>
+
+/**
+ * One turn of the event loop, after every task already waiting, reads included. Where the
+ * platform has prioritized task scheduling (Chromium's `scheduler.postTask`, windows and
+ * workers), background work resumes at background priority: a read that arrives while the
+ * work is paused runs first, even if it arrived after the pause began.
+ */
+export function yieldToReads(): Promise<void> {
+  const postTask = (globalThis as { scheduler?: { postTask?: PostTask } }).scheduler?.postTask
+  if (typeof postTask !== 'function') return nextTurn()
+  return new Promise((resolve) => {
+    void postTask.call((globalThis as { scheduler?: unknown }).scheduler, resolve, { priority: 'background' })
+  })
 }
 
 /** A monotonic clock where the platform has one (every runtime tiermem runs on does). */

@@ -3,7 +3,7 @@ import { commit, hotUsage, reportBackgroundError, storeKey, type EngineContext }
 import { readRecord } from '../registry/entry-record.ts'
 import { commitChanges, type Change } from '../persistence/journal.ts'
 import { TiermemError } from '../api/errors.ts'
-import { nextTurn } from '../engine/next-turn.ts'
+import { yieldToReads } from '../engine/time-slices.ts'
 import { verifyContent } from '../persistence/integrity.ts'
 import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from '../registry/registry.ts'
 import { dropColdRecords, dropVolatile } from '../engine/removal.ts'
@@ -124,7 +124,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[], a
     const moving = await writing
     writing = undefined
     moved += await flipping
-    await nextTurn()
+    await yieldToReads()
     flipping = flipToCold(ctx, moving, archiveLevel)
   }
   try {
@@ -132,7 +132,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[], a
       const values = await reading
       // Reads that arrived meanwhile are answered before this chunk is laid out (and before
       // each flip): a move's steps come back to back and would hold them for tens of ms.
-      await nextTurn()
+      await yieldToReads()
       if (c + 1 < chunks.length) {
         reading = read(chunks[c + 1]!)
         reading.catch(() => undefined) // awaited in the next round; a failure is handled there

@@ -6,17 +6,22 @@
  * performance.now() resolves 5 µs and single calls can be timed. Chromium runs with a fresh on-disk profile
  * (an off-the-record context would keep IndexedDB in memory and flatter every store). The page
  * measures tiermem and its peers side by side, interleaving their rounds; goals are ratios to
- * peers measured in the same run. Results: a table here, JSON in bench/results/browser.json.
+ * peers measured in the same run. Results: a table here, JSON in bench/results/browser.json,
+ * and the last runs (not only the best) in bench/results/browser-history.json.
+ *
+ * BENCH_HOG=1 runs a busy neighbour beside the browser (one process spinning on a core), to see
+ * which figures hold when the machine is not idle.
  */
-import { cpSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { spawn } from 'node:child_process'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Page } from 'playwright'
 import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
 import { buildCorpus, fixedRecords } from './corpus.ts'
 import { cpuSampler } from './cpu-sampler.ts'
-import type { Row } from './browser/main.ts'
+import type { Row } from './browser/rounds.ts'
 import { writeTinyModel } from '../test/fixtures/tiny-model.ts'
 
 const root = new URL('./browser/', import.meta.url).pathname
@@ -37,6 +42,8 @@ if (process.env.BENCH_MODEL_DIR) cpSync(process.env.BENCH_MODEL_DIR, join(outDir
 const server = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: isolation } })
 const url = server.resolvedUrls!.local[0]!
 const executablePath = chromiumPath()
+const hog = process.env.BENCH_HOG ? spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }) : undefined
+const loadBefore = loadavg()
 const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tiermem-bench-')), {
   ...(executablePath ? { executablePath } : {}),
   // Eager memory measurement: performance.measureUserAgentSpecificMemory() answers now, not at the next GC (recall section).
@@ -80,22 +87,36 @@ try {
   const rows: Row[] = await Promise.race([page.evaluate(([c, f, o]) => window.runBench(c, f, o), [corpus, fixed, only] as const), stalled])
   clearTimeout(timer)
   if (trace) writeFileSync(process.env.BENCH_TRACE!, await trace())
-  console.log(`\ntiermem browser bench — Chromium ${version ?? ''}, ${new Date().toISOString()}\n`)
-  console.log(`${'measure'.padEnd(66)} ${'value'.padStart(12)}  unit        vs peer            goal      `)
-  for (const r of rows) {
-    const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}× ${r.peer}`
-    const goal = r.goal ? `${r.goal} ${r.pass ? 'met' : 'MISSED'}` : ''
-    console.log(`${r.name.padEnd(66)} ${r.value.toFixed(r.value >= 100 ? 0 : 3).padStart(12)}  ${r.unit.padEnd(10)}  ${ratio.padEnd(30)} ${goal}`)
+  const machine = {
+    cores: cpus().length,
+    load: { before: loadBefore.map((x) => Number(x.toFixed(2))), after: loadavg().map((x) => Number(x.toFixed(2))) },
+    neighbour: hog ? 'busy (BENCH_HOG: one process spinning)' : 'none started',
   }
+  console.log(`\ntiermem browser bench — Chromium ${version ?? ''}, ${new Date().toISOString()}`)
+  console.log(
+    `machine: ${machine.cores} cores; load average (1, 5, 15 min) ${machine.load.before.join(' ')} before, ${machine.load.after.join(' ')} after; neighbour: ${machine.neighbour}\n`,
+  )
+  console.log(`${'measure'.padEnd(66)} ${'value'.padStart(12)}  unit        vs peer (spread of rounds)                  goal      `)
+  for (const r of rows) {
+    const spread = r.spread ? ` (${r.spread[0].toFixed(2)}–${r.spread[1].toFixed(2)})` : ''
+    const ratio = r.ratio === undefined ? '' : `${r.ratio.toFixed(2)}×${spread} ${r.peer}${r.drifted ? ' [peers drifted]' : ''}`
+    const goal = r.goal ? `${r.goal} ${r.pass ? 'met' : 'MISSED'}` : ''
+    console.log(`${r.name.padEnd(66)} ${r.value.toFixed(r.value >= 100 ? 0 : 3).padStart(12)}  ${r.unit.padEnd(10)}  ${ratio.padEnd(44)} ${goal}`)
+  }
+  if (rows.some((r) => r.drifted))
+    console.log("\n[peers drifted]: a peer's slowest round was over 1.5× its fastest; the machine changed speed during that measure.")
   if (only.length === 0) {
+    const run = { date: new Date().toISOString(), chromium: version, machine, rows }
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true })
-    writeFileSync(
-      new URL('./results/browser.json', import.meta.url),
-      JSON.stringify({ date: new Date().toISOString(), chromium: version, rows }, null, 2) + '\n',
-    )
-    console.log('\nwritten to bench/results/browser.json')
+    writeFileSync(new URL('./results/browser.json', import.meta.url), JSON.stringify(run, null, 2) + '\n')
+    // Every full run is kept (the last ten), good or bad: a figure is as good as its spread over runs.
+    const historyUrl = new URL('./results/browser-history.json', import.meta.url)
+    const history: unknown[] = existsSync(historyUrl) ? JSON.parse(readFileSync(historyUrl, 'utf8')) : []
+    writeFileSync(historyUrl, JSON.stringify([run, ...history].slice(0, 10), null, 2) + '\n')
+    console.log('\nwritten to bench/results/browser.json and browser-history.json')
   }
 } finally {
+  hog?.kill()
   await context.close()
   await server.close()
 }

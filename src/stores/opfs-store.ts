@@ -31,6 +31,9 @@ export type { SyncHandle } from './opfs-index.ts'
  */
 const WRITE_BYTES = 192 * 1024
 
+/** A segment's file is reserved at its full size only where the quota has this many segments' room left. */
+const RESERVE_HEADROOM = 16
+
 export interface OpfsStoreOptions {
   /** Directory under the origin's OPFS root that holds this store's segment files. */
   directory: string
@@ -74,7 +77,11 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
   const segmentBytes = options.segmentBytes ?? 8 * 1024 * 1024
   const compactDeadRatio = options.compactDeadRatio ?? 0.5
   const flush = (options.durability ?? 'flush') === 'flush'
-  const storage = (globalThis as { navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle> } } }).navigator?.storage
+  const storage = (
+    globalThis as {
+      navigator?: { storage?: { getDirectory?: () => Promise<FileSystemDirectoryHandle>; estimate?: () => Promise<{ quota?: number; usage?: number }> } }
+    }
+  ).navigator?.storage
   if (!storage?.getDirectory) throw new TiermemError('INVALID_OPTION', 'OPFS is not available here (navigator.storage.getDirectory is missing)')
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1
   const threads = options.compressionThreads ?? (cores >= 2 ? 2 : 1)
@@ -93,7 +100,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
     const file = await directory.getFileHandle(name, { create })
     const handle = await (file as unknown as { createSyncAccessHandle(): Promise<SyncHandle> }).createSyncAccessHandle()
     const segment: Segment = { seq, name, handle, size: handle.getSize(), rawBytes: 0, liveBytes: 0, tombstones: new Set() }
-    if (create) reserve(segment)
+    if (create) await reserve(segment)
     return segment
   }
 
@@ -101,11 +108,21 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
    * Grows a segment's file to its full size up front, so appends write inside it. Why: a write
    * that grows the file asks the browser process for quota on the way, and while IndexedDB
    * keeps that process busy (a warm → cold move reads and deletes there) such writes held the
-   * engine's thread for 57–160 ms, against ≤ 23 ms once reserved (measured). The zeros past
-   * the last block are cut off when the segment is sealed, at close, and at open (a torn tail).
+   * engine's thread for 57–160 ms, against ≤ 23 ms once reserved (measured). Only where the
+   * origin's quota has ample room: a reservation counts against the quota, and on a tight one
+   * it would refuse the warm tier's writes sooner; there the file grows as it is written. The
+   * zeros past the last block are cut off when the segment is sealed, at close and at open.
    */
-  const reserve = (segment: Segment) => {
-    if (segment.handle.getSize() < segmentBytes) segment.handle.truncate(segmentBytes)
+  const reserve = async (segment: Segment) => {
+    if (segment.handle.getSize() >= segmentBytes) return
+    const estimate = await storage.estimate?.().catch(() => undefined)
+    if (!estimate?.quota || estimate.quota - (estimate.usage ?? 0) < RESERVE_HEADROOM * segmentBytes) return
+    try {
+      segment.handle.truncate(segmentBytes)
+    } catch (error) {
+      // Refused for quota after all (another tab wrote meanwhile): grow as written instead.
+      if ((error as { name?: string } | null)?.name !== 'QuotaExceededError') throw error
+    }
   }
 
   /** Cuts a segment's file back to its blocks (the end of a reservation). */
@@ -125,7 +142,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
     for (const seq of found) segments.push(await openSegment(seq, false))
     segments.forEach((segment) => state.replay(segment))
     if (segments.length === 0) segments.push(await openSegment(1, true))
-    else reserve(segments[segments.length - 1]!)
+    else await reserve(segments[segments.length - 1]!)
   } catch (error) {
     for (const segment of segments) segment.handle.close()
     compressor.close()

@@ -93,12 +93,15 @@ export class SegmentIndex {
 
   /** Reads a segment's blocks into the index; truncates a torn or damaged tail. */
   replay(segment: Segment): void {
-    const header = new Uint8Array(BLOCK_HEADER_BYTES)
-    const next = new Uint8Array(BLOCK_HEADER_BYTES)
+    // Each header is read once: the look-ahead for one block is the next block's header.
+    let header = new Uint8Array(BLOCK_HEADER_BYTES)
+    let next = new Uint8Array(BLOCK_HEADER_BYTES)
+    let ahead = false
     let at = 0
     const size = segment.handle.getSize()
     while (at + BLOCK_HEADER_BYTES <= size) {
-      segment.handle.read(header, { at })
+      if (!ahead) segment.handle.read(header, { at })
+      ahead = false
       const parsed = readBlockHeader(header)
       const newer = parsed ? undefined : newerBlockFormat(header)
       if (newer !== undefined) {
@@ -111,7 +114,13 @@ export class SegmentIndex {
       // The last block of a file is the one a crash could have torn: check all of it. It is
       // last when no block header follows it (the file ends, or a reservation's zeros do).
       const end = at + parsed.totalBytes
-      const last = end + BLOCK_HEADER_BYTES > size || (segment.handle.read(next, { at: end }), readBlockHeader(next) === undefined)
+      let last = true
+      if (end + BLOCK_HEADER_BYTES <= size) {
+        segment.handle.read(next, { at: end })
+        last = readBlockHeader(next) === undefined
+        ;[header, next] = [next, header]
+        ahead = true
+      }
       if (last) {
         const block = new Uint8Array(parsed.totalBytes)
         segment.handle.read(block, { at })

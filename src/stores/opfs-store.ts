@@ -235,6 +235,8 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
    * never spans two segments: a run ends where the next block would pass the segment's size.
    */
   const writeBlocks = async (blocks: readonly EncodedBlock[]) => {
+    // The blocks arrive in the compressor's answer, on that message's turn: reads queued
+    // meanwhile go first.
     await yieldToReads()
     const slices = new TimeSlices()
     let run: EncodedBlock[] = []

@@ -11,6 +11,7 @@ import { LRUCache } from 'lru-cache'
 import { Packr } from 'msgpackr'
 import { openMemory } from '../../src/index.ts'
 import { COLD_DEFLATE_MEM } from '../../src/stores/segment-format.ts'
+import { concatBytes } from '../../src/core/persistence/codec.ts'
 import type { EmbeddingBench } from './embeddings.worker.ts'
 import { recallSection } from './recall-section.ts'
 import { backupSection } from './backup-section.ts'
@@ -334,10 +335,7 @@ function encodedBlocks(corpus: ChatRecord[]): Uint8Array[] {
   let pending: Uint8Array[] = []
   let pendingBytes = 0
   const seal = () => {
-    const joined = new Uint8Array(pendingBytes)
-    let at = 0
-    for (const b of pending) (joined.set(b, at), (at += b.byteLength))
-    blocks.push(joined)
+    blocks.push(concatBytes(pending))
     pending = []
     pendingBytes = 0
   }

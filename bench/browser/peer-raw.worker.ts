@@ -2,6 +2,7 @@
 // (the physical limit for cold: compress 64 KiB blocks and append them, joined into writes of
 // up to 192 KiB as the cold store joins them: a sync write costs ~1.3 ms whatever its size).
 import { deflateSync } from 'fflate'
+import { concatBytes } from '../../src/core/persistence/codec.ts'
 
 const map = new Map<string, unknown>()
 self.onmessage = async (event: MessageEvent) => {
@@ -24,10 +25,7 @@ self.onmessage = async (event: MessageEvent) => {
     let run: Uint8Array[] = []
     let runBytes = 0
     const write = () => {
-      const joined = new Uint8Array(runBytes)
-      let offset = 0
-      for (const part of run) (joined.set(part, offset), (offset += part.byteLength))
-      at += handle.write(joined, { at })
+      at += handle.write(concatBytes(run), { at })
       run = []
       runBytes = 0
     }

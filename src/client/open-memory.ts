@@ -7,7 +7,7 @@ export interface OpenMemoryEmbeddings {
   /** The model the worker loads next to the engine (createEmbedder's options). Needs `worker: embeddingWorker()`. */
   model?: EmbedderModelOptions
   cache?: EmbeddingOptions['cache']
-  /** The vector index recall searches (HNSW m, efConstruction, efSearch). */
+  /** The vector index recall searches (HNSW m, efConstruction, efSearch, and maxResidentBytes of its codes). */
   index?: EmbeddingOptions['index']
   /** Each model file's bytes loaded of its total, while the worker downloads it. */
   onProgress?: (progress: EmbedderProgress) => void

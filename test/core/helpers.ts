@@ -73,7 +73,8 @@ export function openOver(warm: MemoryStoreData, cold: MemoryStoreData, clock: Fa
     ...options,
     pressure: { checkIntervalMs: 0, ...options.pressure },
     clock,
-    stores: { warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) },
+    // The tiers are always these; record files pass through.
+    stores: { ...(options.stores?.records ? { records: options.stores.records } : {}), warm: memoryStore({ data: warm }), cold: memoryStore({ data: cold }) },
   })
 }
 

@@ -1,38 +1,38 @@
 import { describe, expect, it } from 'vitest'
-import { HnswGraph, normalised } from '../../src/core/recall/hnsw-graph.ts'
+import { HnswGraph, normalised, quantise } from '../../src/core/recall/hnsw-graph.ts'
 import { clusteredVectors, exactTopK } from '../fixtures/vectors.ts'
 
 describe('HnswGraph', () => {
-  it('finds ≥ 0.95 of the exact top 10 on clustered vectors', () => {
+  it('finds ≥ 0.95 of the exact top 10 on clustered vectors', async () => {
     const dims = 64
     const data = clusteredVectors(4_000, dims, 40, 1)
     const graph = new HnswGraph(dims)
-    for (const v of data) graph.insert(v)
+    for (const v of data) await graph.insert(v)
     const queries = clusteredVectors(100, dims, 40, 2)
     let hits = 0
     for (const q of queries) {
       const exact = new Set(exactTopK(data, q, 10))
-      const { found } = graph.search(q, 100, () => true)
+      const { found } = await graph.search(q, 100, () => true)
       hits += found.slice(0, 10).filter((r) => exact.has(r.node)).length
     }
     expect(hits / (queries.length * 10)).toBeGreaterThanOrEqual(0.95)
   })
 
-  it('never returns a deleted node or one the filter refuses, and still finds k when they exist', () => {
+  it('never returns a deleted node or one the filter refuses, and still finds k when they exist', async () => {
     const dims = 16
     const data = clusteredVectors(2_000, dims, 10, 3)
     const graph = new HnswGraph(dims)
-    for (const v of data) graph.insert(v)
+    for (const v of data) await graph.insert(v)
     for (let node = 0; node < 2_000; node += 3) graph.remove(node)
     // One node in 50 passes: the walk alone may not reach 10 of them, the caller's scan does.
     const accept = (node: number) => node % 50 === 1
     const q = data[7]!
-    const { found, exhausted } = graph.search(q, 20, accept, 2_000)
+    const { found, exhausted } = await graph.search(q, 20, accept, 2_000)
     for (const r of found) {
       expect(graph.deleted[r.node]).toBe(0)
       expect(accept(r.node)).toBe(true)
     }
-    const scanned = graph.scan(q, 20, accept)
+    const scanned = await graph.scan(q, 20, accept)
     expect(scanned.length).toBe(20)
     if (!exhausted) expect(found.length).toBe(20)
     const live = [...Array(2_000).keys()].filter((n) => n % 3 !== 0 && accept(n))
@@ -47,11 +47,11 @@ describe('HnswGraph', () => {
     )
   })
 
-  it('scores are cosine similarities within the int8 codes’ error', () => {
+  it('scores are cosine similarities within the int8 codes’ error', async () => {
     const dims = 32
     const data = clusteredVectors(50, dims, 5, 4)
     const graph = new HnswGraph(dims)
-    for (const v of data) graph.insert(v)
+    for (const v of data) await graph.insert(v)
     const q = normalised(data[3]!)
     for (let node = 0; node < 50; node++) {
       const exact = dot(q, normalised(data[node]!))
@@ -59,17 +59,17 @@ describe('HnswGraph', () => {
     }
   })
 
-  it('restores from its state to the same answers', () => {
+  it('restores from its state to the same answers', async () => {
     const dims = 16
     const data = clusteredVectors(500, dims, 5, 5)
     const graph = new HnswGraph(dims)
-    for (const v of data) graph.insert(v)
+    for (const v of data) await graph.insert(v)
     graph.remove(10)
-    const copy = HnswGraph.restore(structuredClone(graph.state()))
+    const copy = HnswGraph.restore(structuredClone(await graph.state()))
     expect(copy.live).toBe(499)
     const q = data[42]!
-    expect(copy.search(q, 30, () => true).found).toEqual(graph.search(q, 30, () => true).found)
-    copy.insert(data[0]!)
+    expect((await copy.search(q, 30, () => true)).found).toEqual((await graph.search(q, 30, () => true)).found)
+    await copy.insert(data[0]!)
     expect(copy.count).toBe(501)
   })
 })
@@ -79,3 +79,87 @@ function dot(a: Float32Array, b: Float32Array): number {
   for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!
   return s
 }
+
+describe('HnswGraph with its codes paged', () => {
+  const dims = 32
+  const params = { m: 8, efConstruction: 40, efSearch: 50 }
+  const floor = 2 * (params.efConstruction + 2 * params.m + 2)
+
+  /** A source of the data's codes, counting what it is asked for. */
+  function sourceOf(data: Float32Array[]) {
+    const asked: number[] = []
+    const codes = data.map((v) => {
+      const code = new Int8Array(dims)
+      quantise(normalised(v), code)
+      return code
+    })
+    return {
+      asked,
+      source: async (nodes: readonly number[]) => {
+        asked.push(...nodes)
+        return nodes.map((n) => codes[n])
+      },
+    }
+  }
+
+  it('builds the same graph and finds the same nodes as one with every code in memory, keeping at most its limit', async () => {
+    const data = clusteredVectors(2_000, dims, 20, 11)
+    const whole = new HnswGraph(dims, params)
+    const { asked, source } = sourceOf(data)
+    const paged = new HnswGraph(dims, params, undefined, { limit: 10, source })
+    for (const v of data) {
+      await whole.insert(v)
+      await paged.insert(v)
+    }
+    expect(asked.length).toBeGreaterThan(2_000)
+    expect(paged.residentLive).toBe(floor)
+    expect(whole.residentLive).toBe(2_000)
+    expect(paged.residentBytes).toBeLessThan(whole.residentBytes - (2_000 - floor) * dims * 0.9)
+    expect(paged.links0).toEqual(whole.links0)
+    expect(paged.degree0).toEqual(whole.degree0)
+    expect(paged.scales).toEqual(whole.scales)
+    for (const q of clusteredVectors(30, dims, 20, 12)) {
+      expect((await paged.search(q, 50, () => true)).found).toEqual((await whole.search(q, 50, () => true)).found)
+      expect(await paged.scan(q, 10, (n) => n % 7 === 0)).toEqual(await whole.scan(q, 10, (n) => n % 7 === 0))
+    }
+    // Its saved state is the whole graph's, codes read back where they are not in memory.
+    expect(await paged.state()).toEqual(await whole.state())
+  })
+
+  it('restores under a limit with the top levels in memory, and answers as before', async () => {
+    const data = clusteredVectors(1_000, dims, 10, 13)
+    const whole = new HnswGraph(dims, params)
+    for (const v of data) await whole.insert(v)
+    const { asked, source } = sourceOf(data)
+    const restored = HnswGraph.restore(structuredClone(await whole.state()), { limit: floor, source })
+    expect(restored.residentLive).toBe(floor)
+    expect(asked).toEqual([])
+    const q = data[17]!
+    expect((await restored.search(q, 50, () => true)).found).toEqual((await whole.search(q, 50, () => true)).found)
+  })
+
+  it('walks issued together run one at a time: inserts and searches not awaited give what one by one gives', async () => {
+    const data = clusteredVectors(800, dims, 8, 14)
+    const queries = clusteredVectors(10, dims, 8, 15)
+    const one = new HnswGraph(dims, params, undefined, { limit: 1, source: sourceOf(data).source })
+    const together = new HnswGraph(dims, params, undefined, { limit: 1, source: sourceOf(data).source })
+    const expected = []
+    for (let i = 0; i < 800; i++) {
+      await one.insert(data[i]!)
+      if (i % 80 === 79) expected.push((await one.search(queries[Math.floor(i / 80)]!, 20, () => true)).found)
+    }
+    const issued: Array<Promise<unknown> | unknown> = []
+    const found: unknown[] = []
+    for (let i = 0; i < 800; i++) {
+      issued.push(together.insert(data[i]!))
+      if (i % 80 === 79) issued.push(Promise.resolve(together.search(queries[Math.floor(i / 80)]!, 20, () => true)).then((r) => found.push(r.found)))
+    }
+    await Promise.all(issued)
+    expect(found).toEqual(expected)
+    expect(together.links0).toEqual(one.links0)
+  })
+
+  it('refuses a limit without a source', () => {
+    expect(() => new HnswGraph(dims, params, undefined, { limit: 10 })).toThrow(/CodeSource/)
+  })
+})

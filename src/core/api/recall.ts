@@ -32,7 +32,7 @@ export function checkRecallOptions(options: unknown): asserts options is RecallO
 /**
  * recall(): in issue order with the writes around it. A text's embedding starts now and the
  * search takes its place in the write lane, so it sees every write issued before it and none
- * issued after; a vector with nothing pending is searched at once.
+ * issued after; a vector with nothing pending (and every code in memory) is searched at once.
  */
 export function recall(ctx: EngineContext, query: unknown, options: RecallOptions = {}): Promise<RecallHit[]> {
   if (ctx.closing) return Promise.reject(closedError())
@@ -61,5 +61,6 @@ export function recall(ctx: EngineContext, query: unknown, options: RecallOption
   }
   // The caller's array may change after this call returns: the search uses a copy.
   const vector = (query as Float32Array).slice()
-  return inIssueOrder(ctx, anyWritePending(ctx) || index.behind, () => index.search(vector, owned))
+  // A graph that reads codes from storage mid-walk searches in the lane: no later write lands meanwhile.
+  return inIssueOrder(ctx, anyWritePending(ctx) || index.behind || index.paged, () => index.search(vector, owned))
 }

@@ -144,6 +144,13 @@ export interface VectorIndexOptions {
   efConstruction?: number
   /** Candidates weighed per search (at least k + 10). Default 100. */
   efSearch?: number
+  /**
+   * Bytes of the graph's int8 codes (one byte a dimension a vector) kept in memory; the others
+   * are read again from the vectors' copies or entries when a search reaches them, least
+   * recently used first out. Default: all in memory. The links, scales and levels (~0.15 KB a
+   * vector at m 16) always stay. Set, recall runs in issue order in the write lane.
+   */
+  maxResidentBytes?: number
 }
 
 /**

@@ -27,7 +27,7 @@ export function checkEmbeddingOptions(options: unknown): EmbeddingOptions | unde
     if (cache.quantize !== undefined && typeof cache.quantize !== 'boolean') throw invalid('embeddings.cache.quantize must be a boolean')
   }
   if (index !== undefined) {
-    if (typeof index !== 'object' || index === null) throw invalid('embeddings.index must be { m?, efConstruction?, efSearch? }')
+    if (typeof index !== 'object' || index === null) throw invalid('embeddings.index must be { m?, efConstruction?, efSearch?, maxResidentBytes? }')
     for (const [name, least] of [
       ['m', 2],
       ['efConstruction', 1],
@@ -37,6 +37,9 @@ export function checkEmbeddingOptions(options: unknown): EmbeddingOptions | unde
       if (value !== undefined && !(Number.isInteger(value) && value >= least && value <= (name === 'm' ? 100 : 10_000)))
         throw invalid(`embeddings.index.${name} must be an integer from ${least} to ${name === 'm' ? 100 : 10_000}; got ${String(value)}`)
     }
+    const { maxResidentBytes } = index
+    if (maxResidentBytes !== undefined && !(typeof maxResidentBytes === 'number' && maxResidentBytes >= 1))
+      throw invalid(`embeddings.index.maxResidentBytes must be a number of bytes ≥ 1 (Infinity: every code in memory); got ${String(maxResidentBytes)}`)
   }
   return { ...(embedder ? { embedder } : {}), ...(cache ? { cache } : {}), ...(index ? { index } : {}) }
 }

@@ -1,4 +1,5 @@
-import { codeSpace, type CodeSpace } from './code-space.ts'
+import { CodeCache } from './code-cache.ts'
+import type { CodeSpace } from './code-space.ts'
 import { SimilarityHeap } from './similarity-heap.ts'
 
 /**
@@ -12,7 +13,9 @@ import { SimilarityHeap } from './similarity-heap.ts'
  * the graph as a waypoint (its links keep the graph connected) and is never a result.
  *
  * Layout, flat typed arrays grown by doubling (what the index pages are cut from):
- *   codes     dims bytes a node: round(v / max|v| * 127) of the unit vector v
+ *   codes     dims bytes a node: round(v / max|v| * 127) of the unit vector v, in a CodeCache:
+ *             all of them, or (with a limit) the most used, the rest read back
+ *             (`CodeSource`) when a walk reaches them
  *   scales    max|v| / 127 a node, so code · code × scale × scale ≈ cosine
  *   levels    the node's top level; links0 / degree0 its level-0 links (up to 2M)
  *   upper     the links of levels 1.. for the few nodes that have them: [count, ...ids] of M + 1
@@ -28,7 +31,39 @@ export interface HnswParams {
 
 export const DEFAULT_HNSW: HnswParams = { m: 16, efConstruction: 200, efSearch: 100 }
 
+/**
+ * Each node's code (dims bytes, as `quantise` made it at insert), for codes not in memory;
+ * undefined where it can no longer be read (a deleted waypoint's: it then scores 0).
+ */
+export type CodeSource = (nodes: readonly number[]) => Promise<Array<Int8Array | undefined>>
+
+/** Where the codes live: without `limit`, all in memory. */
+export interface CodeResidence {
+  /** Codes kept in memory at most (nodes); at least what one insert touches at once is kept. */
+  limit?: number
+  source?: CodeSource
+}
+
+/**
+ * A walk's steps: it yields the nodes whose codes it needs and lacks, and goes on once they are
+ * loaded. With every code in memory it never yields, so a walk runs to its end in the caller's
+ * turn (recall's issue point) with no await between.
+ */
+type Walk<T> = Generator<number[], T, void>
+
 const MAX_LEVEL = 15
+/** Nodes scored per load in an exact pass or a copy of codes. */
+const SCAN_BATCH = 256
+
+export interface Found {
+  node: number
+  sim: number
+}
+
+export interface SearchResult {
+  found: Found[]
+  exhausted: boolean
+}
 
 /** The graph's per-node arrays (the layout above): what the index pages are cut from. */
 export interface HnswArrays {
@@ -39,6 +74,9 @@ export interface HnswArrays {
   links0: Int32Array
   degree0: Uint8Array
 }
+
+/** The graph's figures and arrays, codes aside (those may be partly out of memory: `codesOf`). */
+export type HnswShape = Omit<HnswState, 'codes'>
 
 export interface HnswState extends HnswArrays {
   dims: number
@@ -63,7 +101,8 @@ export class HnswGraph {
   maxLevel = -1
   /** xorshift32 state: levels are drawn from a seeded sequence, so a build is repeatable. */
   rng = 0x2545f491
-  private readonly space: CodeSpace
+  private readonly cache: CodeCache
+  private readonly source: CodeSource | undefined
   scales: Float32Array
   levels: Uint8Array
   deleted: Uint8Array
@@ -72,31 +111,49 @@ export class HnswGraph {
   upper: Array<Int32Array[] | undefined> = []
   /** Told of every node whose saved form changed (its code, links or deletion): the pages to save. */
   onChange: (node: number) => void = () => undefined
+  /** Told of each new node's code as it is made (a view: copy it to keep it). */
+  onCode: (node: number, code: Int8Array) => void = () => undefined
   private visited: Uint32Array
   private stamp = 0
+  /** A walk step's unvisited neighbours (at most 2M). */
+  private readonly batch: Int32Array
   /** The walk's heaps, reused: searches run one at a time (the engine is one thread) and drain them before returning. */
   private readonly candidates = new SimilarityHeap(true)
   private readonly results = new SimilarityHeap(false)
+  /** A walk waiting for codes: the next one starts after it (the heaps and stamps are shared). */
+  private suspended: Promise<unknown> | undefined
 
-  constructor(dims: number, params: HnswParams = DEFAULT_HNSW, capacity = 64) {
+  constructor(dims: number, params: HnswParams = DEFAULT_HNSW, capacity = 64, residence: CodeResidence = {}) {
     this.dims = dims
     this.params = params
     this.m0 = params.m * 2
     this.levelFactor = 1 / Math.log(params.m)
-    this.space = codeSpace(dims, capacity * dims)
+    if (residence.limit !== undefined && !residence.source) throw new Error('a graph with a limit on its codes needs a CodeSource')
+    // One insert needs its efConstruction candidates' codes and one neighbour's links at once.
+    const limit = residence.limit === undefined ? undefined : Math.max(residence.limit, 2 * (params.efConstruction + this.m0 + 2))
+    this.cache = new CodeCache(dims, capacity, limit)
+    this.source = residence.source
     this.scales = new Float32Array(capacity)
     this.levels = new Uint8Array(capacity)
     this.deleted = new Uint8Array(capacity)
     this.links0 = new Int32Array(capacity * this.m0)
     this.degree0 = new Uint8Array(capacity)
     this.visited = new Uint32Array(capacity)
+    this.batch = new Int32Array(this.m0)
   }
 
-  /** A graph over saved state (index pages); the arrays are used as they are. */
-  static restore(state: HnswState): HnswGraph {
-    const graph = new HnswGraph(state.dims, state.params, 0)
-    graph.space.grow(state.codes.length)
-    graph.space.codes.set(state.codes)
+  /**
+   * A graph over saved state (index pages); the arrays are used as they are. With a limit on
+   * the codes, the nodes of the highest levels keep theirs (every walk passes through them).
+   */
+  static restore(state: HnswState, residence: CodeResidence = {}): HnswGraph {
+    const graph = new HnswGraph(state.dims, state.params, state.scales.length, residence)
+    const order = Array.from({ length: state.count }, (_, node) => node)
+    if (graph.cache.bounded) order.sort((a, b) => state.levels[b]! - state.levels[a]! || a - b)
+    for (const node of order.slice(0, Math.min(state.count, graph.cache.limit))) {
+      const slot = graph.cache.place(node)
+      graph.cache.space.codes.set(state.codes.subarray(node * state.dims, (node + 1) * state.dims), slot * state.dims)
+    }
     Object.assign(graph, {
       count: state.count,
       entry: state.entry,
@@ -125,47 +182,68 @@ export class HnswGraph {
     return this.count - this.deletedCount
   }
 
-  /** Bytes the graph holds in memory (its arrays and upper links). */
+  /** Live nodes whose codes are in memory. */
+  get residentLive(): number {
+    if (!this.cache.bounded) return this.live
+    let resident = 0
+    for (let node = 0; node < this.count; node++) if (!this.deleted[node] && this.cache.slotOf[node]! >= 0) resident++
+    return resident
+  }
+
+  /** Bytes the graph holds in memory (its codes in memory, arrays and upper links). */
   get residentBytes(): number {
     const upper = this.upperLinks * (this.params.m + 1) * 4
-    return this.space.codes.byteLength + this.scales.byteLength + this.levels.byteLength * 2 + this.links0.byteLength + this.degree0.byteLength + upper
+    return this.cache.bytes + this.scales.byteLength + this.levels.byteLength * 2 + this.links0.byteLength + this.degree0.byteLength + upper
   }
 
   /** Adds a vector (any length-dims vector; it is normalised); returns its node number. */
-  insert(vector: Float32Array): number {
+  insert(vector: Float32Array): number | Promise<number> {
+    return this.exclusive(() => this.inserting(vector))
+  }
+
+  private *inserting(vector: Float32Array): Walk<number> {
     const node = this.count
     // Doubling from a small start: a memory with a few vectors holds a few KiB of graph, not 0.5 MiB.
     if (node === this.capacity) this.grow(Math.max(64, node * 2))
     this.count++
     this.onChange(node)
     const q = normalised(vector)
-    this.encode(node, q)
-    this.space.setQuery(q)
-    const level = this.drawLevel()
-    this.levels[node] = level
-    if (level > 0) {
-      this.upper[node] = Array.from({ length: level }, () => new Int32Array(this.params.m + 1))
-      this.upperLinks += level
-    }
-    if (this.entry < 0) {
-      this.entry = node
-      this.maxLevel = level
+    this.cache.claimMissing([])
+    const slot = this.cache.place(node)
+    this.scales[node] = quantise(q, this.cache.space.codes.subarray(slot * this.dims, (slot + 1) * this.dims))
+    this.onCode(node, this.cache.space.codes.subarray(slot * this.dims, (slot + 1) * this.dims))
+    this.cache.space.setQuery(q)
+    // Its code is read by every link made to it below: it stays in memory until they are made.
+    this.cache.kept = node
+    try {
+      const level = this.drawLevel()
+      this.levels[node] = level
+      if (level > 0) {
+        this.upper[node] = Array.from({ length: level }, () => new Int32Array(this.params.m + 1))
+        this.upperLinks += level
+      }
+      if (this.entry < 0) {
+        this.entry = node
+        this.maxLevel = level
+        return node
+      }
+      let ep = this.entry
+      for (let l = this.maxLevel; l > level; l--) ep = yield* this.greedy(q, ep, l)
+      for (let l = Math.min(level, this.maxLevel); l >= 0; l--) {
+        const found = (yield* this.searchLayer(q, ep, this.params.efConstruction, l)).drainBestFirst()
+        const chosen = yield* this.selectNeighbours(found, this.params.m)
+        this.setLinks(node, l, chosen)
+        for (const neighbour of chosen) yield* this.link(neighbour, node, l)
+        ep = found[0]!.node
+      }
+      if (level > this.maxLevel) {
+        this.entry = node
+        this.maxLevel = level
+      }
       return node
+    } finally {
+      this.cache.kept = -1
     }
-    let ep = this.entry
-    for (let l = this.maxLevel; l > level; l--) ep = this.greedy(q, ep, l)
-    for (let l = Math.min(level, this.maxLevel); l >= 0; l--) {
-      const found = this.searchLayer(q, ep, this.params.efConstruction, l).drainBestFirst()
-      const chosen = this.selectNeighbours(found, this.params.m)
-      this.setLinks(node, l, chosen)
-      for (const neighbour of chosen) this.link(neighbour, node, l)
-      ep = found[0]!.node
-    }
-    if (level > this.maxLevel) {
-      this.entry = node
-      this.maxLevel = level
-    }
-    return node
   }
 
   /** Marks a node deleted: still a waypoint, never a result. */
@@ -182,41 +260,96 @@ export class HnswGraph {
    * still walked through. Stops early once `maxVisits` nodes were scored without finding `ef`
    * accepted ones (`exhausted` then says so, for a caller that wants an exact pass instead).
    */
-  search(
-    query: Float32Array,
-    ef: number,
-    accept: (node: number) => boolean,
-    maxVisits = Number.POSITIVE_INFINITY,
-  ): { found: Array<{ node: number; sim: number }>; exhausted: boolean } {
+  search(query: Float32Array, ef: number, accept: (node: number) => boolean, maxVisits = Number.POSITIVE_INFINITY): SearchResult | Promise<SearchResult> {
+    return this.exclusive(() => this.searching(query, ef, accept, maxVisits))
+  }
+
+  private *searching(query: Float32Array, ef: number, accept: (node: number) => boolean, maxVisits: number): Walk<SearchResult> {
     if (this.entry < 0) return { found: [], exhausted: false }
     const q = normalised(query)
-    this.space.setQuery(q)
+    this.cache.space.setQuery(q)
     let ep = this.entry
-    for (let l = this.maxLevel; l > 0; l--) ep = this.greedy(q, ep, l)
-    const results = this.searchLayer(q, ep, ef, 0, accept, maxVisits)
+    for (let l = this.maxLevel; l > 0; l--) ep = yield* this.greedy(q, ep, l)
+    const results = yield* this.searchLayer(q, ep, ef, 0, accept, maxVisits)
     return { found: results.drainBestFirst(), exhausted: results.exhausted }
   }
 
   /** Exact: every node `accept` takes, scored on its code; the best `ef`, best first. */
-  scan(query: Float32Array, ef: number, accept: (node: number) => boolean): Array<{ node: number; sim: number }> {
-    this.space.setQuery(normalised(query))
+  scan(query: Float32Array, ef: number, accept: (node: number) => boolean): Found[] | Promise<Found[]> {
+    return this.exclusive(() => this.scanning(query, ef, accept))
+  }
+
+  private *scanning(query: Float32Array, ef: number, accept: (node: number) => boolean): Walk<Found[]> {
+    const q = normalised(query)
     const results = new SimilarityHeap(false)
-    for (let node = 0; node < this.count; node++) {
-      if (this.deleted[node] || !accept(node)) continue
-      const sim = this.sim(node)
-      if (results.size < ef) results.push(node, sim)
-      else if (sim > results.topSim) {
-        results.pop()
-        results.push(node, sim)
+    let batch: number[] = []
+    for (let node = 0; node <= this.count; node++) {
+      if (node < this.count) {
+        if (this.deleted[node] || !accept(node)) continue
+        batch.push(node)
+        if (batch.length < SCAN_BATCH) continue
       }
+      yield* this.need(batch)
+      this.cache.space.setQuery(q)
+      for (const taken of batch) {
+        const sim = this.sim(taken)
+        if (results.size < ef) results.push(taken, sim)
+        else if (sim > results.topSim) {
+          results.pop()
+          results.push(taken, sim)
+        }
+      }
+      batch = []
     }
     return results.drainBestFirst()
   }
 
-  /** The state to save (the arrays themselves, not copies). */
-  state(): HnswState {
+  /** The codes of nodes [from, to), node after node (a copy; codes not in memory are read again). */
+  codesOf(from: number, to: number): Int8Array | Promise<Int8Array> {
+    return this.exclusive(() => this.copyingCodes(from, to))
+  }
+
+  /**
+   * The graph's state and the codes of node ranges, given to `use` in one go: no insert lands
+   * between the codes read and the state seen (what a save needs to be one picture).
+   */
+  read<T>(ranges: (shape: HnswShape) => ReadonlyArray<readonly [number, number]>, use: (shape: HnswShape, codes: Int8Array[]) => T): T | Promise<T> {
+    return this.exclusive(
+      function* (this: HnswGraph): Walk<T> {
+        const codes: Int8Array[] = []
+        for (const [from, to] of ranges(this.shape())) codes.push(yield* this.copyingCodes(from, to))
+        return use(this.shape(), codes)
+      }.bind(this),
+    )
+  }
+
+  private *copyingCodes(from: number, to: number): Walk<Int8Array> {
+    const dims = this.dims
+    const out = new Int8Array((to - from) * dims)
+    for (let start = from; start < to; start += SCAN_BATCH) {
+      const nodes = Array.from({ length: Math.min(SCAN_BATCH, to - start) }, (_, i) => start + i)
+      yield* this.need(nodes)
+      const codes = this.cache.space.codes
+      for (const node of nodes) {
+        const at = this.cache.slotOf[node]! * dims
+        out.set(codes.subarray(at, at + dims), (node - from) * dims)
+      }
+    }
+    return out
+  }
+
+  /** The state to save, codes aside (the arrays themselves, not copies). */
+  shape(): HnswShape {
     const { dims, params, count, entry, maxLevel, rng, scales, levels, deleted, links0, degree0, upper } = this
-    return { dims, params, count, entry, maxLevel, rng, codes: this.space.codes, scales, levels, deleted, links0, degree0, upper }
+    return { dims, params, count, entry, maxLevel, rng, scales, levels, deleted, links0, degree0, upper }
+  }
+
+  /** The whole state, codes read again where they are not in memory. */
+  state(): HnswState | Promise<HnswState> {
+    return this.read(
+      ({ count }) => [[0, count]],
+      (shape, [codes]) => ({ ...shape, codes: codes! }),
+    )
   }
 
   /** Level-0 links of a node (a view). */
@@ -226,13 +359,15 @@ export class HnswGraph {
     return links.subarray(1, 1 + links[0]!)
   }
 
-  private searchLayer(q: Float32Array, ep: number, ef: number, level: number, accept?: (node: number) => boolean, maxVisits = Number.POSITIVE_INFINITY) {
+  private *searchLayer(q: Float32Array, ep: number, ef: number, level: number, accept?: (node: number) => boolean, maxVisits = Number.POSITIVE_INFINITY) {
     const stamp = this.nextStamp()
     const visited = this.visited
     const candidates = this.candidates.clear()
     const results = this.results.clear()
     const admits = (node: number) => !this.deleted[node] && (accept === undefined || accept(node))
+    const batch = this.batch
     visited[ep] = stamp
+    if (this.cache.bounded) yield* this.need([ep])
     const epSim = this.sim(ep)
     candidates.push(ep, epSim)
     // While building, every node is a result (deleted ones too: they still route); when
@@ -246,9 +381,15 @@ export class HnswGraph {
       // Nothing left can beat the worst kept, once there are ef of them.
       if (results.size >= ef && currentSim < results.topSim) break
       candidates.pop()
+      let fresh = 0
       for (const next of this.neighbours(current, level)) {
         if (visited[next] === stamp) continue
         visited[next] = stamp
+        batch[fresh++] = next
+      }
+      if (this.cache.bounded) yield* this.need(batch.subarray(0, fresh))
+      for (let i = 0; i < fresh; i++) {
+        const next = batch[i]!
         const sim = this.sim(next)
         if (results.size < ef || sim > results.topSim) {
           candidates.push(next, sim)
@@ -267,8 +408,9 @@ export class HnswGraph {
   }
 
   /** hnswlib's heuristic: a candidate is kept unless a kept one is closer to it than q is. */
-  private selectNeighbours(candidates: Array<{ node: number; sim: number }>, max: number): number[] {
+  private *selectNeighbours(candidates: Found[], max: number): Walk<number[]> {
     if (candidates.length <= max) return candidates.map((c) => c.node)
+    if (this.cache.bounded) yield* this.need(candidates.map((c) => c.node))
     const chosen: number[] = []
     for (const { node, sim } of candidates) {
       if (chosen.length >= max) break
@@ -297,7 +439,7 @@ export class HnswGraph {
   }
 
   /** Adds `to` to `from`'s links at `level`, pruning `from`'s links by the heuristic when full. */
-  private link(from: number, to: number, level: number): void {
+  private *link(from: number, to: number, level: number): Walk<void> {
     const max = level === 0 ? this.m0 : this.params.m
     const current = this.neighbours(from, level)
     if (current.length < max) {
@@ -309,17 +451,21 @@ export class HnswGraph {
       }
       return
     }
+    if (this.cache.bounded) yield* this.need([from, to, ...current])
     const candidates = [...current, to].map((node) => ({ node, sim: this.simBetween(from, node) })).sort((a, b) => b.sim - a.sim)
-    this.setLinks(from, level, this.selectNeighbours(candidates, max))
+    this.setLinks(from, level, yield* this.selectNeighbours(candidates, max))
   }
 
   /** The closest node to q reachable from ep at one level, moving while a neighbour is closer. */
-  private greedy(q: Float32Array, ep: number, level: number): number {
+  private *greedy(q: Float32Array, ep: number, level: number): Walk<number> {
     let best = ep
+    if (this.cache.bounded) yield* this.need([ep])
     let bestSim = this.sim(ep)
     for (let moved = true; moved;) {
       moved = false
-      for (const next of this.neighbours(best, level)) {
+      const links = this.neighbours(best, level)
+      if (this.cache.bounded) yield* this.need(links)
+      for (const next of links) {
         const sim = this.sim(next)
         if (sim > bestSim) {
           bestSim = sim
@@ -331,28 +477,70 @@ export class HnswGraph {
     return best
   }
 
-  private encode(node: number, unit: Float32Array): void {
-    let max = 0
-    for (let i = 0; i < unit.length; i++) max = Math.max(max, Math.abs(unit[i]!))
-    const base = node * this.dims
-    const codes = this.space.codes
-    if (max > 0) for (let i = 0; i < unit.length; i++) codes[base + i] = Math.round((unit[i]! / max) * 127)
-    this.scales[node] = max / 127
+  /** Asks for the codes of `nodes` not in memory (and keeps those that are until the next ask). */
+  private *need(nodes: ArrayLike<number>): Walk<void> {
+    if (!this.cache.bounded) return
+    const missing = this.cache.claimMissing(nodes)
+    if (missing.length > 0) yield missing
   }
 
-  /** cos(q, node) from the node's code, q a unit vector. */
+  /** Loads codes a walk asked for into slots; a code that cannot be read is zeros. */
+  private async load(nodes: number[]): Promise<void> {
+    const codes = await this.source!(nodes)
+    nodes.forEach((node, i) => {
+      const at = this.cache.place(node) * this.dims
+      const code = codes[i]
+      if (code && code.length === this.dims) this.cache.space.codes.set(code, at)
+      else this.cache.space.codes.fill(0, at, at + this.dims)
+    })
+  }
+
+  /**
+   * Runs a walk: to its end now when it never waits for codes, else step by step as they load.
+   * One walk at a time: a walk waiting for codes holds the graph, and the next starts after it.
+   */
+  private exclusive<T>(start: () => Walk<T>): T | Promise<T> {
+    if (this.suspended) return this.suspended.then(() => this.exclusive(start))
+    const walk = start()
+    let step = walk.next()
+    if (step.done) return step.value
+    const rest = (async () => {
+      while (!step.done) {
+        await this.load(step.value)
+        step = walk.next()
+      }
+      return step.value
+    })()
+    const held: Promise<unknown> = rest.then(
+      () => {
+        if (this.suspended === held) this.suspended = undefined
+      },
+      () => {
+        if (this.suspended === held) this.suspended = undefined
+      },
+    )
+    this.suspended = held
+    return rest
+  }
+
+  /** cos(q, node) from the node's code, q a unit vector; the node's code must be in memory. */
   simTo(q: Float32Array, node: number): number {
     this.space.setQuery(q)
-    return this.space.dotQuery(node * this.dims) * this.scales[node]!
+    return this.space.dotQuery(this.cache.slotOf[node]! * this.dims) * this.scales[node]!
+  }
+
+  private get space(): CodeSpace {
+    return this.cache.space
   }
 
   /** cos(query set last, node): the walk sets its query once and scores many nodes. */
   private sim(node: number): number {
-    return this.space.dotQuery(node * this.dims) * this.scales[node]!
+    return this.cache.space.dotQuery(this.cache.slotOf[node]! * this.dims) * this.scales[node]!
   }
 
   private simBetween(x: number, y: number): number {
-    return this.space.dotCodes(x * this.dims, y * this.dims) * this.scales[x]! * this.scales[y]!
+    const slotOf = this.cache.slotOf
+    return this.cache.space.dotCodes(slotOf[x]! * this.dims, slotOf[y]! * this.dims) * this.scales[x]! * this.scales[y]!
   }
 
   private drawLevel(): number {
@@ -379,7 +567,7 @@ export class HnswGraph {
       next.set(old)
       return next
     }
-    this.space.grow(capacity * this.dims)
+    this.cache.growNodes(capacity)
     this.scales = grown(this.scales, capacity)
     this.levels = grown(this.levels, capacity)
     this.deleted = grown(this.deleted, capacity)
@@ -387,6 +575,19 @@ export class HnswGraph {
     this.degree0 = grown(this.degree0, capacity)
     this.visited = grown(this.visited, capacity)
   }
+}
+
+/**
+ * The int8 code of a unit vector, written into `out` (its length): round(v / max|v| × 127).
+ * Returns the scale (max|v| / 127) that turns code · code back into a cosine. The same vector
+ * gives the same code, bit for bit: a code read back from a vector equals the one made at insert.
+ */
+export function quantise(unit: Float32Array, out: Int8Array): number {
+  let max = 0
+  for (let i = 0; i < unit.length; i++) max = Math.max(max, Math.abs(unit[i]!))
+  if (max > 0) for (let i = 0; i < unit.length; i++) out[i] = Math.round((unit[i]! / max) * 127)
+  else out.fill(0)
+  return max / 127
 }
 
 /** v / |v| (a copy); a zero vector stays zero. */

@@ -1,4 +1,4 @@
-import type { HnswArrays, HnswState } from './hnsw-graph.ts'
+import type { HnswArrays, HnswShape, HnswState } from './hnsw-graph.ts'
 
 /**
  * The vector index as it is saved: a head and pages of PAGE_NODES nodes each, entries of the
@@ -48,18 +48,19 @@ const NAMES: ReadonlyArray<keyof NodeNames> = ['keys', 'namespaces', 'entries', 
 
 export const pageKey = (page: number) => `p${String(page).padStart(6, '0')}`
 
-export function headOf(state: HnswState): IndexHead {
+export function headOf(state: HnswShape): IndexHead {
   const { dims, params, count, entry, maxLevel, rng } = state
   return { format: INDEX_FORMAT, dims, params, count, entry, maxLevel, rng, pages: Math.ceil(count / PAGE_NODES) }
 }
 
-/** One page of the graph (copies: the saved page must not change with the graph). */
-export function cutPage(state: HnswState, names: NodeNames, page: number): IndexPage {
+/** One page of the graph, with its nodes' codes (copies: the saved page must not change with the graph). */
+export function cutPage(state: HnswShape, names: NodeNames, page: number, codes: Int8Array): IndexPage {
   const from = page * PAGE_NODES
   const to = Math.min(state.count, from + PAGE_NODES)
   const m0 = state.params.m * 2
-  const cut = {} as IndexPage
+  const cut = { codes } as IndexPage
   for (const { field, width } of ARRAYS) {
+    if (field === 'codes') continue
     const w = width(state.dims, m0)
     ;(cut as unknown as Record<ArrayField, TypedArray>)[field] = state[field].slice(from * w, to * w)
   }

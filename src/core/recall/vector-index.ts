@@ -9,7 +9,8 @@ import { decodeValue } from '../persistence/codec.ts'
 import { formatHash } from '../persistence/content-hash.ts'
 import { toEntryInfo } from '../registry/entry-record.ts'
 import { TIER_NAMES } from '../registry/registry.ts'
-import { DEFAULT_HNSW, HnswGraph, normalised, type HnswParams } from './hnsw-graph.ts'
+import { DEFAULT_HNSW, HnswGraph, normalised, quantise, type CodeResidence, type HnswParams } from './hnsw-graph.ts'
+import { CodeRecords } from './code-records.ts'
 import { VectorCopies } from './vector-copies.ts'
 import type { RecordFiles } from '../store/record-file.ts'
 import { reportBackgroundError } from '../engine/engine-context.ts'
@@ -34,7 +35,11 @@ export function vectorIndex(ctx: EngineContext): VectorIndex {
 }
 
 /** Makes an engine's vector index and loads what was saved. */
-export async function openVectorIndex(ctx: EngineContext, params?: Partial<HnswParams>, records?: RecordFiles): Promise<VectorIndex> {
+export async function openVectorIndex(
+  ctx: EngineContext,
+  params?: Partial<HnswParams> & { maxResidentBytes?: number },
+  records?: RecordFiles,
+): Promise<VectorIndex> {
   const index = new VectorIndex(ctx, params, records)
   installed.set(ctx, index)
   await index.load()
@@ -75,17 +80,23 @@ export class VectorIndex {
   private readonly dirtyPages = new Set<number>()
   private saving: Promise<void> | undefined
   private readonly params: HnswParams
+  /** Bytes of int8 codes the graph may keep in memory (the rest are read again from the vectors); undefined: all. */
+  private readonly maxCodeBytes: number | undefined
 
   /** Float32 copies of the vectors for re-ranking, where the stores offer record files. */
   private readonly copies: VectorCopies
+  /** The codes a paged graph reads back, where the stores offer record files. */
+  private readonly codes: CodeRecords
 
   constructor(
     private readonly ctx: EngineContext,
-    params: Partial<HnswParams> = {},
+    { maxResidentBytes, ...params }: Partial<HnswParams> & { maxResidentBytes?: number } = {},
     records?: RecordFiles,
   ) {
     this.params = { ...DEFAULT_HNSW, ...params }
+    this.maxCodeBytes = maxResidentBytes === Number.POSITIVE_INFINITY ? undefined : maxResidentBytes
     this.copies = new VectorCopies(records)
+    this.codes = new CodeRecords(records)
     ctx.feed.subscribe(
       (change) => {
         if (change.namespace === VECTOR_NAMESPACE) {
@@ -117,7 +128,12 @@ export class VectorIndex {
       }
       const joined = joinPages(head, pages)
       if (joined) {
-        this.adopt(HnswGraph.restore(joined.state))
+        if (this.paged) {
+          await this.codes.open(head.dims)
+          const { codes, dims, count } = joined.state
+          for (let node = 0; node < count; node++) this.codes.note(node, codes.subarray(node * dims, (node + 1) * dims), false)
+        }
+        this.adopt(HnswGraph.restore(joined.state, this.residence(head.dims)))
         this.nodeKeys = joined.keys
         this.nodeNamespaces = joined.namespaces
         this.nodeEntries = joined.entries
@@ -150,7 +166,7 @@ export class VectorIndex {
     const live = this.graph?.live ?? 0
     return {
       vectors: live + this.pending.size,
-      residentVectors: live,
+      residentVectors: this.graph?.residentLive ?? 0,
       bytes: this.graph?.residentBytes ?? 0,
       pending: this.pending.size,
       stale: this.stale.size,
@@ -172,47 +188,56 @@ export class VectorIndex {
     }
     const accept = this.acceptor(options)
     const ef = Math.max(this.params.efSearch, k + RERANK_EXTRA)
-    let { found, exhausted } = graph.search(query, ef, accept, Math.max(4 * ef * graph.params.m, 2_000))
+    // With every code in memory the walk runs to its end in this turn (the issue point); paged, recall runs in the write lane.
+    let { found, exhausted } = await graph.search(query, ef, accept, Math.max(4 * ef * graph.params.m, 2_000))
     // Too few taken by a filter for the walk to reach k of them: every node, scored on its code.
-    if (found.length < k && (exhausted || found.length < graph.live)) found = graph.scan(query, ef, accept)
-    return this.rerank(query, this.worthReading(graph, query, found.slice(0, k + RERANK_EXTRA), k), k, options.minScore ?? Number.NEGATIVE_INFINITY)
+    if (found.length < k && (exhausted || found.length < graph.live)) found = await graph.scan(query, ef, accept)
+    const hits = await this.rerank(query, this.worthReading(graph, query, found.slice(0, k + RERANK_EXTRA), k), k, options.minScore ?? Number.NEGATIVE_INFINITY)
+    // Codes a walk had to make again from their vectors are written for the next one.
+    void this.flushCodes()
+    return hits
   }
 
   /** Puts the vectors committed so far in the graph, then writes the changed pages and the head, in one unit. */
   async save(): Promise<void> {
     await this.catchUp()
+    await this.flushCodes()
     if (this.saving) return this.saving.then(() => this.save())
     const graph = this.graph
     if (!graph || this.dirtyPages.size === 0) return Promise.resolve()
-    const state = graph.state()
-    const pages = [...this.dirtyPages].filter((p) => p * PAGE_NODES < state.count)
-    this.dirtyPages.clear()
+    let pages: number[] = []
     const options = { namespace: INDEX_NAMESPACE, layer: EMBEDDING_LAYER, type: 'index', tier: 'warm' as const, evictable: false, importance: 0.1 }
-    const puts = [
-      preparePut(this.ctx, HEAD_KEY, headOf(state), options, undefined, undefined, true),
-      ...pages.map((p) =>
-        preparePut(
-          this.ctx,
-          pageKey(p),
-          cutPage(state, { keys: this.nodeKeys, namespaces: this.nodeNamespaces, entries: this.nodeEntries, models: this.nodeModels }, p),
-          options,
-          undefined,
-          undefined,
-          true,
+    const names = { keys: this.nodeKeys, namespaces: this.nodeNamespaces, entries: this.nodeEntries, models: this.nodeModels }
+    const range = (p: number, count: number) => [p * PAGE_NODES, Math.min(count, (p + 1) * PAGE_NODES)] as const
+    // The pages chosen, their codes read and the head cut in one go on the graph: no insert lands between.
+    const cut = new Promise<Parameters<typeof enqueuePuts>[1]>((resolve) =>
+      resolve(
+        graph.read(
+          ({ count }) => {
+            pages = [...this.dirtyPages].filter((p) => p * PAGE_NODES < count)
+            this.dirtyPages.clear()
+            return pages.map((p) => range(p, count))
+          },
+          (shape, codes) => [
+            preparePut(this.ctx, HEAD_KEY, headOf(shape), options, undefined, undefined, true),
+            ...pages.map((p, i) => preparePut(this.ctx, pageKey(p), cutPage(shape, names, p, codes[i]!), options, undefined, undefined, true)),
+          ],
         ),
       ),
-    ]
-    this.saving = enqueuePuts(this.ctx, puts).then(
-      () => {
-        this.saving = undefined
-      },
-      (error: unknown) => {
-        // Not saved: those pages are still to write.
-        for (const p of pages) this.dirtyPages.add(p)
-        this.saving = undefined
-        throw error
-      },
     )
+    this.saving = cut
+      .then((puts) => enqueuePuts(this.ctx, puts))
+      .then(
+        () => {
+          this.saving = undefined
+        },
+        (error: unknown) => {
+          // Not saved: those pages are still to write.
+          for (const p of pages) this.dirtyPages.add(p)
+          this.saving = undefined
+          throw error
+        },
+      )
     return this.saving
   }
 
@@ -294,38 +319,52 @@ export class VectorIndex {
     const keys = [...this.pending].slice(0, CATCH_UP_CHUNK)
     const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false)) as Array<VectorRecord | undefined>
     const first = records.find((r) => r?.v instanceof Float32Array)
-    if (first && !this.graph) await this.copies.open(this.ctx.embeddings?.dims ?? first.v.length)
+    if (first && !this.graph) {
+      const dims = this.ctx.embeddings?.dims ?? first.v.length
+      await this.copies.open(dims)
+      if (this.paged) await this.codes.open(dims)
+    }
     const copies: Array<{ node: number; vector: Float32Array; vectorKey: string }> = []
-    keys.forEach((key, i) => {
+    for (const [i, key] of keys.entries()) {
       // Deleted while it was read: nothing to insert.
-      if (!this.pending.delete(key)) return
+      if (!this.pending.delete(key)) continue
       const record = records[i]
-      if (!record || !(record.v instanceof Float32Array)) return
+      if (!record || !(record.v instanceof Float32Array)) continue
       // The embedder's width where there is one: vectors of an older model may have another.
-      this.graph ??= this.adopt(new HnswGraph(this.ctx.embeddings?.dims ?? record.v.length, this.params))
+      const dims = this.ctx.embeddings?.dims ?? record.v.length
+      this.graph ??= this.adopt(new HnswGraph(dims, this.params, undefined, this.residence(dims)))
       if (record.v.length !== this.graph.dims) {
         // Not searchable as it is; if another model made it, re-embedding brings it back.
         this.noteModel(key, record.m ?? '')
-        return
+        continue
       }
-      const node = this.graph.insert(record.v)
+      // Its names first: a paged insert may read this node's vector again by its key.
+      const node = this.graph.count
       this.nodeKeys[node] = key
       this.nodeNamespaces[node] = record.n
       this.nodeEntries[node] = record.k
       this.nodeModels[node] = record.m ?? ''
+      await this.graph.insert(record.v)
       this.noteModel(key, record.m ?? '')
       this.byKey.set(key, node)
       copies.push({ node, vector: record.v, vectorKey: key })
-    })
+    }
     this.countHeld()
     // Not written is not lost: re-ranking reads the entries of nodes without a good copy.
     await this.copies.write(copies).catch((error: unknown) => reportBackgroundError(this.ctx, 'vector-copies-write-failed', error))
+    await this.flushCodes()
   }
 
-  /** Saves what changed, and closes the record file (close()). */
+  /** Saves what changed, and closes the record files (close()). */
   async close(): Promise<void> {
     await this.save()
     await this.copies.close()
+    await this.codes.close()
+  }
+
+  /** Writes the codes made since the last flush; one not written is made again from its vector when needed. */
+  private flushCodes(): Promise<void> {
+    return this.codes.flush().catch((error: unknown) => reportBackgroundError(this.ctx, 'index-codes-write-failed', error))
   }
 
   /** The graph's bytes, in the hot budget (hotUsage): entries make room for it. */
@@ -333,9 +372,38 @@ export class VectorIndex {
     this.ctx.heldBytes = this.graph?.residentBytes ?? 0
   }
 
+  /** Where a new or loaded graph keeps its codes: all in memory, or at most maxResidentBytes of them, the rest read from the vectors. */
+  private residence(dims: number): CodeResidence {
+    if (this.maxCodeBytes === undefined) return {}
+    return { limit: Math.floor(this.maxCodeBytes / dims), source: (nodes) => this.codesOf(nodes, dims) }
+  }
+
+  /** Codes a paged graph reads back: from their records, else made again from the vectors (and noted to write). */
+  private async codesOf(nodes: readonly number[], dims: number): Promise<Array<Int8Array | undefined>> {
+    const codes = await this.codes.read(nodes)
+    const missing = nodes.flatMap((_, i) => (codes[i] ? [] : [i]))
+    if (missing.length === 0) return codes
+    const vectors = await this.vectorsOf(missing.map((i) => ({ node: nodes[i]!, vectorKey: this.nodeKeys[nodes[i]!]! })))
+    missing.forEach((i, j) => {
+      const vector = vectors[j]
+      if (!vector || vector.length !== dims) return
+      const code = new Int8Array(dims)
+      quantise(normalised(vector), code)
+      codes[i] = code
+      this.codes.note(nodes[i]!, code, true)
+    })
+    return codes
+  }
+
+  /** Whether the graph reads codes from storage during a walk (recall then runs in the write lane, in issue order). */
+  get paged(): boolean {
+    return this.maxCodeBytes !== undefined
+  }
+
   private adopt(graph: HnswGraph): HnswGraph {
     this.graph = graph
     graph.onChange = (node) => this.dirtyPages.add(Math.floor(node / PAGE_NODES))
+    if (this.paged) graph.onCode = (node, code) => this.codes.note(node, code, true)
     return graph
   }
 
@@ -392,6 +460,18 @@ export class VectorIndex {
     return found.filter((c) => c.sim + error(c.node) >= lowest)
   }
 
+  /** Nodes' Float32 vectors: from their copies where those check out, else from their entries in whichever tier holds them. */
+  private async vectorsOf(nodes: ReadonlyArray<{ node: number; vectorKey: string }>): Promise<Array<Float32Array | undefined>> {
+    const vectors = await this.copies.read(nodes)
+    const missing = nodes.flatMap((_, i) => (vectors[i] ? [] : [i]))
+    if (missing.length > 0) {
+      const keys = missing.map((i) => nodes[i]!.vectorKey)
+      const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false)) as Array<VectorRecord | undefined>
+      missing.forEach((i, j) => (vectors[i] = records[j]?.v instanceof Float32Array ? records[j]!.v : undefined))
+    }
+    return vectors
+  }
+
   /**
    * The best k of the candidates on their Float32 vectors (read from whichever tier holds them).
    * Which entries they are is settled before the read: the result is the memory as it was when
@@ -404,19 +484,7 @@ export class VectorIndex {
       const owner = this.ownerOf(node)
       return owner ? [{ node, vectorKey: this.nodeKeys[node]!, namespace: owner.namespace, key: owner.key, entry: toEntryInfo(reg, owner.slot) }] : []
     })
-    const vectors = await this.copies.read(owned)
-    // Nodes without a good copy: their vector entries, from whichever tier holds them.
-    const missing = owned.flatMap((o, i) => (vectors[i] ? [] : [i]))
-    if (missing.length > 0) {
-      const records = (await readManyNow(
-        this.ctx,
-        VECTOR_NAMESPACE,
-        missing.map((i) => owned[i]!.vectorKey),
-        decodeValue,
-        false,
-      )) as Array<VectorRecord | undefined>
-      missing.forEach((i, j) => (vectors[i] = records[j]?.v instanceof Float32Array ? records[j]!.v : undefined))
-    }
+    const vectors = await this.vectorsOf(owned)
     const hits: RecallHit[] = []
     vectors.forEach((vector, i) => {
       if (!vector || vector.length !== q.length) return

@@ -1,0 +1,132 @@
+import { codeSpace, type CodeSpace } from './code-space.ts'
+
+/**
+ * Which nodes' int8 codes are in memory, and where: the graph walks on codes held in slots of a
+ * CodeSpace, at most `limit` of them; a node without a slot is read again from its vector and
+ * encoded (the graph's `ensure`). Unbounded (no limit), a node's slot is its number and nothing
+ * is ever evicted: the whole graph in memory, as before paging.
+ *
+ * Eviction is CLOCK (second chance): a slot used since the hand last passed keeps its code one
+ * more turn. Slots a caller needs together (one `claimMissing`) are pinned until the next
+ * claim, so loading the missing ones never evicts the ones already there.
+ */
+export class CodeCache {
+  readonly space: CodeSpace
+  /** Per node: its slot, or -1 while its code is not in memory. */
+  slotOf: Int32Array
+  /** Per slot: its node, or -1 for a slot not yet used. */
+  private nodeOf: Int32Array
+  private used: Uint8Array
+  private pinnedBy: Uint32Array
+  private claim = 1
+  private slots = 0
+  private hand = 0
+  /** Slots the codes may fill; Infinity: every node. */
+  readonly limit: number
+  /** A node whose code is never evicted (the one an insert is linking), or -1. */
+  kept = -1
+
+  constructor(
+    private readonly dims: number,
+    nodes: number,
+    limit = Number.POSITIVE_INFINITY,
+  ) {
+    this.limit = limit
+    const slots = Math.min(nodes, limit)
+    this.space = codeSpace(dims, slots * dims)
+    this.slotOf = new Int32Array(nodes).fill(-1)
+    this.nodeOf = new Int32Array(slots).fill(-1)
+    this.used = new Uint8Array(slots)
+    this.pinnedBy = new Uint32Array(slots)
+  }
+
+  get bounded(): boolean {
+    return this.limit !== Number.POSITIVE_INFINITY
+  }
+
+  /** Nodes whose codes are in memory. */
+  get resident(): number {
+    return this.slots
+  }
+
+  /** Bytes the codes' slots take. */
+  get bytes(): number {
+    return this.slots * this.dims
+  }
+
+  /** Room for nodes numbered below `nodes`. */
+  growNodes(nodes: number): void {
+    if (nodes <= this.slotOf.length) return
+    const next = new Int32Array(nodes).fill(-1)
+    next.set(this.slotOf)
+    this.slotOf = next
+  }
+
+  /**
+   * Pins `nodes` for the caller (until the next claim) and returns those whose codes are not
+   * in memory, to load with `place`. Empty when unbounded: every code is always there.
+   */
+  claimMissing(nodes: ArrayLike<number>): number[] {
+    const missing: number[] = []
+    if (!this.bounded) return missing
+    const claim = ++this.claim
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!
+      const slot = this.slotOf[node]!
+      if (slot < 0) {
+        if (!missing.includes(node)) missing.push(node)
+      } else {
+        this.used[slot] = 1
+        this.pinnedBy[slot] = claim
+      }
+    }
+    return missing
+  }
+
+  /** A slot for `node`'s code (pinned by the current claim): a new one while under the limit, else the clock's victim. */
+  place(node: number): number {
+    let slot = this.slots >= this.limit ? this.victim() : -1
+    if (slot < 0) slot = this.newSlot()
+    this.nodeOf[slot] = node
+    this.slotOf[node] = slot
+    this.used[slot] = 1
+    this.pinnedBy[slot] = this.claim
+    return slot
+  }
+
+  private newSlot(): number {
+    const slot = this.slots++
+    if (slot >= this.nodeOf.length) {
+      const size = Math.max(64, this.nodeOf.length * 2)
+      const grow = <T extends Int32Array | Uint8Array | Uint32Array>(old: T, fill = 0): T => {
+        const next = new (old.constructor as new (n: number) => T)(size)
+        next.fill(fill as never)
+        next.set(old)
+        return next
+      }
+      this.nodeOf = grow(this.nodeOf, -1)
+      this.used = grow(this.used)
+      this.pinnedBy = grow(this.pinnedBy)
+    }
+    this.space.grow(this.slots * this.dims)
+    return slot
+  }
+
+  /** The next slot the clock gives up (its node loses its code), or -1 when every slot is pinned. */
+  private victim(): number {
+    for (let sweep = 0; sweep < this.slots * 2; sweep++) {
+      const slot = this.hand
+      this.hand = (this.hand + 1) % this.slots
+      const node = this.nodeOf[slot]!
+      if (node < 0 || node === this.kept || this.pinnedBy[slot] === this.claim) continue
+      if (this.used[slot]) {
+        this.used[slot] = 0
+        continue
+      }
+      this.slotOf[node] = -1
+      this.nodeOf[slot] = -1
+      return slot
+    }
+    return -1
+  }
+}

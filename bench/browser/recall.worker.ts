@@ -234,7 +234,7 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build'; j
       const built = await runner.build()
       const buildMs = performance.now() - started
       const reopened =
-        job.library === 'tiermem'
+        job.library === 'tiermem' || job.library === 'tiermem-paged'
           ? await (runner as unknown as { reopen(): Promise<{ openMs: number; residentBytes: number; note: string }> }).reopen()
           : job.library === 'tiermem-resident'
             ? await (runner as unknown as { resident(): Promise<{ residentBytes: number; graphMs: number }> }).resident()

@@ -8,7 +8,7 @@ import { readManyNow } from '../engine/read-path.ts'
 import { decodeValue } from '../persistence/codec.ts'
 import { formatHash } from '../persistence/content-hash.ts'
 import { toEntryInfo } from '../registry/entry-record.ts'
-import { TIER_NAMES } from '../registry/registry.ts'
+import { HOT, TIER_NAMES } from '../registry/registry.ts'
 import { DEFAULT_HNSW, HnswGraph, normalised, quantise, type CodeResidence, type HnswParams } from './hnsw-graph.ts'
 import { CodeRecords } from './code-records.ts'
 import { VectorCopies } from './vector-copies.ts'
@@ -460,16 +460,36 @@ export class VectorIndex {
     return found.filter((c) => c.sim + error(c.node) >= lowest)
   }
 
-  /** Nodes' Float32 vectors: from their copies where those check out, else from their entries in whichever tier holds them. */
+  /**
+   * Nodes' Float32 vectors: from hot entries (decoded, in memory), else from their copies where
+   * those check out (a sync OPFS read, ~0.2 ms each in Chromium), else from their entries in
+   * whichever tier holds them.
+   */
   private async vectorsOf(nodes: ReadonlyArray<{ node: number; vectorKey: string }>): Promise<Array<Float32Array | undefined>> {
-    const vectors = await this.copies.read(nodes)
-    const missing = nodes.flatMap((_, i) => (vectors[i] ? [] : [i]))
-    if (missing.length > 0) {
-      const keys = missing.map((i) => nodes[i]!.vectorKey)
-      const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false)) as Array<VectorRecord | undefined>
-      missing.forEach((i, j) => (vectors[i] = records[j]?.v instanceof Float32Array ? records[j]!.v : undefined))
-    }
+    const { reg } = this.ctx
+    const vectors: Array<Float32Array | undefined> = new Array(nodes.length)
+    const hot = nodes.flatMap(({ vectorKey }, i) => {
+      const slot = reg.find(VECTOR_NAMESPACE, vectorKey)
+      return slot >= 0 && reg.tier[slot] === HOT ? [i] : []
+    })
+    await this.fromEntries(nodes, hot, vectors)
+    const rest = nodes.flatMap((_, i) => (vectors[i] ? [] : [i]))
+    const copies = await this.copies.read(rest.map((i) => nodes[i]!))
+    rest.forEach((i, j) => (vectors[i] = copies[j]))
+    await this.fromEntries(
+      nodes,
+      rest.filter((i) => !vectors[i]),
+      vectors,
+    )
     return vectors
+  }
+
+  /** Fills `vectors` at `which` from the nodes' vector entries. */
+  private async fromEntries(nodes: ReadonlyArray<{ vectorKey: string }>, which: number[], vectors: Array<Float32Array | undefined>): Promise<void> {
+    if (which.length === 0) return
+    const keys = which.map((i) => nodes[i]!.vectorKey)
+    const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false)) as Array<VectorRecord | undefined>
+    which.forEach((i, j) => (vectors[i] = records[j]?.v instanceof Float32Array ? records[j]!.v : undefined))
   }
 
   /**

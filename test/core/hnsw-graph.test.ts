@@ -159,6 +159,28 @@ describe('HnswGraph with its codes paged', () => {
     expect(together.links0).toEqual(one.links0)
   })
 
+  it('a walk whose codes fail to load rejects, and the graph serves the next walk', async () => {
+    const data = clusteredVectors(400, dims, 8, 16)
+    const { source } = sourceOf(data)
+    let failing = false
+    const graph = new HnswGraph(dims, params, undefined, {
+      limit: 1,
+      source: async (nodes) => {
+        if (failing) throw new Error('disk gone')
+        return source(nodes)
+      },
+    })
+    const whole = new HnswGraph(dims, params)
+    for (const v of data) {
+      await graph.insert(v)
+      await whole.insert(v)
+    }
+    failing = true
+    await expect(Promise.resolve(graph.search(data[3]!, 20, () => true))).rejects.toThrow('disk gone')
+    failing = false
+    expect((await graph.search(data[3]!, 20, () => true)).found).toEqual((await whole.search(data[3]!, 20, () => true)).found)
+  })
+
   it('refuses a limit without a source', () => {
     expect(() => new HnswGraph(dims, params, undefined, { limit: 10 })).toThrow(/CodeSource/)
   })

@@ -328,6 +328,31 @@ describe('recall', () => {
     for (const mem of [whole.mem, again, pagedWithCopies.mem]) await mem.close()
   }, 30_000)
 
+  it('index.maxResidentBytes: a record file that fails to read costs speed, not answers, and raises an alert', async () => {
+    const dims = 16
+    const data = clusteredVectors(400, dims, 6, 33)
+    const files = memoryRecordFiles()
+    let broken = false
+    const flaky: RecordFiles = async (name, width) => {
+      const file = await files(name, width)
+      return { ...file, read: async (indices) => (broken ? Promise.reject(new Error('read failed')) : file.read(indices)) }
+    }
+    const index = { m: 6, efConstruction: 20 }
+    const whole = await fresh({ embeddings: { index } })
+    const paged = await fresh({ embeddings: { index: { ...index, maxResidentBytes: 60 * dims } }, stores: { records: flaky } })
+    for (const { mem } of [whole, paged]) await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
+    const alerts: string[] = []
+    paged.mem.on('alert', (a) => alerts.push(a.name))
+    broken = true
+    for (const q of data.slice(0, 5)) {
+      expect(keysOf(await paged.mem.recall(q, { k: 5 }))).toEqual(keysOf(await whole.mem.recall(q, { k: 5 })))
+    }
+    expect(alerts).toContain('index-codes-read-failed')
+    broken = false
+    await whole.mem.close()
+    await paged.mem.close()
+  })
+
   it('the graph counts in the hot budget: pressure makes entries room for it', async () => {
     const { mem } = await fresh({ hot: { maxBytes: 256 * 1024 } })
     const data = clusteredVectors(400, 64, 4, 21)

@@ -505,9 +505,15 @@ export class HnswGraph {
     let step = walk.next()
     if (step.done) return step.value
     const rest = (async () => {
-      while (!step.done) {
-        await this.load(step.value)
-        step = walk.next()
+      try {
+        while (!step.done) {
+          await this.load(step.value)
+          step = walk.next()
+        }
+      } catch (error) {
+        // The walk ends here: its cleanup runs, and the graph is free for the next one.
+        walk.return(undefined as never)
+        throw error
       }
       return step.value
     })()

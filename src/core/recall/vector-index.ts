@@ -380,10 +380,15 @@ export class VectorIndex {
 
   /** Codes a paged graph reads back: from their records, else made again from the vectors (and noted to write). */
   private async codesOf(nodes: readonly number[], dims: number): Promise<Array<Int8Array | undefined>> {
-    const codes = await this.codes.read(nodes)
+    // A read that fails leaves codes missing, never the walk: such a node scores 0 until its code is read (and re-ranking skips a vector it cannot read).
+    const failed = (error: unknown) => {
+      reportBackgroundError(this.ctx, 'index-codes-read-failed', error)
+      return undefined
+    }
+    const codes = (await this.codes.read(nodes).catch(failed)) ?? nodes.map(() => undefined)
     const missing = nodes.flatMap((_, i) => (codes[i] ? [] : [i]))
     if (missing.length === 0) return codes
-    const vectors = await this.vectorsOf(missing.map((i) => ({ node: nodes[i]!, vectorKey: this.nodeKeys[nodes[i]!]! })))
+    const vectors = (await this.vectorsOf(missing.map((i) => ({ node: nodes[i]!, vectorKey: this.nodeKeys[nodes[i]!]! }))).catch(failed)) ?? []
     missing.forEach((i, j) => {
       const vector = vectors[j]
       if (!vector || vector.length !== dims) return
@@ -474,7 +479,11 @@ export class VectorIndex {
     })
     await this.fromEntries(nodes, hot, vectors)
     const rest = nodes.flatMap((_, i) => (vectors[i] ? [] : [i]))
-    const copies = await this.copies.read(rest.map((i) => nodes[i]!))
+    // The copies are derived: a file that cannot be read sends every read to the entries.
+    const copies = await this.copies.read(rest.map((i) => nodes[i]!)).catch((error: unknown) => {
+      reportBackgroundError(this.ctx, 'vector-copies-read-failed', error)
+      return rest.map(() => undefined)
+    })
     rest.forEach((i, j) => (vectors[i] = copies[j]))
     await this.fromEntries(
       nodes,

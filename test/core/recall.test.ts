@@ -342,7 +342,7 @@ describe('recall', () => {
     const paged = await fresh({ embeddings: { index: { ...index, maxResidentBytes: 60 * dims } }, stores: { records: flaky } })
     for (const { mem } of [whole, paged]) await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
     const alerts: string[] = []
-    paged.mem.on('alert', (a) => alerts.push(a.name))
+    await paged.mem.on('alert', (a) => alerts.push(a.name))
     broken = true
     for (const q of data.slice(0, 5)) {
       expect(keysOf(await paged.mem.recall(q, { k: 5 }))).toEqual(keysOf(await whole.mem.recall(q, { k: 5 })))

@@ -98,8 +98,8 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
     const recallAt = (m: Measured) => m.answers.reduce((sum, ids, q) => sum + ids.slice(0, K).filter((id) => truth[q]!.has(id)).length, 0) / (QUERIES * K)
     const results: Measured[] = [exact]
     const failed: Array<{ library: Library; error: string }> = []
-    // Paged codes are measured at 10k only: each code read back is a sync OPFS read of ~0.2 ms here,
-    // so a paged build runs at ~100 vectors/s and 100k would take half an hour of the run.
+    // Paged codes are measured at 10k only: an insert reads thousands of codes back (a sync OPFS
+    // read each), so a paged build runs at ~60 vectors/s and 100k would take half an hour of the run.
     const ours: Library[] = n <= 10_000 ? ['tiermem', 'tiermem-paged', 'tiermem-resident'] : ['tiermem', 'tiermem-resident']
     for (const library of [...ours, ...peers]) {
       log(`recall ${n}: ${library}…`)

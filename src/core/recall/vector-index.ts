@@ -467,7 +467,7 @@ export class VectorIndex {
 
   /**
    * Nodes' Float32 vectors: from hot entries (decoded, in memory), else from their copies where
-   * those check out (a sync OPFS read, ~0.2 ms each in Chromium), else from their entries in
+   * those check out (a sync OPFS read each), else from their entries in
    * whichever tier holds them.
    */
   private async vectorsOf(nodes: ReadonlyArray<{ node: number; vectorKey: string }>): Promise<Array<Float32Array | undefined>> {

@@ -7,10 +7,10 @@ const unique = (what: string) => `${what}-${Date.now()}-${Math.random().toString
 describe('recall with index.maxResidentBytes, through the worker over IndexedDB and OPFS', () => {
   it('keeps a budget of codes in memory, reads the rest back from its OPFS record file, and answers as the whole graph does, across a new worker', async () => {
     const dims = 64
-    const data = clusteredVectors(400, dims, 8, 41)
+    const data = clusteredVectors(300, dims, 8, 41)
     const queries = clusteredVectors(10, dims, 8, 42)
-    const index = { m: 6, efConstruction: 20 }
-    const budget = 80 * dims
+    const index = { m: 4, efConstruction: 12 }
+    const budget = 50 * dims
     // One layer without a capacity: every entry stays, so both memories hold the same vectors.
     const policy = { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' as const } } }
     const whole = await openMemory({ name: unique('whole'), policy, embeddings: { index } })
@@ -28,15 +28,15 @@ describe('recall with index.maxResidentBytes, through the worker over IndexedDB 
     expect(await answers(paged)).toEqual(expected)
     const full = (await whole.stats()).embeddings.index
     const small = (await paged.stats()).embeddings.index
-    expect(small).toMatchObject({ vectors: 400, residentVectors: 80 })
-    expect(full.bytes - small.bytes).toBeGreaterThan(320 * dims * 0.9)
+    expect(small).toMatchObject({ vectors: 300, residentVectors: 50 })
+    expect(full.bytes - small.bytes).toBeGreaterThan(250 * dims * 0.9)
     await paged.close()
 
     // The codes on disk, one 64-byte record a node, beside the Float32 copies.
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(`tiermem-${encodeURIComponent(name)}`)
-    expect((await (await dir.getFileHandle(`codes-${dims}.rec`)).getFile()).size).toBe(400 * dims)
+    expect((await (await dir.getFileHandle(`codes-${dims}.rec`)).getFile()).size).toBe(300 * dims)
     const again = await openMemory({ name, policy, embeddings: { index: { ...index, maxResidentBytes: budget } } })
-    expect((await again.stats()).embeddings.index).toMatchObject({ vectors: 400, residentVectors: 80 })
+    expect((await again.stats()).embeddings.index).toMatchObject({ vectors: 300, residentVectors: 50 })
     expect(await answers(again)).toEqual(expected)
     await again.close()
     await whole.close()

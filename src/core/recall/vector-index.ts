@@ -8,7 +8,7 @@ import { readManyNow } from '../engine/read-path.ts'
 import { decodeValue } from '../persistence/codec.ts'
 import { formatHash } from '../persistence/content-hash.ts'
 import { toEntryInfo } from '../registry/entry-record.ts'
-import { HOT, TIER_NAMES } from '../registry/registry.ts'
+import { FREE, HOT, TIER_NAMES } from '../registry/registry.ts'
 import { DEFAULT_HNSW, HnswGraph, normalised, quantise, type CodeResidence, type HnswParams } from './hnsw-graph.ts'
 import { CodeRecords } from './code-records.ts'
 import { VectorCopies } from './vector-copies.ts'
@@ -71,6 +71,9 @@ export class VectorIndex {
   /** The embedder id that made each node's vector ('' for one given to put). */
   private nodeModels: string[] = []
   private readonly byKey = new Map<string, number>()
+  /** Per node: the registry slot its entry had when last checked (-1: none), and that slot's generation then (ownerSlot). */
+  private owners = new Int32Array(0)
+  private ownerGens = new Uint32Array(0)
   /** Vector entries committed and not yet in the graph, in commit order. */
   private readonly pending = new Set<string>()
   /** Vector entries another embedder made, to re-embed with this memory's (reembed()). */
@@ -426,10 +429,9 @@ export class VectorIndex {
     if ((options.type !== undefined && typeId === undefined) || (options.layer !== undefined && layerId === undefined)) return () => false
     const tier = options.tier === undefined ? undefined : TIER_NAMES.indexOf(options.tier)
     return (node) => {
-      const owner = this.ownerOf(node)
-      if (!owner) return false
-      if (options.namespace !== undefined && owner.namespace !== options.namespace) return false
-      const slot = owner.slot
+      const slot = this.ownerSlot(node)
+      if (slot < 0) return false
+      if (options.namespace !== undefined && this.nodeNamespaces[node] !== options.namespace) return false
       if (reg.expiresAt[slot]! <= now) return false
       if (typeId !== undefined && reg.type[slot] !== typeId) return false
       if (layerId !== undefined && reg.layer[slot] !== layerId) return false
@@ -438,14 +440,30 @@ export class VectorIndex {
     }
   }
 
-  /** The entry a node's vector belongs to, while it still holds the value the vector was made for. */
-  private ownerOf(node: number): { namespace: string; key: string; slot: number } | undefined {
-    const namespace = this.nodeNamespaces[node]!
-    const key = this.nodeEntries[node]!
+  /**
+   * The registry slot of the entry a node's vector belongs to, while it still holds the value
+   * the vector was made for; else -1. Asked for every node a walk takes in, so the answer is kept
+   * with the slot's generation: any change of the entry (overwrite, move, delete) bumps it, and
+   * only then is the entry looked up and its hash compared again (a string lookup and a string
+   * made per node, otherwise).
+   */
+  private ownerSlot(node: number): number {
     const { reg } = this.ctx
-    const slot = reg.find(namespace, key)
-    if (slot < 0) return undefined
-    return this.nodeKeys[node]!.endsWith(formatHash(reg.hashHi[slot]!, reg.hashLo[slot]!)) ? { namespace, key, slot } : undefined
+    if (node >= this.owners.length) {
+      const owners = new Int32Array(Math.max(node + 1, this.owners.length * 2)).fill(-1)
+      owners.set(this.owners)
+      this.owners = owners
+      const gens = new Uint32Array(owners.length)
+      gens.set(this.ownerGens)
+      this.ownerGens = gens
+    }
+    const known = this.owners[node]!
+    if (known >= 0 && reg.gen[known] === this.ownerGens[node] && reg.tier[known] !== FREE) return known
+    const slot = reg.find(this.nodeNamespaces[node]!, this.nodeEntries[node]!)
+    const owns = slot >= 0 && this.nodeKeys[node]!.endsWith(formatHash(reg.hashHi[slot]!, reg.hashLo[slot]!))
+    this.owners[node] = owns ? slot : -1
+    if (owns) this.ownerGens[node] = reg.gen[slot]!
+    return owns ? slot : -1
   }
 
   /**
@@ -510,8 +528,10 @@ export class VectorIndex {
     const q = normalised(query)
     const { reg } = this.ctx
     const owned = candidates.flatMap(({ node }) => {
-      const owner = this.ownerOf(node)
-      return owner ? [{ node, vectorKey: this.nodeKeys[node]!, namespace: owner.namespace, key: owner.key, entry: toEntryInfo(reg, owner.slot) }] : []
+      const slot = this.ownerSlot(node)
+      return slot >= 0
+        ? [{ node, vectorKey: this.nodeKeys[node]!, namespace: this.nodeNamespaces[node]!, key: this.nodeEntries[node]!, entry: toEntryInfo(reg, slot) }]
+        : []
     })
     const vectors = await this.vectorsOf(owned)
     const hits: RecallHit[] = []

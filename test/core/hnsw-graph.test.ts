@@ -115,6 +115,7 @@ describe('HnswGraph with its codes paged', () => {
     expect(paged.residentLive).toBe(floor)
     expect(whole.residentLive).toBe(2_000)
     expect(paged.residentBytes).toBeLessThan(whole.residentBytes - (2_000 - floor) * dims * 0.9)
+    const residentAfterBuild = paged.residentBytes
     expect(paged.links0).toEqual(whole.links0)
     expect(paged.degree0).toEqual(whole.degree0)
     expect(paged.scales).toEqual(whole.scales)
@@ -124,6 +125,8 @@ describe('HnswGraph with its codes paged', () => {
     }
     // Its saved state is the whole graph's, codes read back where they are not in memory.
     expect(await paged.state()).toEqual(await whole.state())
+    // Passes over every node (the state, exact scans) kept to the limit too.
+    expect(paged.residentBytes).toBe(residentAfterBuild)
   })
 
   it('restores under a limit with the top levels in memory, and answers as before', async () => {

@@ -49,9 +49,9 @@ export class CodeCache {
     return this.slots
   }
 
-  /** Bytes the codes' slots take. */
+  /** Bytes the codes' slots take (those not yet used too). */
   get bytes(): number {
-    return this.slots * this.dims
+    return this.nodeOf.length * this.dims
   }
 
   /** Room for nodes numbered below `nodes`. */
@@ -73,9 +73,8 @@ export class CodeCache {
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!
       const slot = this.slotOf[node]!
-      if (slot < 0) {
-        if (!missing.includes(node)) missing.push(node)
-      } else {
+      if (slot < 0) missing.push(node)
+      else {
         this.used[slot] = 1
         this.pinnedBy[slot] = claim
       }
@@ -85,7 +84,10 @@ export class CodeCache {
 
   /** A slot for `node`'s code (pinned by the current claim): a new one while under the limit, else the clock's victim. */
   place(node: number): number {
-    let slot = this.slots >= this.limit ? this.victim() : -1
+    // Asked twice (a node listed twice in one claim): the slot it has.
+    let slot = this.slotOf[node]!
+    if (slot >= 0) return slot
+    slot = this.slots >= this.limit ? this.victim() : -1
     if (slot < 0) slot = this.newSlot()
     this.nodeOf[slot] = node
     this.slotOf[node] = slot
@@ -97,7 +99,8 @@ export class CodeCache {
   private newSlot(): number {
     const slot = this.slots++
     if (slot >= this.nodeOf.length) {
-      const size = Math.max(64, this.nodeOf.length * 2)
+      // Doubling, as the graph's other arrays grow, up to the limit (past it only when every slot is pinned).
+      const size = Math.max(slot + 1, Math.min(this.limit, Math.max(64, this.nodeOf.length * 2)))
       const grow = <T extends Int32Array | Uint8Array | Uint32Array>(old: T, fill = 0): T => {
         const next = new (old.constructor as new (n: number) => T)(size)
         next.fill(fill as never)
@@ -107,8 +110,8 @@ export class CodeCache {
       this.nodeOf = grow(this.nodeOf, -1)
       this.used = grow(this.used)
       this.pinnedBy = grow(this.pinnedBy)
+      this.space.grow(size * this.dims)
     }
-    this.space.grow(this.slots * this.dims)
     return slot
   }
 

@@ -287,7 +287,7 @@ export class HnswGraph {
       if (node < this.count) {
         if (this.deleted[node] || !accept(node)) continue
         batch.push(node)
-        if (batch.length < SCAN_BATCH) continue
+        if (batch.length < this.batchNodes) continue
       }
       yield* this.need(batch)
       this.cache.space.setQuery(q)
@@ -304,11 +304,6 @@ export class HnswGraph {
     return results.drainBestFirst()
   }
 
-  /** The codes of nodes [from, to), node after node (a copy; codes not in memory are read again). */
-  codesOf(from: number, to: number): Int8Array | Promise<Int8Array> {
-    return this.exclusive(() => this.copyingCodes(from, to))
-  }
-
   /**
    * The graph's state and the codes of node ranges, given to `use` in one go: no insert lands
    * between the codes read and the state seen (what a save needs to be one picture).
@@ -323,11 +318,12 @@ export class HnswGraph {
     )
   }
 
+  /** The codes of nodes [from, to), node after node (a copy; codes not in memory are read again). */
   private *copyingCodes(from: number, to: number): Walk<Int8Array> {
     const dims = this.dims
     const out = new Int8Array((to - from) * dims)
-    for (let start = from; start < to; start += SCAN_BATCH) {
-      const nodes = Array.from({ length: Math.min(SCAN_BATCH, to - start) }, (_, i) => start + i)
+    for (let start = from; start < to; start += this.batchNodes) {
+      const nodes = Array.from({ length: Math.min(this.batchNodes, to - start) }, (_, i) => start + i)
       yield* this.need(nodes)
       const codes = this.cache.space.codes
       for (const node of nodes) {
@@ -475,6 +471,11 @@ export class HnswGraph {
       }
     }
     return best
+  }
+
+  /** Nodes a pass over many loads at once: at most half the codes' slots, so one batch never pins them all. */
+  private get batchNodes(): number {
+    return Math.max(1, Math.min(SCAN_BATCH, Math.floor(this.cache.limit / 2)))
   }
 
   /** Asks for the codes of `nodes` not in memory (and keeps those that are until the next ask). */

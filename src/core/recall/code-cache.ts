@@ -1,9 +1,10 @@
+import { grownArray } from '../engine/grown-array.ts'
 import { codeSpace, type CodeSpace } from './code-space.ts'
 
 /**
  * Which nodes' int8 codes are in memory, and where: the graph walks on codes held in slots of a
- * CodeSpace, at most `limit` of them; a node without a slot is read again from its vector and
- * encoded (the graph's `ensure`). Unbounded (no limit), a node's slot is its number and nothing
+ * CodeSpace, at most `limit` of them; a node without a slot has its code loaded again (the
+ * graph's `need` and `load`, from its CodeSource). Unbounded (no limit), a node's slot is its number and nothing
  * is ever evicted: the whole graph in memory, as before paging.
  *
  * Eviction is CLOCK (second chance): a slot used since the hand last passed keeps its code one
@@ -56,10 +57,7 @@ export class CodeCache {
 
   /** Room for nodes numbered below `nodes`. */
   growNodes(nodes: number): void {
-    if (nodes <= this.slotOf.length) return
-    const next = new Int32Array(nodes).fill(-1)
-    next.set(this.slotOf)
-    this.slotOf = next
+    if (nodes > this.slotOf.length) this.slotOf = grownArray(this.slotOf, nodes, -1)
   }
 
   /**
@@ -101,15 +99,9 @@ export class CodeCache {
     if (slot >= this.nodeOf.length) {
       // Doubling, as the graph's other arrays grow, up to the limit (past it only when every slot is pinned).
       const size = Math.max(slot + 1, Math.min(this.limit, Math.max(64, this.nodeOf.length * 2)))
-      const grow = <T extends Int32Array | Uint8Array | Uint32Array>(old: T, fill = 0): T => {
-        const next = new (old.constructor as new (n: number) => T)(size)
-        next.fill(fill as never)
-        next.set(old)
-        return next
-      }
-      this.nodeOf = grow(this.nodeOf, -1)
-      this.used = grow(this.used)
-      this.pinnedBy = grow(this.pinnedBy)
+      this.nodeOf = grownArray(this.nodeOf, size, -1)
+      this.used = grownArray(this.used, size)
+      this.pinnedBy = grownArray(this.pinnedBy, size)
       this.space.grow(size * this.dims)
     }
     return slot

@@ -1,3 +1,4 @@
+import { grownArray } from '../engine/grown-array.ts'
 import type { RecordFile, RecordFiles } from '../store/record-file.ts'
 
 /**
@@ -30,13 +31,11 @@ export class CodeRecords {
 
   /** A node's code as it is (at insert, at load, or made again); `write`: to write at the next flush. */
   note(node: number, code: Int8Array, write: boolean): void {
-    if (node >= this.sums.length) {
-      const sums = new Uint32Array(Math.max(node + 1, this.sums.length * 2))
-      sums.set(this.sums)
-      this.sums = sums
-    }
+    // Without a file no record is ever read: nothing to check against, nothing to write.
+    if (!this.file) return
+    if (node >= this.sums.length) this.sums = grownArray(this.sums, Math.max(node + 1, this.sums.length * 2))
     this.sums[node] = codeSum(code)
-    if (write && this.file) this.unwritten.set(node, code.slice())
+    if (write) this.unwritten.set(node, code.slice())
   }
 
   /** Each node's code: noted and unwritten, or from its record where that checks out; else undefined. */

@@ -1,3 +1,4 @@
+import { grownArray } from '../engine/grown-array.ts'
 import { CodeCache } from './code-cache.ts'
 import type { CodeSpace } from './code-space.ts'
 import { SimilarityHeap } from './similarity-heap.ts'
@@ -569,18 +570,13 @@ export class HnswGraph {
   }
 
   private grow(capacity: number): void {
-    const grown = <T extends Int8Array | Uint8Array | Int32Array | Float32Array | Uint32Array>(old: T, size: number): T => {
-      const next = new (old.constructor as new (n: number) => T)(size)
-      next.set(old)
-      return next
-    }
     this.cache.growNodes(capacity)
-    this.scales = grown(this.scales, capacity)
-    this.levels = grown(this.levels, capacity)
-    this.deleted = grown(this.deleted, capacity)
-    this.links0 = grown(this.links0, capacity * this.m0)
-    this.degree0 = grown(this.degree0, capacity)
-    this.visited = grown(this.visited, capacity)
+    this.scales = grownArray(this.scales, capacity)
+    this.levels = grownArray(this.levels, capacity)
+    this.deleted = grownArray(this.deleted, capacity)
+    this.links0 = grownArray(this.links0, capacity * this.m0)
+    this.degree0 = grownArray(this.degree0, capacity)
+    this.visited = grownArray(this.visited, capacity)
   }
 }
 

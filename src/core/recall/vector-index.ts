@@ -11,6 +11,7 @@ import { toEntryInfo } from '../registry/entry-record.ts'
 import { FREE, HOT, TIER_NAMES } from '../registry/registry.ts'
 import { DEFAULT_HNSW, HnswGraph, normalised, quantise, type CodeResidence, type HnswParams } from './hnsw-graph.ts'
 import { CodeRecords } from './code-records.ts'
+import { grownArray } from '../engine/grown-array.ts'
 import { VectorCopies } from './vector-copies.ts'
 import type { RecordFiles } from '../store/record-file.ts'
 import { reportBackgroundError } from '../engine/engine-context.ts'
@@ -450,12 +451,9 @@ export class VectorIndex {
   private ownerSlot(node: number): number {
     const { reg } = this.ctx
     if (node >= this.owners.length) {
-      const owners = new Int32Array(Math.max(node + 1, this.owners.length * 2)).fill(-1)
-      owners.set(this.owners)
-      this.owners = owners
-      const gens = new Uint32Array(owners.length)
-      gens.set(this.ownerGens)
-      this.ownerGens = gens
+      const size = Math.max(node + 1, this.owners.length * 2)
+      this.owners = grownArray(this.owners, size, -1)
+      this.ownerGens = grownArray(this.ownerGens, size)
     }
     const known = this.owners[node]!
     if (known >= 0 && reg.gen[known] === this.ownerGens[node] && reg.tier[known] !== FREE) return known

@@ -1,3 +1,4 @@
+import { grownArray, type GrowableArray } from '../engine/grown-array.ts'
 import { ExpiryHeap } from './expiry-heap.ts'
 import { InternTable } from './intern-table.ts'
 import { DEFAULT_NAMESPACE } from '../api/validate.ts'
@@ -323,11 +324,7 @@ export class Registry {
 
   private grow(): void {
     const capacity = this.capacity * 2
-    const grown = <T extends Float64Array | Float32Array | Uint32Array | Uint16Array | Uint8Array | Int32Array>(array: T): T => {
-      const bigger = new (array.constructor as new (n: number) => T)(capacity)
-      bigger.set(array)
-      return bigger
-    }
+    const grown = <T extends GrowableArray>(array: T): T => grownArray(array, capacity)
     this.type = grown(this.type)
     this.layer = grown(this.layer)
     this.tier = grown(this.tier)

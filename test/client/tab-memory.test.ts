@@ -63,6 +63,8 @@ class World {
   worker: FakeWorker | undefined
   locks = new FakeLocks()
   leaderPort: FakePort | undefined
+  /** While true, calls sent stay in flight (a test kills the leader with a call surely unanswered). */
+  holding = false
 }
 
 /** A worker: its connections die with it, and their calls in flight reject with WORKER_LOST. */
@@ -111,10 +113,12 @@ function connectionTo(world: World, worker: FakeWorker, role: 'leader' | 'follow
     if (lost || !worker.alive) return Promise.reject(new TiermemError('WORKER_LOST', 'the worker is gone'))
     return new Promise<T>((resolve, reject) => {
       pending.add(reject)
-      setTimeout(() => {
+      const answer = () => {
+        if (world.holding) return void setTimeout(answer, 2)
         if (!pending.delete(reject)) return
         resolve(effect())
-      }, 2)
+      }
+      setTimeout(answer, 2)
     })
   }
   return {
@@ -177,9 +181,12 @@ describe('several tabs, one memory (the logic, with fakes)', () => {
     const world = new World()
     await openTab(world)
     const second = await openTab(world)
+    // Held in flight: under load a fixed wait could let the call be answered before the kill.
+    world.holding = true
     const retained = second.retain('k')
     await sent()
     killLeader(world)
+    world.holding = false
     await expect(retained).rejects.toMatchObject({ code: 'LEADER_CHANGED' })
     expect(world.refCounts.get('k') ?? 0).toBe(0)
     // A call sent after the change is a new call, not a repeat.

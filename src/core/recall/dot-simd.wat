@@ -4,30 +4,26 @@
 (module
   (memory (export "memory") 1)
 
-  ;; Σ q[i] × c[i]: q float32 at $q, c int8 at $c.
-  (func (export "dotF32I8") (param $q i32) (param $c i32) (param $n i32) (result f32)
-    (local $acc v128) (local $end i32) (local $bytes v128) (local $w v128)
+  ;; Σ q[i] × c[i]: q int16 at $q, c int8 at $c; exact in int32 for the query steps code-space.ts picks.
+  ;; Two accumulators: the two halves of each 16 codes add up independently.
+  (func (export "dotI16I8") (param $q i32) (param $c i32) (param $n i32) (result i32)
+    (local $lo v128) (local $hi v128) (local $end i32) (local $bytes v128)
     (local.set $end (i32.add (local.get $c) (local.get $n)))
     (block $done
       (loop $step
         (br_if $done (i32.ge_u (local.get $c) (local.get $end)))
         (local.set $bytes (v128.load (local.get $c)))
-        (local.set $w (i16x8.extend_low_i8x16_s (local.get $bytes)))
-        (local.set $acc (f32x4.add (local.get $acc)
-          (f32x4.mul (v128.load (local.get $q)) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $w))))))
-        (local.set $acc (f32x4.add (local.get $acc)
-          (f32x4.mul (v128.load offset=16 (local.get $q)) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $w))))))
-        (local.set $w (i16x8.extend_high_i8x16_s (local.get $bytes)))
-        (local.set $acc (f32x4.add (local.get $acc)
-          (f32x4.mul (v128.load offset=32 (local.get $q)) (f32x4.convert_i32x4_s (i32x4.extend_low_i16x8_s (local.get $w))))))
-        (local.set $acc (f32x4.add (local.get $acc)
-          (f32x4.mul (v128.load offset=48 (local.get $q)) (f32x4.convert_i32x4_s (i32x4.extend_high_i16x8_s (local.get $w))))))
+        (local.set $lo (i32x4.add (local.get $lo)
+          (i32x4.dot_i16x8_s (v128.load (local.get $q)) (i16x8.extend_low_i8x16_s (local.get $bytes)))))
+        (local.set $hi (i32x4.add (local.get $hi)
+          (i32x4.dot_i16x8_s (v128.load offset=16 (local.get $q)) (i16x8.extend_high_i8x16_s (local.get $bytes)))))
         (local.set $c (i32.add (local.get $c) (i32.const 16)))
-        (local.set $q (i32.add (local.get $q) (i32.const 64)))
+        (local.set $q (i32.add (local.get $q) (i32.const 32)))
         (br $step)))
-    (f32.add
-      (f32.add (f32x4.extract_lane 0 (local.get $acc)) (f32x4.extract_lane 1 (local.get $acc)))
-      (f32.add (f32x4.extract_lane 2 (local.get $acc)) (f32x4.extract_lane 3 (local.get $acc)))))
+    (local.set $lo (i32x4.add (local.get $lo) (local.get $hi)))
+    (i32.add
+      (i32.add (i32x4.extract_lane 0 (local.get $lo)) (i32x4.extract_lane 1 (local.get $lo)))
+      (i32.add (i32x4.extract_lane 2 (local.get $lo)) (i32x4.extract_lane 3 (local.get $lo)))))
 
   ;; Σ a[i] × b[i]: both int8.
   (func (export "dotI8I8") (param $a i32) (param $b i32) (param $n i32) (result i32)

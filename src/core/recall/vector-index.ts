@@ -11,6 +11,7 @@ import { toEntryInfo } from '../registry/entry-record.ts'
 import { FREE, HOT, TIER_NAMES } from '../registry/registry.ts'
 import { DEFAULT_HNSW, HnswGraph, normalised, quantise, type CodeResidence, type HnswParams } from './hnsw-graph.ts'
 import { CodeRecords } from './code-records.ts'
+import { queryStep } from './code-space.ts'
 import { grownArray } from '../engine/grown-array.ts'
 import { VectorCopies } from './vector-copies.ts'
 import type { RecordFiles } from '../store/record-file.ts'
@@ -465,18 +466,24 @@ export class VectorIndex {
   }
 
   /**
-   * The candidates that may be among the best k once scored exactly. A code's score is within
-   * scale / 2 × ‖q‖₁ of the exact cosine (each component is off by at most half a step), so a
-   * candidate whose best possible score is below the k-th best worst possible one cannot make
-   * it: its vector is not read.
+   * The candidates that may be among the best k once scored exactly. A code's score is off the
+   * exact cosine by its rounding, scale / 2 × ‖q‖₁ (each component at most half a step), plus
+   * the query's, step / 2 × ‖code‖₁ × scale ≤ step / 2 × √dims × (1 + scale × √dims / 2)
+   * (code-space.ts). A candidate whose best possible score is below the k-th best worst
+   * possible one cannot make it: its vector is not read.
    */
   private worthReading(graph: HnswGraph, query: Float32Array, found: Array<{ node: number; sim: number }>, k: number): Array<{ node: number }> {
     if (found.length <= k) return found
     const q = normalised(query)
     let l1 = 0
     for (let i = 0; i < q.length; i++) l1 += Math.abs(q[i]!)
-    // A little more for float rounding in the sums.
-    const error = (node: number) => 0.5 * graph.scales[node]! * l1 + 1e-6
+    const root = Math.sqrt(q.length)
+    const step = queryStep(q)
+    // A little more for float rounding in the products.
+    const error = (node: number) => {
+      const scale = graph.scales[node]!
+      return 0.5 * scale * l1 + 0.5 * step * root * (1 + 0.5 * scale * root) + 1e-6
+    }
     const lowest = found.map((c) => c.sim - error(c.node)).sort((a, b) => b - a)[k - 1]!
     return found.filter((c) => c.sim + error(c.node) >= lowest)
   }

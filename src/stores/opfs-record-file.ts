@@ -1,5 +1,5 @@
 import { TiermemError } from '../core/api/errors.ts'
-import { checkRecord, type RecordFile, type RecordFiles } from '../core/store/record-file.ts'
+import { checkRecord, readBuffer, type RecordFile, type RecordFiles } from '../core/store/record-file.ts'
 import type { SyncHandle } from './opfs-index.ts'
 import { toStorageError } from './storage-errors.ts'
 
@@ -30,12 +30,15 @@ export function opfsRecordFiles(directory: string): RecordFiles {
     const recordFile: RecordFile = {
       backend: 'opfs',
       recordBytes,
-      async read(indices) {
+      async read(indices, into) {
         assertOpen()
-        return indices.map((index) => {
+        // Views of one buffer: in Chromium a fresh ArrayBuffer per 1.5 KiB record made each read
+        // ~33 µs, against ~4 µs into a buffer kept (measured).
+        const buffer = readBuffer(recordFile, indices, into)
+        return indices.map((index, i) => {
           const at = index * recordBytes
           if (at + recordBytes > size) return undefined
-          const bytes = new Uint8Array(recordBytes)
+          const bytes = buffer.subarray(i * recordBytes, (i + 1) * recordBytes)
           return handle.read(bytes, { at }) === recordBytes ? bytes : undefined
         })
       },

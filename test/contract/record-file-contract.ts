@@ -39,6 +39,29 @@ export function defineRecordFileContract(name: string, factory: RecordFileFactor
       await file.close()
     })
 
+    it('reads into a buffer the caller keeps, record i at i × width, and refuses one too small', async () => {
+      const file = await factory.open(scope(), 'vectors', 8)
+      await file.write([
+        { index: 2, bytes: record(8, 3) },
+        { index: 5, bytes: record(8, 6) },
+      ])
+      const into = new Uint8Array(32).fill(7)
+      const [five, past, two] = await file.read([5, 40, 2], into)
+      expect(five).toEqual(record(8, 6))
+      expect(two).toEqual(record(8, 3))
+      expect(past).toBeUndefined()
+      // Views of the caller's buffer, where the contract puts them.
+      expect(five!.buffer).toBe(into.buffer)
+      expect(into.subarray(0, 8)).toEqual(record(8, 6))
+      expect(into.subarray(16, 24)).toEqual(record(8, 3))
+      await expect(file.read([2, 5], new Uint8Array(15))).rejects.toMatchObject({ code: 'INVALID_VALUE' })
+      // Without a buffer, each call's records are its own.
+      const [first] = await file.read([2])
+      const [second] = await file.read([2])
+      expect(first!.buffer).not.toBe(second!.buffer)
+      await file.close()
+    })
+
     it('refuses a record of the wrong width or number and writes none of the batch', async () => {
       const file = await factory.open(scope(), 'vectors', 8)
       await expect(

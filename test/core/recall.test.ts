@@ -4,6 +4,9 @@ import { createMemory, memoryRecordFiles, type Embedder, type Memory, type Recor
 import { memoryStore, memoryStoreData } from '../../src/core/store/memory-store.ts'
 import { clusteredVectors, exactTopK } from '../fixtures/vectors.ts'
 import { fakeClock, openOver } from './helpers.ts'
+import { ENGINE_INTERNALS, type EngineInternals } from '../../src/core/api/internals.ts'
+
+const internals = (mem: Memory) => (mem as unknown as { [ENGINE_INTERNALS]: EngineInternals })[ENGINE_INTERNALS]
 
 const unit = (...xs: number[]) => {
   const n = Math.hypot(...xs)
@@ -54,6 +57,21 @@ describe('recall', () => {
     const bare = await fresh()
     await expect(bare.mem.recall('anything')).rejects.toMatchObject({ code: 'EMBEDDER_MISSING' })
     await bare.mem.close()
+  })
+
+  it('keeps hot vectors decoded for its own reads, and gives any other reader a copy of its own', async () => {
+    const { mem } = await fresh()
+    await mem.put('a', 'a', { vector: unit(1, 0, 0) })
+    await mem.put('b', 'b', { vector: unit(0, 1, 0) })
+    // Re-ranking reads both hot vector entries: from here they are held decoded, for the engine's reads.
+    expect(keysOf(await mem.recall(unit(1, 0, 0), { k: 2 }))).toEqual(['a', 'b'])
+    const read = (await internals(mem).vectorOf('a'))!
+    read.set([0, 1, 0])
+    // The copy changed, not the vector: recall still scores 'a' on [1, 0, 0], and it reads back as stored.
+    const [best] = await mem.recall(unit(1, 0, 0), { k: 1 })
+    expect(best).toMatchObject({ key: 'a', score: 1 })
+    expect([...(await internals(mem).vectorOf('a'))!]).toEqual([1, 0, 0])
+    await mem.close()
   })
 
   it('refuses bad queries and options with stable codes, and changes nothing', async () => {

@@ -138,7 +138,7 @@ export class EntryVectors {
     const { ctx } = this
     const cache = ctx.embeddings
     if (!cache || vectorKeys.length === 0) return 0
-    const records = (await readManyNow(ctx, VECTOR_NAMESPACE, vectorKeys, decodeValue, false)) as Array<VectorRecord | undefined>
+    const records = (await readManyNow(ctx, VECTOR_NAMESPACE, vectorKeys, decodeValue, false, true)) as Array<VectorRecord | undefined>
     const jobs: Array<{ key: string; record: VectorRecord; text: string }> = []
     for (let i = 0; i < vectorKeys.length; i++) {
       const record = records[i]

@@ -142,7 +142,15 @@ export function readMany(ctx: EngineContext, namespace: string, keys: readonly s
  * getMany() as of now, with no wait for writes (the caller has ordered it). `access: false` is
  * the engine's own read (the vector index's): no statistics, recency, promotion or metrics.
  */
-export async function readManyNow(ctx: EngineContext, namespace: string, keys: readonly string[], decode: Decode, access = true): Promise<unknown[]> {
+export async function readManyNow(
+  ctx: EngineContext,
+  namespace: string,
+  keys: readonly string[],
+  decode: Decode,
+  access = true,
+  /** The engine reading its own entries, never changing nor handing out the values (hotValue). */
+  engineOnly = false,
+): Promise<unknown[]> {
   const { reg, metrics } = ctx
   const now = ctx.clock.now()
   const out: unknown[] = new Array(keys.length)
@@ -162,7 +170,7 @@ export async function readManyNow(ctx: EngineContext, namespace: string, keys: r
     if (reg.tier[slot] === HOT) {
       if (access) metrics.hits[HOT]!++
       hotHits++
-      out[i] = hotValue(reg, slot)
+      out[i] = hotValue(reg, slot, engineOnly)
     } else {
       pending[reg.tier[slot]!]!.push({ index: i, slot, gen: reg.gen[slot]!, hashHi: reg.hashHi[slot]!, hashLo: reg.hashLo[slot]! })
     }

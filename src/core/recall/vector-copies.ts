@@ -18,6 +18,8 @@ const SEED = 0x7665_6373
 export class VectorCopies {
   private file: RecordFile | undefined
   private opening: Promise<RecordFile | undefined> | undefined
+  /** The read buffer when no read holds it. */
+  private spare: Uint8Array | undefined
 
   constructor(private readonly files: RecordFiles | undefined) {}
 
@@ -36,11 +38,13 @@ export class VectorCopies {
     const file = this.file
     if (!file || copies.length === 0) return
     const dims = (file.recordBytes - 8) / 4
+    // One buffer for the batch (an ArrayBuffer per record costs ~8 µs in Chromium).
+    const buffer = new Uint8Array(copies.length * file.recordBytes)
     await file.write(
-      copies.map(({ node, vector, vectorKey }) => {
-        const bytes = new Uint8Array(file.recordBytes)
-        new Float32Array(bytes.buffer, 0, dims).set(vector)
-        const view = new DataView(bytes.buffer)
+      copies.map(({ node, vector, vectorKey }, i) => {
+        const bytes = buffer.subarray(i * file.recordBytes, (i + 1) * file.recordBytes)
+        new Float32Array(bytes.buffer, bytes.byteOffset, dims).set(vector)
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
         view.setUint32(dims * 4, keyHash(vectorKey), true)
         view.setUint32(dims * 4 + 4, xxHash32(bytes.subarray(0, dims * 4 + 4), SEED) >>> 0, true)
         return { index: node, bytes }
@@ -48,20 +52,34 @@ export class VectorCopies {
     )
   }
 
-  /** Each node's vector from its record, or undefined where the record does not check out. */
-  async read(nodes: ReadonlyArray<{ node: number; vectorKey: string }>): Promise<Array<Float32Array | undefined>> {
+  /**
+   * Calls `use` with each node's vector whose record checks out (a view, good only during the
+   * call: the buffer is read into again by the next read).
+   */
+  async read(nodes: ReadonlyArray<{ node: number; vectorKey: string }>, use: (i: number, vector: Float32Array) => void): Promise<void> {
     const file = this.file
-    if (!file) return nodes.map(() => undefined)
+    if (!file || nodes.length === 0) return
     const dims = (file.recordBytes - 8) / 4
-    const records = await file.read(nodes.map((n) => n.node))
-    return records.map((bytes, i) => {
-      if (!bytes || bytes.byteLength !== file.recordBytes) return undefined
-      const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-      if (view.getUint32(dims * 4 + 4, true) !== xxHash32(bytes.subarray(0, dims * 4 + 4), SEED) >>> 0) return undefined
-      if (view.getUint32(dims * 4, true) !== keyHash(nodes[i]!.vectorKey)) return undefined
-      // A view where the record is 4-byte aligned (it always is as the stores make it), else a copy.
-      return bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, dims) : new Float32Array(bytes.slice(0, dims * 4).buffer)
-    })
+    // One buffer kept for the reads, each taking it while it runs: a fresh ArrayBuffer per read cost more than the reads themselves in Chromium (~0.2 ms a recall, measured).
+    const size = nodes.length * file.recordBytes
+    const buffer = this.spare && this.spare.byteLength >= size ? this.spare : new Uint8Array(size)
+    this.spare = undefined
+    try {
+      const records = await file.read(
+        nodes.map((n) => n.node),
+        buffer,
+      )
+      records.forEach((bytes, i) => {
+        if (!bytes || bytes.byteLength !== file.recordBytes) return
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+        if (view.getUint32(dims * 4 + 4, true) !== xxHash32(bytes.subarray(0, dims * 4 + 4), SEED) >>> 0) return
+        if (view.getUint32(dims * 4, true) !== keyHash(nodes[i]!.vectorKey)) return
+        // A view where the record is 4-byte aligned (it always is as the stores make it), else a copy.
+        use(i, bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, dims) : new Float32Array(bytes.slice(0, dims * 4).buffer))
+      })
+    } finally {
+      if (!this.spare || this.spare.byteLength < buffer.byteLength) this.spare = buffer
+    }
   }
 
   async close(): Promise<void> {

@@ -322,7 +322,7 @@ export class VectorIndex {
 
   private async insertPending(): Promise<void> {
     const keys = [...this.pending].slice(0, CATCH_UP_CHUNK)
-    const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false)) as Array<VectorRecord | undefined>
+    const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false, true)) as Array<VectorRecord | undefined>
     const first = records.find((r) => r?.v instanceof Float32Array)
     if (first && !this.graph) {
       const dims = this.ctx.embeddings?.dims ?? first.v.length
@@ -393,15 +393,18 @@ export class VectorIndex {
     const codes = (await this.codes.read(nodes).catch(failed)) ?? nodes.map(() => undefined)
     const missing = nodes.flatMap((_, i) => (codes[i] ? [] : [i]))
     if (missing.length === 0) return codes
-    const vectors = (await this.vectorsOf(missing.map((i) => ({ node: nodes[i]!, vectorKey: this.nodeKeys[nodes[i]!]! }))).catch(failed)) ?? []
-    missing.forEach((i, j) => {
-      const vector = vectors[j]
-      if (!vector || vector.length !== dims) return
+    const made = (j: number, vector: Float32Array) => {
+      if (vector.length !== dims) return
+      const i = missing[j]!
       const code = new Int8Array(dims)
       quantise(normalised(vector), code)
       codes[i] = code
       this.codes.note(nodes[i]!, code, true)
-    })
+    }
+    await this.eachVector(
+      missing.map((i) => ({ node: nodes[i]!, vectorKey: this.nodeKeys[nodes[i]!]! })),
+      made,
+    ).catch(failed)
     return codes
   }
 
@@ -489,39 +492,49 @@ export class VectorIndex {
   }
 
   /**
-   * Nodes' Float32 vectors: from hot entries (decoded, in memory), else from their copies where
-   * those check out (a sync OPFS read each), else from their entries in
-   * whichever tier holds them.
+   * Calls `use` with the Float32 vector of each node that has one: from its hot entry (decoded,
+   * in memory), else from its copy where that checks out (a sync OPFS read each), else from its
+   * entry in whichever tier holds it. A vector is only good during the call (a copy is a view of
+   * a buffer the next read reuses).
    */
-  private async vectorsOf(nodes: ReadonlyArray<{ node: number; vectorKey: string }>): Promise<Array<Float32Array | undefined>> {
+  private async eachVector(nodes: ReadonlyArray<{ node: number; vectorKey: string }>, use: (i: number, vector: Float32Array) => void): Promise<void> {
     const { reg } = this.ctx
-    const vectors: Array<Float32Array | undefined> = new Array(nodes.length)
+    const done = new Uint8Array(nodes.length)
+    const take = (i: number, vector: Float32Array | undefined) => {
+      if (!vector) return
+      done[i] = 1
+      use(i, vector)
+    }
     const hot = nodes.flatMap(({ vectorKey }, i) => {
       const slot = reg.find(VECTOR_NAMESPACE, vectorKey)
       return slot >= 0 && reg.tier[slot] === HOT ? [i] : []
     })
-    await this.fromEntries(nodes, hot, vectors)
-    const rest = nodes.flatMap((_, i) => (vectors[i] ? [] : [i]))
+    await this.fromEntries(nodes, hot, take)
+    const rest = nodes.flatMap((_, i) => (done[i] ? [] : [i]))
     // The copies are derived: a file that cannot be read sends every read to the entries.
-    const copies = await this.copies.read(rest.map((i) => nodes[i]!)).catch((error: unknown) => {
-      reportBackgroundError(this.ctx, 'vector-copies-read-failed', error)
-      return rest.map(() => undefined)
-    })
-    rest.forEach((i, j) => (vectors[i] = copies[j]))
+    await this.copies
+      .read(
+        rest.map((i) => nodes[i]!),
+        (j, vector) => take(rest[j]!, vector),
+      )
+      .catch((error: unknown) => reportBackgroundError(this.ctx, 'vector-copies-read-failed', error))
     await this.fromEntries(
       nodes,
-      rest.filter((i) => !vectors[i]),
-      vectors,
+      rest.filter((i) => !done[i]),
+      take,
     )
-    return vectors
   }
 
-  /** Fills `vectors` at `which` from the nodes' vector entries. */
-  private async fromEntries(nodes: ReadonlyArray<{ vectorKey: string }>, which: number[], vectors: Array<Float32Array | undefined>): Promise<void> {
+  /** Gives `take` the vectors of the nodes at `which` from their vector entries. */
+  private async fromEntries(
+    nodes: ReadonlyArray<{ vectorKey: string }>,
+    which: number[],
+    take: (i: number, vector: Float32Array | undefined) => void,
+  ): Promise<void> {
     if (which.length === 0) return
     const keys = which.map((i) => nodes[i]!.vectorKey)
-    const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false)) as Array<VectorRecord | undefined>
-    which.forEach((i, j) => (vectors[i] = records[j]?.v instanceof Float32Array ? records[j]!.v : undefined))
+    const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false, true)) as Array<VectorRecord | undefined>
+    which.forEach((i, j) => take(i, records[j]?.v instanceof Float32Array ? records[j]!.v : undefined))
   }
 
   /**
@@ -538,13 +551,15 @@ export class VectorIndex {
         ? [{ node, vectorKey: this.nodeKeys[node]!, namespace: this.nodeNamespaces[node]!, key: this.nodeEntries[node]!, entry: toEntryInfo(reg, slot) }]
         : []
     })
-    const vectors = await this.vectorsOf(owned)
+    const scores: Array<number | undefined> = new Array(owned.length)
+    await this.eachVector(owned, (i, vector) => {
+      if (vector.length === q.length) scores[i] = cosine(q, vector)
+    })
     const hits: RecallHit[] = []
-    vectors.forEach((vector, i) => {
-      if (!vector || vector.length !== q.length) return
+    scores.forEach((score, i) => {
+      if (score === undefined || score < minScore) return
       const { namespace, key, entry } = owned[i]!
-      const score = cosine(q, vector)
-      if (score >= minScore) hits.push({ key, namespace, score, entry })
+      hits.push({ key, namespace, score, entry })
     })
     hits.sort((a, b) => b.score - a.score)
     return hits.slice(0, k)

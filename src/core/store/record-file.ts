@@ -14,8 +14,12 @@ export interface RecordFile {
   /** Short name of the backend: 'memory', 'opfs'. */
   readonly backend: string
   readonly recordBytes: number
-  /** Records by number, each a copy (undefined past the end of the file). */
-  read(indices: readonly number[]): Promise<(Uint8Array | undefined)[]>
+  /**
+   * Records by number (undefined past the end of the file), each a copy the caller owns: views
+   * of `into` when given (at least indices.length × recordBytes; record i at i × recordBytes),
+   * so a caller reading often can keep one buffer.
+   */
+  read(indices: readonly number[], into?: Uint8Array): Promise<(Uint8Array | undefined)[]>
   /** Writes records, each exactly recordBytes long; durable once the promise resolves. */
   write(records: ReadonlyArray<{ index: number; bytes: Uint8Array }>): Promise<void>
   /** Keeps the first `records` records and gives the rest of the file's space back. */
@@ -32,6 +36,16 @@ export function checkRecord(file: RecordFile, index: number, bytes: Uint8Array):
     throw new TiermemError('INVALID_VALUE', `records of '${file.backend}' record file are ${file.recordBytes} bytes; got ${bytes.byteLength}`)
 }
 
+/** Where a read puts its records: the caller's buffer, checked, or one made for the call (one ArrayBuffer, not one per record). */
+export function readBuffer(file: RecordFile, indices: readonly number[], into: Uint8Array | undefined): Uint8Array {
+  const size = indices.length * file.recordBytes
+  if (into === undefined) return new Uint8Array(size)
+  if (!(into instanceof Uint8Array) || into.byteLength < size) {
+    throw new TiermemError('INVALID_VALUE', `reading ${indices.length} records of ${file.recordBytes} bytes needs a Uint8Array of at least ${size} bytes`)
+  }
+  return into
+}
+
 /** Record files in memory: the reference the contract suite is written against (and what tests share to "reopen"). */
 export function memoryRecordFiles(data = new Map<string, Map<number, Uint8Array>>()): RecordFiles {
   return async (name, recordBytes) => {
@@ -42,9 +56,16 @@ export function memoryRecordFiles(data = new Map<string, Map<number, Uint8Array>
     const file: RecordFile = {
       backend: 'memory',
       recordBytes,
-      async read(indices) {
+      async read(indices, into) {
         if (closed) throw new TiermemError('CLOSED', 'this record file is closed')
-        return indices.map((i) => records.get(i)?.slice())
+        const buffer = readBuffer(file, indices, into)
+        return indices.map((index, i) => {
+          const record = records.get(index)
+          if (!record) return undefined
+          const bytes = buffer.subarray(i * recordBytes, (i + 1) * recordBytes)
+          bytes.set(record)
+          return bytes
+        })
       },
       async write(list) {
         if (closed) throw new TiermemError('CLOSED', 'this record file is closed')

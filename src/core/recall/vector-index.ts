@@ -6,7 +6,6 @@ import type { EngineContext } from '../engine/engine-context.ts'
 import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
 import { readManyNow } from '../engine/read-path.ts'
 import { decodeValue } from '../persistence/codec.ts'
-import { formatHash } from '../persistence/content-hash.ts'
 import { toEntryInfo } from '../registry/entry-record.ts'
 import { FREE, HOT, TIER_NAMES } from '../registry/registry.ts'
 import { DEFAULT_HNSW, HnswGraph, normalised, quantise, type CodeResidence, type HnswParams } from './hnsw-graph.ts'
@@ -76,6 +75,9 @@ export class VectorIndex {
   /** Per node: the registry slot its entry had when last checked (-1: none), and that slot's generation then (ownerSlot). */
   private owners = new Int32Array(0)
   private ownerGens = new Uint32Array(0)
+  /** Per node, the content hash (hi, lo) of the value its vector was made for, read once from its key's end (madeFor). */
+  private madeHi = new Uint32Array(0)
+  private madeLo = new Uint32Array(0)
   /** Vector entries committed and not yet in the graph, in commit order. */
   private readonly pending = new Set<string>()
   /** Vector entries another embedder made, to re-embed with this memory's (reembed()). */
@@ -144,6 +146,7 @@ export class VectorIndex {
         this.nodeEntries = joined.entries
         this.nodeModels = joined.models
         joined.keys.forEach((key, node) => {
+          this.madeFor(node, key)
           if (!this.graph!.deleted[node]) this.byKey.set(key, node)
         })
         await this.copies.open(head.dims)
@@ -346,6 +349,7 @@ export class VectorIndex {
       // Its names first: a paged insert may read this node's vector again by its key.
       const node = this.graph.count
       this.nodeKeys[node] = key
+      this.madeFor(node, key)
       this.nodeNamespaces[node] = record.n
       this.nodeEntries[node] = record.k
       this.nodeModels[node] = record.m ?? ''
@@ -449,8 +453,8 @@ export class VectorIndex {
    * The registry slot of the entry a node's vector belongs to, while it still holds the value
    * the vector was made for; else -1. Asked for every node a walk takes in, so the answer is kept
    * with the slot's generation: any change of the entry (overwrite, move, delete) bumps it, and
-   * only then is the entry looked up and its hash compared again (a string lookup and a string
-   * made per node, otherwise).
+   * only then is the entry looked up and its hash compared again, as numbers (formatting the
+   * hash to compare it with the key took ~1 µs a node, most of a first walk over new nodes).
    */
   private ownerSlot(node: number): number {
     const { reg } = this.ctx
@@ -462,10 +466,26 @@ export class VectorIndex {
     const known = this.owners[node]!
     if (known >= 0 && reg.gen[known] === this.ownerGens[node] && reg.tier[known] !== FREE) return known
     const slot = reg.find(this.nodeNamespaces[node]!, this.nodeEntries[node]!)
-    const owns = slot >= 0 && this.nodeKeys[node]!.endsWith(formatHash(reg.hashHi[slot]!, reg.hashLo[slot]!))
+    const owns = slot >= 0 && reg.hashHi[slot] === this.madeHi[node] && reg.hashLo[slot] === this.madeLo[node]
     this.owners[node] = owns ? slot : -1
     if (owns) this.ownerGens[node] = reg.gen[slot]!
     return owns ? slot : -1
+  }
+
+  /**
+   * Notes the content hash a node's vector key ends with ('.' and 16 hex digits, entry-vectors'
+   * vectorKey). A key without one (damaged) is noted as (0, 1), a hash no entry has in
+   * practice: the node is then never a result.
+   */
+  private madeFor(node: number, key: string): void {
+    if (node >= this.madeHi.length) {
+      const size = Math.max(node + 1, this.madeHi.length * 2)
+      this.madeHi = grownArray(this.madeHi, size)
+      this.madeLo = grownArray(this.madeLo, size)
+    }
+    const hex = /\.([0-9a-f]{8})([0-9a-f]{8})$/.exec(key)
+    this.madeHi[node] = hex ? parseInt(hex[1]!, 16) : 0
+    this.madeLo[node] = hex ? parseInt(hex[2]!, 16) : 1
   }
 
   /**

@@ -200,7 +200,9 @@ export class VectorIndex {
     let { found, exhausted } = await graph.search(query, ef, accept, Math.max(4 * ef * graph.params.m, 2_000))
     // Too few taken by a filter for the walk to reach k of them: every node, scored on its code.
     if (found.length < k && (exhausted || found.length < graph.live)) found = await graph.scan(query, ef, accept)
-    const hits = await this.rerank(query, this.worthReading(graph, query, found.slice(0, k + RERANK_EXTRA), k), k, options.minScore ?? Number.NEGATIVE_INFINITY)
+    // The unit query once for both (a Float32Array is an ArrayBuffer of its own, ~8 µs to make in Chromium).
+    const unit = normalised(query)
+    const hits = await this.rerank(unit, this.worthReading(graph, unit, found.slice(0, k + RERANK_EXTRA), k), k, options.minScore ?? Number.NEGATIVE_INFINITY)
     // Codes a walk had to make again from their vectors are written for the next one.
     void this.flushCodes()
     return hits
@@ -493,11 +495,10 @@ export class VectorIndex {
    * exact cosine by its rounding, scale / 2 × ‖q‖₁ (each component at most half a step), plus
    * the query's, step / 2 × ‖code‖₁ × scale ≤ step / 2 × √dims × (1 + scale × √dims / 2)
    * (code-space.ts). A candidate whose best possible score is below the k-th best worst
-   * possible one cannot make it: its vector is not read.
+   * possible one cannot make it: its vector is not read. q is the unit query.
    */
-  private worthReading(graph: HnswGraph, query: Float32Array, found: Array<{ node: number; sim: number }>, k: number): Array<{ node: number }> {
+  private worthReading(graph: HnswGraph, q: Float32Array, found: Array<{ node: number; sim: number }>, k: number): Array<{ node: number }> {
     if (found.length <= k) return found
-    const q = normalised(query)
     let l1 = 0
     for (let i = 0; i < q.length; i++) l1 += Math.abs(q[i]!)
     const root = Math.sqrt(q.length)
@@ -558,12 +559,11 @@ export class VectorIndex {
   }
 
   /**
-   * The best k of the candidates on their Float32 vectors (read from whichever tier holds them).
+   * The best k of the candidates on their Float32 vectors (read from whichever tier holds them), for q a unit vector.
    * Which entries they are is settled before the read: the result is the memory as it was when
    * the search ran, whatever lands while the vectors are read.
    */
-  private async rerank(query: Float32Array, candidates: Array<{ node: number }>, k: number, minScore: number): Promise<RecallHit[]> {
-    const q = normalised(query)
+  private async rerank(q: Float32Array, candidates: Array<{ node: number }>, k: number, minScore: number): Promise<RecallHit[]> {
     const { reg } = this.ctx
     const owned = candidates.flatMap(({ node }) => {
       const slot = this.ownerSlot(node)

@@ -78,8 +78,13 @@ export class VectorCopies {
         use(i, bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, dims) : new Float32Array(bytes.slice(0, dims * 4).buffer))
       })
     } finally {
-      if (!this.spare || this.spare.byteLength < buffer.byteLength) this.spare = buffer
+      this.giveBack(buffer)
     }
+  }
+
+  /** Keeps the larger of a read's buffer and the spare one (another read may have given one back meanwhile). */
+  private giveBack(buffer: Uint8Array): void {
+    if (!this.spare || this.spare.byteLength < buffer.byteLength) this.spare = buffer
   }
 
   async close(): Promise<void> {

@@ -38,7 +38,13 @@ export async function remoteOpfsRecordFile(directory: string, name: string, reco
   return {
     backend,
     recordBytes,
-    read: (indices) => call('read', indices) as ReturnType<RecordFile['read']>,
+    async read(indices, into) {
+      if (into === undefined) return (await call('read', indices)) as Awaited<ReturnType<RecordFile['read']>>
+      // The worker reads into a copy of the buffer; its bytes and the records' places in it come back to the caller's.
+      const { into: filled, at } = await h.readRecordsInto(id, [...indices], into)
+      into.set(filled)
+      return at.map((where) => (typeof where !== 'number' ? where : where < 0 ? undefined : into.subarray(where, where + recordBytes)))
+    },
     write: (records) => call('write', records) as Promise<void>,
     truncate: (count) => call('truncate', count) as Promise<void>,
     close: () => call('close') as Promise<void>,

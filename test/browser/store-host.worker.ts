@@ -36,6 +36,16 @@ const host = {
     if (!file) throw new Error(`no record file ${id}`)
     return (file[method] as (...a: unknown[]) => Promise<unknown>)(...args)
   },
+  /**
+   * A read into a buffer, carried across the worker boundary: the buffer as the read left it,
+   * and where each record is in it (-1: none; a record that is not a view of it comes back whole).
+   */
+  async readRecordsInto(id: number, indices: number[], into: Uint8Array): Promise<{ into: Uint8Array; at: Array<number | Uint8Array> }> {
+    const file = recordFiles.get(id)
+    if (!file) throw new Error(`no record file ${id}`)
+    const records = await file.read(indices, into)
+    return { into, at: records.map((r) => (r === undefined ? -1 : r.buffer === into.buffer ? r.byteOffset - into.byteOffset : r.slice())) }
+  },
   /** Damages one byte of a segment file (corruption tests). */
   async corrupt(directory: string, file: string, at: number): Promise<void> {
     const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(directory)

@@ -9,7 +9,7 @@ import { readMany, readManyNow } from '../engine/read-path.ts'
 import { removeEntries } from '../engine/removal.ts'
 import { MOVE_CHUNK } from '../lifecycle/tier-moves.ts'
 import { decodeValue, encodeValue, copyBytes } from '../persistence/codec.ts'
-import { formatHash, hashBytes } from '../persistence/content-hash.ts'
+import { formatHash, hashBytes, parseHash, type ContentHash } from '../persistence/content-hash.ts'
 import { EMBEDDING_LAYER } from './embedding-cache.ts'
 
 /** The namespace entries' vectors live in (reserved: users cannot name it). */
@@ -247,6 +247,12 @@ function entryKey(namespace: string, key: string): string {
 
 function vectorKey(namespace: string, key: string, entryHash: string): string {
   return `${entryKey(namespace, key)}.${entryHash}`
+}
+
+/** The content hash of the value a vector key's vector was made for (vectorKey's end), or undefined for a damaged key. */
+export function madeForHash(vectorEntryKey: string): ContentHash | undefined {
+  const dot = vectorEntryKey.lastIndexOf('.')
+  return dot < 0 ? undefined : parseHash(vectorEntryKey.slice(dot + 1))
 }
 
 function formatHashOf(bytes: Uint8Array): string {

@@ -33,3 +33,9 @@ export function formatHash(hi: number, lo: number): string {
     HEX[lo & 255]!
   )
 }
+
+/** formatHash read back: the (hi, lo) of 16 lowercase hex digits, or undefined for anything else. */
+export function parseHash(text: string): ContentHash | undefined {
+  if (!/^[0-9a-f]{16}$/.test(text)) return undefined
+  return { hi: parseInt(text.slice(0, 8), 16), lo: parseInt(text.slice(8), 16) }
+}

@@ -1,6 +1,6 @@
 import { TiermemError } from '../api/errors.ts'
 import type { RecallHit, RecallOptions } from '../api/types.ts'
-import { entryVectors, VECTOR_NAMESPACE, type VectorRecord } from '../embeddings/entry-vectors.ts'
+import { entryVectors, madeForHash, VECTOR_NAMESPACE, type VectorRecord } from '../embeddings/entry-vectors.ts'
 import { EMBEDDING_LAYER } from '../embeddings/embedding-cache.ts'
 import type { EngineContext } from '../engine/engine-context.ts'
 import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
@@ -475,8 +475,8 @@ export class VectorIndex {
   }
 
   /**
-   * Notes the content hash a node's vector key ends with ('.' and 16 hex digits, entry-vectors'
-   * vectorKey). A key without one (damaged) is noted as (0, 1), a hash no entry has in
+   * Notes the content hash a node's vector key ends with (entry-vectors' madeForHash). A key
+   * without one (damaged) is noted as (0, 1), a hash no entry has in
    * practice: the node is then never a result.
    */
   private madeFor(node: number, key: string): void {
@@ -485,9 +485,9 @@ export class VectorIndex {
       this.madeHi = grownArray(this.madeHi, size)
       this.madeLo = grownArray(this.madeLo, size)
     }
-    const hex = /\.([0-9a-f]{8})([0-9a-f]{8})$/.exec(key)
-    this.madeHi[node] = hex ? parseInt(hex[1]!, 16) : 0
-    this.madeLo[node] = hex ? parseInt(hex[2]!, 16) : 1
+    const hash = madeForHash(key)
+    this.madeHi[node] = hash ? hash.hi : 0
+    this.madeLo[node] = hash ? hash.lo : 1
   }
 
   /**

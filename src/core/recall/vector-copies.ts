@@ -45,7 +45,7 @@ export class VectorCopies {
         const bytes = buffer.subarray(i * file.recordBytes, (i + 1) * file.recordBytes)
         new Float32Array(bytes.buffer, bytes.byteOffset, dims).set(vector)
         const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-        view.setUint32(dims * 4, keyHash(vectorKey), true)
+        view.setUint32(dims * 4, copyKeyHash(vectorKey), true)
         view.setUint32(dims * 4 + 4, xxHash32(bytes.subarray(0, dims * 4 + 4), SEED) >>> 0, true)
         return { index: node, bytes }
       }),
@@ -53,15 +53,17 @@ export class VectorCopies {
   }
 
   /**
-   * Calls `use` with each node's vector whose record checks out (a view, good only during the
-   * call: the buffer is read into again by the next read).
+   * Calls `use` with each node's vector whose record checks out: data[at, at + length), in a
+   * buffer the next read reads into again (good only during the call). `keyHash` is the node's
+   * vector key's copyKeyHash, which its record must name.
    */
-  async read(nodes: ReadonlyArray<{ node: number; vectorKey: string }>, use: (i: number, vector: Float32Array) => void): Promise<void> {
+  async read(nodes: ReadonlyArray<{ node: number; keyHash: number }>, use: VectorUse): Promise<void> {
     const file = this.file
     if (!file || nodes.length === 0) return
-    const dims = (file.recordBytes - 8) / 4
+    const { recordBytes } = file
+    const dims = (recordBytes - 8) / 4
     // One buffer kept for the reads, each taking it while it runs: a fresh ArrayBuffer per read cost more than the reads themselves in Chromium (~0.2 ms a recall, measured).
-    const size = nodes.length * file.recordBytes
+    const size = nodes.length * recordBytes
     const buffer = this.spare && this.spare.byteLength >= size ? this.spare : new Uint8Array(size)
     this.spare = undefined
     try {
@@ -69,13 +71,19 @@ export class VectorCopies {
         nodes.map((n) => n.node),
         buffer,
       )
+      // Views of the whole buffer, made once a read: a view per record was most of a re-rank's garbage.
+      const view = new DataView(buffer.buffer, buffer.byteOffset, size)
+      const floats = new Float32Array(buffer.buffer, buffer.byteOffset, size / 4)
       records.forEach((bytes, i) => {
-        if (!bytes || bytes.byteLength !== file.recordBytes) return
-        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-        if (view.getUint32(dims * 4 + 4, true) !== xxHash32(bytes.subarray(0, dims * 4 + 4), SEED) >>> 0) return
-        if (view.getUint32(dims * 4, true) !== keyHash(nodes[i]!.vectorKey)) return
-        // A view where the record is 4-byte aligned (it always is as the stores make it), else a copy.
-        use(i, bytes.byteOffset % 4 === 0 ? new Float32Array(bytes.buffer, bytes.byteOffset, dims) : new Float32Array(bytes.slice(0, dims * 4).buffer))
+        if (!bytes || bytes.byteLength !== recordBytes) return
+        // Record i at i × recordBytes of the buffer, as RecordFile.read promises; a file that put it elsewhere is read from a copy.
+        const inPlace = bytes.buffer === buffer.buffer && bytes.byteOffset === buffer.byteOffset + i * recordBytes
+        const base = inPlace ? i * recordBytes : 0
+        const at = inPlace ? view : new DataView(bytes.slice().buffer)
+        if (at.getUint32(base + dims * 4 + 4, true) !== xxHash32(bytes.subarray(0, dims * 4 + 4), SEED) >>> 0) return
+        if (at.getUint32(base + dims * 4, true) !== nodes[i]!.keyHash) return
+        if (inPlace) use(i, floats, base / 4, dims)
+        else use(i, new Float32Array(at.buffer, 0, dims), 0, dims)
       })
     } finally {
       this.giveBack(buffer)
@@ -94,6 +102,18 @@ export class VectorCopies {
   }
 }
 
-function keyHash(vectorKey: string): number {
-  return xxHash32(encoder.encode(vectorKey), SEED) >>> 0
+/** A vector's Float32 values: data[at, at + length), good only during the call that is given them. */
+export type VectorUse = (i: number, data: Float32Array, at: number, length: number) => void
+
+/** Room to encode a vector key in without an ArrayBuffer a key (grown for a longer one). */
+let keyBytes = new Uint8Array(256)
+
+/** The hash of a vector key a copy names (what read() is given per node, and write() stores). */
+export function copyKeyHash(vectorKey: string): number {
+  let { read, written } = encoder.encodeInto(vectorKey, keyBytes)
+  if (read < vectorKey.length) {
+    keyBytes = new Uint8Array(3 * vectorKey.length)
+    ;({ written } = encoder.encodeInto(vectorKey, keyBytes))
+  }
+  return xxHash32(keyBytes.subarray(0, written), SEED) >>> 0
 }

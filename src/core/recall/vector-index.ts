@@ -12,7 +12,7 @@ import { DEFAULT_HNSW, HnswGraph, normalised, quantise, type CodeResidence, type
 import { CodeRecords } from './code-records.ts'
 import { queryStep } from './code-space.ts'
 import { grownArray } from '../engine/grown-array.ts'
-import { VectorCopies } from './vector-copies.ts'
+import { copyKeyHash, VectorCopies, type VectorUse } from './vector-copies.ts'
 import type { RecordFiles } from '../store/record-file.ts'
 import { reportBackgroundError } from '../engine/engine-context.ts'
 import { cutPage, HEAD_KEY, headOf, INDEX_NAMESPACE, isIndexHead, joinPages, PAGE_NODES, pageKey } from './index-pages.ts'
@@ -78,6 +78,10 @@ export class VectorIndex {
   /** Per node, the content hash (hi, lo) of the value its vector was made for, read once from its key's end (madeFor). */
   private madeHi = new Uint32Array(0)
   private madeLo = new Uint32Array(0)
+  /** Per node, its vector key's hash as its Float32 copy names it (copyKeyHash), made once (madeFor). */
+  private copyKeys = new Uint32Array(0)
+  /** The k-th best lower bound of worthReading, in room kept between recalls. */
+  private bounds = new Float64Array(32)
   /** Vector entries committed and not yet in the graph, in commit order. */
   private readonly pending = new Set<string>()
   /** Vector entries another embedder made, to re-embed with this memory's (reembed()). */
@@ -147,7 +151,10 @@ export class VectorIndex {
         this.nodeModels = joined.models
         joined.keys.forEach((key, node) => {
           this.madeFor(node, key)
-          if (!this.graph!.deleted[node]) this.byKey.set(key, node)
+          if (this.graph!.deleted[node]) return
+          this.byKey.set(key, node)
+          // Each node's owner found now (~0.6 µs a node): found during walks, it was a third of a recall's time over nodes not yet visited.
+          this.ownerSlot(node)
         })
         await this.copies.open(head.dims)
         this.countHeld()
@@ -197,7 +204,8 @@ export class VectorIndex {
     const accept = this.acceptor(options)
     const ef = Math.max(this.params.efSearch, k + RERANK_EXTRA)
     // With every code in memory the walk runs to its end in this turn (the issue point); paged, recall runs in the write lane.
-    let { found, exhausted } = await graph.search(query, ef, accept, Math.max(4 * ef * graph.params.m, 2_000))
+    // The best k + RERANK_EXTRA are all re-ranking reads: only those are taken from the walk.
+    let { found, exhausted } = await graph.search(query, ef, accept, Math.max(4 * ef * graph.params.m, 2_000), k + RERANK_EXTRA)
     // Too few taken by a filter for the walk to reach k of them: every node, scored on its code.
     if (found.length < k && (exhausted || found.length < graph.live)) found = await graph.scan(query, ef, accept)
     // The unit query once for both (a Float32Array is an ArrayBuffer of its own, ~8 µs to make in Chromium).
@@ -358,6 +366,7 @@ export class VectorIndex {
       await this.graph.insert(record.v)
       this.noteModel(key, record.m ?? '')
       this.byKey.set(key, node)
+      this.ownerSlot(node)
       copies.push({ node, vector: record.v, vectorKey: key })
     }
     this.countHeld()
@@ -399,16 +408,16 @@ export class VectorIndex {
     const codes = (await this.codes.read(nodes).catch(failed)) ?? nodes.map(() => undefined)
     const missing = nodes.flatMap((_, i) => (codes[i] ? [] : [i]))
     if (missing.length === 0) return codes
-    const made = (j: number, vector: Float32Array) => {
-      if (vector.length !== dims) return
+    const made: VectorUse = (j, data, at, length) => {
+      if (length !== dims) return
       const i = missing[j]!
       const code = new Int8Array(dims)
-      quantise(normalised(vector), code)
+      quantise(normalised(data.subarray(at, at + length)), code)
       codes[i] = code
       this.codes.note(nodes[i]!, code, true)
     }
     await this.eachVector(
-      missing.map((i) => ({ node: nodes[i]!, vectorKey: this.nodeKeys[nodes[i]!]! })),
+      missing.map((i) => nodes[i]!),
       made,
     ).catch(failed)
     return codes
@@ -484,10 +493,12 @@ export class VectorIndex {
       const size = Math.max(node + 1, this.madeHi.length * 2)
       this.madeHi = grownArray(this.madeHi, size)
       this.madeLo = grownArray(this.madeLo, size)
+      this.copyKeys = grownArray(this.copyKeys, size)
     }
     const hash = madeForHash(key)
     this.madeHi[node] = hash ? hash.hi : 0
     this.madeLo[node] = hash ? hash.lo : 1
+    this.copyKeys[node] = copyKeyHash(key)
   }
 
   /**
@@ -499,8 +510,8 @@ export class VectorIndex {
    */
   private worthReading(graph: HnswGraph, q: Float32Array, found: Array<{ node: number; sim: number }>, k: number): Array<{ node: number }> {
     if (found.length <= k) return found
-    let l1 = 0
-    for (let i = 0; i < q.length; i++) l1 += Math.abs(q[i]!)
+    // Summed in a function of its own: a sum the closure below captured would box every partial sum (~6 KB a recall).
+    const l1 = l1Norm(q)
     const root = Math.sqrt(q.length)
     const step = queryStep(q)
     // A little more for float rounding in the products.
@@ -508,26 +519,29 @@ export class VectorIndex {
       const scale = graph.scales[node]!
       return 0.5 * scale * l1 + 0.5 * step * root * (1 + 0.5 * scale * root) + 1e-6
     }
-    const lowest = found.map((c) => c.sim - error(c.node)).sort((a, b) => b - a)[k - 1]!
+    // The k-th best lower bound, sorted in room kept (a typed array sorts numbers without boxing them).
+    if (this.bounds.length < found.length) this.bounds = new Float64Array(2 * found.length)
+    const bounds = this.bounds.subarray(0, found.length)
+    found.forEach((c, i) => (bounds[i] = c.sim - error(c.node)))
+    const lowest = bounds.sort()[found.length - k]!
     return found.filter((c) => c.sim + error(c.node) >= lowest)
   }
 
   /**
    * Calls `use` with the Float32 vector of each node that has one: from its hot entry (decoded,
    * in memory), else from its copy where that checks out (a sync OPFS read each), else from its
-   * entry in whichever tier holds it. A vector is only good during the call (a copy is a view of
-   * a buffer the next read reuses).
+   * entry in whichever tier holds it. A vector is only good during the call (a copy is in a
+   * buffer the next read reuses).
    */
-  private async eachVector(nodes: ReadonlyArray<{ node: number; vectorKey: string }>, use: (i: number, vector: Float32Array) => void): Promise<void> {
+  private async eachVector(nodes: readonly number[], use: VectorUse): Promise<void> {
     const { reg } = this.ctx
     const done = new Uint8Array(nodes.length)
-    const take = (i: number, vector: Float32Array | undefined) => {
-      if (!vector) return
+    const take: VectorUse = (i, data, at, length) => {
       done[i] = 1
-      use(i, vector)
+      use(i, data, at, length)
     }
-    const hot = nodes.flatMap(({ vectorKey }, i) => {
-      const slot = reg.find(VECTOR_NAMESPACE, vectorKey)
+    const hot = nodes.flatMap((node, i) => {
+      const slot = reg.find(VECTOR_NAMESPACE, this.nodeKeys[node]!)
       return slot >= 0 && reg.tier[slot] === HOT ? [i] : []
     })
     await this.fromEntries(nodes, hot, take)
@@ -535,8 +549,8 @@ export class VectorIndex {
     // The copies are derived: a file that cannot be read sends every read to the entries.
     await this.copies
       .read(
-        rest.map((i) => nodes[i]!),
-        (j, vector) => take(rest[j]!, vector),
+        rest.map((i) => ({ node: nodes[i]!, keyHash: this.copyKeys[nodes[i]!]! })),
+        (j, data, at, length) => take(rest[j]!, data, at, length),
       )
       .catch((error: unknown) => reportBackgroundError(this.ctx, 'vector-copies-read-failed', error))
     await this.fromEntries(
@@ -546,16 +560,15 @@ export class VectorIndex {
     )
   }
 
-  /** Gives `take` the vectors of the nodes at `which` from their vector entries. */
-  private async fromEntries(
-    nodes: ReadonlyArray<{ vectorKey: string }>,
-    which: number[],
-    take: (i: number, vector: Float32Array | undefined) => void,
-  ): Promise<void> {
+  /** Gives `take` the vectors of the nodes at `which` from their vector entries (none for one that has none). */
+  private async fromEntries(nodes: readonly number[], which: number[], take: VectorUse): Promise<void> {
     if (which.length === 0) return
-    const keys = which.map((i) => nodes[i]!.vectorKey)
+    const keys = which.map((i) => this.nodeKeys[nodes[i]!]!)
     const records = (await readManyNow(this.ctx, VECTOR_NAMESPACE, keys, decodeValue, false, true)) as Array<VectorRecord | undefined>
-    which.forEach((i, j) => take(i, records[j]?.v instanceof Float32Array ? records[j]!.v : undefined))
+    which.forEach((i, j) => {
+      const vector = records[j]?.v
+      if (vector instanceof Float32Array) take(i, vector, 0, vector.length)
+    })
   }
 
   /**
@@ -564,34 +577,38 @@ export class VectorIndex {
    * the search ran, whatever lands while the vectors are read.
    */
   private async rerank(q: Float32Array, candidates: Array<{ node: number }>, k: number, minScore: number): Promise<RecallHit[]> {
-    const { reg } = this.ctx
-    const owned = candidates.flatMap(({ node }) => {
+    const owned: Array<{ node: number; slot: number; score: number }> = []
+    for (const { node } of candidates) {
       const slot = this.ownerSlot(node)
-      return slot >= 0
-        ? [{ node, vectorKey: this.nodeKeys[node]!, namespace: this.nodeNamespaces[node]!, key: this.nodeEntries[node]!, entry: toEntryInfo(reg, slot) }]
-        : []
-    })
-    const scores: Array<number | undefined> = new Array(owned.length)
-    await this.eachVector(owned, (i, vector) => {
-      if (vector.length === q.length) scores[i] = cosine(q, vector)
-    })
-    const hits: RecallHit[] = []
-    scores.forEach((score, i) => {
-      if (score === undefined || score < minScore) return
-      const { namespace, key, entry } = owned[i]!
-      hits.push({ key, namespace, score, entry })
-    })
-    hits.sort((a, b) => b.score - a.score)
-    return hits.slice(0, k)
+      if (slot >= 0) owned.push({ node, slot, score: Number.NaN })
+    }
+    await this.eachVector(
+      owned.map((o) => o.node),
+      (i, data, at, length) => {
+        if (length === q.length) owned[i]!.score = cosine(q, data, at)
+      },
+    )
+    const best = owned.filter((o) => o.score >= minScore).sort((a, b) => b.score - a.score)
+    // Entry info for the k returned only (it formats the content hash: a string each).
+    const { reg } = this.ctx
+    return best.slice(0, k).map(({ node, slot, score }) => ({ key: this.nodeEntries[node]!, namespace: this.nodeNamespaces[node]!, score, entry: toEntryInfo(reg, slot) }))
   }
 }
 
-function cosine(unit: Float32Array, v: Float32Array): number {
+function l1Norm(v: Float32Array): number {
+  let sum = 0
+  for (let i = 0; i < v.length; i++) sum += Math.abs(v[i]!)
+  return sum
+}
+
+/** The cosine of a unit vector and data[at, at + unit.length). */
+function cosine(unit: Float32Array, data: Float32Array, at: number): number {
   let dot = 0
   let norm = 0
-  for (let i = 0; i < v.length; i++) {
-    dot += unit[i]! * v[i]!
-    norm += v[i]! * v[i]!
+  for (let i = 0; i < unit.length; i++) {
+    const x = data[at + i]!
+    dot += unit[i]! * x
+    norm += x * x
   }
   return norm > 0 ? dot / Math.sqrt(norm) : 0
 }

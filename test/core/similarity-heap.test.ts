@@ -43,7 +43,13 @@ describe('SimilarityHeap', () => {
     const heap = new SimilarityHeap(false)
     heap.pop()
     expect(heap.size).toBe(0)
-    for (const [node, sim] of [[1, 0.3], [2, -0.2], [3, 0.9], [4, 0.1]] as const) heap.push(node, sim)
+    for (const [node, sim] of [
+      [1, 0.3],
+      [2, -0.2],
+      [3, 0.9],
+      [4, 0.1],
+    ] as const)
+      heap.push(node, sim)
     expect([heap.topNode, heap.topSim]).toEqual([2, -0.2])
     heap.pop()
     expect([heap.topNode, heap.topSim]).toEqual([4, 0.1])

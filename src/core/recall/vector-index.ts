@@ -591,7 +591,9 @@ export class VectorIndex {
     const best = owned.filter((o) => o.score >= minScore).sort((a, b) => b.score - a.score)
     // Entry info for the k returned only (it formats the content hash: a string each).
     const { reg } = this.ctx
-    return best.slice(0, k).map(({ node, slot, score }) => ({ key: this.nodeEntries[node]!, namespace: this.nodeNamespaces[node]!, score, entry: toEntryInfo(reg, slot) }))
+    return best
+      .slice(0, k)
+      .map(({ node, slot, score }) => ({ key: this.nodeEntries[node]!, namespace: this.nodeNamespaces[node]!, score, entry: toEntryInfo(reg, slot) }))
   }
 }
 

@@ -248,11 +248,14 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build'; j
     for (let i = 0; i < Math.min(20, count); i++) await runner!.query(vectorAt(queries, job!.dims, i))
     const answers: number[][] = []
     const timesMs: number[] = []
+    // BENCH_CPU=1: where the machine's CPU went while the queries ran (bench/cpu-sampler.ts).
+    console.log(`cpu:start recall ${job!.library} ${job!.n}`)
     for (let i = 0; i < count; i++) {
       const started = performance.now()
       answers.push(await runner!.query(vectorAt(queries, job!.dims, i)))
       timesMs.push(performance.now() - started)
     }
+    console.log(`cpu:end recall ${job!.library} ${job!.n}`)
     scope.postMessage({ phase: 'done', answers, timesMs })
   } catch (error) {
     scope.postMessage({ phase: 'error', error: `${(error as Error).message}\n${(error as Error).stack}` })

@@ -4,7 +4,7 @@ import { vectorIndex } from '../recall/vector-index.ts'
 import { closedError } from './calls.ts'
 import { TiermemError } from './errors.ts'
 import type { RecallHit, RecallOptions } from './types.ts'
-import { checkNamespace, checkTier } from './validate.ts'
+import { allFinite, checkNamespace, checkTier } from './validate.ts'
 
 const RECALL_FIELDS = new Set(['k', 'namespace', 'type', 'layer', 'tier', 'minScore'])
 const MAX_K = 10_000
@@ -63,10 +63,4 @@ export function recall(ctx: EngineContext, query: unknown, options: RecallOption
   const vector = (query as Float32Array).slice()
   // A graph that reads codes from storage mid-walk searches in the lane: no later write lands meanwhile.
   return inIssueOrder(ctx, anyWritePending(ctx) || index.behind || index.paged, () => index.search(vector, owned))
-}
-
-/** Whether every value is finite (a loop: `every(Number.isFinite)` boxed each value, ~4 KB of garbage a recall). */
-function allFinite(values: Float32Array): boolean {
-  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i]!)) return false
-  return true
 }

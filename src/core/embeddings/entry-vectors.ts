@@ -82,16 +82,7 @@ export class EntryVectors {
       const entry = entryKey(namespace, reg.keys[slot]!)
       if (this.byEntry.has(entry)) owners.set(entry, { n: namespace, k: reg.keys[slot]! })
     }
-    const stale: number[] = []
-    for (const [entry, keys] of this.byEntry) {
-      const owner = owners.get(entry)
-      const slot = owner ? reg.find(owner.n, owner.k) : -1
-      const current = slot >= 0 ? `${entry}.${this.entryHashAt(slot)}` : undefined
-      for (const key of keys) {
-        const vector = reg.find(VECTOR_NAMESPACE, key)
-        if (key !== current && vector >= 0) stale.push(vector)
-      }
-    }
+    const stale = [...this.byEntry.keys()].flatMap((entry) => this.staleOf(entry, owners.get(entry)))
     if (stale.length > 0) await removeEntries(this.ctx, stale, 'orphaned')
   }
 
@@ -107,7 +98,7 @@ export class EntryVectors {
           if (change.kind === 'put') this.note(change.key)
           else this.drop(change.key)
         } else if (!isReservedNamespace(change.namespace) && (change.kind === 'delete' || change.replaced)) {
-          this.sweepLater([entryKey(change.namespace, change.key)], { n: change.namespace, k: change.key })
+          this.sweepLater(entryKey(change.namespace, change.key), { n: change.namespace, k: change.key })
         }
       },
       ['put', 'delete'],
@@ -221,19 +212,22 @@ export class EntryVectors {
   }
 
   /** Queues the deletion of an entry's vectors that are not its current value's (after the change that left them). */
-  private sweepLater(entries: readonly string[], owner: { n: string; k: string }): void {
-    if (!entries.some((entry) => this.byEntry.has(entry))) return
+  private sweepLater(entry: string, owner: { n: string; k: string }): void {
+    if (!this.byEntry.has(entry)) return
     void background(this.ctx, 'vector-sweep-failed', async () => {
-      const { reg } = this.ctx
-      const keys = entries.flatMap((entry) => [...(this.byEntry.get(entry) ?? [])]).filter((key) => reg.find(VECTOR_NAMESPACE, key) >= 0)
-      const slot = reg.find(owner.n, owner.k)
-      const stale = keys.filter((key) => slot < 0 || key !== vectorKey(owner.n, owner.k, this.entryHashAt(slot)))
-      if (stale.length > 0)
-        await removeEntries(
-          this.ctx,
-          stale.map((key) => reg.find(VECTOR_NAMESPACE, key)),
-          'orphaned',
-        )
+      const stale = this.staleOf(entry, owner)
+      if (stale.length > 0) await removeEntries(this.ctx, stale, 'orphaned')
+    })
+  }
+
+  /** The registry slots of an entry's vectors that are not its current value's (all of them once the entry is gone). */
+  private staleOf(entry: string, owner: { n: string; k: string } | undefined): number[] {
+    const { reg } = this.ctx
+    const slot = owner ? reg.find(owner.n, owner.k) : -1
+    const current = slot >= 0 ? `${entry}.${this.entryHashAt(slot)}` : undefined
+    return [...(this.byEntry.get(entry) ?? [])].flatMap((key) => {
+      const vector = key === current ? -1 : reg.find(VECTOR_NAMESPACE, key)
+      return vector >= 0 ? [vector] : []
     })
   }
 }

@@ -1,10 +1,10 @@
 import { TiermemError } from '../core/api/errors.ts'
-import { compressPayload, type DeflateLevel } from './segment-format.ts'
+import { compressPayload, type Compressed, type DeflateLevel } from './segment-format.ts'
 
 /** Compresses block payloads: here, or on a thread of its own. */
 export interface BlockCompressor {
   /** Each payload deflated where that saves ≥ 5 %. The raws are handed over: do not use them after. */
-  compress(raws: Uint8Array[], level: DeflateLevel): Promise<Array<{ payload: Uint8Array; deflated: boolean }>>
+  compress(raws: Uint8Array[], level: DeflateLevel): Promise<Compressed[]>
   close(): void
 }
 
@@ -14,8 +14,6 @@ export function inlineCompressor(): BlockCompressor {
     close() {},
   }
 }
-
-type Compressed = Array<{ payload: Uint8Array; deflated: boolean }>
 
 /**
  * Compressors on dedicated workers of their own. Why: deflate is ~80 % of a warm → cold move
@@ -31,7 +29,7 @@ export function workerCompressor(
   /** Starts one worker (tests inject one that fails). */
   spawn: () => Worker = () => new Worker(new URL('./block-compressor.worker.ts', import.meta.url), { type: 'module' }),
 ): BlockCompressor {
-  const pending = new Map<number, { resolve(results: Compressed): void; reject(error: unknown): void }>()
+  const pending = new Map<number, { resolve(results: Compressed[]): void; reject(error: unknown): void }>()
   const inline = inlineCompressor()
   let failed: unknown
   let nextId = 1
@@ -44,7 +42,7 @@ export function workerCompressor(
   }
   for (let i = 0; i < threads; i++) {
     const worker = spawn()
-    worker.onmessage = (event: MessageEvent<{ id: number; results?: Compressed; error?: string }>) => {
+    worker.onmessage = (event: MessageEvent<{ id: number; results?: Compressed[]; error?: string }>) => {
       const call = pending.get(event.data.id)
       if (!call) return
       pending.delete(event.data.id)
@@ -58,7 +56,7 @@ export function workerCompressor(
     workers.push(worker)
   }
   const send = (worker: Worker, raws: Uint8Array[], level: DeflateLevel) =>
-    new Promise<Compressed>((resolve, reject) => {
+    new Promise<Compressed[]>((resolve, reject) => {
       const id = nextId++
       pending.set(id, { resolve, reject })
       worker.postMessage({ id, raws, level }, [...new Set(raws.map((raw) => raw.buffer as ArrayBuffer))])

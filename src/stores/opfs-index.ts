@@ -1,6 +1,15 @@
 import { TiermemError } from '../core/api/errors.ts'
 import type { ScanOptions, StoreSpace } from '../core/store/store.ts'
-import { BLOCK_HEADER_BYTES, KIND_PUT, newerBlockFormat, readBlockHeader, readDirectory, verifyBlock } from './segment-format.ts'
+import {
+  BLOCK_HEADER_BYTES,
+  KIND_PUT,
+  newerBlockFormat,
+  readBlockHeader,
+  readDirectory,
+  verifyBlock,
+  type BlockHeader,
+  type BlockRecord,
+} from './segment-format.ts'
 
 /** The synchronous OPFS file API, available only in dedicated workers. */
 export interface SyncHandle {
@@ -128,7 +137,7 @@ export class SegmentIndex {
       }
       const directoryBytes = new Uint8Array(parsed.directoryBytes)
       segment.handle.read(directoryBytes, { at: at + BLOCK_HEADER_BYTES })
-      for (const r of readDirectory(parsed, directoryBytes))
+      for (const r of this.recordsOf(parsed, directoryBytes))
         this.applyRecord(segment, at, parsed.totalBytes, parsed.rawBytes, r.kind, r.key, r.offset, r.length)
       this.storedTotal += parsed.totalBytes
       this.rawTotal += parsed.rawBytes
@@ -139,6 +148,19 @@ export class SegmentIndex {
       segment.handle.flush()
     }
     segment.size = at
+  }
+
+  /**
+   * A block's records from its directory. A damaged directory (one that does not inflate or
+   * parse) names none: its records are lost, and the blocks after it are not, so opening goes on
+   * (the engine reports each entry it expected there as damaged when read).
+   */
+  private recordsOf(header: BlockHeader, directory: Uint8Array): BlockRecord[] {
+    try {
+      return readDirectory(header, directory)
+    } catch {
+      return []
+    }
   }
 
   /** A page of keys in order, from the index (sorted once per change). */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { Store } from '../../src/core/store/store.ts'
 import { defineStoreContract } from '../contract/store-contract.ts'
+import { formatOneBlock } from '../fixtures/format-one-block.ts'
 import { remoteOpfsStore, storeHost } from './store-host.ts'
 
 const directories = new WeakMap<Store, string>()
@@ -68,6 +69,47 @@ describe('OPFS store specifics', () => {
     await again.close()
   })
 
+  it('reads the blocks an earlier tiermem wrote (format 1) beside its own, and writes its own after them', async () => {
+    const { store, directory } = await fresh()
+    await store.batch([put('first', text(1))])
+    await store.close()
+    const [segment] = await storeHost().files(directory)
+    // Keys as the store files them: 'v' (the values space) + the key.
+    await storeHost().appendGarbage(
+      directory,
+      segment!.name,
+      formatOneBlock([
+        { kind: 1, key: 'vold-1', value: text(11) },
+        { kind: 1, key: 'vold-2', value: text(12) },
+        { kind: 2, key: 'vfirst' },
+      ]),
+    )
+    const again = await remoteOpfsStore({ directory })
+    expect(await again.getMany('values', ['first', 'old-1', 'old-2'])).toEqual([undefined, text(11), text(12)])
+    await again.batch([put('new', text(3))])
+    await again.close()
+    const third = await remoteOpfsStore({ directory })
+    expect(await third.getMany('values', ['old-1', 'old-2', 'new', 'first'])).toEqual([text(11), text(12), text(3), undefined])
+    await third.close()
+  })
+
+  it('opens past a block whose deflated key directory is damaged: the blocks after it read as before', async () => {
+    const { store, directory } = await fresh()
+    // One block of 30 small records: a directory of ~600 bytes, deflated.
+    const small = (i: number) => new TextEncoder().encode(`note ${i}`)
+    await store.batch(Array.from({ length: 30 }, (_, i) => put(`conversation-7:message-${i}`, small(i))))
+    await store.batch([put('after', text(2))])
+    await store.close()
+    const [segment] = await storeHost().files(directory)
+    // The second byte of the directory's raw length (just after the 28-byte header): it no longer matches what inflates.
+    await storeHost().corrupt(directory, segment!.name, 29)
+    const again = await remoteOpfsStore({ directory })
+    expect(await again.getMany('values', ['after', 'conversation-7:message-0'])).toEqual([text(2), undefined])
+    await again.batch([put('conversation-7:message-0', small(0))])
+    expect(await again.getMany('values', ['conversation-7:message-0'])).toEqual([small(0)])
+    await again.close()
+  })
+
   it('truncates a torn tail left by a crash mid-append and keeps everything before it', async () => {
     const { store, directory } = await fresh()
     await store.batch([put('a', text(1)), put('b', text(2))])
@@ -93,12 +135,12 @@ describe('OPFS store specifics', () => {
     await store.batch([put('a', text(1))])
     await store.close()
     const [segment] = await storeHost().files(directory)
-    // A block header of a future format 2: 'TMB2', then a header this version cannot parse.
-    await storeHost().appendGarbage(directory, segment!.name, new Uint8Array([0x54, 0x4d, 0x42, 0x32, ...new Array<number>(60).fill(7)]))
+    // A block header of a future format 3: 'TMB3', then a header this version cannot parse.
+    await storeHost().appendGarbage(directory, segment!.name, new Uint8Array([0x54, 0x4d, 0x42, 0x33, ...new Array<number>(60).fill(7)]))
     const sizeBefore = (await storeHost().files(directory))[0]!.size
     await expect(remoteOpfsStore({ directory })).rejects.toMatchObject({
       code: 'CORRUPT',
-      message: expect.stringMatching(/format 2, written by a newer tiermem/),
+      message: expect.stringMatching(/format 3, written by a newer tiermem/),
     })
     expect((await storeHost().files(directory))[0]!.size).toBe(sizeBefore)
   })

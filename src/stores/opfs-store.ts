@@ -197,12 +197,11 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
       const sent = layouts
       layouts = []
       const sealed = compressor
-        // Each block's payload and directory, one after the other; both are deflated where that pays.
         .compress(
-          sent.flatMap((layout) => [layout.raw, layout.directory]),
+          sent.map((layout) => layout.raw),
           at,
         )
-        .then((parts) => sent.map((layout, i) => sealBlock(layout, parts[2 * i]!, parts[2 * i + 1]!)))
+        .then((payloads) => sent.map((layout, i) => sealBlock(layout, payloads[i]!)))
       sealed.catch(() => undefined) // awaited below, after the layout; a failure rejects there
       compressing.push(sealed)
     }

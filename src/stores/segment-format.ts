@@ -1,6 +1,8 @@
 import { deflateSync, inflateSync } from 'fflate'
 import { xxHash32 } from 'js-xxhash'
-import { TiermemError } from '../core/api/errors.ts'
+import { decodeDirectory, encodeDirectory, KIND_DELETE, type BlockRecord } from './block-directory.ts'
+
+export { KIND_DELETE, KIND_PUT, type BlockRecord } from './block-directory.ts'
 
 /**
  * The cold segment format: a segment file is a sequence of blocks, each self-describing and
@@ -10,22 +12,16 @@ import { TiermemError } from '../core/api/errors.ts'
  *
  *   0  u32 magic 'TMB2' (format 2; 'TMB1', format 1, is still read)
  *   4  u32 xxHash32 of bytes [8, end)          (torn or damaged blocks fail this)
- *   8  u8  flags (bit 0: payload deflated; bit 1: directory deflated)  + 3 reserved bytes
+ *   8  u8  flags (bit 0: payload deflated)     + 3 reserved bytes
  *  12  u32 record count
- *  16  u32 directory bytes as stored
+ *  16  u32 directory bytes
  *  20  u32 payload bytes as stored
  *  24  u32 payload bytes raw
- *  28  directory: per record u8 kind (1 put, 2 delete), u16 key bytes, key (UTF-8),
- *      u32 offset in the raw payload, u32 length. Deflated (format 2, bit 1): u32 its raw
- *      bytes, then the deflated directory.
+ *  28  directory (block-directory.ts: front-coded keys and varint lengths in format 2; fixed
+ *      fields in format 1)
  *  ..  payload
  *
- * The directory is apart from the payload, so opening a store reads headers and directories
- * only (a deflated directory is ~1 KiB to inflate; the payload is 64). Format 2 deflates it
- * where that saves 5 %: keys of one block share their prefixes, and for short records the keys
- * were a large part of what was stored (a 200-byte chat message deflates to ~60 bytes beside
- * its ~30-byte key and 11 bytes of directory). Format 1 blocks have the same layout with the
- * directory never deflated.
+ * The directory is never compressed, so opening a store reads headers and directories only.
  * Reading one record inflates its block (≤ BLOCK_RAW_BYTES), never a whole segment, with the
  * block's raw length known up front: fflate inflates ~7× faster into a preallocated buffer.
  */
@@ -33,35 +29,19 @@ export const BLOCK_HEADER_BYTES = 28
 const MAGIC = 0x32424d54 // 'TMB2' little-endian: what this version writes
 const MAGIC_V1 = 0x31424d54 // 'TMB1': read, never written
 const SEED = 0x7431e7
-export const KIND_PUT = 1
-export const KIND_DELETE = 2
 const FLAG_DEFLATED = 1
-const FLAG_DIRECTORY_DEFLATED = 2
-/** The u32 raw length before a deflated directory. */
-const DIRECTORY_LENGTH_BYTES = 4
-
-export interface BlockRecord {
-  kind: typeof KIND_PUT | typeof KIND_DELETE
-  key: string
-  /** Offset and length in the block's raw payload (0, 0 for deletes). */
-  offset: number
-  length: number
-}
 
 export interface BlockHeader {
   checksum: number
   deflated: boolean
-  /** The directory is deflated (format 2 only). */
-  directoryDeflated: boolean
+  /** The directory's format (block-directory.ts). */
+  format: 1 | 2
   count: number
   directoryBytes: number
   storedBytes: number
   rawBytes: number
   totalBytes: number
 }
-
-const encoder = new TextEncoder()
-const decoder = new TextDecoder()
 
 export interface EncodedBlock {
   bytes: Uint8Array
@@ -75,9 +55,7 @@ export interface BlockLayout {
   raw: Uint8Array
   rawBytes: number
   records: BlockRecord[]
-  /** The raw directory; handed to the compressor with the payload (and detached) before the block is sealed. */
   directory: Uint8Array
-  directoryBytes: number
 }
 
 /** A payload or directory as the compressor gives it back: deflated, or the raw bytes where that saved too little. */
@@ -87,35 +65,18 @@ export interface Compressed {
 }
 
 export function layoutBlock(entries: ReadonlyArray<{ kind: 1 | 2; key: string; value?: Uint8Array }>): BlockLayout {
-  const keys = entries.map((e) => encoder.encode(e.key))
   let rawBytes = 0
-  let directoryBytes = 0
-  keys.forEach((key, i) => {
-    if (key.byteLength > 0xffff) throw new TiermemError('INVALID_KEY', 'cold store keys are at most 65,535 bytes')
-    rawBytes += entries[i]!.value?.byteLength ?? 0
-    directoryBytes += 1 + 2 + key.byteLength + 8
-  })
+  for (const e of entries) rawBytes += e.value?.byteLength ?? 0
   const raw = new Uint8Array(rawBytes)
-  const directory = new Uint8Array(directoryBytes)
-  const view = new DataView(directory.buffer)
   const records: BlockRecord[] = []
   let offset = 0
-  let at = 0
-  entries.forEach((e, i) => {
-    const key = keys[i]!
+  for (const e of entries) {
     const length = e.value?.byteLength ?? 0
     if (e.value) raw.set(e.value, offset)
-    records.push({ kind: e.kind, key: e.key, offset, length })
-    directory[at] = e.kind
-    view.setUint16(at + 1, key.byteLength, true)
-    directory.set(key, at + 3)
-    at += 3 + key.byteLength
-    view.setUint32(at, offset, true)
-    view.setUint32(at + 4, length, true)
-    at += 8
+    records.push(e.kind === KIND_DELETE ? { kind: e.kind, key: e.key, offset: 0, length: 0 } : { kind: e.kind, key: e.key, offset, length })
     offset += length
-  })
-  return { raw, rawBytes, records, directory, directoryBytes }
+  }
+  return { raw, rawBytes, records, directory: encodeDirectory(records) }
 }
 
 /**
@@ -139,28 +100,19 @@ export function compressPayload(raw: Uint8Array, level: DeflateLevel): { payload
   return deflated !== undefined && deflated.byteLength <= raw.byteLength * 0.95 ? { payload: deflated, deflated: true } : { payload: raw, deflated: false }
 }
 
-/**
- * Header, directory, payload and checksum: the bytes to append. `payload` and `directory` are
- * what the compressor gave back for the layout's raw payload and directory.
- */
-export function sealBlock(layout: BlockLayout, payload: Compressed, directory: Compressed): EncodedBlock {
-  const { records, rawBytes } = layout
-  const directoryBytes = directory.deflated ? DIRECTORY_LENGTH_BYTES + directory.payload.byteLength : directory.payload.byteLength
-  const bytes = new Uint8Array(BLOCK_HEADER_BYTES + directoryBytes + payload.payload.byteLength)
+/** Header, directory, payload and checksum: the bytes to append. `payload` is what the compressor gave back for the layout's raw payload. */
+export function sealBlock(layout: BlockLayout, payload: Compressed): EncodedBlock {
+  const { records, rawBytes, directory } = layout
+  const bytes = new Uint8Array(BLOCK_HEADER_BYTES + directory.byteLength + payload.payload.byteLength)
   const view = new DataView(bytes.buffer)
   view.setUint32(0, MAGIC, true)
-  bytes[8] = (payload.deflated ? FLAG_DEFLATED : 0) | (directory.deflated ? FLAG_DIRECTORY_DEFLATED : 0)
+  bytes[8] = payload.deflated ? FLAG_DEFLATED : 0
   view.setUint32(12, records.length, true)
-  view.setUint32(16, directoryBytes, true)
+  view.setUint32(16, directory.byteLength, true)
   view.setUint32(20, payload.payload.byteLength, true)
   view.setUint32(24, rawBytes, true)
-  let at = BLOCK_HEADER_BYTES
-  if (directory.deflated) {
-    view.setUint32(at, layout.directoryBytes, true)
-    at += DIRECTORY_LENGTH_BYTES
-  }
-  bytes.set(directory.payload, at)
-  bytes.set(payload.payload, at + directory.payload.byteLength)
+  bytes.set(directory, BLOCK_HEADER_BYTES)
+  bytes.set(payload.payload, BLOCK_HEADER_BYTES + directory.byteLength)
   view.setUint32(4, xxHash32(bytes.subarray(8), SEED) >>> 0, true)
   return { bytes, records, rawBytes }
 }
@@ -187,7 +139,7 @@ export function readBlockHeader(bytes: Uint8Array): BlockHeader | undefined {
   return {
     checksum: view.getUint32(4, true),
     deflated: (bytes[8]! & FLAG_DEFLATED) !== 0,
-    directoryDeflated: magic === MAGIC && (bytes[8]! & FLAG_DIRECTORY_DEFLATED) !== 0,
+    format: magic === MAGIC ? 2 : 1,
     count: view.getUint32(12, true),
     directoryBytes,
     storedBytes,
@@ -196,42 +148,9 @@ export function readBlockHeader(bytes: Uint8Array): BlockHeader | undefined {
   }
 }
 
-/**
- * The records of a block's directory, as stored (`header.directoryBytes` bytes from just after
- * the header). Throws a CORRUPT TiermemError for a directory that does not parse.
- */
-export function readDirectory(header: BlockHeader, stored: Uint8Array): BlockRecord[] {
-  let directory: Uint8Array
-  try {
-    directory = header.directoryDeflated ? inflateDirectory(stored) : stored
-    return parseDirectory(header, directory)
-  } catch (cause) {
-    throw new TiermemError('CORRUPT', 'a cold block directory is damaged', { cause })
-  }
-}
-
-function inflateDirectory(stored: Uint8Array): Uint8Array {
-  const rawBytes = new DataView(stored.buffer, stored.byteOffset, stored.byteLength).getUint32(0, true)
-  const directory = inflateSync(stored.subarray(DIRECTORY_LENGTH_BYTES), { out: new Uint8Array(rawBytes) })
-  if (directory.byteLength !== rawBytes) throw new Error(`inflated ${directory.byteLength} bytes, expected ${rawBytes}`)
-  return directory
-}
-
-function parseDirectory(header: BlockHeader, directory: Uint8Array): BlockRecord[] {
-  const view = new DataView(directory.buffer, directory.byteOffset, directory.byteLength)
-  const records: BlockRecord[] = []
-  let at = 0
-  for (let i = 0; i < header.count; i++) {
-    const kind = directory[at] as 1 | 2
-    if (kind !== KIND_PUT && kind !== KIND_DELETE) throw new Error(`record ${i} has kind ${kind}`)
-    const keyBytes = view.getUint16(at + 1, true)
-    const key = decoder.decode(directory.subarray(at + 3, at + 3 + keyBytes))
-    at += 3 + keyBytes
-    records.push({ kind, key, offset: view.getUint32(at, true), length: view.getUint32(at + 4, true) })
-    at += 8
-  }
-  if (at !== directory.byteLength) throw new Error(`the directory holds ${directory.byteLength} bytes; its ${header.count} records take ${at}`)
-  return records
+/** The records of a block's directory (`header.directoryBytes` bytes from just after the header); CORRUPT if it does not parse. */
+export function readDirectory(header: BlockHeader, directory: Uint8Array): BlockRecord[] {
+  return decodeDirectory(header.format, directory, header.count, header.rawBytes)
 }
 
 export function verifyBlock(block: Uint8Array, header: BlockHeader): boolean {

@@ -1,4 +1,5 @@
 import { deflateSync, inflateSync } from 'fflate'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { buildCorpus } from '../../bench/corpus.ts'
 import { encodeValue } from '../../src/core/persistence/codec.ts'
@@ -75,13 +76,13 @@ describe('cold block payloads', () => {
   })
 })
 
-/** A block sealed as the cold store seals one: payload and directory through compressPayload. */
+/** A block sealed as the cold store seals one: its payload through compressPayload. */
 function sealed(entries: Parameters<typeof layoutBlock>[0]) {
   const layout = layoutBlock(entries)
-  return sealBlock(layout, compressPayload(layout.raw, 6), compressPayload(layout.directory, 6))
+  return sealBlock(layout, compressPayload(layout.raw, 6))
 }
 
-/** What a block says of itself once read back: its records, its raw payload, and whether its directory was deflated. */
+/** What a block says of itself once read back: its header, its records and its raw payload. */
 function readBack(bytes: Uint8Array) {
   const header = readBlockHeader(bytes)!
   expect(verifyBlock(bytes, header)).toBe(true)
@@ -89,43 +90,58 @@ function readBack(bytes: Uint8Array) {
   return { header, records, payload: blockPayload(bytes, header) }
 }
 
-describe('cold blocks (format 2: the key directory deflated where it pays)', () => {
-  const chat = buildCorpus(300).map((record) => ({
-    kind: KIND_PUT as typeof KIND_PUT,
-    key: `vdefault\u0000conv:${record.conv}:${record.id}`,
-    value: encodeValue(record),
-  }))
+type Entry = { kind: 1 | 2; key: string; value?: Uint8Array }
 
-  it('read back every record of a block whose directory was deflated, and store that directory in a fraction of its bytes', () => {
-    const entries = [...chat.slice(0, 40), { kind: KIND_DELETE as typeof KIND_DELETE, key: 'vdefault\u0000gone' }]
-    const layout = layoutBlock(entries)
-    const rawDirectory = layout.directoryBytes
-    const block = sealed(entries)
-    const { header, records, payload } = readBack(block.bytes)
-    expect(header.directoryDeflated).toBe(true)
-    expect(header.directoryBytes).toBeLessThan(rawDirectory * 0.5)
+/** Format 1's directory size for these entries: 11 bytes and the key a record. */
+const formatOneDirectoryBytes = (entries: readonly Entry[]) => entries.reduce((sum, e) => sum + 11 + new TextEncoder().encode(e.key).byteLength, 0)
+
+describe('cold blocks (format 2: front-coded keys, lengths as varints)', () => {
+  const chat = buildCorpus(300).map((record): Entry => ({ kind: KIND_PUT, key: `vdefault\u0000conv:${record.conv}:${record.id}`, value: encodeValue(record) }))
+
+  it('read back every record of a block, in a third of the directory bytes format 1 took', () => {
+    const entries: Entry[] = [...chat.slice(0, 40), { kind: KIND_DELETE, key: 'vdefault\u0000gone' }, chat[40]!]
+    const { header, records, payload } = readBack(sealed(entries).bytes)
+    expect(header.format).toBe(2)
+    expect(header.directoryBytes).toBeLessThan(formatOneDirectoryBytes(entries) / 3)
     expect(records.map((r) => [r.kind, r.key])).toEqual(entries.map((e) => [e.kind, e.key]))
     records.forEach((r, i) => {
-      if (r.kind === KIND_DELETE) return expect(r.length).toBe(0)
+      if (r.kind === KIND_DELETE) return expect([r.offset, r.length]).toEqual([0, 0])
       expect(Buffer.from(payload.subarray(r.offset, r.offset + r.length)).equals(entries[i]!.value!)).toBe(true)
     })
   })
 
-  it('keep a directory deflate cannot shrink by 5 % as it is (one short key)', () => {
-    const block = sealed([{ kind: KIND_PUT, key: 'va', value: new TextEncoder().encode('x'.repeat(500)) }])
-    const { header, records } = readBack(block.bytes)
-    expect(header.directoryDeflated).toBe(false)
-    expect(header.directoryBytes).toBe(11 + 2)
-    expect(records).toEqual([{ kind: KIND_PUT, key: 'va', offset: 0, length: 500 }])
+  it('round-trip any keys and lengths: shared prefixes that split a UTF-8 character, long keys, empty values, deletes', () => {
+    const key = fc.oneof(
+      fc.string({ unit: fc.constantFrom('a', 'b', 'é', 'è', '€', '😀', '\u0000'), maxLength: 12 }),
+      fc.string({ unit: 'binary', minLength: 200, maxLength: 700 }),
+    )
+    const entry = fc.record({ kind: fc.constantFrom(KIND_PUT, KIND_DELETE), key: key.map((k) => `v${k}`), length: fc.nat(300) })
+    fc.assert(
+      fc.property(fc.array(entry, { minLength: 1, maxLength: 40 }), (drawn) => {
+        const entries: Entry[] = drawn.map((e) =>
+          e.kind === KIND_DELETE ? { kind: KIND_DELETE, key: e.key } : { kind: KIND_PUT, key: e.key, value: new Uint8Array(e.length).fill(7) },
+        )
+        const layout = layoutBlock(entries)
+        expect(readDirectory({ ...readBlockHeader(sealed(entries).bytes)! }, layout.directory)).toEqual(layout.records)
+      }),
+    )
+  })
+
+  it('refuse a key longer than 65,535 UTF-8 bytes', () => {
+    expect(() => layoutBlock([{ kind: KIND_PUT, key: `v${'€'.repeat(22_000)}`, value: new Uint8Array(1) }])).toThrow(
+      expect.objectContaining({ code: 'INVALID_KEY' }),
+    )
+    const longest = `v${'a'.repeat(65_534)}`
+    expect(readBack(sealed([{ kind: KIND_PUT, key: longest, value: new Uint8Array(3) }]).bytes).records[0]!.key).toBe(longest)
   })
 
   it('still read blocks of format 1, which an earlier tiermem wrote', () => {
     const entries = chat.slice(0, 25)
     const { header, records, payload } = readBack(formatOneBlock(entries))
-    expect(header.directoryDeflated).toBe(false)
+    expect(header.format).toBe(1)
     expect(records.map((r) => r.key)).toEqual(entries.map((e) => e.key))
     const last = records[24]!
-    expect(Buffer.from(payload.subarray(last.offset, last.offset + last.length)).equals(entries[24]!.value)).toBe(true)
+    expect(Buffer.from(payload.subarray(last.offset, last.offset + last.length)).equals(entries[24]!.value!)).toBe(true)
   })
 
   it('name a newer format only from format 3 on', () => {
@@ -135,24 +151,29 @@ describe('cold blocks (format 2: the key directory deflated where it pays)', () 
     expect(newerBlockFormat(magic('3'))).toBe(3)
   })
 
-  it('report a damaged deflated directory as CORRUPT, never as other records', () => {
+  it('report a damaged directory as CORRUPT (a length that no longer adds up, a cut), and never fail otherwise', () => {
     const block = sealed(chat.slice(0, 40)).bytes
     const header = readBlockHeader(block)!
-    expect(header.directoryDeflated).toBe(true)
-    const directory = () => block.slice(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + header.directoryBytes)
-    // Its raw length, then a byte inside the deflated bytes: each read fails rather than parse into other keys.
-    for (const at of [1, 4 + 3, header.directoryBytes - 2]) {
-      const damaged = directory()
-      damaged[at]! ^= 0xff
-      let outcome: unknown
+    const directory = block.slice(BLOCK_HEADER_BYTES, BLOCK_HEADER_BYTES + header.directoryBytes)
+    const read = (bytes: Uint8Array) => {
       try {
-        outcome = readDirectory(header, damaged).map((r) => r.key)
+        return readDirectory(header, bytes)
       } catch (error) {
-        outcome = error
+        return error
       }
-      // A raw length that does not match what inflates always fails; a flipped bit in the stream either fails or (where deflate shrugs it off) still gives the same keys.
-      if (at === 1 || !Array.isArray(outcome)) expect(outcome).toMatchObject({ code: 'CORRUPT', name: 'TiermemError' })
-      else expect(outcome).toEqual(chat.slice(0, 40).map((e) => e.key))
+    }
+    const corrupt = expect.objectContaining({ code: 'CORRUPT', name: 'TiermemError' })
+    // The last byte is the last put's length (chat records are 200 B – 4 KiB: two varint bytes).
+    const lastLength = directory.slice()
+    lastLength[lastLength.length - 1]! ^= 0x01
+    expect(read(lastLength)).toEqual(corrupt)
+    expect(read(directory.subarray(0, directory.length - 1))).toEqual(corrupt)
+    // Every single-byte damage: CORRUPT, or records (a changed key byte still parses) — nothing else thrown.
+    for (let at = 0; at < directory.length; at++) {
+      const damaged = directory.slice()
+      damaged[at]! ^= 0xff
+      const outcome = read(damaged)
+      if (!Array.isArray(outcome)) expect(outcome).toEqual(corrupt)
     }
   })
 })

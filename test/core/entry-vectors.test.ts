@@ -151,6 +151,31 @@ describe("entries' vectors: put(..., { embed | vector })", () => {
     await mem.close()
   })
 
+  it("an entry overwritten with new vectors, calls issued together, keeps only its last value's vector; deleted, none", async () => {
+    const mem = await createMemory(plain)
+    // The vector entries there are, followed on the change feed (the layer's count also holds the index's saved pages).
+    const vectors = new Set<string>()
+    internals(mem).changes((change) => {
+      if (change.namespace !== 'tiermem:vectors') return
+      if (change.kind === 'put') vectors.add(change.key)
+      else if (change.kind === 'delete') vectors.delete(change.key)
+    })
+    await Promise.all([1, 2, 3, 4].map((n) => mem.put('doc', n, { vector: vec(n, 1) })))
+    await settle(mem)
+    expect(await mem.get('doc')).toBe(4)
+    expect([...(await internals(mem).vectorOf('doc'))!]).toEqual([4, 1])
+    expect(vectors.size).toBe(1)
+    // Back to an earlier value: its vector is the current one again, the others go.
+    await Promise.all([mem.put('doc', 5, { vector: vec(5, 1) }), mem.put('doc', 1, { vector: vec(1, 2) })])
+    await settle(mem)
+    expect([...(await internals(mem).vectorOf('doc'))!]).toEqual([1, 2])
+    expect(vectors.size).toBe(1)
+    await mem.delete('doc')
+    await settle(mem)
+    expect(vectors.size).toBe(0)
+    await mem.close()
+  })
+
   it('at open, deletes the vectors a crash left without their value, counting no access on the ones it keeps', async () => {
     const warm = memoryStoreData()
     const cold = memoryStoreData()

@@ -265,19 +265,18 @@ export class Registry {
     return this.tier[slot] !== FREE && this.gen[slot] === gen
   }
 
-  /** Live slots in slot order. */
-  *slots(): Generator<number> {
-    const end = this.size + this.freeSlots.length
-    for (let slot = 0; slot < end; slot++) if (this.tier[slot] !== FREE) yield slot
+  /**
+   * Live slots in slot order, those live when the walk reaches them. An iterator of its own, not
+   * a generator: each step of a generator allocated its result (~40 bytes), 2.4 MB a walk over a
+   * 60k-entry registry, and opening one walks it six times (measured in Node).
+   */
+  slots(): IterableIterator<number> {
+    return new LiveSlots(this, this.size + this.freeSlots.length)
   }
 
-  /** Slots of one tier from least to most recently used. Safe against removal of the current slot. */
-  *byRecency(tier: number): Generator<number> {
-    for (let slot = this.heads[tier]!; slot !== NONE;) {
-      const following = this.next[slot]!
-      yield slot
-      slot = following
-    }
+  /** Slots of one tier from least to most recently used. Safe against removal of the current slot. An iterator of its own, as slots() is. */
+  byRecency(tier: number): IterableIterator<number> {
+    return new RecencyWalk(this, this.heads[tier]!)
   }
 
   layerId(name: string): number {
@@ -348,5 +347,61 @@ export class Registry {
     this.prev = grown(this.prev)
     this.next = grown(this.next)
     this.capacity = capacity
+  }
+}
+
+/** Registry.slots(): one result object for the whole walk (for-of and spread read each result before the next step). */
+class LiveSlots implements IterableIterator<number> {
+  private slot = -1
+  private readonly result = { value: 0, done: false }
+
+  constructor(
+    private readonly reg: Registry,
+    private readonly end: number,
+  ) {}
+
+  next(): IteratorResult<number> {
+    // The registry's arrays, read at each step: a walk's body may grow them.
+    const { tier } = this.reg
+    const end = this.end
+    for (let slot = this.slot + 1; slot < end; slot++) {
+      if (tier[slot] !== FREE) {
+        this.slot = slot
+        this.result.value = slot
+        return this.result
+      }
+    }
+    this.slot = end
+    this.result.done = true
+    return this.result
+  }
+
+  [Symbol.iterator](): IterableIterator<number> {
+    return this
+  }
+}
+
+/** Registry.byRecency(): the slot after each is read before the walk's body runs (the body may unlink it). */
+class RecencyWalk implements IterableIterator<number> {
+  private readonly result = { value: 0, done: false }
+
+  constructor(
+    private readonly reg: Registry,
+    private following: number,
+  ) {}
+
+  next(): IteratorResult<number> {
+    const slot = this.following
+    if (slot === NONE) {
+      this.result.done = true
+      return this.result
+    }
+    this.following = this.reg.next[slot]!
+    this.result.value = slot
+    return this.result
+  }
+
+  [Symbol.iterator](): IterableIterator<number> {
+    return this
   }
 }

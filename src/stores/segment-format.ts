@@ -58,22 +58,27 @@ export interface BlockLayout {
   directory: Uint8Array
 }
 
-/** A payload or directory as the compressor gives it back: deflated, or the raw bytes where that saved too little. */
+/** A payload as the compressor gives it back: deflated, or the raw bytes where that saved too little. */
 export interface Compressed {
   payload: Uint8Array
   deflated: boolean
 }
 
 export function layoutBlock(entries: ReadonlyArray<{ kind: 1 | 2; key: string; value?: Uint8Array }>): BlockLayout {
+  // Only puts have bytes in the payload: the directory's lengths must add up to it (a delete's value, were one given, is no record's).
   let rawBytes = 0
-  for (const e of entries) rawBytes += e.value?.byteLength ?? 0
+  for (const e of entries) if (e.kind !== KIND_DELETE) rawBytes += e.value?.byteLength ?? 0
   const raw = new Uint8Array(rawBytes)
   const records: BlockRecord[] = []
   let offset = 0
   for (const e of entries) {
+    if (e.kind === KIND_DELETE) {
+      records.push({ kind: e.kind, key: e.key, offset: 0, length: 0 })
+      continue
+    }
     const length = e.value?.byteLength ?? 0
     if (e.value) raw.set(e.value, offset)
-    records.push(e.kind === KIND_DELETE ? { kind: e.kind, key: e.key, offset: 0, length: 0 } : { kind: e.kind, key: e.key, offset, length })
+    records.push({ kind: e.kind, key: e.key, offset, length })
     offset += length
   }
   return { raw, rawBytes, records, directory: encodeDirectory(records) }
@@ -95,7 +100,7 @@ export const COLD_DEFLATE_MEM = 2
  * The payload as stored: deflated when that saves at least 5 % (it does for text; already
  * compressed binaries are stored as they are). Runs wherever the compression runs.
  */
-export function compressPayload(raw: Uint8Array, level: DeflateLevel): { payload: Uint8Array; deflated: boolean } {
+export function compressPayload(raw: Uint8Array, level: DeflateLevel): Compressed {
   const deflated = raw.byteLength > 64 ? deflateSync(raw, { level, mem: COLD_DEFLATE_MEM }) : undefined
   return deflated !== undefined && deflated.byteLength <= raw.byteLength * 0.95 ? { payload: deflated, deflated: true } : { payload: raw, deflated: false }
 }

@@ -127,6 +127,21 @@ describe('cold blocks (format 2: front-coded keys, lengths as varints)', () => {
     )
   })
 
+  it('lay out a delete that carries bytes as a delete alone: the block still reads back', () => {
+    const put = new TextEncoder().encode('kept')
+    const { records, payload } = readBack(
+      sealed([
+        { kind: KIND_DELETE, key: 'vgone', value: new Uint8Array(9).fill(1) },
+        { kind: KIND_PUT, key: 'vkept', value: put },
+      ]).bytes,
+    )
+    expect(records).toEqual([
+      { kind: KIND_DELETE, key: 'vgone', offset: 0, length: 0 },
+      { kind: KIND_PUT, key: 'vkept', offset: 0, length: 4 },
+    ])
+    expect(Buffer.from(payload.subarray(0, 4)).equals(put)).toBe(true)
+  })
+
   it('refuse a key longer than 65,535 UTF-8 bytes', () => {
     expect(() => layoutBlock([{ kind: KIND_PUT, key: `v${'€'.repeat(22_000)}`, value: new Uint8Array(1) }])).toThrow(
       expect.objectContaining({ code: 'INVALID_KEY' }),

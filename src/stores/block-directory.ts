@@ -15,7 +15,7 @@ import { TiermemError } from '../core/api/errors.ts'
  *
  * Why this shape rather than deflating the format 1 directory: keys of one block share long
  * prefixes (namespace, conversation) and offsets follow from lengths, so front coding and
- * varints take a block's directory from ~28 bytes a record to ~9 on chat records, with no
+ * varints take a block's directory from ~28 bytes a record to ~6 on chat records, with no
  * inflate at open. Deflate saved a little more but was a second fflate call per block, whose
  * fixed tables (~200 KiB of ArrayBuffers a call) made ArrayBuffer sweeping the compressors'
  * largest garbage-collection cost during a move (measured: archive throughput 0.62× → 0.52×).

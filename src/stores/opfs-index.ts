@@ -151,9 +151,12 @@ export class SegmentIndex {
   }
 
   /**
-   * A block's records from its directory. A damaged directory (one that does not inflate or
-   * parse) names none: its records are lost, and the blocks after it are not, so opening goes on
-   * (the engine reports each entry it expected there as damaged when read).
+   * A block's records from its directory. A damaged directory (one that does not parse) names
+   * none: its records are lost, and the blocks after it are not, so opening goes on. What the
+   * block held is caught above the store: an entry whose newest record was there reads an older
+   * record or none, and the engine reports it damaged (each value is checked against the hash
+   * its metadata keeps); a key it deleted may show its older record here, but the registry
+   * names no such entry, and cold records nobody names are swept at open.
    */
   private recordsOf(header: BlockHeader, directory: Uint8Array): BlockRecord[] {
     try {

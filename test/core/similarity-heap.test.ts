@@ -4,8 +4,12 @@ import { SimilarityHeap } from '../../src/core/recall/similarity-heap.ts'
 
 const pairs = fc.array(fc.tuple(fc.nat(1_000_000), fc.double({ min: -1, max: 1, noNaN: true })), { maxLength: 300 })
 
-/** The pairs best first, as a sort would give them (node order breaks no tie: only the similarities are compared). */
-const bestFirst = (xs: Array<[number, number]>) => xs.map(([, sim]) => sim).sort((a, b) => b - a)
+/**
+ * The pairs best first, as a sort would give them (node order breaks no tie: only the similarities are compared).
+ * -0 and 0 are one similarity, tied, so either may come first: both sides are read with -0 as 0 (`+ 0`).
+ */
+const bestFirst = (xs: Array<[number, number]>) => xs.map(([, sim]) => sim + 0).sort((a, b) => b - a)
+const simsOf = (out: Array<{ sim: number }>) => out.map((p) => p.sim + 0)
 
 describe('SimilarityHeap', () => {
   it('drains every pair best first, from either end, past its first room of 64', () => {
@@ -15,11 +19,11 @@ describe('SimilarityHeap', () => {
         for (const [node, sim] of xs) heap.push(node, sim)
         expect(heap.size).toBe(xs.length)
         const out = heap.drainBestFirst()
-        expect(out.map((p) => p.sim)).toEqual(bestFirst(xs))
+        expect(simsOf(out)).toEqual(bestFirst(xs))
         // Each node comes back with its own similarity.
-        const simsOf = new Map<number, number[]>()
-        for (const [node, sim] of xs) simsOf.set(node, [...(simsOf.get(node) ?? []), sim])
-        for (const { node, sim } of out) expect(simsOf.get(node)).toContain(sim)
+        const simsByNode = new Map<number, number[]>()
+        for (const [node, sim] of xs) simsByNode.set(node, [...(simsByNode.get(node) ?? []), sim])
+        for (const { node, sim } of out) expect(simsByNode.get(node)).toContain(sim)
         expect(heap.size).toBe(0)
       }),
     )
@@ -30,7 +34,7 @@ describe('SimilarityHeap', () => {
       fc.property(pairs, fc.boolean(), fc.nat(40), (xs, best, limit) => {
         const heap = new SimilarityHeap(best)
         for (const [node, sim] of xs) heap.push(node, sim)
-        expect(heap.drainBestFirst(limit).map((p) => p.sim)).toEqual(bestFirst(xs).slice(0, limit))
+        expect(simsOf(heap.drainBestFirst(limit))).toEqual(bestFirst(xs).slice(0, limit))
         expect(heap.size).toBe(0)
         // Reused after a drain (a graph walk keeps its heaps): nothing of the last use is left.
         heap.push(7, 0.5)

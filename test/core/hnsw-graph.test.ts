@@ -47,6 +47,23 @@ describe('HnswGraph', () => {
     )
   })
 
+  it('a new node takes 2m links at level 0, its closest node among them', async () => {
+    const dims = 16
+    const m = 4
+    const data = clusteredVectors(600, dims, 6, 12)
+    const graph = new HnswGraph(dims, { m, efConstruction: 40, efSearch: 40 })
+    for (const [node, v] of data.entries()) {
+      await graph.insert(v)
+      const links = graph.neighbours(node, 0)
+      // Every node before it is a candidate while there are fewer than efConstruction of them.
+      expect(links.length).toBe(Math.min(2 * m, node))
+      if (node > 0 && node <= 40) {
+        const closest = exactTopK(data.slice(0, node), v, 1)[0]!
+        expect([...links]).toContain(closest)
+      }
+    }
+  })
+
   it('scores are cosine similarities within the int8 codes’ error', async () => {
     const dims = 32
     const data = clusteredVectors(50, dims, 5, 4)

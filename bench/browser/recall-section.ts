@@ -49,7 +49,7 @@ async function workerBytes(): Promise<number | undefined> {
 }
 
 async function run(job: RecallJob): Promise<Measured> {
-  const worker = new Worker(new URL('./recall.worker.ts', import.meta.url), { type: 'module' })
+  let worker = new Worker(new URL('./recall.worker.ts', import.meta.url), { type: 'module' })
   const next = () =>
     new Promise<RecallMessage>((resolve) => {
       worker.onmessage = (event: MessageEvent<RecallMessage>) => resolve(event.data)
@@ -62,8 +62,21 @@ async function run(job: RecallJob): Promise<Measured> {
     const before = await workerBytes()
     answer = next()
     worker.postMessage({ run: 'build', job })
-    const built = await answer
+    let built = await answer
     if (built.phase !== 'built') throw new Error(`${job.library}: ${built.phase === 'error' ? built.error : built.phase}`)
+    if (built.memoryName !== undefined) {
+      // tiermem saved what it built: a fresh worker opens it, as a page does after a reload.
+      worker.terminate()
+      worker = new Worker(new URL('./recall.worker.ts', import.meta.url), { type: 'module' })
+      answer = next()
+      worker.postMessage({ run: 'ping' })
+      await answer
+      answer = next()
+      worker.postMessage({ run: 'open', job: { ...job, memoryName: built.memoryName } })
+      const opened = await answer
+      if (opened.phase !== 'opened') throw new Error(`${job.library}: ${opened.phase === 'error' ? opened.error : opened.phase}`)
+      built = { ...built, ...opened, phase: 'built' }
+    }
     const after = await workerBytes()
     answer = next()
     worker.postMessage({ run: 'query' })
@@ -77,7 +90,7 @@ async function run(job: RecallJob): Promise<Measured> {
       openMs: built.openMs,
       residentBytes,
       note: built.note,
-      graphMs: built.graphMs,
+      graphMs: done.graphMs,
       answers: done.answers,
       timesMs: done.timesMs,
     }
@@ -145,7 +158,7 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
         add({ group, name: `${label}: p50`, value: p50, unit: 'ms' })
         add({ group, name: `${label}: p99`, value: p99, unit: 'ms', goal: '≤ 10 ms', pass: p99 <= 10 })
         add({ group, name: `${label}: puts with vectors, durable, through the index`, value: n / (r.buildMs / 1000), unit: 'vectors/s' })
-        if (r.openMs !== undefined) add({ group, name: `${label}: reopen (graph loaded, not rebuilt)`, value: r.openMs, unit: 'ms' })
+        if (r.openMs !== undefined) add({ group, name: `${label}: open in a fresh worker (graph loaded, not rebuilt)`, value: r.openMs, unit: 'ms' })
       } else {
         add({
           group,

@@ -21,12 +21,15 @@ export interface RecallJob {
   k: number
   /** tiermem's hot budget (bytes): the share of the Float32 vectors it may keep in memory. */
   hotBytes: number
+  /** tiermem: the memory a build in another worker saved, to open here (as a page does after a reload). */
+  memoryName?: string
 }
 
 export type RecallMessage =
   | { phase: 'ready' }
-  | { phase: 'built'; buildMs: number; openMs?: number; residentBytes?: number; note?: string; graphMs?: number }
-  | { phase: 'done'; answers: number[][]; timesMs: number[] }
+  | { phase: 'built'; buildMs: number; openMs?: number; residentBytes?: number; note?: string; memoryName?: string }
+  | { phase: 'opened'; openMs: number; residentBytes: number; note: string }
+  | { phase: 'done'; answers: number[][]; timesMs: number[]; graphMs?: number }
   | { phase: 'error'; error: string }
 
 interface Runner {
@@ -86,7 +89,7 @@ function makeRunner(j: RecallJob): Runner {
     case 'tiermem-paged':
     case 'tiermem-resident': {
       let mem: Memory
-      const name = `bench-recall-${Date.now()}`
+      const name = j.memoryName ?? `bench-recall-${Date.now()}`
       // Resident: a hot budget that holds every vector, and no reopen (which would leave them warm until read).
       const resident = j.library === 'tiermem-resident'
       const open = async () =>
@@ -113,15 +116,24 @@ function makeRunner(j: RecallJob): Runner {
         },
         async resident() {
           const stats = await mem.stats()
-          // The graph alone, built over the same vectors with the engine's defaults: the index's own insert rate.
+          return { residentBytes: stats.embeddings.index.bytes + stats.tiers.hot.bytes }
+        },
+        // The graph alone, built over the same vectors with the engine's defaults: the index's own
+        // insert rate. After the queries: built before them, its ~60 MB became garbage that the
+        // queries' worker then collected while they were timed.
+        async graphAlone() {
           const started = performance.now()
           const graph = new HnswGraph(dims)
           for (let i = 0; i < n; i++) await graph.insert(at(i))
-          return { residentBytes: stats.embeddings.index.bytes + stats.tiers.hot.bytes, graphMs: performance.now() - started }
+          return performance.now() - started
         },
-        // Reopened before the queries (below): the saved graph loads, the vectors are read from the stores.
-        async reopen() {
+        async close() {
           await mem.close()
+          return name
+        },
+        // Opened in a fresh worker before the queries (below), as after a reload: the saved graph
+        // loads, the vectors are read from the stores, and no garbage of the build is left to collect.
+        async reopen() {
           const started = performance.now()
           mem = await open()
           const openMs = performance.now() - started
@@ -134,7 +146,9 @@ function makeRunner(j: RecallJob): Runner {
         },
       } as Runner & {
         reopen(): Promise<{ openMs: number; residentBytes: number; note: string }>
-        resident(): Promise<{ residentBytes: number; graphMs: number }>
+        close(): Promise<string>
+        resident(): Promise<{ residentBytes: number }>
+        graphAlone(): Promise<number>
       }
     }
     case 'hnswlib-wasm': {
@@ -221,10 +235,18 @@ function makeRunner(j: RecallJob): Runner {
   }
 }
 
-scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build'; job: RecallJob } | { run: 'query' }>) => {
+type Persisted = Runner & { reopen(): Promise<{ openMs: number; residentBytes: number; note: string }>; close(): Promise<string> }
+
+scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 'open'; job: RecallJob } | { run: 'query' }>) => {
   try {
     if (event.data.run === 'ping') {
       scope.postMessage({ phase: 'ready' })
+      return
+    }
+    if (event.data.run === 'open') {
+      job = event.data.job
+      runner = makeRunner(job)
+      scope.postMessage({ phase: 'opened', ...(await (runner as Persisted).reopen()) })
       return
     }
     if (event.data.run === 'build') {
@@ -235,9 +257,9 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build'; j
       const buildMs = performance.now() - started
       const reopened =
         job.library === 'tiermem' || job.library === 'tiermem-paged'
-          ? await (runner as unknown as { reopen(): Promise<{ openMs: number; residentBytes: number; note: string }> }).reopen()
+          ? { memoryName: await (runner as Persisted).close() }
           : job.library === 'tiermem-resident'
-            ? await (runner as unknown as { resident(): Promise<{ residentBytes: number; graphMs: number }> }).resident()
+            ? await (runner as unknown as { resident(): Promise<{ residentBytes: number }> }).resident()
             : {}
       scope.postMessage({ phase: 'built', buildMs, ...built, ...reopened })
       return
@@ -256,7 +278,8 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build'; j
       timesMs.push(performance.now() - started)
     }
     console.log(`cpu:end recall ${job!.library} ${job!.n}`)
-    scope.postMessage({ phase: 'done', answers, timesMs })
+    const graphAlone = (runner as { graphAlone?: () => Promise<number> }).graphAlone
+    scope.postMessage({ phase: 'done', answers, timesMs, ...(graphAlone ? { graphMs: await graphAlone() } : {}) })
   } catch (error) {
     scope.postMessage({ phase: 'error', error: `${(error as Error).message}\n${(error as Error).stack}` })
   }

@@ -50,6 +50,14 @@ function vectorAt(data: Float32Array, dims: number, i: number): Float32Array {
   return data.subarray(i * dims, (i + 1) * dims)
 }
 
+/** tiermem's runner: its memory is saved, so it can be closed in one worker and opened in another. */
+type TiermemRunner = Runner & {
+  close(): Promise<string>
+  reopen(): Promise<{ openMs: number; residentBytes: number; note: string }>
+  resident(): Promise<{ residentBytes: number }>
+  graphAlone(): Promise<number>
+}
+
 function makeRunner(j: RecallJob): Runner {
   const data = new Float32Array(j.vectors)
   const { n, dims, k } = j
@@ -144,12 +152,7 @@ function makeRunner(j: RecallJob): Runner {
             note: `graph ${(stats.embeddings.index.bytes / 2 ** 20).toFixed(1)} MiB, codes of ${stats.embeddings.index.residentVectors} of ${stats.embeddings.index.vectors} vectors in memory; hot tier ${(stats.tiers.hot.bytes / 2 ** 20).toFixed(1)} MiB (budget ${(j.hotBytes / 2 ** 20).toFixed(1)} MiB)`,
           }
         },
-      } as Runner & {
-        reopen(): Promise<{ openMs: number; residentBytes: number; note: string }>
-        close(): Promise<string>
-        resident(): Promise<{ residentBytes: number }>
-        graphAlone(): Promise<number>
-      }
+      } as TiermemRunner
     }
     case 'hnswlib-wasm': {
       let index: InstanceType<Awaited<ReturnType<typeof loadHnswlib>>['HierarchicalNSW']>
@@ -235,8 +238,6 @@ function makeRunner(j: RecallJob): Runner {
   }
 }
 
-type Persisted = Runner & { reopen(): Promise<{ openMs: number; residentBytes: number; note: string }>; close(): Promise<string> }
-
 scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 'open'; job: RecallJob } | { run: 'query' }>) => {
   try {
     if (event.data.run === 'ping') {
@@ -246,7 +247,7 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 
     if (event.data.run === 'open') {
       job = event.data.job
       runner = makeRunner(job)
-      scope.postMessage({ phase: 'opened', ...(await (runner as Persisted).reopen()) })
+      scope.postMessage({ phase: 'opened', ...(await (runner as TiermemRunner).reopen()) })
       return
     }
     if (event.data.run === 'build') {
@@ -257,9 +258,9 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 
       const buildMs = performance.now() - started
       const reopened =
         job.library === 'tiermem' || job.library === 'tiermem-paged'
-          ? { memoryName: await (runner as Persisted).close() }
+          ? { memoryName: await (runner as TiermemRunner).close() }
           : job.library === 'tiermem-resident'
-            ? await (runner as unknown as { resident(): Promise<{ residentBytes: number }> }).resident()
+            ? await (runner as TiermemRunner).resident()
             : {}
       scope.postMessage({ phase: 'built', buildMs, ...built, ...reopened })
       return

@@ -55,8 +55,8 @@ describe('HnswGraph', () => {
     for (const [node, v] of data.entries()) {
       await graph.insert(v)
       const links = graph.neighbours(node, 0)
-      // Every node before it is a candidate while there are fewer than efConstruction of them.
       expect(links.length).toBe(Math.min(2 * m, node))
+      // While there are at most efConstruction nodes before it, every one is a candidate.
       if (node > 0 && node <= 40) {
         const closest = exactTopK(data.slice(0, node), v, 1)[0]!
         expect([...links]).toContain(closest)

@@ -49,39 +49,34 @@ async function workerBytes(): Promise<number | undefined> {
 }
 
 async function run(job: RecallJob): Promise<Measured> {
-  let worker = new Worker(new URL('./recall.worker.ts', import.meta.url), { type: 'module' })
-  const next = () =>
-    new Promise<RecallMessage>((resolve) => {
-      worker.onmessage = (event: MessageEvent<RecallMessage>) => resolve(event.data)
-      worker.onerror = (event) => resolve({ phase: 'error', error: event.message || 'the recall bench worker failed to start' })
+  let worker: Worker | undefined
+  /** Posts a message to the worker and waits for its answer, which must be of `phase`. */
+  const ask = async <P extends RecallMessage['phase']>(message: unknown, phase: P): Promise<Extract<RecallMessage, { phase: P }>> => {
+    const answer = await new Promise<RecallMessage>((resolve) => {
+      worker!.onmessage = (event: MessageEvent<RecallMessage>) => resolve(event.data)
+      worker!.onerror = (event) => resolve({ phase: 'error', error: event.message || 'the recall bench worker failed to start' })
+      worker!.postMessage(message)
     })
+    if (answer.phase !== phase) throw new Error(`${job.library}: ${answer.phase === 'error' ? answer.error : answer.phase}`)
+    return answer as Extract<RecallMessage, { phase: P }>
+  }
+  /** A new worker (the last one ended), answering. */
+  const start = async () => {
+    worker?.terminate()
+    worker = new Worker(new URL('./recall.worker.ts', import.meta.url), { type: 'module' })
+    await ask({ run: 'ping' }, 'ready')
+  }
   try {
-    let answer = next()
-    worker.postMessage({ run: 'ping' })
-    await answer
+    await start()
     const before = await workerBytes()
-    answer = next()
-    worker.postMessage({ run: 'build', job })
-    let built = await answer
-    if (built.phase !== 'built') throw new Error(`${job.library}: ${built.phase === 'error' ? built.error : built.phase}`)
+    let built = await ask({ run: 'build', job }, 'built')
     if (built.memoryName !== undefined) {
       // tiermem saved what it built: a fresh worker opens it, as a page does after a reload.
-      worker.terminate()
-      worker = new Worker(new URL('./recall.worker.ts', import.meta.url), { type: 'module' })
-      answer = next()
-      worker.postMessage({ run: 'ping' })
-      await answer
-      answer = next()
-      worker.postMessage({ run: 'open', job: { ...job, memoryName: built.memoryName } })
-      const opened = await answer
-      if (opened.phase !== 'opened') throw new Error(`${job.library}: ${opened.phase === 'error' ? opened.error : opened.phase}`)
-      built = { ...built, ...opened, phase: 'built' }
+      await start()
+      built = { ...built, ...(await ask({ run: 'open', job: { ...job, memoryName: built.memoryName } }, 'opened')), phase: 'built' }
     }
     const after = await workerBytes()
-    answer = next()
-    worker.postMessage({ run: 'query' })
-    const done = await answer
-    if (done.phase !== 'done') throw new Error(`${job.library}: ${done.phase === 'error' ? done.error : done.phase}`)
+    const done = await ask({ run: 'query' }, 'done')
     // What a library says it holds (wasm memory, its own stats) where it can; else the worker's measured growth.
     const residentBytes = built.residentBytes ?? (before !== undefined && after !== undefined ? after - before : undefined)
     return {
@@ -95,7 +90,7 @@ async function run(job: RecallJob): Promise<Measured> {
       timesMs: done.timesMs,
     }
   } finally {
-    worker.terminate()
+    worker?.terminate()
   }
 }
 

@@ -64,6 +64,70 @@ describe('HnswGraph', () => {
     }
   })
 
+  it('a deleted node’s place goes to the next insert: under churn the graph keeps as many nodes as were live at once, and still finds the exact top 10', async () => {
+    const dims = 64
+    const pool = clusteredVectors(6_000, dims, 40, 21)
+    const queries = clusteredVectors(100, dims, 40, 22)
+    const graph = new HnswGraph(dims)
+    /** Node → the pool index of the vector it holds now. */
+    const holds = new Map<number, number>()
+    let next = 0
+    const put = async () => {
+      const place = graph.takeFree()
+      const node = await graph.insert(pool[next]!, place)
+      if (place !== undefined) expect(node).toBe(place)
+      holds.set(node, next++)
+    }
+    for (let i = 0; i < 2_000; i++) await put()
+    for (let round = 0; round < 4; round++) {
+      // Half the nodes deleted, scattered: every region loses waypoints at once.
+      const gone = [...holds.keys()].filter((node) => (node * 7 + round * 3) % 10 < 5)
+      for (const node of gone) {
+        graph.remove(node)
+        holds.delete(node)
+      }
+      for (const r of (await graph.search(queries[round]!, 100, () => true)).found) expect(graph.deleted[r.node]).toBe(0)
+      for (let i = 0; i < gone.length; i++) await put()
+      expect(graph.count).toBe(2_000)
+      expect(graph.live).toBe(2_000)
+      expect(graph.takeFree()).toBeUndefined()
+    }
+    expect(next).toBeGreaterThan(4_000)
+    const live = [...holds]
+    let hits = 0
+    for (const q of queries) {
+      const exact = new Set(
+        exactTopK(
+          live.map(([, i]) => pool[i]!),
+          q,
+          10,
+        ).map((j) => live[j]![0]),
+      )
+      const { found } = await graph.search(q, 100, () => true)
+      hits += found.slice(0, 10).filter((r) => exact.has(r.node)).length
+    }
+    expect(hits / (queries.length * 10)).toBeGreaterThanOrEqual(0.95)
+  })
+
+  it('refuses a place that is not a deleted node’s, and a restored graph reuses the places its state had free', async () => {
+    const dims = 16
+    const data = clusteredVectors(300, dims, 4, 23)
+    const graph = new HnswGraph(dims)
+    for (const v of data) await graph.insert(v)
+    expect(() => graph.insert(data[0]!, 5)).toThrow(/not a deleted node/)
+    expect(() => graph.insert(data[0]!, 300)).toThrow(/not a deleted node/)
+    graph.remove(5)
+    graph.remove(9)
+    const restored = HnswGraph.restore(structuredClone(await graph.state()))
+    const places = [restored.takeFree(), restored.takeFree()]
+    expect(places.sort((a, b) => a! - b!)).toEqual([5, 9])
+    expect(restored.takeFree()).toBeUndefined()
+    expect(await restored.insert(data[5]!, places[0])).toBe(5)
+    expect(restored.count).toBe(300)
+    expect(restored.deleted[5]).toBe(0)
+    expect((await restored.search(data[5]!, 10, () => true)).found[0]!.node).toBe(5)
+  })
+
   it('scores are cosine similarities within the int8 codes’ error', async () => {
     const dims = 32
     const data = clusteredVectors(50, dims, 5, 4)
@@ -199,6 +263,57 @@ describe('HnswGraph with its codes paged', () => {
     await expect(Promise.resolve(graph.search(data[3]!, 20, () => true))).rejects.toThrow('disk gone')
     failing = false
     expect((await graph.search(data[3]!, 20, () => true)).found).toEqual((await whole.search(data[3]!, 20, () => true)).found)
+  })
+
+  it('takes deleted nodes’ places as one with every code in memory does, and a replacement whose walk fails leaves its place deleted and free', async () => {
+    const pool = clusteredVectors(1_600, dims, 12, 24)
+    /** Node → the vector it holds now: the source answers with its current code. */
+    const holds: Float32Array[] = []
+    let failing = false
+    const paged = new HnswGraph(dims, params, undefined, {
+      limit: 10,
+      source: async (nodes) => {
+        if (failing) throw new Error('disk gone')
+        return nodes.map((n) => {
+          const code = new Int8Array(dims)
+          quantise(normalised(holds[n]!), code)
+          return code
+        })
+      },
+    })
+    const whole = new HnswGraph(dims, params)
+    for (let i = 0; i < 800; i++) {
+      holds[i] = pool[i]!
+      await paged.insert(pool[i]!)
+      await whole.insert(pool[i]!)
+    }
+    for (let i = 800; i < 1_600; i++) {
+      const gone = (i * 37) % 800
+      if (!paged.deleted[gone]) {
+        paged.remove(gone)
+        whole.remove(gone)
+      }
+      const place = paged.takeFree()
+      expect(whole.takeFree()).toBe(place)
+      if (place !== undefined) holds[place] = pool[i]!
+      await paged.insert(pool[i]!, place)
+      await whole.insert(pool[i]!, place)
+    }
+    expect(paged.count).toBe(whole.count)
+    expect(paged.links0).toEqual(whole.links0)
+    expect(paged.degree0).toEqual(whole.degree0)
+    for (const q of clusteredVectors(20, dims, 12, 25))
+      expect((await paged.search(q, 30, () => true)).found).toEqual((await whole.search(q, 30, () => true)).found)
+    // A replacement whose codes cannot be read: it rejects, and its place is deleted and free for the next.
+    const victim = paged.count - 1
+    paged.remove(victim)
+    const place = paged.takeFree()
+    expect(place).toBe(victim)
+    failing = true
+    await expect(Promise.resolve(paged.insert(pool[0]!, place))).rejects.toThrow('disk gone')
+    failing = false
+    expect(paged.deleted[victim]).toBe(1)
+    expect(paged.takeFree()).toBe(victim)
   })
 
   it('refuses a limit without a source', () => {

@@ -87,6 +87,8 @@ export class VectorIndex {
   /** Vector entries another embedder made, to re-embed with this memory's (reembed()). */
   private readonly stale = new Set<string>()
   private reembedding = false
+  /** Recalls between their walk and their last read (search): deleted nodes' places wait for them to end. */
+  private searches = 0
   private catchingUp: Promise<void> | undefined
   private readonly dirtyPages = new Set<number>()
   private saving: Promise<void> | undefined
@@ -202,6 +204,17 @@ export class VectorIndex {
     if (query.length !== graph.dims) {
       throw new TiermemError('DIMENSION_MISMATCH', `the query has ${query.length} dimensions; this memory's vectors have ${graph.dims}`)
     }
+    // From the walk to the last read of its candidates' vectors, no deleted node's place is
+    // taken: a node the walk found keeps its names, so a hit is never an entry put after it.
+    this.searches++
+    try {
+      return await this.searching(graph, query, options, k)
+    } finally {
+      this.searches--
+    }
+  }
+
+  private async searching(graph: HnswGraph, query: Float32Array, options: RecallOptions, k: number): Promise<RecallHit[]> {
     const accept = this.acceptor(options)
     const ef = Math.max(this.params.efSearch, k + RERANK_EXTRA)
     // With every code in memory the walk runs to its end in this turn (the issue point); paged, recall runs in the write lane.
@@ -357,14 +370,17 @@ export class VectorIndex {
         this.noteModel(key, record.m ?? '')
         continue
       }
-      // Its names first: a paged insert may read this node's vector again by its key.
-      const node = this.graph.count
+      // Its names first: a paged insert may read this node's vector again by its key. A deleted
+      // node's place may be taken: what was known of its owner goes with it.
+      const place = this.searches === 0 ? this.graph.takeFree() : undefined
+      const node = place ?? this.graph.count
+      if (node < this.owners.length) this.owners[node] = -1
       this.nodeKeys[node] = key
       this.madeFor(node, key)
       this.nodeNamespaces[node] = record.n
       this.nodeEntries[node] = record.k
       this.nodeModels[node] = record.m ?? ''
-      await this.graph.insert(record.v)
+      await this.graph.insert(record.v, place)
       this.noteModel(key, record.m ?? '')
       this.byKey.set(key, node)
       this.ownerSlot(node)

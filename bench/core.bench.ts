@@ -4,7 +4,8 @@
  * Method: each figure is the median of several timed rounds after a warm-up round; memory is
  * measured as (V8 heap + ArrayBuffer backing stores) after forced gc, so typed arrays count.
  * Goals (issue #2): hot get ≥ 0.5× lru-cache get; registry ≤ 250 B/entry at 1M entries;
- * gc over 1M entries with 1 % due ≤ 50 ms.
+ * gc over 1M entries with 1 % due ≤ 50 ms. Recall under churn (no goal in an issue): the
+ * recall@10 of a memory whose vectors were half replaced four times, beside one built fresh.
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { LRUCache } from 'lru-cache'
@@ -12,6 +13,7 @@ import { Packr } from 'msgpackr'
 import { createMemory } from '../src/core/index.ts'
 import { encodeValue, decodeValue, freezeIfPlain } from '../src/core/persistence/codec.ts'
 import { hashBytes } from '../src/core/persistence/content-hash.ts'
+import { clusteredVectors, exactTopK } from '../test/fixtures/vectors.ts'
 
 const clone = globalThis.structuredClone
 const gc = (globalThis as { gc?: () => void }).gc
@@ -235,9 +237,66 @@ async function gcAtScale(): Promise<void> {
   await mem.close()
 }
 
+// ── Recall under churn: deleted vectors' graph places reused ────────────────────────
+async function recallChurn(): Promise<void> {
+  const N = 20_000
+  const DIMS = 384
+  const ROUNDS = 4
+  const pool = clusteredVectors(N * 3, DIMS, 100, 5)
+  const queries = clusteredVectors(200, DIMS, 100, 9)
+  const open = () =>
+    createMemory({ maintenanceIntervalMs: 0, policy: plainPolicy, hot: { maxBytes: 1e12 }, warm: { maxBytes: 1e12 }, pressure: { checkIntervalMs: 0 } })
+  /** Recall@10 of a memory against exact top 10s (key sets) for the queries. */
+  const recallAt10 = async (mem: Awaited<ReturnType<typeof open>>, exact: Array<Set<string>>) => {
+    let hits = 0
+    for (const [i, q] of queries.entries()) hits += (await mem.recall(q, { k: 10 })).filter((h) => exact[i]!.has(h.key)).length
+    return hits / (queries.length * 10)
+  }
+  const mem = await open()
+  const live = new Map<string, Float32Array>()
+  let next = 0
+  const fresh = (count: number) =>
+    Array.from({ length: count }, () => {
+      live.set(`v${next}`, pool[next]!)
+      return { key: `v${next}`, value: next, vector: pool[next++]! }
+    })
+  for (let i = 0; i < N; i += 2_000) await mem.putMany(fresh(2_000))
+  await mem.recall(queries[0]!, { k: 1 })
+  const before = (await mem.stats()).embeddings.index.bytes
+  // Each round deletes half the live vectors, scattered, and puts as many new ones.
+  let churned = 0
+  let churnMs = 0
+  for (let round = 0; round < ROUNDS; round++) {
+    const gone = [...live.keys()].filter((_, i) => (i * 7 + round * 3) % 10 < 5)
+    const started = performance.now()
+    await Promise.all(gone.map((key) => (live.delete(key), mem.delete(key))))
+    for (let i = 0; i < gone.length; i += 2_000) await mem.putMany(fresh(Math.min(2_000, gone.length - i)))
+    await mem.recall(queries[0]!, { k: 1 })
+    churnMs += performance.now() - started
+    churned += gone.length
+  }
+  const after = (await mem.stats()).embeddings.index.bytes
+  const keys = [...live.keys()]
+  const vectors = keys.map((key) => live.get(key)!)
+  const exact = queries.map((q) => new Set(exactTopK(vectors, q, 10).map((i) => keys[i]!)))
+  const churnedRecall = await recallAt10(mem, exact)
+  await mem.close()
+  // The peer: a memory built fresh over the same live vectors, the same queries.
+  const rebuilt = await open()
+  const entries = [...live].map(([key, vector]) => ({ key, value: 0, vector }))
+  for (let i = 0; i < entries.length; i += 2_000) await rebuilt.putMany(entries.slice(i, i + 2_000))
+  const freshRecall = await recallAt10(rebuilt, exact)
+  await rebuilt.close()
+  const scale = `${N.toLocaleString('en-US')} live × ${DIMS}, ${ROUNDS} rounds deleting half`
+  record(`recall@10 after churn (${scale})`, churnedRecall, 'ratio')
+  record('recall@10 of a memory built fresh over the same live vectors', freshRecall, 'ratio')
+  record('index bytes after churn / before it', after / before, 'ratio', `${(after / 1e6).toFixed(1)} MB for ${live.size.toLocaleString('en-US')} live`)
+  record('deletes + puts under churn, through recall catch-up', (churned * 1000) / churnMs, 'vectors/s')
+}
+
 // Each section runs in a child process of its own: a clean heap for the memory figure, and no
 // section's garbage collection landing in another's timings.
-const sections: Record<string, () => Promise<void>> = { hotGet, codec, registryBytes, gcAtScale }
+const sections: Record<string, () => Promise<void>> = { hotGet, codec, registryBytes, gcAtScale, recallChurn }
 const only = process.argv[2]
 if (only) {
   await sections[only]!()

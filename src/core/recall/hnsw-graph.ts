@@ -111,7 +111,7 @@ export class HnswGraph {
   links0: Int32Array
   degree0: Uint8Array
   upper: Array<Int32Array[] | undefined> = []
-  /** Deleted nodes whose places the next inserts take (claimNode), last deleted first. */
+  /** Deleted nodes whose places the next inserts take (takeFree), last deleted first. */
   private free: number[] = []
   /** Told of every node whose saved form changed (its code, links or deletion): the pages to save. */
   onChange: (node: number) => void = () => undefined

@@ -13,7 +13,7 @@
  * which figures hold when the machine is not idle.
  */
 import { spawn } from 'node:child_process'
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Page } from 'playwright'
@@ -86,7 +86,7 @@ try {
   const trace = process.env.BENCH_TRACE ? await startTrace(page) : undefined
   const rows: Row[] = await Promise.race([page.evaluate(([c, f, o]) => window.runBench(c, f, o), [corpus, fixed, only] as const), stalled])
   clearTimeout(timer)
-  if (trace) writeFileSync(process.env.BENCH_TRACE!, await trace())
+  if (trace) await trace(process.env.BENCH_TRACE!)
   const machine = {
     cores: cpus().length,
     load: { before: loadBefore.map((x) => Number(x.toFixed(2))), after: loadavg().map((x) => Number(x.toFixed(2))) },
@@ -124,13 +124,14 @@ try {
 /**
  * BENCH_TRACE=file.json: a Chromium trace of the whole run (every process), for chrome://tracing
  * or Perfetto. BENCH_TRACE_CPU=1 adds V8's CPU samples of every thread (and builds the page
- * unminified, so the samples name our functions).
+ * unminified, so the samples name our functions). BENCH_TRACE_CATEGORIES=a,b traces only those
+ * categories (a full run's trace with every default one can pass 1 GB).
  */
-async function startTrace(page: Page): Promise<() => Promise<string>> {
+async function startTrace(page: Page): Promise<(file: string) => Promise<void>> {
   const cdp = await page.context().newCDPSession(page)
   const events: unknown[] = []
   cdp.on('Tracing.dataCollected', (data: { value: unknown[] }) => events.push(...data.value))
-  const categories = [
+  const categories = process.env.BENCH_TRACE_CATEGORIES?.split(',') ?? [
     'toplevel',
     'v8',
     'disabled-by-default-v8.gc',
@@ -141,10 +142,15 @@ async function startTrace(page: Page): Promise<() => Promise<string>> {
     ...(process.env.BENCH_TRACE_CPU ? ['disabled-by-default-v8.cpu_profiler'] : []),
   ]
   await cdp.send('Tracing.start', { transferMode: 'ReportEvents', traceConfig: { includedCategories: categories } })
-  return async () => {
+  return async (file) => {
     const done = new Promise((resolve) => cdp.once('Tracing.tracingComplete', resolve))
     await cdp.send('Tracing.end')
     await done
-    return JSON.stringify({ traceEvents: events })
+    // Written an event at a time: the whole trace as one string can pass V8's string limit.
+    const out = openSync(file, 'w')
+    writeSync(out, '{"traceEvents":[\n')
+    events.forEach((event, i) => writeSync(out, (i > 0 ? ',\n' : '') + JSON.stringify(event)))
+    writeSync(out, '\n]}\n')
+    closeSync(out)
   }
 }

@@ -276,7 +276,10 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 
     for (let i = 0; i < count; i++) {
       const started = performance.now()
       answers.push(await runner!.query(vectorAt(queries, job!.dims, i)))
-      timesMs.push(performance.now() - started)
+      const ended = performance.now()
+      timesMs.push(ended - started)
+      // Named in a BENCH_TRACE, beside the GC events of this thread: what the slow ones waited for.
+      performance.mark(`query ${job!.library} ${i}`, { startTime: started, detail: ended - started })
     }
     console.log(`cpu:end recall ${job!.library} ${job!.n}`)
     const graphAlone = (runner as { graphAlone?: () => Promise<number> }).graphAlone

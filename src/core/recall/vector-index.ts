@@ -219,11 +219,11 @@ export class VectorIndex {
     const ef = Math.max(this.params.efSearch, k + RERANK_EXTRA)
     // With every code in memory the walk runs to its end in this turn (the issue point); paged, recall runs in the write lane.
     // The best k + RERANK_EXTRA are all re-ranking reads: only those are taken from the walk.
-    let { found, exhausted } = await graph.search(query, ef, accept, Math.max(4 * ef * graph.params.m, 2_000), k + RERANK_EXTRA)
-    // Too few taken by a filter for the walk to reach k of them: every node, scored on its code.
-    if (found.length < k && (exhausted || found.length < graph.live)) found = await graph.scan(query, ef, accept)
-    // The unit query once for both (a Float32Array is an ArrayBuffer of its own, ~8 µs to make in Chromium).
+    // The unit query once for the walk and the re-rank (a Float32Array is an ArrayBuffer of its own, ~8 µs to make in Chromium).
     const unit = normalised(query)
+    let { found, exhausted } = await graph.search(unit, ef, accept, Math.max(4 * ef * graph.params.m, 2_000), k + RERANK_EXTRA)
+    // Too few taken by a filter for the walk to reach k of them: every node, scored on its code.
+    if (found.length < k && (exhausted || found.length < graph.live)) found = await graph.scan(unit, ef, accept)
     const hits = await this.rerank(unit, this.worthReading(graph, unit, found.slice(0, k + RERANK_EXTRA), k), k, options.minScore ?? Number.NEGATIVE_INFINITY)
     // Codes a walk had to make again from their vectors are written for the next one.
     void this.flushCodes()
@@ -552,9 +552,10 @@ export class VectorIndex {
    */
   private async eachVector(nodes: readonly number[], use: VectorUse): Promise<void> {
     const { reg } = this.ctx
-    const done = new Uint8Array(nodes.length)
+    // A plain array: a typed one is a backing store to allocate and sweep, for a few dozen flags.
+    const done: boolean[] = new Array<boolean>(nodes.length).fill(false)
     const take: VectorUse = (i, data, at, length) => {
-      done[i] = 1
+      done[i] = true
       use(i, data, at, length)
     }
     const hot = nodes.flatMap((node, i) => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { openMemory, type RemoteMemory } from '../../src/index.ts'
-import { clusteredVectors } from '../fixtures/vectors.ts'
+import { clusteredVectors, cosine } from '../fixtures/vectors.ts'
 
 const unique = (what: string) => `${what}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
 
@@ -54,11 +54,6 @@ describe('recall with index.maxResidentBytes, through the worker over IndexedDB 
     const fresh = (key: string) => {
       live.set(key, data[next]!)
       return { key, value: next, vector: data[next++]! }
-    }
-    const cosine = (a: Float32Array, b: Float32Array) => {
-      let dot = 0
-      for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!
-      return dot / (Math.hypot(...a) * Math.hypot(...b))
     }
     /** Every live entry comes back (k above the count: the exact pass), scored on its own vector. */
     const checkAll = async (mem: RemoteMemory) => {

@@ -2,6 +2,17 @@ import { describe, expect, it } from 'vitest'
 import { HnswGraph, normalised, quantise } from '../../src/core/recall/hnsw-graph.ts'
 import { clusteredVectors, exactTopK } from '../fixtures/vectors.ts'
 
+/** The share of each query's exact top 10 (node numbers) among the graph's first 10 at ef 100. */
+async function recallAt10(graph: HnswGraph, queries: Float32Array[], exactOf: (q: Float32Array) => number[]): Promise<number> {
+  let hits = 0
+  for (const q of queries) {
+    const exact = new Set(exactOf(q))
+    const { found } = await graph.search(q, 100, () => true)
+    hits += found.slice(0, 10).filter((r) => exact.has(r.node)).length
+  }
+  return hits / (queries.length * 10)
+}
+
 describe('HnswGraph', () => {
   it('finds ≥ 0.95 of the exact top 10 on clustered vectors', async () => {
     const dims = 64
@@ -9,13 +20,7 @@ describe('HnswGraph', () => {
     const graph = new HnswGraph(dims)
     for (const v of data) await graph.insert(v)
     const queries = clusteredVectors(100, dims, 40, 2)
-    let hits = 0
-    for (const q of queries) {
-      const exact = new Set(exactTopK(data, q, 10))
-      const { found } = await graph.search(q, 100, () => true)
-      hits += found.slice(0, 10).filter((r) => exact.has(r.node)).length
-    }
-    expect(hits / (queries.length * 10)).toBeGreaterThanOrEqual(0.95)
+    expect(await recallAt10(graph, queries, (q) => exactTopK(data, q, 10))).toBeGreaterThanOrEqual(0.95)
   })
 
   it('never returns a deleted node or one the filter refuses, and still finds k when they exist', async () => {
@@ -94,19 +99,13 @@ describe('HnswGraph', () => {
     }
     expect(next).toBeGreaterThan(4_000)
     const live = [...holds]
-    let hits = 0
-    for (const q of queries) {
-      const exact = new Set(
-        exactTopK(
-          live.map(([, i]) => pool[i]!),
-          q,
-          10,
-        ).map((j) => live[j]![0]),
-      )
-      const { found } = await graph.search(q, 100, () => true)
-      hits += found.slice(0, 10).filter((r) => exact.has(r.node)).length
-    }
-    expect(hits / (queries.length * 10)).toBeGreaterThanOrEqual(0.95)
+    const exactOf = (q: Float32Array) =>
+      exactTopK(
+        live.map(([, i]) => pool[i]!),
+        q,
+        10,
+      ).map((j) => live[j]![0])
+    expect(await recallAt10(graph, queries, exactOf)).toBeGreaterThanOrEqual(0.95)
   })
 
   it('refuses a place that is not a deleted node’s, and a restored graph reuses the places its state had free', async () => {

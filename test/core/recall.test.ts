@@ -2,7 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createMemory, memoryRecordFiles, type Embedder, type Memory, type RecordFiles, type Store } from '../../src/core/index.ts'
 import { memoryStore, memoryStoreData } from '../../src/core/store/memory-store.ts'
-import { clusteredVectors } from '../fixtures/vectors.ts'
+import { clusteredVectors, cosine } from '../fixtures/vectors.ts'
 import { fakeClock, openOver } from './helpers.ts'
 import { ENGINE_INTERNALS, type EngineInternals } from '../../src/core/api/internals.ts'
 
@@ -13,11 +13,6 @@ const unit = (...xs: number[]) => {
   return Float32Array.from(xs, (x) => x / n)
 }
 const keysOf = (hits: Array<{ key: string }>) => hits.map((h) => h.key)
-const cosine = (a: Float32Array, b: Float32Array) => {
-  let dot = 0
-  for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!
-  return dot / (Math.hypot(...a) * Math.hypot(...b))
-}
 async function waitFor(check: () => Promise<boolean>, ms = 5_000): Promise<void> {
   const until = Date.now() + ms
   while (!(await check())) {
@@ -330,11 +325,6 @@ describe('recall', () => {
     const damaged = await open()
     valueReads = 0
     const hits = await damaged.recall(data[0]!, { k: 200 })
-    const cosine = (a: Float32Array, b: Float32Array) => {
-      let dot = 0
-      for (let i = 0; i < a.length; i++) dot += a[i]! * b[i]!
-      return dot / Math.hypot(...a) / Math.hypot(...b)
-    }
     for (const key of ['k0', 'k1', 'k2']) expect(hits.find((h) => h.key === key)!.score).toBeCloseTo(cosine(data[0]!, data[Number(key.slice(1))]!), 5)
     expect(valueReads).toBeGreaterThan(0)
     await damaged.close()

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { openMemory, type RemoteMemory } from '../../src/index.ts'
+import { VectorChurn } from '../fixtures/churn.ts'
 import { clusteredVectors, cosine } from '../fixtures/vectors.ts'
 
 const unique = (what: string) => `${what}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
@@ -49,12 +50,8 @@ describe('recall with index.maxResidentBytes, through the worker over IndexedDB 
     const policy = { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' as const } } }
     const name = unique('churn')
     const options = { name, policy, embeddings: { index: { m: 4, efConstruction: 12, maxResidentBytes: 40 * dims } } }
-    const live = new Map<string, Float32Array>()
-    let next = 0
-    const fresh = (key: string) => {
-      live.set(key, data[next]!)
-      return { key, value: next, vector: data[next++]! }
-    }
+    const churn = new VectorChurn(data)
+    const { live } = churn
     /** Every live entry comes back (k above the count: the exact pass), scored on its own vector. */
     const checkAll = async (mem: RemoteMemory) => {
       const hits = await mem.recall(q, { k: 1_000 })
@@ -62,20 +59,10 @@ describe('recall with index.maxResidentBytes, through the worker over IndexedDB 
       for (const hit of hits) expect(hit.score).toBeCloseTo(cosine(live.get(hit.key)!, q), 5)
     }
     const mem = await openMemory(options)
-    await mem.putMany(Array.from({ length: 200 }, (_, i) => fresh(`k${i}`)))
+    await mem.putMany(Array.from({ length: 200 }, (_, i) => churn.fresh(`k${i}`)))
     await checkAll(mem)
     for (let round = 0; round < 4; round++) {
-      const keys = [...live.keys()]
-      const gone = keys.filter((_, i) => (i + round) % 2 === 0)
-      const overwritten = keys.filter((_, i) => (i + round) % 2 === 1).slice(0, 30)
-      await Promise.all([
-        ...gone.map((key) => (live.delete(key), mem.delete(key))),
-        ...overwritten.map((key) => {
-          const { value, vector } = fresh(key)
-          return mem.put(key, value, { vector })
-        }),
-        mem.putMany(gone.map((_, i) => fresh(`r${round}-${i}`))),
-      ])
+      await churn.round(mem, round, 2, 30)
       await checkAll(mem)
     }
     await mem.close()
@@ -83,7 +70,7 @@ describe('recall with index.maxResidentBytes, through the worker over IndexedDB 
     // One record a node. A deleted entry's vector goes just after it, in the background, so a
     // round's new vectors may take new places before its deletes free old ones; the next round
     // takes those. 200 live + one round's 130 at most, where without reuse there were 720.
-    expect(next).toBe(720)
+    expect(churn.used).toBe(720)
     expect((await (await dir.getFileHandle(`codes-${dims}.rec`)).getFile()).size).toBeLessThanOrEqual(330 * dims)
     const again = await openMemory(options)
     expect((await again.stats()).embeddings.index).toMatchObject({ vectors: 200 })

@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createMemory, memoryRecordFiles, type Embedder, type Memory, type RecordFiles, type Store } from '../../src/core/index.ts'
 import { memoryStore, memoryStoreData } from '../../src/core/store/memory-store.ts'
+import { VectorChurn } from '../fixtures/churn.ts'
 import { clusteredVectors, cosine } from '../fixtures/vectors.ts'
 import { fakeClock, openOver } from './helpers.ts'
 import { ENGINE_INTERNALS, type EngineInternals } from '../../src/core/api/internals.ts'
@@ -188,28 +189,13 @@ describe('recall', () => {
   it('a deleted or overwritten entry’s node goes to the next vector: under churn the index holds as many nodes as were live at once, across a reopen', async () => {
     const { mem, reopen } = await fresh()
     const data = clusteredVectors(1_500, 16, 6, 41)
-    const live = new Map<string, Float32Array>()
-    let next = 0
-    const putNew = (key: string) => {
-      live.set(key, data[next]!)
-      return { key, value: next, vector: data[next++]! }
-    }
-    await mem.putMany(Array.from({ length: 300 }, (_, i) => putNew(`k${i}`)))
+    const churn = new VectorChurn(data)
+    const { live } = churn
+    await mem.putMany(Array.from({ length: 300 }, (_, i) => churn.fresh(`k${i}`)))
     // Every vector in the graph (a recall catches up first): the size of 300 live nodes.
     await mem.recall(data[0]!, { k: 1 })
-    const churn = async (memory: Memory, round: number, held: number) => {
-      const keys = [...live.keys()]
-      const gone = keys.filter((_, i) => (i + round) % 3 === 0)
-      const overwritten = keys.filter((_, i) => (i + round) % 3 === 1).slice(0, 50)
-      // Issued together, not awaited one by one.
-      await Promise.all([
-        ...gone.map((key) => (live.delete(key), memory.delete(key))),
-        ...overwritten.map((key) => {
-          const { value, vector } = putNew(key)
-          return memory.put(key, value, { vector })
-        }),
-        memory.putMany(gone.map((_, i) => putNew(`r${round}-${i}`))),
-      ])
+    const round = async (memory: Memory, round: number, held: number) => {
+      await churn.round(memory, round, 3, 50)
       const all = await memory.recall(data[0]!, { k: 1_000 })
       expect(new Set(keysOf(all))).toEqual(new Set(live.keys()))
       const scoreOf = new Map(all.map((h) => [h.key, h.score]))
@@ -217,7 +203,7 @@ describe('recall', () => {
       expect((await memory.stats()).embeddings.index).toMatchObject({ vectors: 300, bytes: held })
     }
     const held = (await mem.stats()).embeddings.index.bytes
-    for (let round = 0; round < 3; round++) await churn(mem, round, held)
+    for (let r = 0; r < 3; r++) await round(mem, r, held)
     await mem.close()
     // Reopened, the places still free in the saved graph are found again, and taken.
     const again = await reopen()
@@ -226,13 +212,13 @@ describe('recall', () => {
     await again.flush()
     await again.close()
     const third = await reopen()
-    await third.put('last', 1, { vector: data[next]! })
-    live.set('last', data[next++]!)
+    const last = churn.fresh('last')
+    await third.put(last.key, last.value, { vector: last.vector })
     await third.recall(data[0]!, { k: 1 })
     // Loaded, the arrays are as long as the saved nodes (no room to double into).
     const loaded = (await third.stats()).embeddings.index.bytes
     expect(loaded).toBeLessThanOrEqual(held)
-    for (let round = 3; round < 5; round++) await churn(third, round, loaded)
+    for (let r = 3; r < 5; r++) await round(third, r, loaded)
     await third.close()
   })
 

@@ -314,12 +314,9 @@ export class HnswGraph {
   private settle(node: number, done: boolean): void {
     this.cache.kept = -1
     if (done) return
-    if (!this.deleted[node]) {
-      this.deleted[node] = 1
-      this.deletedCount++
-    }
-    this.free.push(node)
-    this.onChange(node)
+    // A replacement that failed before taking its place: still deleted, only free again.
+    if (this.deleted[node]) this.free.push(node)
+    else this.remove(node)
   }
 
   /** Old neighbours of `node` at `level` that link to it link instead to the best of their other links and its. */
@@ -332,13 +329,8 @@ export class HnswGraph {
       const pool = new Set<number>()
       for (const c of links) if (c !== node) pool.add(c)
       for (const c of old) if (c !== node && c !== p) pool.add(c)
-      if (pool.size <= max) {
-        this.setLinks(p, level, [...pool])
-        continue
-      }
-      if (this.cache.bounded) yield* this.need([p, ...pool])
-      const candidates = [...pool].map((c) => ({ node: c, sim: this.simBetween(p, c) })).sort((a, b) => b.sim - a.sim)
-      this.setLinks(p, level, yield* this.selectNeighbours(candidates, max))
+      if (pool.size <= max) this.setLinks(p, level, [...pool])
+      else yield* this.prune(p, level, [...pool])
     }
   }
 
@@ -568,9 +560,14 @@ export class HnswGraph {
       }
       return
     }
-    if (this.cache.bounded) yield* this.need([from, to, ...current])
-    const candidates = [...current, to].map((node) => ({ node, sim: this.simBetween(from, node) })).sort((a, b) => b.sim - a.sim)
-    this.setLinks(from, level, yield* this.selectNeighbours(candidates, max))
+    yield* this.prune(from, level, [...current, to])
+  }
+
+  /** Sets `from`'s links at `level` to the heuristic's pick of `nodes` (more than the level holds). */
+  private *prune(from: number, level: number, nodes: number[]): Walk<void> {
+    if (this.cache.bounded) yield* this.need([from, ...nodes])
+    const candidates = nodes.map((node) => ({ node, sim: this.simBetween(from, node) })).sort((a, b) => b.sim - a.sim)
+    this.setLinks(from, level, yield* this.selectNeighbours(candidates, level === 0 ? this.m0 : this.params.m))
   }
 
   /** The closest node to q reachable from ep at one level, moving while a neighbour is closer. */

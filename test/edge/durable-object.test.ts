@@ -15,6 +15,7 @@ interface ObjectStub {
   rows(table: string, space: string): Promise<string[]>
   alarmAt(): Promise<number | null>
   evict(): Promise<void>
+  together(calls: Array<{ put: string; value: unknown } | { delete: string }>): Promise<void>
 }
 
 /** RPC results reach Node as lazy proxies; this makes them plain data to compare. */
@@ -39,11 +40,18 @@ describe('TiermemObject in workerd', () => {
     mf = startWorkerd(script, { persist })
     let stub = await objectStub<ObjectStub>(mf, 'QUICK', 'evict-me')
     const values = Array.from({ length: 60 }, (_, i) => ({ i, text: `value ${i}`.repeat(i % 7) }))
-    // Issued together, not awaited one by one: the engine must keep their order. In 'assets', the
-    // layer that keeps everything ('interact' holds 30 by design and would clean the rest up).
-    const calls = values.map((value, i) => stub.put(`k${i}`, value, { layer: 'assets' }))
-    calls.push(stub.delete('k3') as never, stub.put('k4', 'overwritten', { layer: 'assets' }) as never)
-    await Promise.all(calls)
+    // In 'assets', the layer that keeps everything ('interact' holds 30 by design and would clean
+    // the rest up). Many calls in flight over RPC at once (each a request of its own, so in no
+    // set order: distinct keys)…
+    await Promise.all(values.map((value, i) => stub.put(`k${i}`, value, { layer: 'assets' })))
+    // …then calls on the same keys issued together at the object: the engine must keep their order.
+    await stub.together([
+      { put: 'k3', value: 'again' },
+      { delete: 'k3' },
+      { put: 'k4', value: 'first' },
+      { put: 'k4', value: 'overwritten' },
+      ...values.map((value, i) => ({ put: `k${i}`, value })).filter((_, i) => i > 4),
+    ])
     await stub.evict().catch(() => undefined)
     stub = await objectStub<ObjectStub>(mf, 'QUICK', 'evict-me')
     const got = await plain(stub.getMany(values.map((_, i) => `k${i}`)))

@@ -40,6 +40,15 @@ export class QuickObject extends TiermemObject {
   evict(): void {
     this.state.abort('evicted by the test')
   }
+
+  /**
+   * Puts and deletes issued together at the object, each issued before the one before it is
+   * answered. From the test in Node they cannot be: each stub call is an HTTP request of its
+   * own through Miniflare's proxy, and those may reach the object in any order.
+   */
+  async together(calls: Array<{ put: string; value: unknown } | { delete: string }>): Promise<void> {
+    await Promise.all(calls.map((call) => ('put' in call ? this.put(call.put, call.value, { layer: 'assets' }) : this.delete(call.delete))))
+  }
 }
 
 /** A TiermemObject whose cold tier is the COLD_R2 bucket. */

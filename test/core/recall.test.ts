@@ -48,6 +48,33 @@ describe('recall', () => {
     await mem.close()
   })
 
+  it('searches for the query as it was at the call, whatever the caller writes into its array after', async () => {
+    const { mem } = await fresh()
+    await mem.put('east', 1, { vector: unit(1, 0, 0) })
+    await mem.put('north', 2, { vector: unit(0, 1, 0) })
+    // Nothing pending: the search starts now.
+    const query = unit(1, 0, 0)
+    const now = mem.recall(query, { k: 1 })
+    query.set(unit(0, 1, 0))
+    // A write issued before it: the search waits for it, on a copy.
+    const later = unit(1, 0, 0)
+    void mem.put('up', 3, { vector: unit(0, 0, 1) })
+    const waiting = mem.recall(later, { k: 1 })
+    later.set(unit(0, 0, 1))
+    expect(keysOf(await now)).toEqual(['east'])
+    expect(keysOf(await waiting)).toEqual(['east'])
+    // Recalls in flight together, then again (their unit queries are reused): each answers its own query.
+    for (let round = 0; round < 2; round++) {
+      const answers = await Promise.all([unit(1, 0.1, 0), unit(0.1, 1, 0), unit(0, 0.1, 1)].map((q) => mem.recall(q, { k: 3 })))
+      expect(answers.map(keysOf)).toEqual([
+        ['east', 'north', 'up'],
+        ['north', 'east', 'up'],
+        ['up', 'north', 'east'],
+      ])
+    }
+    await mem.close()
+  })
+
   it('embeds a text query through the cache, and refuses text without an embedder', async () => {
     const { mem } = await fresh({ embeddings: { embedder: lengthEmbedder } })
     await mem.put('short', 'ab', { embed: true })

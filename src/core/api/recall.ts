@@ -59,8 +59,10 @@ export function recall(ctx: EngineContext, query: unknown, options: RecallOption
     embedded.catch(() => undefined)
     return ctx.lane.run(async () => index.search((await embedded)[0]!, owned))
   }
-  // The caller's array may change after this call returns: the search uses a copy.
-  const vector = (query as Float32Array).slice()
   // A graph that reads codes from storage mid-walk searches in the lane: no later write lands meanwhile.
-  return inIssueOrder(ctx, anyWritePending(ctx) || index.behind || index.paged, () => index.search(vector, owned))
+  const waits = anyWritePending(ctx) || index.behind || index.paged
+  // The caller's array may change after this call returns. A search that runs now makes its unit
+  // query before returning; one that waits for the lane uses a copy.
+  const vector = waits ? (query as Float32Array).slice() : (query as Float32Array)
+  return inIssueOrder(ctx, waits, () => index.search(vector, owned))
 }

@@ -716,7 +716,7 @@ export function normalised(v: Float32Array): Float32Array {
 }
 
 /** v / |v| written into `out` (v's length), returned; a zero vector stays zero. */
-function normalisedInto(v: Float32Array, out: Float32Array): Float32Array {
+export function normalisedInto(v: Float32Array, out: Float32Array): Float32Array {
   let norm = 0
   for (let i = 0; i < v.length; i++) norm += v[i]! * v[i]!
   norm = Math.sqrt(norm)

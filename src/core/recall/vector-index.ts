@@ -8,7 +8,7 @@ import { readManyNow } from '../engine/read-path.ts'
 import { decodeValue } from '../persistence/codec.ts'
 import { toEntryInfo } from '../registry/entry-record.ts'
 import { FREE, HOT, TIER_NAMES } from '../registry/registry.ts'
-import { DEFAULT_HNSW, HnswGraph, normalised, quantise, type CodeResidence, type HnswParams } from './hnsw-graph.ts'
+import { DEFAULT_HNSW, HnswGraph, normalised, normalisedInto, quantise, type CodeResidence, type HnswParams } from './hnsw-graph.ts'
 import { CodeRecords } from './code-records.ts'
 import { queryStep } from './code-space.ts'
 import { grownArray } from '../engine/grown-array.ts'
@@ -82,6 +82,13 @@ export class VectorIndex {
   private copyKeys = new Uint32Array(0)
   /** The k-th best lower bound of worthReading, in room kept between recalls. */
   private bounds = new Float64Array(32)
+  /**
+   * Unit queries of finished recalls, for the next: one per recall in flight at most. A
+   * Float32Array is an ArrayBuffer of its own, ~8 µs to make in Chromium and memory only a GC
+   * gives back; a recall made two (with the caller's copy), and their garbage is what starts the
+   * collections that slow a run of recalls (measured in the bench's tail).
+   */
+  private readonly units: Float32Array[] = []
   /** Vector entries committed and not yet in the graph, in commit order. */
   private readonly pending = new Set<string>()
   /** Vector entries another embedder made, to re-embed with this memory's (reembed()). */
@@ -207,20 +214,23 @@ export class VectorIndex {
     // From the walk to the last read of its candidates' vectors, no deleted node's place is
     // taken: a node the walk found keeps its names, so a hit is never an entry put after it.
     this.searches++
+    // The unit query, made now (the caller's array may change once this returns), once for the
+    // walk and the re-rank, in an array a finished recall left (units).
+    const spare = this.units.pop()
+    const unit = normalisedInto(query, spare?.length === query.length ? spare : new Float32Array(query.length))
     try {
-      return await this.searching(graph, query, options, k)
+      return await this.searching(graph, unit, options, k)
     } finally {
       this.searches--
+      this.units.push(unit)
     }
   }
 
-  private async searching(graph: HnswGraph, query: Float32Array, options: RecallOptions, k: number): Promise<RecallHit[]> {
+  private async searching(graph: HnswGraph, unit: Float32Array, options: RecallOptions, k: number): Promise<RecallHit[]> {
     const accept = this.acceptor(options)
     const ef = Math.max(this.params.efSearch, k + RERANK_EXTRA)
     // With every code in memory the walk runs to its end in this turn (the issue point); paged, recall runs in the write lane.
     // The best k + RERANK_EXTRA are all re-ranking reads: only those are taken from the walk.
-    // The unit query once for the walk and the re-rank (a Float32Array is an ArrayBuffer of its own, ~8 µs to make in Chromium).
-    const unit = normalised(query)
     let { found, exhausted } = await graph.search(unit, ef, accept, Math.max(4 * ef * graph.params.m, 2_000), k + RERANK_EXTRA)
     // Too few taken by a filter for the walk to reach k of them: every node, scored on its code.
     if (found.length < k && (exhausted || found.length < graph.live)) found = await graph.scan(unit, ef, accept)
@@ -558,12 +568,15 @@ export class VectorIndex {
       done[i] = true
       use(i, data, at, length)
     }
-    const hot = nodes.flatMap((node, i) => {
-      const slot = reg.find(VECTOR_NAMESPACE, this.nodeKeys[node]!)
-      return slot >= 0 && reg.tier[slot] === HOT ? [i] : []
-    })
+    // Loops, not flatMap: that made an array per node, most of this step's garbage.
+    const hot: number[] = []
+    for (let i = 0; i < nodes.length; i++) {
+      const slot = reg.find(VECTOR_NAMESPACE, this.nodeKeys[nodes[i]!]!)
+      if (slot >= 0 && reg.tier[slot] === HOT) hot.push(i)
+    }
     await this.fromEntries(nodes, hot, take)
-    const rest = nodes.flatMap((_, i) => (done[i] ? [] : [i]))
+    const rest: number[] = []
+    for (let i = 0; i < nodes.length; i++) if (!done[i]) rest.push(i)
     // The copies are derived: a file that cannot be read sends every read to the entries.
     await this.copies
       .read(

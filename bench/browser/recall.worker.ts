@@ -16,6 +16,8 @@ export interface RecallJob {
   library: Library
   vectors: SharedArrayBuffer
   queries: SharedArrayBuffer
+  /** Queries of their own, run first and timed apart: the first queries after a build or an open. */
+  warmups: SharedArrayBuffer
   n: number
   dims: number
   k: number
@@ -29,7 +31,7 @@ export type RecallMessage =
   | { phase: 'ready' }
   | { phase: 'built'; buildMs: number; openMs?: number; residentBytes?: number; note?: string; memoryName?: string }
   | { phase: 'opened'; openMs: number; residentBytes: number; note: string }
-  | { phase: 'done'; answers: number[][]; timesMs: number[]; graphMs?: number }
+  | { phase: 'done'; answers: number[][]; timesMs: number[]; warmupMs: number[]; graphMs?: number }
   | { phase: 'error'; error: string }
 
 interface Runner {
@@ -267,8 +269,15 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 
     }
     const queries = new Float32Array(job!.queries)
     const count = queries.length / job!.dims
-    // A few untimed queries first: code paths compiled, caches as a running app has them.
-    for (let i = 0; i < Math.min(20, count); i++) await runner!.query(vectorAt(queries, job!.dims, i))
+    // Warm-up queries first, on vectors of their own: code paths compiled, caches as a running app
+    // has them. Timed apart: what a page's first queries after a build or an open take.
+    const warmups = new Float32Array(job!.warmups)
+    const warmupMs: number[] = []
+    for (let i = 0; i < warmups.length / job!.dims; i++) {
+      const started = performance.now()
+      await runner!.query(vectorAt(warmups, job!.dims, i))
+      warmupMs.push(performance.now() - started)
+    }
     const answers: number[][] = []
     const timesMs: number[] = []
     // BENCH_CPU=1: where the machine's CPU went while the queries ran (bench/cpu-sampler.ts).
@@ -283,7 +292,7 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 
     }
     console.log(`cpu:end recall ${job!.library} ${job!.n}`)
     const graphAlone = (runner as { graphAlone?: () => Promise<number> }).graphAlone
-    scope.postMessage({ phase: 'done', answers, timesMs, ...(graphAlone ? { graphMs: await graphAlone() } : {}) })
+    scope.postMessage({ phase: 'done', answers, timesMs, warmupMs, ...(graphAlone ? { graphMs: await graphAlone() } : {}) })
   } catch (error) {
     scope.postMessage({ phase: 'error', error: `${(error as Error).message}\n${(error as Error).stack}` })
   }

@@ -84,9 +84,8 @@ export class VectorIndex {
   private bounds = new Float64Array(32)
   /**
    * Unit queries of finished recalls, for the next: one per recall in flight at most. A
-   * Float32Array is an ArrayBuffer of its own, ~8 µs to make in Chromium and memory only a GC
-   * gives back; a recall made two (with the caller's copy), and their garbage is what starts the
-   * collections that slow a run of recalls (measured in the bench's tail).
+   * Float32Array is an ArrayBuffer of its own, ~8 µs to make in Chromium, and memory outside the
+   * heap that only a collection gives back. A recall made two (with the caller's copy).
    */
   private readonly units: Float32Array[] = []
   /** Vector entries committed and not yet in the graph, in commit order. */

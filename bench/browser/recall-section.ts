@@ -201,8 +201,7 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
         }
         add({ group, name: `${r.library}: build`, value: n / (r.buildMs / 1000), unit: 'vectors/s' })
       }
-      const after = r.library === 'tiermem' || r.library === 'tiermem-paged' ? 'its open in a fresh worker' : 'its build'
-      const first = `${budgeted || r.library === 'tiermem-resident' ? label : r.library}: the first ${WARMUPS} queries after ${after}`
+      const first = `${label}: the first ${WARMUPS} queries after ${budgeted ? 'its open in a fresh worker' : 'its build'}`
       add({ group, name: `${first}, p50`, value: quantile(r.warmupMs, 0.5), unit: 'ms' })
       add({ group, name: `${first}, slowest`, value: Math.max(...r.warmupMs), unit: 'ms' })
       if (r.residentBytes !== undefined) add({ group, name: `${r.library}: resident`, value: r.residentBytes / 2 ** 20, unit: 'MiB' })

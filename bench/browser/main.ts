@@ -474,18 +474,24 @@ async function archiving(corpus: ChatRecord[]): Promise<void> {
       for (let i = 0; i < corpus.length; i += 2000)
         await mem.putMany(corpus.slice(i, i + 2000).map((r) => ({ key: `${tag}:${r.id}`, value: r, tier: 'warm' as const, tags: [tag] })))
       await mem.flush()
+      console.log('cpu:start tiermem archive')
+      performance.mark('archive:start')
       const started = performance.now()
       const result = await mem.archive({ tag, level: 9 })
       const ms = performance.now() - started
+      performance.mark('archive:end')
+      console.log('cpu:end tiermem archive')
       saved = 1 - result.storedBytes / result.originalBytes
       log(`  archived ${result.archived} in ${ms.toFixed(0)} ms, saved ${(saved * 100).toFixed(1)} %`)
       return result.originalBytes / 1e6 / (ms / 1000)
     },
     async raw() {
+      console.log('cpu:start raw archive')
       const result = await new Promise<{ ms: number; raw: number; stored: number }>((resolve) => {
         rawWorker.onmessage = (e) => e.data.type === 'opfsWritten' && resolve(e.data)
         rawWorker.postMessage({ type: 'opfsWrite', blocks, level: 9 })
       })
+      console.log('cpu:end raw archive')
       rawSaved = 1 - result.stored / result.raw
       return result.raw / 1e6 / (result.ms / 1000)
     },

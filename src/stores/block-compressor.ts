@@ -3,14 +3,17 @@ import { compressPayload, type Compressed, type DeflateLevel } from './segment-f
 
 /** Compresses block payloads: here, or on a thread of its own. */
 export interface BlockCompressor {
-  /** Each payload deflated where that saves ≥ 5 %. The raws are handed over: do not use them after. */
+  /**
+   * Each payload deflated where that saves ≥ 5 %. The raws are handed over: do not use them
+   * after, except as each result's `raw` hands them back.
+   */
   compress(raws: Uint8Array[], level: DeflateLevel): Promise<Compressed[]>
   close(): void
 }
 
 export function inlineCompressor(): BlockCompressor {
   return {
-    compress: async (raws, level) => raws.map((raw) => compressPayload(raw, level)),
+    compress: async (raws, level) => raws.map((raw) => ({ ...compressPayload(raw, level), raw })),
     close() {},
   }
 }

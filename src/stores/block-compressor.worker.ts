@@ -10,8 +10,9 @@ interface Job {
 self.onmessage = (event: MessageEvent<Job>) => {
   const { id, raws, level } = event.data
   try {
-    const results = raws.map((raw) => compressPayload(raw, level))
-    const transfer = [...new Set(results.map((r) => r.payload.buffer as ArrayBuffer))]
+    // Each raw goes back with its result, so the engine lays out later blocks in it (block-buffers.ts).
+    const results = raws.map((raw) => ({ ...compressPayload(raw, level), raw }))
+    const transfer = [...new Set(results.flatMap((r) => [r.payload.buffer, r.raw.buffer] as ArrayBuffer[]))]
     ;(self as unknown as Worker).postMessage({ id, results }, transfer)
   } catch (error) {
     ;(self as unknown as Worker).postMessage({ id, error: String(error) })

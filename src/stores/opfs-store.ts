@@ -1,6 +1,6 @@
 import { TiermemError } from '../core/api/errors.ts'
-import { concatBytes } from '../core/persistence/codec.ts'
 import { inlineCompressor, workerCompressor } from './block-compressor.ts'
+import { BlockBuffers } from './block-buffers.ts'
 import type { Deflater } from '../core/store/deflater.ts'
 import {
   blockPayload,
@@ -9,10 +9,11 @@ import {
   layoutBlock,
   readBlockHeader,
   sealBlock,
+  sealedBytes,
   verifyBlock,
   type BlockLayout,
+  type Compressed,
   type DeflateLevel,
-  type EncodedBlock,
 } from './segment-format.ts'
 import { compactSegments } from './opfs-compaction.ts'
 import { SEGMENT_NAME, SegmentIndex, segmentName, SPACE_PREFIX, type Location, type Segment, type SyncHandle } from './opfs-index.ts'
@@ -30,6 +31,14 @@ export type { SyncHandle } from './opfs-index.ts'
  * call), so consecutive blocks are joined: a few ms a write, one slice of the engine's thread.
  */
 const WRITE_BYTES = 192 * 1024
+
+/** A block laid out and compressed, sealed only as it is written (into the run's buffer). */
+interface CompressedBlock {
+  layout: BlockLayout
+  payload: Compressed
+  /** Its bytes once sealed. */
+  size: number
+}
 
 /** A segment's file is reserved at its full size only where the quota has this many segments' room left. */
 const RESERVE_HEADROOM = 16
@@ -90,6 +99,9 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
   const compressor =
     (options.compression ?? (typeof Worker === 'undefined' ? 'inline' : 'worker')) === 'worker' ? workerCompressor(threads) : inlineCompressor()
 
+  // Payloads up to a quarter over blockBytes (a block ends with the value that fills it) are laid
+  // out in reused buffers; 64 of them are about what two moves' chunks have in flight.
+  const buffers = new BlockBuffers(Math.ceil(blockBytes * 1.25), 64, WRITE_BYTES)
   let directory: FileSystemDirectoryHandle
   const state = new SegmentIndex()
   const { segments, index } = state
@@ -156,7 +168,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
    * write the file took only part of fails the batch, and the next append writes over the
    * part (nothing indexes it, and at open a torn tail is cut off).
    */
-  const appendRun = async (run: readonly EncodedBlock[], runBytes: number) => {
+  const appendRun = async (run: readonly CompressedBlock[], runBytes: number) => {
     let segment = active()
     if (segment.size > 0 && segment.size + runBytes > segmentBytes) {
       seal(segment)
@@ -164,7 +176,15 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
       segments.push(segment)
     }
     const at = segment.size
-    const bytes = concatBytes(run.map((block) => block.bytes))
+    // Sealed straight into one buffer, reused by the next write (the handle copies on write).
+    const bytes = buffers.joined(runBytes)
+    let sealedAt = 0
+    for (const block of run) {
+      sealBlock(block.layout, block.payload, bytes.subarray(sealedAt, sealedAt + block.size))
+      sealedAt += block.size
+      // Sealing copied the payload: the raw it was laid out in can take another block.
+      if (block.payload.raw) buffers.give(block.payload.raw)
+    }
     const written = segment.handle.write(bytes, { at })
     if (written !== bytes.byteLength) {
       throw new TiermemError(
@@ -174,11 +194,11 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
     }
     segment.size += bytes.byteLength
     let offset = at
-    for (const block of run) {
-      state.storedTotal += block.bytes.byteLength
-      state.rawTotal += block.rawBytes
-      for (const r of block.records) state.applyRecord(segment, offset, block.bytes.byteLength, block.rawBytes, r.kind, r.key, r.offset, r.length)
-      offset += block.bytes.byteLength
+    for (const { layout, size } of run) {
+      state.storedTotal += size
+      state.rawTotal += layout.rawBytes
+      for (const r of layout.records) state.applyRecord(segment, offset, size, layout.rawBytes, r.kind, r.key, r.offset, r.length)
+      offset += size
     }
   }
 
@@ -189,9 +209,10 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
    * records took 20–70 ms to lay out in one go, and a read arriving meanwhile waited for all of
    * it; each slice's blocks go to the compressor at once, so compression starts with the first.
    */
-  const prepareBlocks = async (ops: readonly KeyedStoreOp[], at: DeflateLevel = level): Promise<EncodedBlock[]> => {
+  const prepareBlocks = async (ops: readonly KeyedStoreOp[], at: DeflateLevel = level): Promise<CompressedBlock[]> => {
+    const take = (bytes: number) => buffers.take(bytes)
     const slices = new TimeSlices()
-    const compressing: Array<Promise<EncodedBlock[]>> = []
+    const compressing: Array<Promise<CompressedBlock[]>> = []
     let layouts: BlockLayout[] = []
     const send = () => {
       const sent = layouts
@@ -201,7 +222,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
           sent.map((layout) => layout.raw),
           at,
         )
-        .then((payloads) => sent.map((layout, i) => sealBlock(layout, payloads[i]!)))
+        .then((payloads) => sent.map((layout, i) => ({ layout, payload: payloads[i]!, size: sealedBytes(layout, payloads[i]!) })))
       sealed.catch(() => undefined) // awaited below, after the layout; a failure rejects there
       compressing.push(sealed)
     }
@@ -216,7 +237,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
         pending.push({ kind: KIND_DELETE, key })
       }
       if (pendingBytes >= blockBytes) {
-        layouts.push(layoutBlock(pending))
+        layouts.push(layoutBlock(pending, take))
         pending = []
         pendingBytes = 0
         if (slices.due) {
@@ -225,7 +246,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
         }
       }
     }
-    if (pending.length > 0) layouts.push(layoutBlock(pending))
+    if (pending.length > 0) layouts.push(layoutBlock(pending, take))
     if (layouts.length > 0) send()
     return (await Promise.all(compressing)).flat()
   }
@@ -234,15 +255,15 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
    * Appends blocks in order, joined into writes of up to WRITE_BYTES, in time slices. A block
    * never spans two segments: a run ends where the next block would pass the segment's size.
    */
-  const writeBlocks = async (blocks: readonly EncodedBlock[]) => {
+  const writeBlocks = async (blocks: readonly CompressedBlock[]) => {
     // The blocks arrive in the compressor's answer, on that message's turn: reads queued
     // meanwhile go first.
     await yieldToReads()
     const slices = new TimeSlices()
-    let run: EncodedBlock[] = []
+    let run: CompressedBlock[] = []
     let runBytes = 0
     for (const block of blocks) {
-      const size = block.bytes.byteLength
+      const { size } = block
       if (run.length > 0 && (runBytes + size > WRITE_BYTES || active().size + runBytes + size > segmentBytes)) {
         await appendRun(run, runBytes)
         run = []
@@ -339,7 +360,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
 
     batch(ops, batchOptions) {
       // Compression starts now, outside the queue; the queue keeps the order of writes.
-      let prepared: Promise<EncodedBlock[]> | undefined
+      let prepared: Promise<CompressedBlock[]> | undefined
       try {
         validateBatch(ops)
         // Validated: no 'deleteRange' (this store does not declare rangeDeletes).
@@ -389,6 +410,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
       await queue
       closed = true
       compressor.close()
+      buffers.clear()
       for (const segment of segments) {
         seal(segment)
         segment.handle.close()

@@ -62,13 +62,20 @@ export interface BlockLayout {
 export interface Compressed {
   payload: Uint8Array
   deflated: boolean
+  /** The raw payload handed back by a compressor on another thread (it was transferred there), for reuse once the block is sealed. */
+  raw?: Uint8Array
 }
 
-export function layoutBlock(entries: ReadonlyArray<{ kind: 1 | 2; key: string; value?: Uint8Array }>): BlockLayout {
+/** `take(bytes)` gives the view the payload is joined in (every byte of it is written): by default a new array. */
+export function layoutBlock(
+  entries: ReadonlyArray<{ kind: 1 | 2; key: string; value?: Uint8Array }>,
+  take: (bytes: number) => Uint8Array = (bytes) => new Uint8Array(bytes),
+): BlockLayout {
   // Only puts have bytes in the payload: the directory's lengths must add up to it (a delete's value, were one given, is no record's).
   let rawBytes = 0
   for (const e of entries) if (e.kind !== KIND_DELETE) rawBytes += e.value?.byteLength ?? 0
-  const raw = new Uint8Array(rawBytes)
+  const raw = take(rawBytes)
+  if (raw.byteLength !== rawBytes) throw new RangeError(`a block's payload needs ${rawBytes} bytes; got a view of ${raw.byteLength}`)
   const records: BlockRecord[] = []
   let offset = 0
   for (const e of entries) {
@@ -105,12 +112,25 @@ export function compressPayload(raw: Uint8Array, level: DeflateLevel): Compresse
   return deflated !== undefined && deflated.byteLength <= raw.byteLength * 0.95 ? { payload: deflated, deflated: true } : { payload: raw, deflated: false }
 }
 
-/** Header, directory, payload and checksum: the bytes to append. `payload` is what the compressor gave back for the layout's raw payload. */
-export function sealBlock(layout: BlockLayout, payload: Compressed): EncodedBlock {
+/** How many bytes sealBlock writes for this layout and payload. */
+export function sealedBytes(layout: BlockLayout, payload: Compressed): number {
+  return BLOCK_HEADER_BYTES + layout.directory.byteLength + payload.payload.byteLength
+}
+
+/**
+ * Header, directory, payload and checksum: the bytes to append. `payload` is what the compressor
+ * gave back for the layout's raw payload. Written into `into` (exactly sealedBytes long) where
+ * given, so a run of blocks is sealed straight into the buffer that is written.
+ */
+export function sealBlock(layout: BlockLayout, payload: Compressed, into?: Uint8Array): EncodedBlock {
   const { records, rawBytes, directory } = layout
-  const bytes = new Uint8Array(BLOCK_HEADER_BYTES + directory.byteLength + payload.payload.byteLength)
-  const view = new DataView(bytes.buffer)
+  const size = sealedBytes(layout, payload)
+  if (into && into.byteLength !== size) throw new RangeError(`a sealed block is ${size} bytes; got a view of ${into.byteLength}`)
+  const bytes = into ?? new Uint8Array(size)
+  const view = new DataView(bytes.buffer, bytes.byteOffset, size)
   view.setUint32(0, MAGIC, true)
+  // The flags and reserved bytes: `into` may hold an earlier block's bytes.
+  bytes.fill(0, 9, 12)
   bytes[8] = payload.deflated ? FLAG_DEFLATED : 0
   view.setUint32(12, records.length, true)
   view.setUint32(16, directory.byteLength, true)

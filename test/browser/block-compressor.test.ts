@@ -6,14 +6,17 @@ const text = (n: number) => new TextEncoder().encode(`block ${n}: the user prefe
 const random = () => crypto.getRandomValues(new Uint8Array(4096))
 
 describe('block compressor', () => {
-  it('deflates on its worker exactly as inline, in order, across threads; the raws are handed over', async () => {
+  it('deflates on its worker exactly as inline, in order, across threads; the raws are handed over, and back', async () => {
     const compressor = workerCompressor(2)
     const raws = [text(1), random(), text(2), text(3), text(4)]
-    const expected = raws.map((raw) => compressPayload(raw.slice(), 6))
+    const copies = raws.map((raw) => raw.slice())
+    const expected = copies.map((raw) => compressPayload(raw, 6))
     const results = await compressor.compress(raws, 6)
     expect(results.map((r) => r.deflated)).toEqual([true, false, true, true, true])
-    expect(results).toEqual(expected)
+    expect(results.map(({ payload, deflated }) => ({ payload, deflated }))).toEqual(expected)
     expect(raws[0]!.byteLength).toBe(0) // transferred, not copied
+    // Each raw comes back with its result (the cold store lays later blocks out in it).
+    expect(results.map((r) => r.raw)).toEqual(copies)
     compressor.close()
   })
 
@@ -22,11 +25,14 @@ describe('block compressor', () => {
     const compressor = workerCompressor(1, broken)
     await expect(compressor.compress([text(1)], 6)).rejects.toMatchObject({ code: 'CLOSED' })
     const [later] = await compressor.compress([text(2)], 6)
-    expect(later).toEqual(compressPayload(text(2), 6))
+    expect(later).toEqual({ ...compressPayload(text(2), 6), raw: text(2) })
     compressor.close()
   })
 
   it('inline compression gives the same bytes', async () => {
-    expect(await inlineCompressor().compress([text(5)], 6)).toEqual([compressPayload(text(5), 6)])
+    const raw = text(5)
+    const [result] = await inlineCompressor().compress([raw], 6)
+    expect(result).toEqual({ ...compressPayload(text(5), 6), raw })
+    expect(result!.raw).toBe(raw)
   })
 })

@@ -16,6 +16,7 @@ import {
   readBlockHeader,
   readDirectory,
   sealBlock,
+  sealedBytes,
   verifyBlock,
 } from '../../src/stores/segment-format.ts'
 
@@ -140,6 +141,24 @@ describe('cold blocks (format 2: front-coded keys, lengths as varints)', () => {
       { kind: KIND_PUT, key: 'vkept', offset: 0, length: 4 },
     ])
     expect(Buffer.from(payload.subarray(0, 4)).equals(put)).toBe(true)
+  })
+
+  it('seal into a buffer that held other bytes exactly as into a new one, and lay out into a given view', () => {
+    const entries = chat.slice(0, 40)
+    const fresh = sealed(entries)
+    // A reused payload view (its buffer larger and dirty) and a dirty run buffer.
+    const pooled = new Uint8Array(200_000).fill(0xee)
+    const layout = layoutBlock(entries, (bytes) => pooled.subarray(0, bytes))
+    expect(layout.raw.buffer).toBe(pooled.buffer)
+    const payload = compressPayload(layout.raw, 6)
+    const run = new Uint8Array(sealedBytes(layout, payload) + 10).fill(0xff)
+    const into = run.subarray(5, 5 + sealedBytes(layout, payload))
+    const block = sealBlock(layout, payload, into)
+    expect(block.bytes).toBe(into)
+    expect(into).toEqual(fresh.bytes)
+    expect(readBack(into).records).toEqual(readBack(fresh.bytes).records)
+    expect(() => sealBlock(layout, payload, run)).toThrow(RangeError)
+    expect(() => layoutBlock(entries, () => new Uint8Array(3))).toThrow(RangeError)
   })
 
   it('refuse a key longer than 65,535 UTF-8 bytes', () => {

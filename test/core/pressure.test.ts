@@ -165,3 +165,51 @@ describe('pressure actions', () => {
     await mem.close()
   })
 })
+
+describe('a recall index that outgrows the hot budget', () => {
+  /** 16-dimension vectors: ~150 bytes of graph each, so 200 of them hold ~30 KB. */
+  const vector = (i: number) => Float32Array.from({ length: 16 }, (_, d) => Math.sin(i * 7.3 + d * 0.37))
+  const fill = async (mem: Awaited<ReturnType<typeof open>>['mem']) => {
+    await mem.putMany(Array.from({ length: 200 }, (_, i) => ({ key: `v${i}`, value: i, vector: vector(i) })))
+    await mem.recall(vector(0), { k: 1 }) // the index takes in every committed vector
+  }
+
+  it('is reported and said once, entries still leave hot, and task scopes are neither paused, aborted nor squeezed for it', async () => {
+    const { mem, events } = await open({ ...plainLayers, hot: { maxBytes: 20_000 }, pressure: { scopeWaitMs: 0 } })
+    const running = await mem.openScope('running', { quotaBytes: 100 })
+    await fill(mem)
+    const report = await mem.checkPressure()
+    const { embeddings, tiers } = await mem.stats()
+    expect(embeddings.index.bytes).toBeGreaterThan(20_000)
+    // Honest: the hot budget is over, and the level says so.
+    expect(report.level).toBe('emergency')
+    expect(report.signals.find((s) => s.source === 'budget:hot')!.used).toBeGreaterThanOrEqual(embeddings.index.bytes)
+    // What demotion can do, it does: no entry stays hot.
+    expect(tiers.hot.count).toBe(0)
+    const alerts = () => events.alert.filter((a) => a.name === 'index_over_budget')
+    expect(alerts()).toEqual([
+      { name: 'index_over_budget', severity: 'warning', detail: expect.objectContaining({ indexBytes: embeddings.index.bytes, hotBudget: 20_000 }) },
+    ])
+    // Pausing or aborting a task frees none of the index.
+    expect(running.signal.aborted).toBe(false)
+    await expect(mem.openScope('new')).resolves.toMatchObject({ taskId: 'new' })
+    await expect(running.put('a', value(95))).resolves.toMatchObject({ key: 'running:a' }) // the whole quota, not 80 % of it
+    await mem.checkPressure()
+    expect(alerts()).toHaveLength(1)
+    await mem.close()
+  })
+
+  it('scopes still pause for another short resource beside it, and are aborted at its emergency', async () => {
+    const { mem } = await open({ ...plainLayers, hot: { maxBytes: 20_000 }, cold: { maxBytes: 1000 }, pressure: { scopeWaitMs: 0 } })
+    const running = await mem.openScope('running')
+    await fill(mem)
+    await mem.put('pinned', value(850), { tier: 'cold', evictable: false }) // cold at 0.85: critical
+    await mem.checkPressure()
+    await expect(mem.openScope('t')).rejects.toMatchObject({ code: 'SCOPE_PAUSED' })
+    expect(running.signal.aborted).toBe(false)
+    await mem.put('pinned2', value(120), { tier: 'cold', evictable: false }) // 0.97: emergency
+    await mem.checkPressure()
+    expect(running.signal.aborted).toBe(true)
+    await mem.close()
+  })
+})

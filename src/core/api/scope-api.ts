@@ -1,6 +1,6 @@
 import type { EngineContext } from '../engine/engine-context.ts'
 import { TiermemError } from './errors.ts'
-import { levelRank } from '../pressure/pressure-level.ts'
+import { scopesPressed } from '../pressure/pressure-signals.ts'
 import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
 import type { ScopeState } from '../lifecycle/scope-state.ts'
 import { noteGlobalWrite } from '../engine/read-order.ts'
@@ -98,7 +98,7 @@ function checkScopedKey(key: unknown): void {
 }
 
 async function waitUntilScopesAllowed(ctx: EngineContext): Promise<void> {
-  const paused = () => levelRank(ctx.level) >= levelRank('critical')
+  const paused = () => scopesPressed(ctx, 'critical')
   if (!paused()) return
   const waitMs = ctx.pressurePolicy.scopeWaitMs
   const eased = await new Promise<boolean>((resolve) => {

@@ -5,6 +5,7 @@ import { TiermemError } from '../api/errors.ts'
 import type { Change } from '../persistence/journal.ts'
 import { COLD, DURABLE, EVICTABLE, HOT, MAX_TYPES, REFERENCED, SCOPE_HELD, WARM } from '../registry/registry.ts'
 import type { ScopeState } from '../lifecycle/scope-state.ts'
+import { scopesPressed } from '../pressure/pressure-signals.ts'
 import type { EntryInfo, PutOptions } from '../api/types.ts'
 
 const TIER_CODES = { hot: HOT, warm: WARM, cold: COLD } as const
@@ -326,7 +327,7 @@ function initialTier(ctx: EngineContext, item: PreparedPut, type: string, durabl
   return item.bytes.byteLength > ctx.policy.maxHotEntryBytes ? WARM : HOT
 }
 
-/** A scope's quota, shrunk by 0.8 while pressure is at warning or above (seed 000). */
+/** A scope's quota, shrunk by 0.8 while pressure scopes can ease is at warning or above (seed 000). */
 export function effectiveQuota(ctx: EngineContext, scope: ScopeState): number {
-  return ctx.level === 'normal' ? scope.quotaBytes : scope.quotaBytes * 0.8
+  return scopesPressed(ctx, 'warning') ? scope.quotaBytes * 0.8 : scope.quotaBytes
 }

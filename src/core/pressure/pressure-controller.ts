@@ -1,7 +1,7 @@
 import { hotUsage, reportBackgroundError, type EngineContext, type ExternalSignal } from '../engine/engine-context.ts'
 import { runGc } from '../lifecycle/gc.ts'
 import { nextLevel, levelRank } from './pressure-level.ts'
-import { COLD } from '../registry/registry.ts'
+import { indexFillsHotBudget, pressureSignals, scopeSignals } from './pressure-signals.ts'
 import { evictRanked, relieveWarm, storedBytes } from './relief.ts'
 import { enforceHotBudget, workingBytes } from '../lifecycle/tier-moves.ts'
 import { TiermemError } from '../api/errors.ts'
@@ -13,20 +13,6 @@ import type { PressureReport } from '../api/types.ts'
  * (heap, storage quota) arrive through `ctx.externalSignals`.
  */
 
-export function pressureSignals(ctx: EngineContext): ExternalSignal[] {
-  const { reg, budgets } = ctx
-  const signals: ExternalSignal[] = []
-  const add = (source: string, used: number, limit: number, resource: 'memory' | 'storage') => {
-    if (limit === Number.POSITIVE_INFINITY) return
-    signals.push({ source, used, limit, ratio: limit === 0 ? (used > 0 ? 1 : 0) : used / limit, resource })
-  }
-  add('budget:hot', hotUsage(ctx), budgets.hot, 'memory')
-  add('budget:warm', reg.warmStoredBytes, budgets.warm, 'storage')
-  add('budget:cold', reg.tierBytes[COLD]!, budgets.cold, 'storage')
-  for (const signal of ctx.externalSignals.values()) signals.push(signal)
-  return signals
-}
-
 function toReport(ctx: EngineContext, signals: ExternalSignal[]): PressureReport {
   const ratio = signals.reduce((max, s) => Math.max(max, s.ratio), 0)
   return { level: ctx.level, ratio, signals: signals.map(({ source, used, limit, ratio }) => ({ source, used, limit, ratio })) }
@@ -37,6 +23,26 @@ export function pressureReport(ctx: EngineContext): PressureReport {
 }
 
 const queued = new WeakSet<EngineContext>()
+
+/** Says once, with an `alert`, that the index alone fills the hot budget (again after it stops doing so). */
+const indexAlerted = new WeakSet<EngineContext>()
+function alertIndexOverBudget(ctx: EngineContext): void {
+  if (!indexFillsHotBudget(ctx)) {
+    indexAlerted.delete(ctx)
+    return
+  }
+  if (indexAlerted.has(ctx)) return
+  indexAlerted.add(ctx)
+  ctx.events.emit('alert', {
+    name: 'index_over_budget',
+    severity: 'warning',
+    detail: {
+      indexBytes: ctx.heldBytes,
+      hotBudget: ctx.budgets.hot,
+      advice: 'the recall index alone fills the hot budget: set embeddings.index.maxResidentBytes, or raise hot.maxBytes; task scopes are not paused for it',
+    },
+  })
+}
 
 /**
  * After a write batch has answered its callers (lane only): once warm holds more than its
@@ -64,6 +70,7 @@ export function evaluatePressure(ctx: EngineContext): PressureReport {
   const level = nextLevel(ratio, previous, ctx.pressurePolicy)
   ctx.level = level
   const report = toReport(ctx, signals)
+  alertIndexOverBudget(ctx)
   if (level !== previous) {
     ctx.events.emit('pressure', report)
     if (level === 'critical') ctx.events.emit('alert', { name: 'memory_critical', severity: 'warning', detail: report })
@@ -95,6 +102,8 @@ export async function pressureActions(ctx: EngineContext): Promise<void> {
   const { warning, critical, emergency } = ctx.pressurePolicy.thresholds
   const trigger = new Map(pressureSignals(ctx).map((s) => [s.source, s.ratio]))
   if (![...trigger.values()].some((ratio) => ratio >= warning)) return
+  // Taken now, as the trigger is: the relief below must not hide an emergency scopes could ease.
+  const abortable = scopeSignals(ctx).some((s) => s.ratio >= emergency)
   // warning: gc (expired, orphaned, idle, and capacity relief) for every short resource.
   await runGc(ctx)
   for (const s of pressureSignals(ctx)) {
@@ -125,7 +134,7 @@ export async function pressureActions(ctx: EngineContext): Promise<void> {
       if (atEmergency) await evictRanked(ctx, 'all', Math.max(0, storedBytes(ctx, 'all') - total * share))
     }
   }
-  if ([...trigger.values()].some((ratio) => ratio >= emergency)) abortScopes(ctx)
+  if (abortable) abortScopes(ctx)
   evaluatePressure(ctx)
 }
 

@@ -5,15 +5,16 @@ import { compressPayload, type Compressed, type DeflateLevel } from './segment-f
 export interface BlockCompressor {
   /**
    * Each payload deflated where that saves ≥ 5 %. The raws are handed over: do not use them
-   * after, except as each result's `raw` hands them back.
+   * after. `handBack`: each result's `raw` hands its raw back, for the caller to reuse (others
+   * let it go where it was deflated, rather than hold it until their result is done with).
    */
-  compress(raws: Uint8Array[], level: DeflateLevel): Promise<Compressed[]>
+  compress(raws: Uint8Array[], level: DeflateLevel, handBack?: boolean): Promise<Compressed[]>
   close(): void
 }
 
 export function inlineCompressor(): BlockCompressor {
   return {
-    compress: async (raws, level) => raws.map((raw) => ({ ...compressPayload(raw, level), raw })),
+    compress: async (raws, level, handBack = false) => raws.map((raw) => (handBack ? { ...compressPayload(raw, level), raw } : compressPayload(raw, level))),
     close() {},
   }
 }
@@ -58,20 +59,20 @@ export function workerCompressor(
     }
     workers.push(worker)
   }
-  const send = (worker: Worker, raws: Uint8Array[], level: DeflateLevel) =>
+  const send = (worker: Worker, raws: Uint8Array[], level: DeflateLevel, handBack: boolean) =>
     new Promise<Compressed[]>((resolve, reject) => {
       const id = nextId++
       pending.set(id, { resolve, reject })
-      worker.postMessage({ id, raws, level }, [...new Set(raws.map((raw) => raw.buffer as ArrayBuffer))])
+      worker.postMessage({ id, raws, level, handBack }, [...new Set(raws.map((raw) => raw.buffer as ArrayBuffer))])
     })
   return {
-    async compress(raws, level) {
-      if (failed !== undefined) return inline.compress(raws, level)
+    async compress(raws, level, handBack = false) {
+      if (failed !== undefined) return inline.compress(raws, level, handBack)
       // Contiguous shares, one per worker; results come back in order.
       const share = Math.ceil(raws.length / workers.length)
       const parts = workers
         .map((worker, i) => raws.slice(i * share, (i + 1) * share))
-        .map((part, i) => (part.length === 0 ? Promise.resolve([]) : send(workers[i]!, part, level)))
+        .map((part, i) => (part.length === 0 ? Promise.resolve([]) : send(workers[i]!, part, level, handBack)))
       return (await Promise.all(parts)).flat()
     },
     close() {

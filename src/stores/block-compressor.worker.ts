@@ -5,14 +5,16 @@ interface Job {
   id: number
   raws: Uint8Array[]
   level: DeflateLevel
+  /** Send each raw back with its result (block-compressor.ts). */
+  handBack: boolean
 }
 
 self.onmessage = (event: MessageEvent<Job>) => {
-  const { id, raws, level } = event.data
+  const { id, raws, level, handBack } = event.data
   try {
-    // Each raw goes back with its result, so the engine lays out later blocks in it (block-buffers.ts).
-    const results = raws.map((raw) => ({ ...compressPayload(raw, level), raw }))
-    const transfer = [...new Set(results.flatMap((r) => [r.payload.buffer, r.raw.buffer] as ArrayBuffer[]))]
+    // Raws asked back go with their results: the cold store lays later blocks out in them (block-buffers.ts).
+    const results = raws.map((raw) => (handBack ? { ...compressPayload(raw, level), raw } : compressPayload(raw, level)))
+    const transfer = [...new Set(results.flatMap((r) => [r.payload.buffer, ...(r.raw ? [r.raw.buffer] : [])] as ArrayBuffer[]))]
     ;(self as unknown as Worker).postMessage({ id, results }, transfer)
   } catch (error) {
     ;(self as unknown as Worker).postMessage({ id, error: String(error) })

@@ -221,6 +221,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
         .compress(
           sent.map((layout) => layout.raw),
           at,
+          true,
         )
         .then((payloads) => sent.map((layout, i) => ({ layout, payload: payloads[i]!, size: sealedBytes(layout, payloads[i]!) })))
       sealed.catch(() => undefined) // awaited below, after the layout; a failure rejects there

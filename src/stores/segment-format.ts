@@ -62,7 +62,7 @@ export interface BlockLayout {
 export interface Compressed {
   payload: Uint8Array
   deflated: boolean
-  /** The raw payload handed back by a compressor on another thread (it was transferred there), for reuse once the block is sealed. */
+  /** The raw payload, handed back when the caller asked for it (from a worker, transferred back), for reuse once the block is sealed. */
   raw?: Uint8Array
 }
 

@@ -1,6 +1,6 @@
 /**
  * Recall at scale: seeded clustered vectors (the shape of real embeddings), tiermem's recall()
- * over IndexedDB + OPFS with a hot budget of a tenth of the Float32 vectors, beside the exact
+ * over IndexedDB + OPFS with a hot budget holding its graph and a tenth of the Float32 vectors, beside the exact
  * scan (the ground truth) and the browser vector libraries people pick, each in its own worker
  * on the same vectors and queries, one after another. recall@10 is against the exact scan.
  */
@@ -83,7 +83,7 @@ async function run(job: RecallJob): Promise<Measured> {
     if (built.memoryName !== undefined) {
       // tiermem saved what it built: a fresh worker opens it, as a page does after a reload.
       await start()
-      built = { ...built, ...(await ask({ run: 'open', job: { ...job, memoryName: built.memoryName } }, 'opened')), phase: 'built' }
+      built = { ...built, ...(await ask({ run: 'open', job: { ...job, memoryName: built.memoryName, hotBytes: built.hotBytes } }, 'opened')), phase: 'built' }
     }
     const after = await workerBytes()
     const done = await ask({ run: 'query' }, 'done')
@@ -112,7 +112,7 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
   const warmups = clustered(WARMUPS, 3)
   for (const n of sizes) {
     const vectors = clustered(n, 1)
-    const job = (library: Library): RecallJob => ({ library, vectors, queries, warmups, n, dims: DIMS, k: K, hotBytes: Math.round(0.1 * n * DIMS * 4) })
+    const job = (library: Library): RecallJob => ({ library, vectors, queries, warmups, n, dims: DIMS, k: K, vectorBytes: Math.round(0.1 * n * DIMS * 4) })
     log(`recall ${n}: exact scan…`)
     const exact = await run(job('exact'))
     const truth = exact.answers.map((ids) => new Set(ids))
@@ -146,7 +146,7 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
       const recall = recallAt(r)
       const label =
         r.library === 'tiermem'
-          ? 'tiermem recall() (hot budget: 10 % of the Float32 vectors)'
+          ? 'tiermem recall() (hot budget: the graph + 10 % of the Float32 vectors)'
           : r.library === 'tiermem-paged'
             ? 'tiermem recall() (10 % of the Float32 vectors and 10 % of the int8 codes in memory)'
             : r.library === 'tiermem-resident'

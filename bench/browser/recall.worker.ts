@@ -21,22 +21,24 @@ export interface RecallJob {
   n: number
   dims: number
   k: number
-  /** tiermem's hot budget (bytes): the share of the Float32 vectors it may keep in memory. */
-  hotBytes: number
+  /** The bytes of Float32 vectors tiermem may keep in memory beside its graph (its hot budget is set from both, after the build). */
+  vectorBytes: number
+  /** tiermem: the hot budget a build in another worker settled on. */
+  hotBytes?: number
   /** tiermem: the memory a build in another worker saved, to open here (as a page does after a reload). */
   memoryName?: string
 }
 
 export type RecallMessage =
   | { phase: 'ready' }
-  | { phase: 'built'; buildMs: number; openMs?: number; residentBytes?: number; note?: string; memoryName?: string }
+  | { phase: 'built'; buildMs: number; openMs?: number; residentBytes?: number; note?: string; memoryName?: string; hotBytes?: number }
   | { phase: 'opened'; openMs: number; residentBytes: number; note: string }
   | { phase: 'done'; answers: number[][]; timesMs: number[]; warmupMs: number[]; graphMs?: number }
   | { phase: 'error'; error: string }
 
 interface Runner {
   /** Builds the index; some runners report the bytes they hold themselves (wasm memory, tiermem's stats). */
-  build(): Promise<{ openMs?: number; residentBytes?: number; note?: string }>
+  build(): Promise<{ openMs?: number; residentBytes?: number; note?: string; hotBytes?: number }>
   query(q: Float32Array): Promise<number[]>
 }
 
@@ -102,11 +104,16 @@ function makeRunner(j: RecallJob): Runner {
       const name = j.memoryName ?? `bench-recall-${Date.now()}`
       // Resident: a hot budget that holds every vector, and no reopen (which would leave them warm until read).
       const resident = j.library === 'tiermem-resident'
+      // Budgeted: built with room; then a hot budget whose working size (65 %, the default
+      // policy's) holds the graph and a tenth of the Float32 vectors. The graph counts in the hot
+      // budget and pressure pages its codes past half of the working size: a budget of a tenth of
+      // the vectors alone would page a 100k graph's codes out to their floor.
+      let hotBytes = resident ? 2 ** 31 : (j.hotBytes ?? 2 ** 31)
       const open = async () =>
         createMemory({
           stores: await openBrowserStores(name),
           maintenanceIntervalMs: 0,
-          hot: { maxBytes: resident ? 2 ** 31 : j.hotBytes },
+          hot: { maxBytes: hotBytes },
           // Paged: a tenth of the graph's int8 codes in memory too, the rest read back from the vectors' copies.
           ...(j.library === 'tiermem-paged' ? { embeddings: { index: { maxResidentBytes: Math.round(0.1 * n * dims) } } } : {}),
           policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } },
@@ -119,7 +126,10 @@ function makeRunner(j: RecallJob): Runner {
           }
           // The first recall puts every committed vector in the graph: part of the build.
           await mem.recall(at(0), { k: 1 })
-          return {}
+          if (resident) return {}
+          hotBytes = Math.ceil(((await mem.stats()).embeddings.index.bytes + j.vectorBytes) / 0.65)
+          await mem.configure({ hot: { maxBytes: hotBytes } })
+          return { hotBytes }
         },
         async query(q) {
           return (await mem.recall(q, { k })).map((h) => Number(h.key))
@@ -151,7 +161,7 @@ function makeRunner(j: RecallJob): Runner {
           return {
             openMs,
             residentBytes: stats.embeddings.index.bytes + stats.tiers.hot.bytes,
-            note: `graph ${(stats.embeddings.index.bytes / 2 ** 20).toFixed(1)} MiB, codes of ${stats.embeddings.index.residentVectors} of ${stats.embeddings.index.vectors} vectors in memory; hot tier ${(stats.tiers.hot.bytes / 2 ** 20).toFixed(1)} MiB (budget ${(j.hotBytes / 2 ** 20).toFixed(1)} MiB)`,
+            note: `graph ${(stats.embeddings.index.bytes / 2 ** 20).toFixed(1)} MiB, codes of ${stats.embeddings.index.residentVectors} of ${stats.embeddings.index.vectors} vectors in memory; hot tier ${(stats.tiers.hot.bytes / 2 ** 20).toFixed(1)} MiB (budget ${(hotBytes / 2 ** 20).toFixed(1)} MiB)`,
           }
         },
       } as TiermemRunner

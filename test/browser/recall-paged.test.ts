@@ -43,6 +43,43 @@ describe('recall with index.maxResidentBytes, through the worker over IndexedDB 
     await whole.close()
   }, 60_000)
 
+  it('pressure pages a graph past its hot budget out to its OPFS record file, answers as before, and the codes come back with room', async () => {
+    const dims = 256
+    const data = clusteredVectors(600, dims, 10, 45)
+    const queries = clusteredVectors(10, dims, 10, 46)
+    const index = { m: 8, efConstruction: 40 }
+    const hot = 400_000 // the graph (~333 KB) alone is past its critical share
+    const policy = { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' as const } } }
+    const name = unique('pressed')
+    const whole = await openMemory({ name: unique('whole'), policy, embeddings: { index } })
+    const pressed = await openMemory({ name, policy, hot: { maxBytes: 10 * hot }, embeddings: { index } })
+    for (const mem of [whole, pressed]) await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
+    const answers = async (mem: RemoteMemory) => {
+      const all = []
+      for (const q of queries) all.push((await mem.recall(q, { k: 10 })).map((h) => [h.key, h.score]))
+      return all
+    }
+    const expected = await answers(whole)
+    expect(await answers(pressed)).toEqual(expected)
+    await pressed.configure({ hot: { maxBytes: hot } })
+    await pressed.checkPressure()
+    const after = (await pressed.stats()).embeddings.index
+    expect(after.bytes).toBeLessThanOrEqual((0.65 * hot) / 2)
+    expect(after.residentVectors).toBeLessThan(300)
+    // Every code was written before any left memory, one 256-byte record a node.
+    const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle(`tiermem-${encodeURIComponent(name)}`)
+    expect((await (await dir.getFileHandle(`codes-${dims}.rec`)).getFile()).size).toBe(600 * dims)
+    expect(await answers(pressed)).toEqual(expected)
+    await pressed.configure({ hot: { maxBytes: 10 * hot } })
+    await pressed.checkPressure()
+    await answers(pressed)
+    await answers(pressed)
+    expect((await pressed.stats()).embeddings.index.residentVectors).toBeGreaterThan(500)
+    expect(await answers(pressed)).toEqual(expected)
+    await pressed.close()
+    await whole.close()
+  }, 60_000)
+
   it('under churn, deleted vectors’ graph places and OPFS records are reused: the record file stays near the size of what is live, across a new worker', async () => {
     const dims = 32
     const data = clusteredVectors(800, dims, 8, 43)

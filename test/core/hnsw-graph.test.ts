@@ -242,6 +242,53 @@ describe('HnswGraph with its codes paged', () => {
     expect(together.links0).toEqual(one.links0)
   })
 
+  it('limitCodes, issued together with inserts and searches: the codes it keeps are the limit, everything is persisted first, and the graph builds and finds what a whole one does', async () => {
+    const data = clusteredVectors(1_200, dims, 12, 16)
+    const queries = clusteredVectors(8, dims, 12, 17)
+    const whole = new HnswGraph(dims, params)
+    const { asked, source } = sourceOf(data)
+    const graph = new HnswGraph(dims, params, undefined, { source })
+    for (const v of data.slice(0, 600)) {
+      await whole.insert(v)
+      await graph.insert(v)
+    }
+    // A persist that fails: nothing changes.
+    await expect(graph.limitCodes(200, async () => Promise.reject(new Error('disk full')))).rejects.toThrow('disk full')
+    expect(graph.codesBounded).toBe(false)
+    expect(graph.residentLive).toBe(600)
+    const persisted = new Map<number, Int8Array>()
+    const issued: unknown[] = []
+    const found: unknown[] = []
+    for (let i = 600; i < 1_200; i++) {
+      // Paged while inserts and searches are in flight: they wait for it, and it for them.
+      if (i === 700) issued.push(graph.limitCodes(200, async (nodes, codes) => nodes.forEach((node, j) => persisted.set(node, codes[j]!.slice()))))
+      issued.push(graph.insert(data[i]!))
+      if (i % 150 === 0) issued.push(Promise.resolve(graph.search(queries[i % 8]!, 20, () => true)).then((r) => found.push(r.found)))
+    }
+    await Promise.all(issued)
+    const expected = []
+    for (let i = 600; i < 1_200; i++) {
+      await whole.insert(data[i]!)
+      if (i % 150 === 0) expected.push((await whole.search(queries[i % 8]!, 20, () => true)).found)
+    }
+    expect(found).toEqual(expected)
+    expect(graph.links0).toEqual(whole.links0)
+    expect(graph.codesBounded).toBe(true)
+    expect(graph.codeLimit).toBe(200)
+    expect(graph.residentLive).toBe(200)
+    // Every code in memory at the time (the first 700 nodes'), as the whole graph has it.
+    expect(persisted.size).toBe(700)
+    const state = await whole.state()
+    for (const [node, code] of persisted) expect(code).toEqual(state.codes.subarray(node * dims, (node + 1) * dims))
+    // A higher limit: codes come back as walks reach them, none evicted meanwhile.
+    asked.length = 0
+    await graph.limitCodes(5_000, async () => undefined)
+    for (const q of queries) await graph.scan(q, 10, () => true)
+    expect(graph.residentLive).toBe(1_200)
+    for (const q of queries) expect((await graph.search(q, 50, () => true)).found).toEqual((await whole.search(q, 50, () => true)).found)
+    expect(asked.length).toBe(1_000)
+  })
+
   it('a walk whose codes fail to load rejects, and the graph serves the next walk', async () => {
     const data = clusteredVectors(400, dims, 8, 16)
     const { source } = sourceOf(data)

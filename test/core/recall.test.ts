@@ -453,6 +453,84 @@ describe('recall', () => {
     await paged.mem.close()
   })
 
+  it('pressure pages the index out like the entries: down to half the working hot size, answers unchanged, codes back when there is room', async () => {
+    const dims = 256
+    const data = clusteredVectors(600, dims, 10, 41)
+    const queries = clusteredVectors(12, dims, 10, 42)
+    const index = { m: 8, efConstruction: 40 }
+    const hot = 400_000 // the 600 × 256 graph (~333 KB) alone is past its critical share (0.8)
+    const records = new Map<string, Map<number, Uint8Array>>()
+    const whole = await fresh({ embeddings: { index } })
+    // Built with room, then the budget shrinks: the relief is measured against a graph that no longer grows.
+    const files = memoryRecordFiles(records)
+    let codeWrites = 0
+    const counted: RecordFiles = async (name, width) => {
+      const file = await files(name, width)
+      return name !== 'codes' ? file : { ...file, write: async (batch) => ((codeWrites += batch.length), file.write(batch)) }
+    }
+    const pressed = await fresh({ embeddings: { index }, hot: { maxBytes: 10 * hot }, stores: { records: counted } })
+    // Without record files the codes paged out are made again from the vectors' entries.
+    const bare = await fresh({ embeddings: { index }, hot: { maxBytes: 10 * hot } })
+    const answers = async (mem: Memory) => Promise.all(queries.map(async (q) => (await mem.recall(q, { k: 10 })).map((h) => [h.key, h.score])))
+    for (const { mem } of [whole, pressed, bare]) await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
+    const expected = await answers(whole.mem)
+    expect(await answers(pressed.mem)).toEqual(expected)
+    expect(await answers(bare.mem)).toEqual(expected)
+    const before = (await pressed.mem.stats()).embeddings.index
+    expect(before).toMatchObject({ vectors: 600, residentVectors: 600 })
+    expect(before.bytes).toBeGreaterThan(0.8 * hot)
+
+    for (const { mem } of [pressed, bare]) {
+      await mem.configure({ hot: { maxBytes: hot } })
+      const report = await mem.checkPressure()
+      const after = (await mem.stats()).embeddings.index
+      // Half of the working size (0.65 of the budget) at most; the links (~70 KB) stay, codes leave.
+      expect(after.bytes).toBeLessThanOrEqual((0.65 * hot) / 2)
+      expect(after.bytes).toBeGreaterThan((0.65 * hot) / 2 - dims)
+      expect(after.residentVectors).toBeLessThan(300)
+      expect(after.residentVectors).toBeGreaterThan(100)
+      expect(report.level).toBe('normal')
+      // Every code was written before any left (the clock drops codes later without writing them).
+      if (mem === pressed.mem) expect([codeWrites, records.get(`codes:${dims}`)!.size]).toEqual([600, 600])
+      expect(await answers(mem)).toEqual(expected)
+    }
+    // The walks read the codes back from their records: none was made again from its vector (and written).
+    expect(codeWrites).toBe(600)
+
+    // Writes after the relief: the new vector is found, and its entry may be hot again beside the index.
+    const fresher = clusteredVectors(1, dims, 10, 43)[0]!
+    await pressed.mem.put('new', 'n', { vector: fresher })
+    expect((await pressed.mem.recall(fresher, { k: 1 }))[0]).toMatchObject({ key: 'new' })
+    expect((await pressed.mem.stats()).tiers.hot.count).toBeGreaterThan(0)
+
+    // Codes that cannot be written are not paged out: the graph stays whole, entries are still demoted, and an alert says why.
+    const failing: RecordFiles = async (name, width) => {
+      const file = await memoryRecordFiles()(name, width)
+      return name !== 'codes' ? file : { ...file, write: async () => Promise.reject(new Error('disk full')) }
+    }
+    const stuck = await fresh({ embeddings: { index }, hot: { maxBytes: 10 * hot }, stores: { records: failing } })
+    await stuck.mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
+    expect(await answers(stuck.mem)).toEqual(expected)
+    const alerts: string[] = []
+    await stuck.mem.on('alert', (a) => alerts.push(a.name))
+    await stuck.mem.configure({ hot: { maxBytes: hot } })
+    await stuck.mem.checkPressure()
+    expect(alerts).toContain('index-codes-write-failed')
+    expect((await stuck.mem.stats()).embeddings.index).toMatchObject({ residentVectors: 600 })
+    expect((await stuck.mem.stats()).tiers.hot.count).toBe(0)
+    expect(await answers(stuck.mem)).toEqual(expected)
+    await stuck.mem.close()
+
+    // A larger budget: the codes come back as walks reach them.
+    await pressed.mem.configure({ hot: { maxBytes: 10 * hot } })
+    await pressed.mem.checkPressure()
+    for (let round = 0; round < 3; round++) await answers(pressed.mem)
+    expect((await pressed.mem.stats()).embeddings.index.residentVectors).toBeGreaterThan(500)
+    await whole.mem.put('new', 'n', { vector: fresher })
+    expect(await answers(pressed.mem)).toEqual(await answers(whole.mem))
+    for (const mem of [whole.mem, pressed.mem, bare.mem]) await mem.close()
+  }, 30_000)
+
   it('the graph counts in the hot budget: pressure makes entries room for it', async () => {
     const { mem } = await fresh({ hot: { maxBytes: 256 * 1024 } })
     const data = clusteredVectors(400, 64, 4, 21)
@@ -470,12 +548,15 @@ describe('recall', () => {
   })
 
   it.each([
-    ['every code in memory', {}],
+    ['every code in memory', {}, 0],
     // A tiny graph whose codes mostly live outside memory: every walk reads some back.
-    ['codes paged (maxResidentBytes)', { embeddings: { index: { m: 2, efConstruction: 2, maxResidentBytes: 3 } } }],
+    ['codes paged (maxResidentBytes)', { embeddings: { index: { m: 2, efConstruction: 2, maxResidentBytes: 3 } } }, 0],
+    // A graph past its hot budget from its first nodes, with more nodes than the fewest codes a
+    // graph keeps (16 here, prefilled): pressure pages its codes out between the calls.
+    ['codes paged by pressure', { hot: { maxBytes: 2_000 }, embeddings: { index: { m: 2, efConstruction: 2 } } }, 40],
   ] as const)(
     'model (%s): random puts, overwrites, deletes, expiry and reopens issued together; recall returns only what is live, as exact search ranks it',
-    async (name, options) => {
+    async (name, options, prefill) => {
       // At m 2 a graph may leave a live node unreachable (it is approximate): there, hits must be
       // live, scored exactly and best first, and as many as asked; with the defaults over a few
       // dozen vectors, they are exact search's top k.
@@ -515,6 +596,14 @@ describe('recall', () => {
             const issued: Promise<unknown>[] = []
             /** Recall's top 5 (hits) against exact search over what was live when it was issued (ties may come in either order). */
             const checks: Array<Promise<void>> = []
+            // Issued together with the ops after them.
+            const filled = Array.from({ length: prefill }, (_, i) => ({
+              key: `p${i}`,
+              value: i,
+              vector: Float32Array.of(Math.sin(i), Math.cos(i * 1.3), 0.3 + (i % 5)),
+            }))
+            if (prefill > 0) issued.push(mem.putMany(filled))
+            for (const { key, vector } of filled) model.set(key, { v: vector, expires: Number.POSITIVE_INFINITY })
             const recallNow = (raw: number[]) => {
               const q = Float32Array.from(raw.map((x) => x + 0.25))
               const exact = [...model]

@@ -64,6 +64,12 @@ export interface EngineContext {
    * graph): counted in the hot budget, so a growing index pushes entries out of hot (see hotUsage).
    */
   heldBytes: number
+  /**
+   * How pressure relieves what heldBytes counts (the vector index, once it exists): `relieve`
+   * pages out that many bytes where it can and says how many it freed; `room` lets it take that
+   * many back as it is used.
+   */
+  heldRelief?: { relieve(bytes: number): Promise<number>; room(bytes: number): void }
   /** Wakes openScope calls waiting for critical pressure to pass. */
   readonly levelWaiters: Set<() => void>
   /**

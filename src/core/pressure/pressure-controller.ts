@@ -39,7 +39,7 @@ function alertIndexOverBudget(ctx: EngineContext): void {
     detail: {
       indexBytes: ctx.heldBytes,
       hotBudget: ctx.budgets.hot,
-      advice: 'the recall index alone fills the hot budget: set embeddings.index.maxResidentBytes, or raise hot.maxBytes; task scopes are not paused for it',
+      advice: 'the recall index alone fills the hot budget (its links: its codes are paged out already): raise hot.maxBytes; task scopes are not paused for it',
     },
   })
 }
@@ -71,6 +71,8 @@ export function evaluatePressure(ctx: EngineContext): PressureReport {
   ctx.level = level
   const report = toReport(ctx, signals)
   alertIndexOverBudget(ctx)
+  // At normal: an index paged by pressure may take back up to half the working size, as walks use its codes.
+  if (level === 'normal') ctx.heldRelief?.room(workingBytes(ctx, 'hot') / 2 - ctx.heldBytes)
   if (level !== previous) {
     ctx.events.emit('pressure', report)
     if (level === 'critical') ctx.events.emit('alert', { name: 'memory_critical', severity: 'warning', detail: report })
@@ -116,6 +118,8 @@ export async function pressureActions(ctx: EngineContext): Promise<void> {
       // Memory is relieved by demotion only: the durable copies stay.
       const hotBytes = hotUsage(ctx)
       const target = s.source === 'budget:hot' ? keep * ctx.budgets.hot : hotBytes * Math.min(1, keep / startedAt)
+      // The index keeps at most half the target, entries the rest: past that its codes are paged out (its links stay).
+      if (hotBytes > target && ctx.heldBytes > target / 2) await ctx.heldRelief?.relieve(ctx.heldBytes - target / 2)
       enforceHotBudget(ctx, target)
     } else if (s.source === 'budget:cold') {
       if (atEmergency) await evictRanked(ctx, 'cold', keep * ctx.budgets.cold)

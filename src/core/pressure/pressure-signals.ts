@@ -19,8 +19,8 @@ export function pressureSignals(ctx: EngineContext): ExternalSignal[] {
 
 /**
  * Whether the vector index alone holds the hot budget at or past its critical share. Its graph
- * counts in the hot budget and cannot be demoted, so demotion and task scopes cannot bring that
- * signal down: only `embeddings.index.maxResidentBytes` or a larger `hot.maxBytes` can.
+ * counts in the hot budget; pressure pages its codes out (heldRelief) but not its links, so past
+ * that, demotion and task scopes cannot bring the signal down: only a larger `hot.maxBytes` can.
  */
 export function indexFillsHotBudget(ctx: EngineContext): boolean {
   return ctx.heldBytes > 0 && ctx.heldBytes >= ctx.pressurePolicy.thresholds.critical * ctx.budgets.hot

@@ -23,7 +23,7 @@ export class CodeCache {
   private slots = 0
   private hand = 0
   /** Slots the codes may fill; Infinity: every node. */
-  readonly limit: number
+  private max: number
   /** A node whose code is never evicted (the one an insert is linking), or -1. */
   kept = -1
 
@@ -32,7 +32,7 @@ export class CodeCache {
     nodes: number,
     limit = Number.POSITIVE_INFINITY,
   ) {
-    this.limit = limit
+    this.max = limit
     const slots = Math.min(nodes, limit)
     this.space = codeSpace(dims, slots * dims)
     this.slotOf = new Int32Array(nodes).fill(-1)
@@ -42,7 +42,33 @@ export class CodeCache {
   }
 
   get bounded(): boolean {
-    return this.limit !== Number.POSITIVE_INFINITY
+    return this.max !== Number.POSITIVE_INFINITY
+  }
+
+  get limit(): number {
+    return this.max
+  }
+
+  /** A higher limit for a bounded cache: codes fill the new room as walks load them. */
+  raise(limit: number): void {
+    if (!this.bounded || limit < this.max) throw new Error(`a cache's limit only rises, and only once it has one (${this.max} → ${limit})`)
+    this.max = limit
+  }
+
+  /** Whether `node`'s code is in memory. */
+  holds(node: number): boolean {
+    return node < this.slotOf.length && this.slotOf[node]! >= 0
+  }
+
+  /** `node`'s code, a view of its slot (while it holds one). */
+  codeOf(node: number): Int8Array {
+    const at = this.slotOf[node]! * this.dims
+    return this.space.codes.subarray(at, at + this.dims)
+  }
+
+  /** Whether the clock passed `node`'s slot since it was last used (always false unbounded: no clock runs). */
+  idle(node: number): boolean {
+    return this.bounded && this.used[this.slotOf[node]!] === 0
   }
 
   /** Nodes whose codes are in memory. */

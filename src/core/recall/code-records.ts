@@ -19,6 +19,8 @@ export class CodeRecords {
   private file: RecordFile | undefined
   private opening: Promise<RecordFile | undefined> | undefined
   private sums = new Uint32Array(64)
+  /** Per node, 1 once its record holds its code as noted (written, or trusted at load). */
+  private recorded = new Uint8Array(64)
   private readonly unwritten = new Map<number, Int8Array>()
 
   constructor(private readonly files: RecordFiles | undefined) {}
@@ -33,9 +35,40 @@ export class CodeRecords {
   note(node: number, code: Int8Array, write: boolean): void {
     // Without a file no record is ever read: nothing to check against, nothing to write.
     if (!this.file) return
-    if (node >= this.sums.length) this.sums = grownArray(this.sums, Math.max(node + 1, this.sums.length * 2))
+    this.room(node)
     this.sums[node] = codeSum(code)
+    this.recorded[node] = write ? 0 : 1
     if (write) this.unwritten.set(node, code.slice())
+  }
+
+  /**
+   * Writes the codes of a graph about to page them (views, read before this resolves), those
+   * whose records do not hold them yet; each is noted as it is. Without a file, nothing.
+   */
+  async keep(nodes: readonly number[], codes: readonly Int8Array[]): Promise<void> {
+    const file = this.file
+    if (!file) return
+    const writes: Array<{ index: number; bytes: Uint8Array }> = []
+    nodes.forEach((node, i) => {
+      if (node < this.recorded.length && this.recorded[node] && !this.unwritten.has(node)) return
+      const code = codes[i]!
+      writes.push({ index: node, bytes: new Uint8Array(code.buffer, code.byteOffset, code.byteLength) })
+    })
+    if (writes.length === 0) return
+    await file.write(writes)
+    for (const { index, bytes } of writes) {
+      this.room(index)
+      this.sums[index] = codeSum(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+      this.recorded[index] = 1
+      this.unwritten.delete(index)
+    }
+  }
+
+  private room(node: number): void {
+    if (node < this.sums.length) return
+    const size = Math.max(node + 1, this.sums.length * 2)
+    this.sums = grownArray(this.sums, size)
+    this.recorded = grownArray(this.recorded, size)
   }
 
   /** Each node's code: noted and unwritten, or from its record where that checks out; else undefined. */
@@ -61,7 +94,11 @@ export class CodeRecords {
     const batch = [...this.unwritten]
     await file.write(batch.map(([index, code]) => ({ index, bytes: new Uint8Array(code.buffer, code.byteOffset, code.byteLength) })))
     // A code noted again meanwhile is the newer one: it stays to write.
-    for (const [node, code] of batch) if (this.unwritten.get(node) === code) this.unwritten.delete(node)
+    for (const [node, code] of batch) {
+      if (this.unwritten.get(node) !== code) continue
+      this.unwritten.delete(node)
+      this.recorded[node] = 1
+    }
   }
 
   async close(): Promise<void> {

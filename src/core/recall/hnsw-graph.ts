@@ -103,8 +103,10 @@ export class HnswGraph {
   maxLevel = -1
   /** xorshift32 state: levels are drawn from a seeded sequence, so a build is repeatable. */
   rng = 0x2545f491
-  private readonly cache: CodeCache
+  private cache: CodeCache
   private readonly source: CodeSource | undefined
+  /** The fewest codes a bounded graph keeps: what one insert needs at once (its candidates and a neighbour's links). */
+  readonly minCodes: number
   scales: Float32Array
   levels: Uint8Array
   deleted: Uint8Array
@@ -138,8 +140,8 @@ export class HnswGraph {
     this.m0 = params.m * 2
     this.levelFactor = 1 / Math.log(params.m)
     if (residence.limit !== undefined && !residence.source) throw new Error('a graph with a limit on its codes needs a CodeSource')
-    // One insert needs its efConstruction candidates' codes and one neighbour's links at once.
-    const limit = residence.limit === undefined ? undefined : Math.max(residence.limit, 2 * (params.efConstruction + this.m0 + 2))
+    this.minCodes = 2 * (params.efConstruction + this.m0 + 2)
+    const limit = residence.limit === undefined ? undefined : Math.max(residence.limit, this.minCodes)
     this.cache = new CodeCache(dims, capacity, limit)
     this.source = residence.source
     this.scales = new Float32Array(capacity)
@@ -199,6 +201,74 @@ export class HnswGraph {
     let resident = 0
     for (let node = 0; node < this.count; node++) if (!this.deleted[node] && this.cache.slotOf[node]! >= 0) resident++
     return resident
+  }
+
+  /** Whether only some codes stay in memory (a limit given at construction or by limitCodes). */
+  get codesBounded(): boolean {
+    return this.cache.bounded
+  }
+
+  /** Bytes the codes in memory take (their slots, those not yet used too). */
+  get codeBytes(): number {
+    return this.cache.bytes
+  }
+
+  /** Codes kept in memory at most (nodes); Infinity: all. */
+  get codeLimit(): number {
+    return this.cache.limit
+  }
+
+  /**
+   * Keeps at most `limit` codes in memory from now on (never fewer than one insert needs). What
+   * pressure does to the index (vector-index.ts relieve): its codes are paged out as entries are
+   * demoted. Lowering the limit keeps the codes of the highest levels (every walk passes through
+   * them), then those used since the clock last passed. `persist` is given every code in memory
+   * first (the clock later drops codes without writing them), in chunks of views to copy or
+   * write before it resolves, for the CodeSource to read back; if it fails, nothing changes.
+   * Raising the limit of a bounded graph lets codes come back as walks reach them. Waits for a
+   * walk in progress; walks after it wait for it.
+   */
+  limitCodes(limit: number, persist: (nodes: number[], codes: Int8Array[]) => Promise<void>): Promise<void> {
+    if (!this.source) throw new Error('a graph with a limit on its codes needs a CodeSource')
+    const bounded = Math.max(Math.floor(limit), this.minCodes)
+    return this.locked(async () => {
+      const old = this.cache
+      if (old.bounded && bounded >= old.limit) return old.raise(bounded)
+      const resident: number[] = []
+      for (let node = 0; node < this.count; node++) if (old.holds(node)) resident.push(node)
+      if (old.bounded && resident.length <= bounded) return this.swapCache(resident, bounded)
+      const idle = (node: number) => (old.idle(node) ? 1 : 0)
+      resident.sort((a, b) => this.levels[b]! - this.levels[a]! || idle(a) - idle(b) || a - b)
+      // Every code, those kept too: the clock evicts codes later without writing them.
+      for (let i = 0; i < resident.length; i += SCAN_BATCH) {
+        const nodes = resident.slice(i, i + SCAN_BATCH)
+        await persist(
+          nodes,
+          nodes.map((node) => old.codeOf(node)),
+        )
+      }
+      this.swapCache(resident.slice(0, bounded), bounded)
+    })
+  }
+
+  /** A new code cache of at most `limit` holding `keep`'s codes, copied from the current one. */
+  private swapCache(keep: number[], limit: number): void {
+    const old = this.cache
+    const next = new CodeCache(this.dims, this.capacity, limit)
+    for (const node of keep) next.space.codes.set(old.codeOf(node), next.place(node) * this.dims)
+    this.cache = next
+  }
+
+  /** Runs `run` with the graph to itself, as a walk has it (exclusive). */
+  private locked<T>(run: () => Promise<T>): Promise<T> {
+    if (this.suspended) return this.suspended.then(() => this.locked(run))
+    const rest = run()
+    const free = () => {
+      if (this.suspended === held) this.suspended = undefined
+    }
+    const held: Promise<unknown> = rest.then(free, free)
+    this.suspended = held
+    return rest
   }
 
   /** Bytes the graph holds in memory (its codes in memory, arrays and upper links). */

@@ -116,6 +116,7 @@ export class VectorIndex {
     this.maxCodeBytes = maxResidentBytes === Number.POSITIVE_INFINITY ? undefined : maxResidentBytes
     this.copies = new VectorCopies(records)
     this.codes = new CodeRecords(records)
+    ctx.heldRelief = { relieve: (bytes) => this.relieve(bytes), room: (bytes) => this.room(bytes) }
     ctx.feed.subscribe(
       (change) => {
         if (change.namespace === VECTOR_NAMESPACE) {
@@ -420,8 +421,8 @@ export class VectorIndex {
 
   /** Where a new or loaded graph keeps its codes: all in memory, or at most maxResidentBytes of them, the rest read from the vectors. */
   private residence(dims: number): CodeResidence {
-    if (this.maxCodeBytes === undefined) return {}
-    return { limit: Math.floor(this.maxCodeBytes / dims), source: (nodes) => this.codesOf(nodes, dims) }
+    const source = (nodes: readonly number[]) => this.codesOf(nodes, dims)
+    return this.maxCodeBytes === undefined ? { source } : { limit: Math.floor(this.maxCodeBytes / dims), source }
   }
 
   /** Codes a paged graph reads back: from their records, else made again from the vectors (and noted to write). */
@@ -451,13 +452,53 @@ export class VectorIndex {
 
   /** Whether the graph reads codes from storage during a walk (recall then runs in the write lane, in issue order). */
   get paged(): boolean {
-    return this.maxCodeBytes !== undefined
+    return this.maxCodeBytes !== undefined || this.graph?.codesBounded === true
+  }
+
+  /**
+   * Pages out codes until the graph holds `bytes` fewer (pressure, pressure-controller.ts).
+   * Every code in memory is written to its record first, where the stores keep record files, so
+   * a walk reads codes back rather than making them again from the vectors. Returns the bytes
+   * freed: 0 when only the links are left (they stay in memory), or when the codes could not be
+   * written (reported; the graph stays as it was, and the next pressure round tries again).
+   */
+  async relieve(bytes: number): Promise<number> {
+    const graph = this.graph
+    if (!graph || bytes <= 0) return 0
+    const before = graph.residentBytes
+    const dims = graph.dims
+    // Never fewer than one insert needs; nothing to free (only links left, or slots not yet used): it stays as it is.
+    const limit = Math.max(Math.floor((graph.codeBytes - bytes) / dims), graph.minCodes)
+    if (limit * dims >= graph.codeBytes) return 0
+    try {
+      await this.codes.open(dims)
+      await graph.limitCodes(limit, (nodes, codes) => this.codes.keep(nodes, codes))
+    } catch (error) {
+      reportBackgroundError(this.ctx, 'index-codes-write-failed', error)
+      return 0
+    }
+    this.countHeld()
+    return before - graph.residentBytes
+  }
+
+  /**
+   * Lets a graph paged by pressure keep `bytes` more codes again (pressure back to normal),
+   * never more than `maxResidentBytes`: they come back as walks reach them.
+   */
+  room(bytes: number): void {
+    const graph = this.graph
+    if (!graph?.codesBounded || bytes < graph.dims) return
+    const most = this.maxCodeBytes === undefined ? Number.MAX_SAFE_INTEGER : Math.floor(this.maxCodeBytes / graph.dims)
+    const limit = Math.min(most, Math.min(graph.codeLimit, graph.count) + Math.floor(bytes / graph.dims))
+    if (limit > graph.codeLimit)
+      graph.limitCodes(limit, async () => undefined).catch((error: unknown) => reportBackgroundError(this.ctx, 'index-room-failed', error))
   }
 
   private adopt(graph: HnswGraph): HnswGraph {
     this.graph = graph
     graph.onChange = (node) => this.dirtyPages.add(Math.floor(node / PAGE_NODES))
-    if (this.paged) graph.onCode = (node, code) => this.codes.note(node, code, true)
+    // Noted only once the codes have a file (paged at open, or by pressure): until then there is nothing to write them to.
+    graph.onCode = (node, code) => this.codes.note(node, code, true)
     return graph
   }
 

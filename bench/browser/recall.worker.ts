@@ -106,8 +106,8 @@ function makeRunner(j: RecallJob): Runner {
       const resident = j.library === 'tiermem-resident'
       // Budgeted: built with room; then a hot budget whose working size (65 %, the default
       // policy's) holds the graph and a tenth of the Float32 vectors. The graph counts in the hot
-      // budget and pressure pages its codes past half of the working size: a budget of a tenth of
-      // the vectors alone would page a 100k graph's codes out to their floor.
+      // budget and pressure pages its codes once it alone is over the working size: a budget of a
+      // tenth of the vectors alone would page a 100k graph's codes out to their floor.
       let hotBytes = resident ? 2 ** 31 : (j.hotBytes ?? 2 ** 31)
       const open = async () =>
         createMemory({

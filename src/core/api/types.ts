@@ -147,8 +147,8 @@ export interface VectorIndexOptions {
   /**
    * Bytes of the graph's int8 codes (one byte a dimension a vector) kept in memory; the others
    * are read again from the vectors' copies or entries when a search reaches them, least
-   * recently used first out. Default: all in memory, until pressure pages the codes out (the
-   * graph is then held to half the hot budget's working size). The links, scales and levels
+   * recently used first out. Default: all in memory, until pressure pages the codes out (once
+   * the graph alone is over the hot budget's working size). The links, scales and levels
    * (~0.15 KB a vector at m 16) always stay. Set, recall runs in issue order in the write lane.
    */
   maxResidentBytes?: number

@@ -71,8 +71,8 @@ export function evaluatePressure(ctx: EngineContext): PressureReport {
   ctx.level = level
   const report = toReport(ctx, signals)
   alertIndexOverBudget(ctx)
-  // At normal: an index paged by pressure may take back up to half the working size, as walks use its codes.
-  if (level === 'normal') ctx.heldRelief?.room(workingBytes(ctx, 'hot') / 2 - ctx.heldBytes)
+  // At normal: an index paged by pressure may take codes back into the working size left free, as walks use them.
+  if (level === 'normal') ctx.heldRelief?.room(workingBytes(ctx, 'hot') - hotUsage(ctx))
   if (level !== previous) {
     ctx.events.emit('pressure', report)
     if (level === 'critical') ctx.events.emit('alert', { name: 'memory_critical', severity: 'warning', detail: report })
@@ -118,9 +118,11 @@ export async function pressureActions(ctx: EngineContext): Promise<void> {
       // Memory is relieved by demotion only: the durable copies stay.
       const hotBytes = hotUsage(ctx)
       const target = s.source === 'budget:hot' ? keep * ctx.budgets.hot : hotBytes * Math.min(1, keep / startedAt)
-      // The index keeps at most half the target, entries the rest: past that its codes are paged out (its links stay).
-      if (hotBytes > target && ctx.heldBytes > target / 2) await ctx.heldRelief?.relieve(ctx.heldBytes - target / 2)
       enforceHotBudget(ctx, target)
+      // Entries first. A graph still over the target alone has its codes paged out (its links
+      // stay) down to the working size at most, so that the level can settle back to normal.
+      const graphTarget = Math.min(target, workingBytes(ctx, 'hot'))
+      if (ctx.heldBytes > graphTarget) await ctx.heldRelief?.relieve(ctx.heldBytes - graphTarget)
     } else if (s.source === 'budget:cold') {
       if (atEmergency) await evictRanked(ctx, 'cold', keep * ctx.budgets.cold)
     } else if (s.source === 'budget:warm') {

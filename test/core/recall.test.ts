@@ -520,6 +520,15 @@ describe('recall', () => {
     expect(await answers(stuck.mem)).toEqual(expected)
     await stuck.mem.close()
 
+    // A little more room: codes come back into it, and only into it, however often pressure is checked before walks fill it.
+    await pressed.mem.configure({ hot: { maxBytes: 1.2 * hot } })
+    for (let check = 0; check < 3; check++) await pressed.mem.checkPressure()
+    for (let round = 0; round < 3; round++) await answers(pressed.mem)
+    const roomy = (await pressed.mem.stats()).embeddings.index
+    expect(roomy.bytes).toBeLessThanOrEqual(0.65 * 1.2 * hot + dims)
+    expect(roomy.residentVectors).toBeGreaterThan(400)
+    expect(roomy.residentVectors).toBeLessThan(600)
+
     // A larger budget: the codes come back as walks reach them.
     await pressed.mem.configure({ hot: { maxBytes: 10 * hot } })
     await pressed.mem.checkPressure()

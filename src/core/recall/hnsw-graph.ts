@@ -56,6 +56,8 @@ type Walk<T> = Generator<number[], T, void>
 const MAX_LEVEL = 15
 /** Nodes scored per load in an exact pass or a copy of codes. */
 const SCAN_BATCH = 256
+/** Codes given to limitCodes' persist per call: each call is a write and a flush of an OPFS record file (1.5 MiB at 384 dims). */
+const PERSIST_BATCH = 4_096
 
 export interface Found {
   node: number
@@ -213,6 +215,11 @@ export class HnswGraph {
     return this.cache.bytes
   }
 
+  /** Nodes whose codes are in memory now. */
+  get codesResident(): number {
+    return this.cache.resident
+  }
+
   /** Codes kept in memory at most (nodes); Infinity: all. */
   get codeLimit(): number {
     return this.cache.limit
@@ -240,8 +247,8 @@ export class HnswGraph {
       const idle = (node: number) => (old.idle(node) ? 1 : 0)
       resident.sort((a, b) => this.levels[b]! - this.levels[a]! || idle(a) - idle(b) || a - b)
       // Every code, those kept too: the clock evicts codes later without writing them.
-      for (let i = 0; i < resident.length; i += SCAN_BATCH) {
-        const nodes = resident.slice(i, i + SCAN_BATCH)
+      for (let i = 0; i < resident.length; i += PERSIST_BATCH) {
+        const nodes = resident.slice(i, i + PERSIST_BATCH)
         await persist(
           nodes,
           nodes.map((node) => old.codeOf(node)),

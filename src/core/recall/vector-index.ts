@@ -482,14 +482,16 @@ export class VectorIndex {
   }
 
   /**
-   * Lets a graph paged by pressure keep `bytes` more codes again (pressure back to normal),
-   * never more than `maxResidentBytes`: they come back as walks reach them.
+   * Lets a graph paged by pressure keep `bytes` more codes than it holds now (pressure back to
+   * normal), never more than `maxResidentBytes`: they come back as walks reach them. Counted
+   * from the codes in memory, not from the limit: room given before and not yet filled is not
+   * given twice.
    */
   room(bytes: number): void {
     const graph = this.graph
     if (!graph?.codesBounded || bytes < graph.dims) return
     const most = this.maxCodeBytes === undefined ? Number.MAX_SAFE_INTEGER : Math.floor(this.maxCodeBytes / graph.dims)
-    const limit = Math.min(most, Math.min(graph.codeLimit, graph.count) + Math.floor(bytes / graph.dims))
+    const limit = Math.min(most, graph.codesResident + Math.floor(bytes / graph.dims))
     if (limit > graph.codeLimit)
       graph.limitCodes(limit, async () => undefined).catch((error: unknown) => reportBackgroundError(this.ctx, 'index-room-failed', error))
   }

@@ -46,9 +46,11 @@ export function opfsRecordFiles(directory: string): RecordFiles {
         assertOpen()
         for (const { index, bytes } of records) checkRecord(recordFile, index, bytes)
         try {
-          for (const { index, bytes } of records) {
-            handle.write(bytes, { at: index * recordBytes })
-            size = Math.max(size, (index + 1) * recordBytes)
+          // Runs of consecutive records in one write each: a sync write cost ~1 ms whatever its
+          // size in Chromium (measured), so 20,000 codes written one by one took 21 s.
+          for (const run of consecutiveRuns(records)) {
+            handle.write(joinRun(run, recordBytes), { at: run[0]!.index * recordBytes })
+            size = Math.max(size, (run[run.length - 1]!.index + 1) * recordBytes)
           }
           handle.flush()
         } catch (error) {
@@ -75,4 +77,28 @@ export function opfsRecordFiles(directory: string): RecordFiles {
     }
     return recordFile
   }
+}
+
+type Record = { index: number; bytes: Uint8Array }
+
+/** The records sorted by number and cut where the numbers stop following each other; a number given twice keeps its last bytes. */
+function consecutiveRuns(records: ReadonlyArray<Record>): Record[][] {
+  const last = new Map<number, Record>()
+  for (const record of records) last.set(record.index, record)
+  const sorted = [...last.values()].sort((a, b) => a.index - b.index)
+  const runs: Record[][] = []
+  for (const record of sorted) {
+    const run = runs[runs.length - 1]
+    if (run && run[run.length - 1]!.index + 1 === record.index) run.push(record)
+    else runs.push([record])
+  }
+  return runs
+}
+
+/** One run's bytes back to back (the record itself when it is alone). */
+function joinRun(run: Record[], recordBytes: number): Uint8Array {
+  if (run.length === 1) return run[0]!.bytes
+  const joined = new Uint8Array(run.length * recordBytes)
+  run.forEach((record, i) => joined.set(record.bytes, i * recordBytes))
+  return joined
 }

@@ -28,6 +28,21 @@ export function defineRecordFileContract(name: string, factory: RecordFileFactor
       await file.close()
     })
 
+    it('writes a batch in any order, with runs and gaps and a record given twice (the last one wins)', async () => {
+      const file = await factory.open(scope(), 'vectors', 16)
+      const order = [7, 2, 3, 4, 11, 5, 0, 12, 13]
+      await file.write([...order.map((index) => ({ index, bytes: record(16, index) })), { index: 4, bytes: record(16, 40) }])
+      const got = await file.read([0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13])
+      const want = (index: number) => (index === 4 ? record(16, 40) : order.includes(index) ? record(16, index) : undefined)
+      got.forEach((bytes, i) => {
+        const index = [0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12, 13][i]!
+        // A gap inside the file reads as zeros or undefined, never as another record's bytes.
+        if (want(index)) expect(bytes).toEqual(want(index))
+        else expect(bytes === undefined || bytes.every((b) => b === 0)).toBe(true)
+      })
+      await file.close()
+    })
+
     it('overwrites a record in place, and hands out copies', async () => {
       const file = await factory.open(scope(), 'vectors', 8)
       await file.write([{ index: 1, bytes: record(8, 1) }])

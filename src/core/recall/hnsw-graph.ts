@@ -244,9 +244,8 @@ export class HnswGraph {
       const resident: number[] = []
       for (let node = 0; node < this.count; node++) if (old.holds(node)) resident.push(node)
       if (old.bounded && resident.length <= bounded) return this.swapCache(resident, bounded)
-      const idle = (node: number) => (old.idle(node) ? 1 : 0)
-      resident.sort((a, b) => this.levels[b]! - this.levels[a]! || idle(a) - idle(b) || a - b)
-      // Every code, those kept too: the clock evicts codes later without writing them.
+      // Every code, those kept too (the clock evicts codes later without writing them), in node
+      // order: a record file writes consecutive records at once.
       for (let i = 0; i < resident.length; i += PERSIST_BATCH) {
         const nodes = resident.slice(i, i + PERSIST_BATCH)
         await persist(
@@ -254,6 +253,8 @@ export class HnswGraph {
           nodes.map((node) => old.codeOf(node)),
         )
       }
+      const idle = (node: number) => (old.idle(node) ? 1 : 0)
+      resident.sort((a, b) => this.levels[b]! - this.levels[a]! || idle(a) - idle(b) || a - b)
       this.swapCache(resident.slice(0, bounded), bounded)
     })
   }

@@ -5,6 +5,13 @@ import { clusteredVectors, cosine } from '../fixtures/vectors.ts'
 
 const unique = (what: string) => `${what}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
 
+/** Each query's top 10 as [key, score], one query at a time. */
+async function answersOf(mem: RemoteMemory, queries: Float32Array[]): Promise<Array<Array<[string, number]>>> {
+  const all = []
+  for (const q of queries) all.push((await mem.recall(q, { k: 10 })).map((h): [string, number] => [h.key, h.score]))
+  return all
+}
+
 describe('recall with index.maxResidentBytes, through the worker over IndexedDB and OPFS', () => {
   it('keeps a budget of codes in memory, reads the rest back from its OPFS record file, and answers as the whole graph does, across a new worker', async () => {
     const dims = 64
@@ -20,11 +27,7 @@ describe('recall with index.maxResidentBytes, through the worker over IndexedDB 
     for (const mem of [whole, paged]) {
       await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
     }
-    const answers = async (mem: RemoteMemory) => {
-      const all = []
-      for (const q of queries) all.push((await mem.recall(q, { k: 10 })).map((h) => [h.key, h.score]))
-      return all
-    }
+    const answers = (mem: RemoteMemory) => answersOf(mem, queries)
     const expected = await answers(whole)
     expect(await answers(paged)).toEqual(expected)
     const full = (await whole.stats()).embeddings.index
@@ -54,11 +57,7 @@ describe('recall with index.maxResidentBytes, through the worker over IndexedDB 
     const whole = await openMemory({ name: unique('whole'), policy, embeddings: { index } })
     const pressed = await openMemory({ name, policy, hot: { maxBytes: 10 * hot }, embeddings: { index } })
     for (const mem of [whole, pressed]) await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
-    const answers = async (mem: RemoteMemory) => {
-      const all = []
-      for (const q of queries) all.push((await mem.recall(q, { k: 10 })).map((h) => [h.key, h.score]))
-      return all
-    }
+    const answers = (mem: RemoteMemory) => answersOf(mem, queries)
     const expected = await answers(whole)
     expect(await answers(pressed)).toEqual(expected)
     await pressed.configure({ hot: { maxBytes: hot } })

@@ -66,10 +66,9 @@ export interface EngineContext {
   heldBytes: number
   /**
    * How pressure relieves what heldBytes counts (the vector index, once it exists): `relieve`
-   * pages out that many bytes where it can and says how many it freed; `room` lets it take that
-   * many back as it is used.
+   * pages out that many bytes where it can; `room` lets it take that many back as it is used.
    */
-  heldRelief?: { relieve(bytes: number): Promise<number>; room(bytes: number): void }
+  heldRelief?: { relieve(bytes: number): Promise<void>; room(bytes: number): void }
   /** Wakes openScope calls waiting for critical pressure to pass. */
   readonly levelWaiters: Set<() => void>
   /**

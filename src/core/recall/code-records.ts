@@ -35,7 +35,7 @@ export class CodeRecords {
   note(node: number, code: Int8Array, write: boolean): void {
     // Without a file no record is ever read: nothing to check against, nothing to write.
     if (!this.file) return
-    this.room(node)
+    this.fit(node)
     this.sums[node] = codeSum(code)
     this.recorded[node] = write ? 0 : 1
     if (write) this.unwritten.set(node, code.slice())
@@ -57,14 +57,15 @@ export class CodeRecords {
     if (writes.length === 0) return
     await file.write(writes)
     for (const { index, bytes } of writes) {
-      this.room(index)
+      this.fit(index)
       this.sums[index] = codeSum(new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength))
       this.recorded[index] = 1
       this.unwritten.delete(index)
     }
   }
 
-  private room(node: number): void {
+  /** Grows the per-node arrays to hold `node`. */
+  private fit(node: number): void {
     if (node < this.sums.length) return
     const size = Math.max(node + 1, this.sums.length * 2)
     this.sums = grownArray(this.sums, size)

@@ -458,27 +458,25 @@ export class VectorIndex {
   /**
    * Pages out codes until the graph holds `bytes` fewer (pressure, pressure-controller.ts).
    * Every code in memory is written to its record first, where the stores keep record files, so
-   * a walk reads codes back rather than making them again from the vectors. Returns the bytes
-   * freed: 0 when only the links are left (they stay in memory), or when the codes could not be
-   * written (reported; the graph stays as it was, and the next pressure round tries again).
+   * a walk reads codes back rather than making them again from the vectors. Nothing changes
+   * when only the links are left (they stay in memory), or when the codes cannot be written
+   * (reported; the next pressure round tries again).
    */
-  async relieve(bytes: number): Promise<number> {
+  async relieve(bytes: number): Promise<void> {
     const graph = this.graph
-    if (!graph || bytes <= 0) return 0
-    const before = graph.residentBytes
+    if (!graph || bytes <= 0) return
     const dims = graph.dims
     // Never fewer than one insert needs; nothing to free (only links left, or slots not yet used): it stays as it is.
     const limit = Math.max(Math.floor((graph.codeBytes - bytes) / dims), graph.minCodes)
-    if (limit * dims >= graph.codeBytes) return 0
+    if (limit * dims >= graph.codeBytes) return
     try {
       await this.codes.open(dims)
       await graph.limitCodes(limit, (nodes, codes) => this.codes.keep(nodes, codes))
     } catch (error) {
       reportBackgroundError(this.ctx, 'index-codes-write-failed', error)
-      return 0
+      return
     }
     this.countHeld()
-    return before - graph.residentBytes
   }
 
   /**

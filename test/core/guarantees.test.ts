@@ -117,6 +117,26 @@ describe('values and names read back the same from every tier, or are refused', 
     await mem.close()
   })
 
+  it('takes a put’s value and options as they are when it is called: a caller may reuse them at once', async () => {
+    const { mem } = await open(plainLayers)
+    const value = { n: 1 }
+    const options = { tags: ['a'], importance: 0.5, tier: 'warm' as const, vector: Float32Array.from([1, 0]) }
+    const puts = [mem.put('k', value, options), mem.putMany([{ key: 'm', value, ...options }])]
+    // Changed before the puts commit, to what put() would have refused (importance 5) among others.
+    value.n = 2
+    options.tags.push('b')
+    options.importance = 5
+    options.vector.set([0, 1])
+    await Promise.all(puts)
+    for (const key of ['k', 'm']) {
+      expect(await mem.get(key)).toEqual({ n: 1 })
+      expect(await mem.getEntry(key)).toMatchObject({ tags: ['a'], importance: 0.5, tier: 'warm' })
+    }
+    const hits = await mem.recall(Float32Array.from([1, 0]), { k: 2 })
+    expect(hits.map((h) => Math.round(h.score * 1e6) / 1e6)).toEqual([1, 1])
+    await mem.close()
+  })
+
   it('refuses keys and names with a lone surrogate instead of storing another key', async () => {
     const h = await open(plainLayers)
     expect(await code(h.mem.put('a\uD800', 1))).toBe('INVALID_KEY')

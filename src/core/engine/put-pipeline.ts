@@ -56,10 +56,11 @@ export function preparePut(
   // clones at put() time). Encoder output is a view into msgpackr's pool; a worker's encoded
   // values are views into one transferred buffer.
   const bytes = copyBytes(encoded ?? encodeValue(value))
-  // The vector options make a companion put (the entry's vector); they are not the entry's metadata.
-  // Copied out only when given: every put passes here, and most carry neither.
-  const { embed, vector, dedupe } = opts
-  const rest = embed === undefined && vector === undefined && dedupe === undefined ? opts : withoutVectorOptions(opts)
+  // The vector options make a companion put (the entry's vector); they are not the entry's
+  // metadata. The rest is copied, tags too: the caller may change its options object once put()
+  // returns, before the put commits, and what was checked above is what is stored.
+  const { embed, vector, dedupe, ...rest } = opts
+  if (rest.tags !== undefined) rest.tags = [...rest.tags]
   const prepared: PreparedPut = {
     namespace,
     key,
@@ -83,11 +84,6 @@ export function preparePut(
 }
 
 function noop(): void {}
-
-function withoutVectorOptions(options: PutOptions): PutOptions {
-  const { embed: _embed, vector: _vector, dedupe: _dedupe, ...rest } = options
-  return rest
-}
 
 /** What makes an entry's vector put from `embed` / `vector` (embeddings/entry-vectors.ts installs it). */
 export type CompanionMaker = (entry: PreparedPut, source: { embed: PutOptions['embed']; vector: PutOptions['vector'] }) => PreparedPut

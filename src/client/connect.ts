@@ -1,5 +1,5 @@
 import { proxy, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink'
-import { decodeValue, encodeValue } from '../core/persistence/codec.ts'
+import { decodeValue } from '../core/persistence/codec.ts'
 import { isErrorCode, isTiermemError, TiermemError } from '../core/api/errors.ts'
 import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
 import { checkClearOptions } from '../core/api/entry-writes.ts'
@@ -10,6 +10,7 @@ import type { HostEvent, HostOpenOptions, MemoryHost, WireValues } from '../wire
 import { installErrorTransfer } from '../wire/error-transfer.ts'
 import { CallGate } from './call-gate.ts'
 import { startPageSignals } from './page-signals.ts'
+import { bytesOf, ownPutOptions, ownView } from './own-views.ts'
 import { PutBatcher, packPuts } from './put-batcher.ts'
 import { remoteScope } from './remote-scope.ts'
 
@@ -131,7 +132,7 @@ export async function connectMemory(
 
   const memory: RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void>; [ABANDON](why: string): void } = {
     // Every method the surface table forwards: sent as it is (refused after close, rejected if the worker dies).
-    ...forwardedMethods((name, args) => call(() => (remote[name] as unknown as (...a: unknown[]) => Promise<unknown>)(...args))),
+    ...forwardedMethods((name, args) => call(() => (remote[name] as unknown as (...a: unknown[]) => Promise<unknown>)(...args.map(ownView)))),
     coldBackend,
     role: options.role ?? 'leader',
     [SERVE_TAB]: (port: MessagePort) => call(() => remote.connect(transfer(port, [port]))),
@@ -142,7 +143,7 @@ export async function connectMemory(
     putMany(items) {
       return call(async () => {
         if (!Array.isArray(items)) throw new TiermemError('INVALID_OPTION', 'putMany takes an array of { key, value, ...options }')
-        const packed = packPuts(items.map(({ key, value, ...options }) => ({ key, bytes: encodeValue(value), options })))
+        const packed = packPuts(items.map(({ key, value, ...options }) => ({ key, bytes: bytesOf(value), options: ownPutOptions(options) })))
         return remote.putMany(transfer(packed, [packed.buffer]))
       })
     },

@@ -1,7 +1,7 @@
 import { deserializeError } from '../wire/error-transfer.ts'
-import { encodeValue } from '../core/persistence/codec.ts'
 import type { EntryInfo, PutOptions } from '../core/api/types.ts'
 import type { PackedPuts, PutResult } from '../wire/protocol.ts'
+import { bytesOf, ownPutOptions } from './own-views.ts'
 
 interface PendingPut {
   key: string
@@ -28,9 +28,9 @@ export class PutBatcher {
 
   put(key: string, value: unknown, options: PutOptions | undefined): Promise<EntryInfo> {
     return new Promise<EntryInfo>((resolve, reject) => {
-      // Encoded now: the value is taken as it is when put() is called.
-      const bytes = encodeValue(value)
-      this.pending.push({ key, bytes, options, resolve, reject })
+      // Encoded now, its vector copied now: the value is taken as it is when put() is called.
+      const bytes = bytesOf(value)
+      this.pending.push({ key, bytes, options: ownPutOptions(options), resolve, reject })
       if (this.pending.length === 1) queueMicrotask(() => this.flush())
     })
   }

@@ -1,6 +1,7 @@
 import type { Remote } from 'comlink'
 import type { EntryInfo, PutOptions, TaskScope } from '../core/api/types.ts'
 import type { MemoryHost } from '../wire/protocol.ts'
+import { ownPutOptions } from './own-views.ts'
 
 /**
  * A task scope whose state lives with the engine (named there by number): its calls go through
@@ -24,7 +25,7 @@ export function remoteScope(
   return {
     taskId,
     signal: controller.signal,
-    put: (key: string, value: unknown, putOptions?: PutOptions): Promise<EntryInfo> => call(() => remote.scopePut(id, key, value, putOptions)),
+    put: (key: string, value: unknown, putOptions?: PutOptions): Promise<EntryInfo> => call(() => remote.scopePut(id, key, value, ownPutOptions(putOptions))),
     get: <T>(key: string) => call(() => remote.scopeGet(id, key) as Promise<T | undefined>),
     close,
     [Symbol.asyncDispose]: () => close(),

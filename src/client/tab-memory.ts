@@ -1,8 +1,10 @@
 import { TiermemError, isTiermemError } from '../core/api/errors.ts'
 import { EventBus, checkSubscription } from '../core/api/event-bus.ts'
 import { MEMORY_SURFACE, type MemoryMethod } from '../core/api/surface.ts'
-import type { MemoryEvents } from '../core/api/types.ts'
+import { encodeValue } from '../core/persistence/codec.ts'
+import type { MemoryEvents, PutOptions } from '../core/api/types.ts'
 import { ABANDON, SERVE_TAB, type RemoteMemory } from './connect.ts'
+import { HeldValue, ownPutOptions } from './own-views.ts'
 
 /** A connection to a worker: this tab's own (leader) or another tab's (follower). */
 export type TabConnection = RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void>; [ABANDON](why: string): void }
@@ -16,6 +18,29 @@ export interface TabMemoryOptions {
   /** A port to the tabs' SharedWorker, which passes a follower's port on to the leader. */
   broker: MessagePort
   locks: LockManager
+}
+
+/**
+ * A put's arguments as they are when it is called: its value encoded now, its options copied. A
+ * put waiting for a new leader, or sent again to one, leaves later than the caller issued it; a
+ * caller that fills one object and puts it in a loop would otherwise have its last fill stored
+ * under every key. Arguments the codec refuses go as they are, and the connection refuses them.
+ */
+function asCalled(method: MemoryMethod, args: unknown[]): unknown[] {
+  try {
+    if (method === 'put') return [args[0], new HeldValue(encodeValue(args[1])), ownPutOptions(args[2] as PutOptions | undefined), ...args.slice(3)]
+    if (method === 'putMany' && Array.isArray(args[0])) {
+      const items = args[0].map((item: unknown) => {
+        if (typeof item !== 'object' || item === null) return item
+        const { key, value, ...options } = item as { key: unknown; value: unknown } & PutOptions
+        return { ...ownPutOptions(options), key, value: new HeldValue(encodeValue(value)) }
+      })
+      return [items, ...args.slice(1)]
+    }
+  } catch {
+    return args
+  }
+  return args
 }
 
 /** How long a follower waits for a live leader to answer a connection before it asks again. */
@@ -304,7 +329,13 @@ export async function openTabMemory(options: TabMemoryOptions): Promise<RemoteMe
   const methods = Object.fromEntries(
     (Object.keys(MEMORY_SURFACE) as MemoryMethod[])
       .filter((method) => method !== 'on' && method !== 'close')
-      .map((method) => [method, (...args: unknown[]) => run(method, (c) => (c[method] as (...a: unknown[]) => Promise<unknown>)(...args))]),
+      .map((method) => [
+        method,
+        (...args: unknown[]) => {
+          const held = asCalled(method, args)
+          return run(method, (c) => (c[method] as (...a: unknown[]) => Promise<unknown>)(...held))
+        },
+      ]),
   )
   const memory = {
     ...methods,

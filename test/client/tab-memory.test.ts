@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { TiermemError } from '../../src/core/api/errors.ts'
 import { ABANDON, SERVE_TAB } from '../../src/client/connect.ts'
+import { HeldValue } from '../../src/client/own-views.ts'
 import { openTabMemory, type TabConnection } from '../../src/client/tab-memory.ts'
+import { decodeValue } from '../../src/core/persistence/codec.ts'
 
 /**
  * The tab logic without a browser: Web Locks, the tabs' SharedWorker and the workers are fakes
@@ -124,7 +126,15 @@ function connectionTo(world: World, worker: FakeWorker, role: 'leader' | 'follow
   return {
     role,
     coldBackend: 'fake',
-    put: (key: string, value: unknown) => op(() => (world.data.set(key, value), { key })),
+    // Taken when sent, as the real connection encodes a value when put() is called.
+    put: (key: string, value: unknown) => {
+      const sentValue = value instanceof HeldValue ? decodeValue(value.bytes) : structuredClone(value)
+      return op(() => (world.data.set(key, sentValue), { key }))
+    },
+    putMany: (items: Array<{ key: string; value: unknown }>) => {
+      const sentItems = items.map(({ key, value }) => ({ key, value: value instanceof HeldValue ? decodeValue(value.bytes) : structuredClone(value) }))
+      return op(() => sentItems.map(({ key, value }) => (world.data.set(key, value), { key })))
+    },
     get: (key: string) => op(() => world.data.get(key)),
     retain: (key: string) => op(() => (world.refCounts.set(key, (world.refCounts.get(key) ?? 0) + 1), world.refCounts.get(key)!)),
     on: async () => () => undefined,
@@ -175,6 +185,28 @@ describe('several tabs, one memory (the logic, with fakes)', () => {
     expect(second.role).toBe('leader')
     expect(world.data.get('k')).toBe('second')
     expect(await second.get('k')).toBe('second')
+  })
+
+  it('sends a put again to the new leader as it was when called, not as the caller changed it since', async () => {
+    const world = new World()
+    await openTab(world)
+    const second = await openTab(world)
+    world.holding = true
+    const draft = { text: 'first' }
+    const inFlight = second.put('k', draft)
+    const many = [{ key: 'm', value: draft }]
+    const manyInFlight = second.putMany(many)
+    await sent()
+    many[0]!.key = 'other'
+    // The caller reuses its object once put() has returned; the put is still unanswered.
+    draft.text = 'changed'
+    killLeader(world)
+    world.holding = false
+    await Promise.all([inFlight, manyInFlight])
+    expect(second.role).toBe('leader')
+    expect(world.data.get('k')).toEqual({ text: 'first' })
+    expect(world.data.get('m')).toEqual({ text: 'first' })
+    expect(world.data.has('other')).toBe(false)
   })
 
   it('rejects a call that is not safe to repeat with LEADER_CHANGED, and never applies it twice', async () => {

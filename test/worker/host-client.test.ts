@@ -15,12 +15,31 @@ afterEach(async () => {
 
 /** Calls the page sent, by method name (comlink puts the path in each message). */
 const sent: string[] = []
+/** Bytes of the buffers each call's message carried (a clone copies a view's whole buffer), by method name. */
+const sentBytes: Array<[string, number]> = []
+
+/** The bytes of every distinct buffer reachable from a message. */
+function bufferBytes(value: unknown, seen = new Set<ArrayBufferLike>()): number {
+  if (ArrayBuffer.isView(value)) value = value.buffer
+  if (value instanceof ArrayBuffer || (typeof SharedArrayBuffer === 'function' && value instanceof SharedArrayBuffer)) {
+    if (seen.has(value)) return 0
+    seen.add(value)
+    return value.byteLength
+  }
+  if (typeof value !== 'object' || value === null) return 0
+  let bytes = 0
+  for (const child of value instanceof Map ? value.values() : Object.values(value)) bytes += bufferBytes(child, seen)
+  return bytes
+}
 
 async function connect(options: Parameters<typeof connectMemory>[1] = { name: 't' }): Promise<RemoteMemory> {
   const { port1, port2 } = new MessageChannel()
   const post = port2.postMessage.bind(port2)
   port2.postMessage = ((message: { path?: string[] }, transfer?: never) => {
-    if (message?.path?.length) sent.push(message.path.join('.'))
+    if (message?.path?.length) {
+      sent.push(message.path.join('.'))
+      sentBytes.push([message.path.join('.'), bufferBytes(message)])
+    }
     return post(message, transfer)
   }) as typeof port2.postMessage
   exposeMemoryHost(port1 as unknown as Endpoint, async () => ({ warm: memoryStore(), cold: memoryStore() }))
@@ -93,6 +112,28 @@ describe('the worker host and its client, over a MessageChannel', () => {
     expect(hits[0]!.score).toBeCloseTo(1, 6)
     await expect(mem.recall('text', { k: 1 })).rejects.toMatchObject({ code: 'EMBEDDER_MISSING' })
     await expect(mem.recall(Float32Array.from([1, 0]), { nope: 1 } as never)).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+  })
+
+  it('sends a vector cut from a bigger buffer as its own bytes, taken when the call is made', async () => {
+    const mem = await connect()
+    // One buffer of 1,000 vectors of 4 dims, as a model's batch output is; each call uses a slice of it.
+    const batch = new Float32Array(4_000).map((_, i) => (i % 4 === Math.floor(i / 4) % 4 ? 1 : 0)) // vector i: axis i % 4
+    const at = (i: number) => batch.subarray(i * 4, i * 4 + 4)
+    sentBytes.length = 0
+    const original = at(1).slice()
+    const put = mem.put('one', 1, { vector: at(1) })
+    // Reused in the same turn, before the turn's puts leave: the put keeps what it was given.
+    at(1).fill(9)
+    await put
+    await mem.putMany([{ key: 'two', value: 2, vector: at(2) }])
+    await mem.recall(at(2), { k: 1 })
+    for (const [method, bytes] of sentBytes.filter(([m]) => ['putEach', 'putMany', 'recall'].includes(m))) {
+      expect(bytes, method).toBeLessThan(1_000)
+    }
+    expect(sentBytes.map(([m]) => m)).toEqual(expect.arrayContaining(['putEach', 'putMany', 'recall']))
+    const [hit] = await mem.recall(original, { k: 1 })
+    expect(hit).toMatchObject({ key: 'one' })
+    expect(hit!.score).toBeCloseTo(1, 6)
   })
 
   it('delivers events to on() handlers on the page', async () => {

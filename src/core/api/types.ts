@@ -598,7 +598,9 @@ export interface Memory extends AsyncDisposableWhereTyped {
    * Stores a value (anything structured clone keeps; functions and symbols are refused with
    * INVALID_VALUE) under a key of its namespace, replacing what was there. Resolves once
    * committed (durable entries) to the entry's metadata. Fails with LAYER_FULL, QUOTA_EXCEEDED,
-   * INVALID_KEY / INVALID_VALUE / INVALID_OPTION, changing nothing stored.
+   * INVALID_KEY / INVALID_VALUE / INVALID_OPTION, changing nothing stored. The value and its
+   * options' vector and tags are taken as they are when put() is called: the caller may reuse
+   * them at once, in-process and through a worker or another tab alike.
    */
   put(key: string, value: unknown, options?: PutOptions): Promise<EntryInfo>
   /** The value, from whichever tier holds it, or undefined (absent or expired). Counts an access: statistics, recency, promotion. */

@@ -4,7 +4,7 @@ import { MEMORY_SURFACE, type MemoryMethod } from '../core/api/surface.ts'
 import { encodeValue } from '../core/persistence/codec.ts'
 import type { MemoryEvents, PutOptions } from '../core/api/types.ts'
 import { ABANDON, SERVE_TAB, type RemoteMemory } from './connect.ts'
-import { HeldValue, ownPutOptions } from './own-views.ts'
+import { HeldValue, ownPutOptions, ownView } from './own-views.ts'
 
 /** A connection to a worker: this tab's own (leader) or another tab's (follower). */
 export type TabConnection = RemoteMemory & { [SERVE_TAB](port: MessagePort): Promise<void>; [ABANDON](why: string): void }
@@ -21,10 +21,11 @@ export interface TabMemoryOptions {
 }
 
 /**
- * A put's arguments as they are when it is called: its value encoded now, its options copied. A
- * put waiting for a new leader, or sent again to one, leaves later than the caller issued it; a
- * caller that fills one object and puts it in a loop would otherwise have its last fill stored
- * under every key. Arguments the codec refuses go as they are, and the connection refuses them.
+ * A put's arguments as they are when it is called: its value encoded now, its options copied
+ * (and a recall's query vector). A put waiting for a new leader, or sent again to one, leaves
+ * later than the caller issued it; a caller that fills one object and puts it in a loop would
+ * otherwise have its last fill stored under every key. Arguments the codec refuses go as they
+ * are, and the connection refuses them.
  */
 function asCalled(method: MemoryMethod, args: unknown[]): unknown[] {
   try {
@@ -37,6 +38,7 @@ function asCalled(method: MemoryMethod, args: unknown[]): unknown[] {
       })
       return [items, ...args.slice(1)]
     }
+    if (method === 'recall') return [ownView(args[0]), ...args.slice(1)]
   } catch {
     return args
   }

@@ -136,6 +136,11 @@ function connectionTo(world: World, worker: FakeWorker, role: 'leader' | 'follow
       return op(() => sentItems.map(({ key, value }) => (world.data.set(key, value), { key })))
     },
     get: (key: string) => op(() => world.data.get(key)),
+    // Answers with the query it was sent.
+    recall: (query: Float32Array) => {
+      const sentQuery = Array.from(query)
+      return op(() => sentQuery)
+    },
     retain: (key: string) => op(() => (world.refCounts.set(key, (world.refCounts.get(key) ?? 0) + 1), world.refCounts.get(key)!)),
     on: async () => () => undefined,
     close: async () => {
@@ -187,7 +192,7 @@ describe('several tabs, one memory (the logic, with fakes)', () => {
     expect(await second.get('k')).toBe('second')
   })
 
-  it('sends a put again to the new leader as it was when called, not as the caller changed it since', async () => {
+  it('sends a put (or a recall) again to the new leader as it was when called, not as the caller changed it since', async () => {
     const world = new World()
     await openTab(world)
     const second = await openTab(world)
@@ -196,8 +201,11 @@ describe('several tabs, one memory (the logic, with fakes)', () => {
     const inFlight = second.put('k', draft)
     const many = [{ key: 'm', value: draft }]
     const manyInFlight = second.putMany(many)
+    const query = Float32Array.from([1, 0])
+    const recalled = second.recall(query)
     await sent()
     many[0]!.key = 'other'
+    query[0] = 7
     // The caller reuses its object once put() has returned; the put is still unanswered.
     draft.text = 'changed'
     killLeader(world)
@@ -207,6 +215,7 @@ describe('several tabs, one memory (the logic, with fakes)', () => {
     expect(world.data.get('k')).toEqual({ text: 'first' })
     expect(world.data.get('m')).toEqual({ text: 'first' })
     expect(world.data.has('other')).toBe(false)
+    expect(await recalled).toEqual([1, 0])
   })
 
   it('rejects a call that is not safe to repeat with LEADER_CHANGED, and never applies it twice', async () => {

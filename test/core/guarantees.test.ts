@@ -137,6 +137,42 @@ describe('values and names read back the same from every tier, or are refused', 
     await mem.close()
   })
 
+  it('calls that wait their turn take their arguments as they were when called', async () => {
+    const { mem } = await open(plainLayers)
+    await mem.putMany([
+      { key: 'a', value: 'A' },
+      { key: 'b', value: 'B' },
+      { key: 'x', value: 'X', namespace: 'n1', tier: 'warm' },
+    ])
+    // A write pending: each call below waits for it, and the caller changes its arguments meanwhile.
+    void mem.put('c', 'C')
+    const keys = ['a', 'b']
+    const many = mem.getMany(keys)
+    keys[0] = 'c'
+    const filter: { namespace?: string; limit?: number } = { namespace: 'n1' }
+    const queried = mem.query(filter)
+    const archiveFilter = { namespace: 'n1' }
+    const archived = mem.archive(archiveFilter)
+    const options = { hot: { maxBytes: 1_000_000 } }
+    const configured = mem.configure(options)
+    filter.namespace = 'default'
+    archiveFilter.namespace = 'default'
+    options.hot.maxBytes = 2
+    expect(await many).toEqual(['A', 'B'])
+    expect((await queried).map((e) => e.key)).toEqual(['x'])
+    expect(await archived).toMatchObject({ archived: 1 })
+    await configured
+    expect((await mem.getEntry('a'))!.tier).toBe('hot')
+    const hot = (await mem.checkPressure()).signals.find((signal) => signal.source === 'budget:hot')
+    expect(hot?.limit).toBe(1_000_000)
+    void mem.put('d', 'D')
+    const restoreFilter = { namespace: 'n1' }
+    const restored = mem.restore(restoreFilter)
+    restoreFilter.namespace = 'default'
+    expect(await restored).toBe(1)
+    await mem.close()
+  })
+
   it('refuses keys and names with a lone surrogate instead of storing another key', async () => {
     const h = await open(plainLayers)
     expect(await code(h.mem.put('a\uD800', 1))).toBe('INVALID_KEY')

@@ -39,8 +39,10 @@ export function entryReads(ctx: EngineContext): Pick<Memory, 'get' | 'getMany' |
     async getMany<T>(keys: string[], options?: NamespaceOption): Promise<(T | undefined)[]> {
       if (ctx.closing) throw closedError()
       if (!Array.isArray(keys)) throw new TiermemError('INVALID_KEY', 'getMany takes an array of keys')
-      keys.forEach(checkKey)
-      return readMany(ctx, checkNamespace(options?.namespace), keys) as Promise<(T | undefined)[]>
+      // Taken as called: the read may wait for writes, and the caller may reuse its array.
+      const taken = keys.slice()
+      taken.forEach(checkKey)
+      return readMany(ctx, checkNamespace(options?.namespace), taken) as Promise<(T | undefined)[]>
     },
     getEntry(key, options) {
       return readEntry(ctx, key, options, (namespace, k) => {
@@ -58,12 +60,14 @@ export function entryReads(ctx: EngineContext): Pick<Memory, 'get' | 'getMany' |
     },
     query(filter: QueryFilter = {}) {
       if (ctx.closing) return Promise.reject(closedError())
+      let taken: QueryFilter
       try {
         checkQueryFilter(filter)
+        taken = { ...filter }
       } catch (error) {
         return Promise.reject(error)
       }
-      return inIssueOrder(ctx, anyWritePending(ctx), () => queryEntries(ctx, filter))
+      return inIssueOrder(ctx, anyWritePending(ctx), () => queryEntries(ctx, taken))
     },
     stats(): Promise<MemoryStats> {
       if (ctx.closing) return Promise.reject(closedError())

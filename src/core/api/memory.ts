@@ -60,7 +60,14 @@ export function buildMemory(
       await lane.idle()
       return pressureReport(ctx)
     },
-    configure(options: RuntimeOptions) {
+    configure(given: RuntimeOptions) {
+      // Taken as called: it runs in its turn on the lane, and the caller may change its object meanwhile.
+      let options: RuntimeOptions
+      try {
+        options = structuredClone(given)
+      } catch {
+        return Promise.reject(new TiermemError('INVALID_OPTION', 'configure takes plain options (numbers, booleans, strings, objects)'))
+      }
       return mutate(ctx, 'none', async () => {
         if (typeof options !== 'object' || options === null) throw new TiermemError('INVALID_OPTION', 'configure takes an options object')
         // Validate everything before changing anything.
@@ -123,7 +130,8 @@ export function buildMemory(
       try {
         if (options !== undefined) throw new TiermemError('INVALID_OPTION', 'restore takes a namespace option only with a key; put the namespace in the filter')
         checkQueryFilter(keyOrFilter)
-        return mutate(ctx, 'none', () => restoreArchived(ctx, matchingSlots(ctx, keyOrFilter)))
+        const filter = { ...keyOrFilter }
+        return mutate(ctx, 'none', () => restoreArchived(ctx, matchingSlots(ctx, filter)))
       } catch (error) {
         return Promise.reject(error)
       }

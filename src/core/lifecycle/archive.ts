@@ -39,7 +39,8 @@ export function checkArchiveFilter(filter: unknown): ArchiveFilter | undefined {
   if (level !== undefined && !(Number.isInteger(level) && level >= 1 && level <= 9))
     throw new TiermemError('INVALID_OPTION', 'archive level must be a deflate level 1..9')
   checkQueryFilter(query)
-  return filter as ArchiveFilter
+  // A copy: the archive runs in its turn on the lane, and the caller may change its object meanwhile.
+  return { ...(filter as ArchiveFilter) }
 }
 
 /**

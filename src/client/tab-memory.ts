@@ -21,11 +21,12 @@ export interface TabMemoryOptions {
 }
 
 /**
- * A put's arguments as they are when it is called: its value encoded now, its options copied
- * (and a recall's query vector). A put waiting for a new leader, or sent again to one, leaves
- * later than the caller issued it; a caller that fills one object and puts it in a loop would
- * otherwise have its last fill stored under every key. Arguments the codec refuses go as they
- * are, and the connection refuses them.
+ * A call's arguments as they are when it is called: a put's value encoded now and its options
+ * copied, a recall's query vector, a getMany's keys, other calls' options and filters. A call
+ * waiting for a new leader, or sent again to one, leaves later than the caller issued it; a
+ * caller that fills one object and puts it in a loop would otherwise have its last fill stored
+ * under every key. Arguments that cannot be copied (a progress callback, a backup's stream) go
+ * as they are, and the connection refuses what it cannot send.
  */
 function asCalled(method: MemoryMethod, args: unknown[]): unknown[] {
   try {
@@ -39,6 +40,9 @@ function asCalled(method: MemoryMethod, args: unknown[]): unknown[] {
       return [items, ...args.slice(1)]
     }
     if (method === 'recall') return [ownView(args[0]), ...args.slice(1)]
+    if (method === 'getMany' && Array.isArray(args[0])) return [args[0].slice(), ...args.slice(1)]
+    // Options and filters are small; a restore's sources may be a whole backup's bytes, and are the caller's to keep.
+    if (method !== 'restoreBackup' && args.some((arg) => typeof arg === 'object' && arg !== null)) return structuredClone(args)
   } catch {
     return args
   }

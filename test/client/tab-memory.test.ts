@@ -136,7 +136,11 @@ function connectionTo(world: World, worker: FakeWorker, role: 'leader' | 'follow
       return op(() => sentItems.map(({ key, value }) => (world.data.set(key, value), { key })))
     },
     get: (key: string) => op(() => world.data.get(key)),
-    // Answers with the query it was sent.
+    // Answer with the filter or query they were sent.
+    query: (filter: object) => {
+      const sentFilter = { ...filter }
+      return op(() => sentFilter)
+    },
     recall: (query: Float32Array) => {
       const sentQuery = Array.from(query)
       return op(() => sentQuery)
@@ -192,7 +196,7 @@ describe('several tabs, one memory (the logic, with fakes)', () => {
     expect(await second.get('k')).toBe('second')
   })
 
-  it('sends a put (or a recall) again to the new leader as it was when called, not as the caller changed it since', async () => {
+  it('sends a call again to the new leader as it was when called (a put’s value, a query’s filter), not as the caller changed it since', async () => {
     const world = new World()
     await openTab(world)
     const second = await openTab(world)
@@ -203,7 +207,10 @@ describe('several tabs, one memory (the logic, with fakes)', () => {
     const manyInFlight = second.putMany(many)
     const query = Float32Array.from([1, 0])
     const recalled = second.recall(query)
+    const filter = { namespace: 'a' }
+    const queried = second.query(filter)
     await sent()
+    filter.namespace = 'b'
     many[0]!.key = 'other'
     query[0] = 7
     // The caller reuses its object once put() has returned; the put is still unanswered.
@@ -216,6 +223,7 @@ describe('several tabs, one memory (the logic, with fakes)', () => {
     expect(world.data.get('m')).toEqual({ text: 'first' })
     expect(world.data.has('other')).toBe(false)
     expect(await recalled).toEqual([1, 0])
+    expect(await queried).toEqual({ namespace: 'a' })
   })
 
   it('rejects a call that is not safe to repeat with LEADER_CHANGED, and never applies it twice', async () => {

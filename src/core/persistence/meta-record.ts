@@ -76,6 +76,11 @@ function arrayHeaderLength(bytes: Uint8Array): number {
   throw new TiermemError('INVALID_VALUE', 'a metadata record must be a list')
 }
 
+// Lengths read from the bytes, big-endian as msgpack writes them: a DataView a value was most of
+// a checkpoint's garbage (37 of ~80 MiB writing 100k entries' metadata, measured).
+const u16 = (bytes: Uint8Array, i: number) => (bytes[i]! << 8) | bytes[i + 1]!
+const u32 = (bytes: Uint8Array, i: number) => bytes[i]! * 0x100_0000 + ((bytes[i + 1]! << 16) | (bytes[i + 2]! << 8) | bytes[i + 3]!)
+
 /** Where the msgpack value starting at `at` ends. */
 function skipValue(bytes: Uint8Array, at: number): number {
   const type = bytes[at]!
@@ -83,7 +88,6 @@ function skipValue(bytes: Uint8Array, at: number): number {
   if (type >= 0xa0 && type <= 0xbf) return at + 1 + (type & 0x1f)
   if (type >= 0x90 && type <= 0x9f) return skipMany(bytes, at + 1, type & 0x0f)
   if (type >= 0x80 && type <= 0x8f) return skipMany(bytes, at + 1, 2 * (type & 0x0f))
-  const view = new DataView(bytes.buffer, bytes.byteOffset)
   switch (type) {
     case 0xcc:
     case 0xd0:
@@ -104,14 +108,14 @@ function skipValue(bytes: Uint8Array, at: number): number {
       return at + 2 + bytes[at + 1]!
     case 0xda:
     case 0xc5:
-      return at + 3 + view.getUint16(at + 1)
+      return at + 3 + u16(bytes, at + 1)
     case 0xdb:
     case 0xc6:
-      return at + 5 + view.getUint32(at + 1)
+      return at + 5 + u32(bytes, at + 1)
     case 0xdc:
-      return skipMany(bytes, at + 3, view.getUint16(at + 1))
+      return skipMany(bytes, at + 3, u16(bytes, at + 1))
     case 0xdd:
-      return skipMany(bytes, at + 5, view.getUint32(at + 1))
+      return skipMany(bytes, at + 5, u32(bytes, at + 1))
     // Extensions: msgpackr writes undefined as fixext1.
     case 0xd4:
       return at + 3
@@ -126,13 +130,13 @@ function skipValue(bytes: Uint8Array, at: number): number {
     case 0xc7:
       return at + 3 + bytes[at + 1]!
     case 0xc8:
-      return at + 4 + view.getUint16(at + 1)
+      return at + 4 + u16(bytes, at + 1)
     case 0xc9:
-      return at + 6 + view.getUint32(at + 1)
+      return at + 6 + u32(bytes, at + 1)
     case 0xde:
-      return skipMany(bytes, at + 3, 2 * view.getUint16(at + 1))
+      return skipMany(bytes, at + 3, 2 * u16(bytes, at + 1))
     case 0xdf:
-      return skipMany(bytes, at + 5, 2 * view.getUint32(at + 1))
+      return skipMany(bytes, at + 5, 2 * u32(bytes, at + 1))
     default:
       throw new TiermemError('INVALID_VALUE', `a metadata record holds a msgpack type (0x${type.toString(16)}) it never writes`)
   }

@@ -147,6 +147,33 @@ describe('backup and restoreBackup', () => {
     await dst.close()
   })
 
+  it('an incremental carries an entry whose recorded metadata alone changed, field by field, and nothing else', async () => {
+    const src = await fresh()
+    const base = { type: 'note', importance: 0.5, relevance: 0.5, tags: ['a', 'b'], ttlMs: 60_000, evictable: true }
+    const changes: Array<[string, object]> = [
+      ['type', { type: 'fact' }],
+      ['importance', { importance: 0.6 }],
+      ['relevance', { relevance: 0.4 }],
+      ['tags joined otherwise', { tags: ['ab'] }],
+      ['tags in another order', { tags: ['b', 'a'] }],
+      ['ttlMs', { ttlMs: 120_000 }],
+      ['evictable', { evictable: false }],
+    ]
+    await src.putMany([{ key: 'same', value: 1, ...base }, ...changes.map(([name]) => ({ key: name, value: 1, ...base }))])
+    await backupOf(src, { incremental: true })
+    await src.putMany([{ key: 'same', value: 1, ...base }, ...changes.map(([name, change]) => ({ key: name, value: 1, ...base, ...change }))])
+    const inc = await backupOf(src, { incremental: true })
+    expect(manifestOf(inc)).toMatchObject({ kind: 'incremental', counts: { entries: changes.length } })
+    const files = unzipSync(inc)
+    const text = Object.keys(files)
+      .filter((name) => name.endsWith('.rec'))
+      .map((name) => strFromU8(files[name]!, true))
+      .join('')
+    for (const [name] of changes) expect(text).toContain(`"key":"${name}"`)
+    expect(text).not.toContain('"key":"same"')
+    await src.close()
+  })
+
   it("merge keeps the target's other entries; replace clears them first", async () => {
     const src = await fresh()
     await src.put('shared', 'from backup')

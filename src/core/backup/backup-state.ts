@@ -32,27 +32,57 @@ export function backedUp(ctx: EngineContext, slot: number, now: number): boolean
 }
 
 /**
- * A 64-bit fingerprint of what a backup records of an entry: two 32-bit multiplicative string
- * hashes (cyrb53's mixing, two seeds) over its fields joined, straight from the registry's
- * columns. Not xxHash over encoded bytes: encoding the string first was most of its cost.
+ * A 64-bit fingerprint of what a backup records of an entry, written to out[at], out[at + 1]:
+ * two 32-bit multiplicative hashes (cyrb53's mixing, two seeds) fed straight from the registry's
+ * columns: its numbers as the 32-bit halves of their float64 bits, then its names as UTF-16
+ * units, each name closed by a mark no unit can equal. Built as one joined string before, it
+ * made ~660 bytes of garbage an entry: 66 of a 100k backup's ~300 MiB allocated (measured). The
+ * hash state lives in locals: kept in module variables, each step boxed a number.
+ * A memory backed up with the string's version finds every entry changed once: its next
+ * incremental carries everything, which is larger, never wrong.
  */
-export function fingerprint(ctx: EngineContext, slot: number): { hi: number; lo: number } {
+export function fingerprintInto(ctx: EngineContext, slot: number, out: Uint32Array, at: number): void {
   const { reg } = ctx
-  const text =
-    `${reg.hashHi[slot]}\u0001${reg.hashLo[slot]}\u0001${reg.typeNames.name(reg.type[slot]!)}\u0001${reg.layerNames.name(reg.layer[slot]!)}` +
-    `\u0001${Math.round(reg.importance[slot]! * 1e6)}\u0001${Math.round(reg.relevance[slot]! * 1e6)}\u0001${reg.createdAt[slot]}` +
-    `\u0001${reg.expiresAt[slot]}\u0001${reg.ttlMs[slot]}\u0001${reg.taskIds[slot] ?? ''}\u0001${(reg.tags.get(slot) ?? []).join('\u0000')}` +
-    `\u0001${reg.flags[slot]! & EVICTABLE}`
+  numbers[0] = reg.hashHi[slot]!
+  numbers[1] = reg.hashLo[slot]!
+  numbers[2] = Math.round(reg.importance[slot]! * 1e6)
+  numbers[3] = Math.round(reg.relevance[slot]! * 1e6)
+  numbers[4] = reg.createdAt[slot]!
+  numbers[5] = reg.expiresAt[slot]!
+  numbers[6] = reg.ttlMs[slot]!
+  numbers[7] = reg.flags[slot]! & EVICTABLE
   let h1 = 0xdeadbeef
   let h2 = 0x41c6ce57
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i)
-    h1 = Math.imul(h1 ^ c, 2654435761)
-    h2 = Math.imul(h2 ^ c, 1597334677)
+  for (let i = 0; i < words.length; i++) {
+    h1 = Math.imul(h1 ^ words[i]!, M1)
+    h2 = Math.imul(h2 ^ words[i]!, M2)
   }
-  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
-  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909)
-  return { hi: h1 >>> 0, lo: h2 >>> 0 }
+  const type = reg.typeNames.name(reg.type[slot]!)
+  const layer = reg.layerNames.name(reg.layer[slot]!)
+  const taskId = reg.taskIds[slot] ?? ''
+  h1 = mixText(mixText(mixText(h1, type, M1), layer, M1), taskId, M1)
+  h2 = mixText(mixText(mixText(h2, type, M2), layer, M2), taskId, M2)
+  for (const tag of reg.tags.get(slot) ?? []) {
+    h1 = mixText(h1, tag, M1)
+    h2 = mixText(h2, tag, M2)
+  }
+  const hi = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909)
+  const lo = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(hi ^ (hi >>> 13), 3266489909)
+  out[at] = hi >>> 0
+  out[at + 1] = lo >>> 0
+}
+
+const M1 = 2654435761
+const M2 = 1597334677
+/** A mark past any UTF-16 unit (0..0xffff), closing each name: ['a', 'b'] and ['ab'] differ. */
+const NAME_END = 0x1_0000
+/** The numeric fields, read back as 32-bit words. */
+const numbers = new Float64Array(8)
+const words = new Uint32Array(numbers.buffer)
+
+function mixText(h: number, text: string, multiplier: number): number {
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), multiplier)
+  return Math.imul(h ^ NAME_END, multiplier)
 }
 
 export async function readBackupState(ctx: EngineContext): Promise<BackupState | undefined> {

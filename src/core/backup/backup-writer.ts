@@ -21,7 +21,7 @@ import {
   type ManifestFile,
   type RecordMeta,
 } from './backup-format.ts'
-import { BACKUP_NAMESPACE, backedUp, fingerprint, readBackupState, STATE_KEY, type BackupState } from './backup-state.ts'
+import { BACKUP_NAMESPACE, backedUp, fingerprintInto, readBackupState, STATE_KEY, type BackupState } from './backup-state.ts'
 import { RecordFileBuilder } from './record-frames.ts'
 import { sha256Hex } from './sha256-hex.ts'
 import { checkBackupOptions } from './backup-options.ts'
@@ -52,6 +52,7 @@ async function planBackup(ctx: EngineContext, incremental: boolean): Promise<Bac
   const parentIndex = parent ? new Map(parent.keys.map((key, i) => [key, i])) : undefined
   const keys: string[] = []
   const fps: number[] = []
+  const mark = new Uint32Array(2)
   const include: number[] = []
   for (const slot of reg.slots()) {
     if (!backedUp(ctx, slot, now)) continue
@@ -62,11 +63,11 @@ async function planBackup(ctx: EngineContext, incremental: boolean): Promise<Bac
       keys.push(key)
       continue
     }
-    const { hi, lo } = fingerprint(ctx, slot)
+    fingerprintInto(ctx, slot, mark, 0)
     const at = parentIndex!.get(key)
-    if (at === undefined || parent.fp[2 * at] !== hi || parent.fp[2 * at + 1] !== lo) include.push(keys.length)
+    if (at === undefined || parent.fp[2 * at] !== mark[0] || parent.fp[2 * at + 1] !== mark[1]) include.push(keys.length)
     keys.push(key)
-    fps.push(hi, lo)
+    fps.push(mark[0]!, mark[1]!)
   }
   const deletes: string[] = []
   if (parent) {
@@ -283,9 +284,7 @@ async function readChunk(
       }
       // The state saved at the end must name what this backup holds, not what the plan saw: a value
       // changed A → B before its chunk was read, then back to A, must not look unchanged next time.
-      const { hi, lo } = fingerprint(ctx, slot)
-      plan.fp[2 * i] = hi
-      plan.fp[2 * i + 1] = lo
+      fingerprintInto(ctx, slot, plan.fp, 2 * i)
       records.push({ meta: recordMeta(ctx, slot), bytes })
       counts.entries++
       counts.valueBytes += bytes.byteLength

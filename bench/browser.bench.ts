@@ -21,6 +21,7 @@ import { build, preview } from 'vite'
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
 import { buildCorpus, fixedRecords } from './corpus.ts'
 import { cpuSampler } from './cpu-sampler.ts'
+import { heapSampler } from './heap-sampler.ts'
 import type { Row } from './browser/rounds.ts'
 import { writeTinyModel } from '../test/fixtures/tiny-model.ts'
 
@@ -31,7 +32,7 @@ await build({
   root,
   configFile: false,
   logLevel: 'warn',
-  build: { outDir, emptyOutDir: true, target: 'es2022', ...(process.env.BENCH_TRACE_CPU ? { minify: false } : {}) },
+  build: { outDir, emptyOutDir: true, target: 'es2022', ...(process.env.BENCH_TRACE_CPU || process.env.BENCH_HEAP_PROFILE ? { minify: false } : {}) },
   worker: { format: 'es' },
 })
 // The tiny embedding model the embeddings section loads from /models/ (as the tests make it);
@@ -57,6 +58,8 @@ try {
   if (cpu) page.on('console', (message) => void cpu(message.text()))
   page.on('console', (message) => (message.type() === 'error' || process.env.BENCH_DEBUG) && console.error('page:', message.text()))
   page.on('pageerror', (error) => console.error('page error:', error))
+  // The workers' peak JS heap around an operation the page marks (backup section).
+  await page.exposeFunction('benchHeap', await heapSampler(await context.newCDPSession(page)))
   await page.goto(url)
   await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 })
   if (process.env.BENCH_MODEL) await page.evaluate((model) => (window.benchModel = model), process.env.BENCH_MODEL)

@@ -96,7 +96,7 @@ export async function backupSection(add: Add, log: (line: string) => void, fixed
   })
   const backupHeap = await heapIn(async (mem) => drain(await mem.backup()))
   const steadyHeap = await heapIn(async (mem) => drain(await mem.backup()), true)
-  log(`  workers' heap: backup ${extra(backupHeap).toFixed(1)} MiB over ${backupHeap?.samples} samples, getMany ${extra(readHeap).toFixed(1)} MiB`)
+  console.log(`workers' heap: backup ${extra(backupHeap).toFixed(1)} MiB over ${backupHeap?.samples} samples, getMany ${extra(readHeap).toFixed(1)} MiB`)
   const ratio = median(readMs.map((ms, r) => ms / backupMs[r]!))
   add({ group: 'backup', name: `backup of ${ENTRIES.toLocaleString('en')} entries (~1 KiB), streamed to the page`, value: median(backupMs) / 1000, unit: 's' })
   add({ group: 'backup', name: 'backup size', value: zip!.size / 2 ** 20, unit: 'MiB' })

@@ -259,6 +259,13 @@ export class HnswGraph {
     })
   }
 
+  /** Lets a bounded graph keep up to `limit` codes, as walks bring them back; never lowers the limit. Held as limitCodes is. */
+  raiseCodes(limit: number): Promise<void> {
+    return this.locked(async () => {
+      if (this.cache.bounded && Math.floor(limit) > this.cache.limit) this.cache.raise(Math.floor(limit))
+    })
+  }
+
   /** A new code cache of at most `limit` holding `keep`'s codes, copied from the current one. */
   private swapCache(keep: number[], limit: number): void {
     const old = this.cache

@@ -422,7 +422,13 @@ export class VectorIndex {
   /** Where a new or loaded graph keeps its codes: all in memory, or at most maxResidentBytes of them, the rest read from the vectors. */
   private residence(dims: number): CodeResidence {
     const source = (nodes: readonly number[]) => this.codesOf(nodes, dims)
-    return this.maxCodeBytes === undefined ? { source } : { limit: Math.floor(this.maxCodeBytes / dims), source }
+    const limit = this.maxCodes(dims)
+    return limit === undefined ? { source } : { limit, source }
+  }
+
+  /** The codes `maxResidentBytes` holds at this width; undefined without it. */
+  private maxCodes(dims: number): number | undefined {
+    return this.maxCodeBytes === undefined ? undefined : Math.floor(this.maxCodeBytes / dims)
   }
 
   /** Codes a paged graph reads back: from their records, else made again from the vectors (and noted to write). */
@@ -488,10 +494,8 @@ export class VectorIndex {
   room(bytes: number): void {
     const graph = this.graph
     if (!graph?.codesBounded || bytes < graph.dims) return
-    const most = this.maxCodeBytes === undefined ? Number.MAX_SAFE_INTEGER : Math.floor(this.maxCodeBytes / graph.dims)
-    const limit = Math.min(most, graph.codesResident + Math.floor(bytes / graph.dims))
-    if (limit > graph.codeLimit)
-      graph.limitCodes(limit, async () => undefined).catch((error: unknown) => reportBackgroundError(this.ctx, 'index-room-failed', error))
+    const limit = Math.min(this.maxCodes(graph.dims) ?? Number.MAX_SAFE_INTEGER, graph.codesResident + Math.floor(bytes / graph.dims))
+    if (limit > graph.codeLimit) graph.raiseCodes(limit).catch((error: unknown) => reportBackgroundError(this.ctx, 'index-room-failed', error))
   }
 
   private adopt(graph: HnswGraph): HnswGraph {

@@ -84,44 +84,55 @@ describe('registry journal', () => {
     await h.mem.close()
   })
 
-  it('a crash at any batch of a checkpoint loses nothing and leaves no garbage after the next open', async () => {
-    let checkpointsCut = 0
-    for (let live = 0; live < 8; live++) {
-      const warm = memoryStoreData()
-      const counter = { remaining: Number.POSITIVE_INFINITY }
-      const mem = await createMemory({
-        ...plainLayers,
-        clock: fakeClock(),
-        maintenanceIntervalMs: 0,
-        pressure: { checkIntervalMs: 0 },
-        stores: { warm: crashingStore(memoryStore({ data: warm }), counter) },
-      })
-      await mem.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: `a${i}`, value: i })))
-      counter.remaining = live
-      // Overwriting every entry commits (one batch) and then crosses the checkpoint threshold
-      // (6,000 changes for 3,000 entries): the checkpoint's batches follow.
-      const acknowledged = await mem.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: `a${i}`, value: -i }))).then(
-        () => true,
-        () => false,
-      )
-      await mem.close().catch(() => undefined)
-      const reopened = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, stores: { warm: memoryStore({ data: warm }) } })
-      const got = await reopened.getMany(['a1', 'a2999'])
-      if (acknowledged) expect(got).toEqual([-1, -2999])
-      else
-        expect([
-          [1, 2999],
-          [-1, -2999],
-        ]).toContainEqual(got)
-      expect((await reopened.query({})).length).toBe(3000)
-      await reopened.close()
-      const { garbage, state } = await readStoredRegistry(memoryStore({ data: warm }))
-      expect(garbage).toEqual([])
-      if (acknowledged && state.gen === 0) checkpointsCut++
-    }
-    // Some runs must have been cut inside the checkpoint (acknowledged, but no snapshot in force).
-    expect(checkpointsCut).toBeGreaterThan(0)
-  })
+  // 3,000 entries: the snapshot's two parts in one batch. 20,000: ten parts, written in two
+  // batches, so a crash can also fall between two batches of one checkpoint.
+  for (const [entries, cuts] of [
+    [3_000, 8],
+    [20_000, 5],
+  ] as const) {
+    it(`a crash at any batch of a checkpoint loses nothing and leaves no garbage after the next open (${entries.toLocaleString('en')} entries)`, async () => {
+      let checkpointsCut = 0
+      let betweenParts = 0
+      for (let live = 0; live < cuts; live++) {
+        const warm = memoryStoreData()
+        const counter = { remaining: Number.POSITIVE_INFINITY }
+        const mem = await createMemory({
+          ...plainLayers,
+          clock: fakeClock(),
+          maintenanceIntervalMs: 0,
+          pressure: { checkIntervalMs: 0 },
+          stores: { warm: crashingStore(memoryStore({ data: warm }), counter) },
+        })
+        await mem.putMany(Array.from({ length: entries }, (_, i) => ({ key: `a${i}`, value: i })))
+        counter.remaining = live
+        // Overwriting every entry commits and then crosses the checkpoint threshold (twice as many
+        // changes as entries): the checkpoint's batches follow.
+        const acknowledged = await mem.putMany(Array.from({ length: entries }, (_, i) => ({ key: `a${i}`, value: -i }))).then(
+          () => true,
+          () => false,
+        )
+        await mem.close().catch(() => undefined)
+        // Parts written, pointer not flipped: the cut came inside the checkpoint's parts.
+        if (metaKeys(warm).some((k) => k.startsWith('s:00000001:')) && !metaKeys(warm).includes('checkpoint')) betweenParts++
+        const reopened = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, stores: { warm: memoryStore({ data: warm }) } })
+        const got = await reopened.getMany(['a1', `a${entries - 1}`])
+        if (acknowledged) expect(got).toEqual([-1, -(entries - 1)])
+        else
+          expect([
+            [1, entries - 1],
+            [-1, -(entries - 1)],
+          ]).toContainEqual(got)
+        expect((await reopened.query({})).length).toBe(entries)
+        await reopened.close()
+        const { garbage, state } = await readStoredRegistry(memoryStore({ data: warm }))
+        expect(garbage).toEqual([])
+        if (acknowledged && state.gen === 0) checkpointsCut++
+      }
+      // Some runs must have been cut inside the checkpoint (acknowledged, but no snapshot in force).
+      expect(checkpointsCut).toBeGreaterThan(0)
+      if (entries > 16_000) expect(betweenParts).toBeGreaterThan(0)
+    }, 60_000)
+  }
 })
 
 describe('batches smaller than a group', () => {
@@ -196,6 +207,24 @@ describe('batches smaller than a group', () => {
 })
 
 describe('opening a checkpointed store', () => {
+  it('deletes parts of the snapshot in force past those it names (a failed checkpoint of the same number wrote more)', async () => {
+    const h = await open(plainLayers)
+    const write = (version: number) => h.mem.putMany(Array.from({ length: 3000 }, (_, j) => ({ key: `k${j}`, value: version })))
+    await write(1)
+    await write(2)
+    await h.mem.flush()
+    await h.mem.close()
+    const { state } = await readStoredRegistry(memoryStore({ data: h.warm }))
+    const pad = (n: number, width: number) => String(n).padStart(width, '0')
+    const stray = `s:${pad(state.gen, 8)}:${pad(state.parts, 6)}`
+    h.warm.spaces.meta.set(stray, new Uint8Array([1, 2, 3]))
+    expect((await readStoredRegistry(memoryStore({ data: h.warm }))).garbage).toEqual([stray])
+    const mem = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, stores: { warm: memoryStore({ data: h.warm }) } })
+    expect(await mem.get('k7')).toBe(2)
+    await mem.close()
+    expect(h.warm.spaces.meta.has(stray)).toBe(false)
+  })
+
   it('reads each snapshot part once and the journal only after it', async () => {
     const h = await open(plainLayers)
     const write = (version: number) => h.mem.putMany(Array.from({ length: 3000 }, (_, j) => ({ key: `k${j}`, value: version })))

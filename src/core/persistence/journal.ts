@@ -32,6 +32,8 @@ import { DURABLE } from '../registry/registry.ts'
 const FORMAT_VERSION = 2
 const LEGACY_VERSION = 1
 export const CHUNK_ENTRIES = 2000
+/** Snapshot parts a checkpoint writes in one batch (~16k entries' records, ~2.5 MB). */
+const PARTS_PER_BATCH = 8
 const CHECKPOINT_KEY = 'checkpoint'
 const CHECKPOINT_COPY_KEY = 'checkpoint.copy'
 const JOURNAL_PREFIX = 'j:'
@@ -223,6 +225,13 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
       )),
     )
   }
+  // Parts of this generation past those it names: a checkpoint that failed partway, and then one
+  // of the same number that wrote fewer parts.
+  for (let part = state.parts; pointer; part++) {
+    const [key] = await existing(store, [snapshotKey(state.gen, part)])
+    if (!key) break
+    garbage.push(key)
+  }
   // The generation after this one, if a crash came before its pointer flip: its parts are unnamed.
   for (let part = 0; ; part++) {
     const [key] = await existing(store, [snapshotKey(state.gen + 1, part)])
@@ -310,30 +319,32 @@ export async function checkpoint(ctx: EngineContext): Promise<void> {
   const gen = journal.gen + 1
   // Inside the lane, the registry reflects every journal chunk committed so far.
   const lastSeq = journal.nextSeq - 1
-  // Encoded a part at a time, in this turn (no write lands between two parts): every entry's
-  // record made first and kept until the end was ~20 MB live at once at 100k entries.
-  const parts: StoreOp[] = []
-  let records: EntryRecord[] = []
-  const encodePart = () => {
-    parts.push({ type: 'put', space: 'meta', key: snapshotKey(gen, parts.length), value: encodeEntries(records) })
-    records = []
+  // A part at a time, written PARTS_PER_BATCH at a time: every entry's record made first, and
+  // every part held until one commit, was ~20 MB live at once at 100k entries, inside whatever
+  // write crossed the threshold (a backup's, measured). No write lands between two batches: this
+  // runs in the lane. Parts written before a crash or a failed batch name no snapshot until the
+  // pointer flips; the next open deletes them.
+  const slots: number[] = []
+  for (const slot of reg.slots()) if (reg.flags[slot]! & DURABLE) slots.push(slot)
+  let parts = 0
+  let batch: StoreOp[] = []
+  for (let i = 0; i < slots.length; i += CHUNK_ENTRIES) {
+    const records = slots.slice(i, i + CHUNK_ENTRIES).map((slot) => readRecord(reg, slot))
+    batch.push({ type: 'put', space: 'meta', key: snapshotKey(gen, parts++), value: encodeEntries(records) })
+    if (batch.length === PARTS_PER_BATCH || i + CHUNK_ENTRIES >= slots.length) {
+      await commit(ctx.warm, batch)
+      batch = []
+    }
   }
-  for (const slot of reg.slots()) {
-    if (!(reg.flags[slot]! & DURABLE)) continue
-    records.push(readRecord(reg, slot))
-    if (records.length === CHUNK_ENTRIES) encodePart()
-  }
-  if (records.length > 0) encodePart()
-  await commit(ctx.warm, parts)
   // The pointer also names the generation it replaces, so a crash before that one is deleted
   // leaves keys the next open can find without reading every snapshot part.
-  const pointer = encodeChecked([FORMAT_VERSION, gen, lastSeq, parts.length, journal.gen, journal.parts, ctx.feed.nextSeq])
+  const pointer = encodeChecked([FORMAT_VERSION, gen, lastSeq, parts, journal.gen, journal.parts, ctx.feed.nextSeq])
   await ctx.warm.batch([
     { type: 'put', space: 'meta', key: CHECKPOINT_KEY, value: pointer },
     { type: 'put', space: 'meta', key: CHECKPOINT_COPY_KEY, value: pointer },
   ])
   const previous = { gen: journal.gen, seq: journal.checkpointSeq, parts: journal.parts }
-  Object.assign(journal, { gen, checkpointSeq: lastSeq, parts: parts.length, entriesSince: 0 })
+  Object.assign(journal, { gen, checkpointSeq: lastSeq, parts, entriesSince: 0 })
   // What the old pointer named is garbage now. A crash before it is deleted is cleaned at the
   // next open (the pointer names the previous generation); a failed delete is retried with the
   // next checkpoint, since by then the pointer no longer names it.

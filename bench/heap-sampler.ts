@@ -39,7 +39,7 @@ export async function heapSampler(session: CDPSession): Promise<(edge: 'start' |
   // Not flattened: Playwright's session sends no session ids, so messages go through the page's session.
   await session.send('Target.setAutoAttach', { autoAttach: true, waitForDebuggerOnStart: false, flatten: false })
 
-  // A worker that ends with a question pending never answers it: nothing after a while, as for a worker gone.
+  // A worker that ends with a question pending never answers it: nothing after `waitMs`.
   const ask = <T>(sessionId: string, method: string, params: object = {}, waitMs = 1_000) =>
     new Promise<T | undefined>((resolve) => {
       const id = nextId++
@@ -52,7 +52,13 @@ export async function heapSampler(session: CDPSession): Promise<(edge: 'start' |
       answers.set(id, answer)
       session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch(() => answer(undefined))
     })
-  const heapOf = async (sessionId: string) => (await ask<{ usedSize: number }>(sessionId, 'Runtime.getHeapUsage'))?.usedSize ?? 0
+  // A worker that does not answer within the wait is taken as gone (its detach can come late):
+  // asking it again would hold every later sample for as long.
+  const heapOf = async (sessionId: string) => {
+    const usage = await ask<{ usedSize: number }>(sessionId, 'Runtime.getHeapUsage', {}, 500)
+    if (!usage) workers.delete(sessionId)
+    return usage?.usedSize ?? 0
+  }
   const used = async () => (await Promise.all([...workers].map(heapOf))).reduce((sum, bytes) => sum + bytes, 0)
 
   let window: HeapWindow | undefined

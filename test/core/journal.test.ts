@@ -207,13 +207,20 @@ describe('batches smaller than a group', () => {
 })
 
 describe('opening a checkpointed store', () => {
-  it('deletes parts of the snapshot in force past those it names (a failed checkpoint of the same number wrote more)', async () => {
+  /** A memory of 3,000 entries each written twice (a checkpoint, then `tail` if given after it), closed. */
+  async function checkpointed(tail?: string) {
     const h = await open(plainLayers)
     const write = (version: number) => h.mem.putMany(Array.from({ length: 3000 }, (_, j) => ({ key: `k${j}`, value: version })))
     await write(1)
     await write(2)
     await h.mem.flush()
+    if (tail !== undefined) await h.mem.put(tail, 1)
     await h.mem.close()
+    return h
+  }
+
+  it('deletes parts of the snapshot in force past those it names (a failed checkpoint of the same number wrote more)', async () => {
+    const h = await checkpointed()
     const { state } = await readStoredRegistry(memoryStore({ data: h.warm }))
     const pad = (n: number, width: number) => String(n).padStart(width, '0')
     const stray = `s:${pad(state.gen, 8)}:${pad(state.parts, 6)}`
@@ -226,13 +233,7 @@ describe('opening a checkpointed store', () => {
   })
 
   it('reads each snapshot part once and the journal only after it', async () => {
-    const h = await open(plainLayers)
-    const write = (version: number) => h.mem.putMany(Array.from({ length: 3000 }, (_, j) => ({ key: `k${j}`, value: version })))
-    await write(1)
-    await write(2)
-    await h.mem.flush()
-    await h.mem.put('tail', 1)
-    await h.mem.close()
+    const h = await checkpointed('tail')
     const inner = memoryStore({ data: h.warm })
     const reads: string[] = []
     const counting = {

@@ -227,17 +227,9 @@ export async function replayStoredRegistry(store: Store, sink: RegistrySink): Pr
   }
   // Parts of this generation past those it names: a checkpoint that failed partway, and then one
   // of the same number that wrote fewer parts.
-  for (let part = state.parts; pointer; part++) {
-    const [key] = await existing(store, [snapshotKey(state.gen, part)])
-    if (!key) break
-    garbage.push(key)
-  }
+  if (pointer) garbage.push(...(await partsFrom(store, state.gen, state.parts)))
   // The generation after this one, if a crash came before its pointer flip: its parts are unnamed.
-  for (let part = 0; ; part++) {
-    const [key] = await existing(store, [snapshotKey(state.gen + 1, part)])
-    if (!key) break
-    garbage.push(key)
-  }
+  garbage.push(...(await partsFrom(store, state.gen + 1, 0)))
   // The journal: only its own key range is read (snapshot parts sort after it and are not re-read).
   state.nextSeq = state.checkpointSeq + 1
   for (let after = JOURNAL_PREFIX; ;) {
@@ -295,6 +287,16 @@ async function readPointer(store: Store): Promise<number[] | undefined> {
 }
 
 /** Which of these meta keys exist. */
+/** The keys of a generation's parts that exist from `first` on, up to the first missing one (parts are written in order). */
+async function partsFrom(store: Store, gen: number, first: number): Promise<string[]> {
+  const keys: string[] = []
+  for (let part = first; ; part++) {
+    const [key] = await existing(store, [snapshotKey(gen, part)])
+    if (!key) return keys
+    keys.push(key)
+  }
+}
+
 async function existing(store: Store, keys: string[]): Promise<string[]> {
   if (keys.length === 0) return []
   const values = await store.getMany('meta', keys)

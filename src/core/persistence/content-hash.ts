@@ -1,4 +1,4 @@
-import { xxHash32 } from 'js-xxhash'
+import { xxHash32 } from './xxhash32.ts'
 
 /**
  * A 64-bit content hash of the encoded bytes: two xxHash32 passes with different seeds.

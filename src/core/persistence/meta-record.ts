@@ -1,4 +1,4 @@
-import { xxHash32 } from 'js-xxhash'
+import { xxHash32 } from './xxhash32.ts'
 import { Packr } from 'msgpackr'
 import { TiermemError } from '../api/errors.ts'
 

@@ -1,4 +1,4 @@
-import { xxHash32 } from 'js-xxhash'
+import { xxHash32 } from '../persistence/xxhash32.ts'
 import type { RecordFile, RecordFiles } from '../store/record-file.ts'
 
 const encoder = new TextEncoder()

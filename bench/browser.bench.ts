@@ -63,6 +63,8 @@ try {
   await page.goto(url)
   await page.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 })
   if (process.env.BENCH_MODEL) await page.evaluate((model) => (window.benchModel = model), process.env.BENCH_MODEL)
+  // BENCH_BUSY_KINDS=backup,expired runs only the busy section's kinds whose names contain one of these.
+  if (process.env.BENCH_BUSY_KINDS) await page.evaluate((kinds) => (window.benchBusyKinds = kinds), process.env.BENCH_BUSY_KINDS.split(','))
   if (process.env.BENCH_RECALL_SIZES || process.env.BENCH_RECALL_PEERS) {
     const sizes = process.env.BENCH_RECALL_SIZES?.split(',').map(Number)
     const peers = process.env.BENCH_RECALL_PEERS?.split(',').filter(Boolean)

@@ -109,8 +109,9 @@ async function readLoop(mem: RemoteMemory, until: Promise<unknown> | number, lab
   return times
 }
 
-export async function busySection(add: Add, log: (line: string) => void, corpus: ChatRecord[]): Promise<void> {
+export async function busySection(add: Add, log: (line: string) => void, corpus: ChatRecord[], only?: string[]): Promise<void> {
   for (const [name, kind] of Object.entries(KINDS)) {
+    if (only && !only.some((part) => name.includes(part))) continue
     const rounds: Rounds = { idle: [], busy: [] }
     const longest: number[] = []
     const idleLongest: number[] = []

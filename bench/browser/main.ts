@@ -721,6 +721,8 @@ declare global {
     benchModel?: string
     /** BENCH_RECALL_SIZES / BENCH_RECALL_PEERS: the recall section's sizes and peers. */
     benchRecall?: { sizes?: number[]; peers?: Library[] }
+    /** BENCH_BUSY_KINDS: the busy section's kinds to run (names containing one of these; default all). */
+    benchBusyKinds?: string[]
   }
 }
 window.runBench = async (corpus, fixed, only) => {
@@ -730,7 +732,7 @@ window.runBench = async (corpus, fixed, only) => {
     reads: () => reads(fixed),
     observability: () => observability(fixed),
     cold: () => cold(corpus),
-    busy: () => busySection(add, log, corpus),
+    busy: () => busySection(add, log, corpus, window.benchBusyKinds),
     open: () => openLarge(),
     embeddings: () => embeddings(),
     archive: () => archiving(corpus),

@@ -1,20 +1,19 @@
 import { TiermemError } from '../core/api/errors.ts'
-import { compressPayload, type Compressed, type DeflateLevel } from './segment-format.ts'
+import { compressAsAsked, type CompressOptions } from './compress-as-asked.ts'
+import type { Compressed, DeflateLevel } from './segment-format.ts'
+
+export type { CompressOptions } from './compress-as-asked.ts'
 
 /** Compresses block payloads: here, or on a thread of its own. */
 export interface BlockCompressor {
-  /**
-   * Each payload deflated where that saves ≥ 5 %. The raws are handed over: do not use them
-   * after. `handBack`: each result's `raw` hands its raw back, for the caller to reuse (others
-   * let it go where it was deflated, rather than hold it until their result is done with).
-   */
-  compress(raws: Uint8Array[], level: DeflateLevel, handBack?: boolean): Promise<Compressed[]>
+  /** Each payload deflated where that saves ≥ 5 %. The raws are handed over: do not use them after. */
+  compress(raws: Uint8Array[], level: DeflateLevel, options?: CompressOptions): Promise<Compressed[]>
   close(): void
 }
 
 export function inlineCompressor(): BlockCompressor {
   return {
-    compress: async (raws, level, handBack = false) => raws.map((raw) => (handBack ? { ...compressPayload(raw, level), raw } : compressPayload(raw, level))),
+    compress: (raws, level, options) => Promise.all(raws.map((raw) => compressAsAsked(raw, level, options))),
     close() {},
   }
 }
@@ -59,20 +58,20 @@ export function workerCompressor(
     }
     workers.push(worker)
   }
-  const send = (worker: Worker, raws: Uint8Array[], level: DeflateLevel, handBack: boolean) =>
+  const send = (worker: Worker, raws: Uint8Array[], level: DeflateLevel, options: CompressOptions) =>
     new Promise<Compressed[]>((resolve, reject) => {
       const id = nextId++
       pending.set(id, { resolve, reject })
-      worker.postMessage({ id, raws, level, handBack }, [...new Set(raws.map((raw) => raw.buffer as ArrayBuffer))])
+      worker.postMessage({ id, raws, level, options }, [...new Set(raws.map((raw) => raw.buffer as ArrayBuffer))])
     })
   return {
-    async compress(raws, level, handBack = false) {
-      if (failed !== undefined) return inline.compress(raws, level, handBack)
+    async compress(raws, level, options = {}) {
+      if (failed !== undefined) return inline.compress(raws, level, options)
       // Contiguous shares, one per worker; results come back in order.
       const share = Math.ceil(raws.length / workers.length)
       const parts = workers
         .map((worker, i) => raws.slice(i * share, (i + 1) * share))
-        .map((part, i) => (part.length === 0 ? Promise.resolve([]) : send(workers[i]!, part, level, handBack)))
+        .map((part, i) => (part.length === 0 ? Promise.resolve([]) : send(workers[i]!, part, level, options)))
       return (await Promise.all(parts)).flat()
     },
     close() {

@@ -221,7 +221,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
         .compress(
           sent.map((layout) => layout.raw),
           at,
-          true,
+          { handBack: true },
         )
         .then((payloads) => sent.map((layout, i) => ({ layout, payload: payloads[i]!, size: sealedBytes(layout, payloads[i]!) })))
       sealed.catch(() => undefined) // awaited below, after the layout; a failure rejects there
@@ -335,7 +335,8 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
   return {
     deflate: async (payloads, at) => {
       if (closed) throw new TiermemError('CLOSED', `OPFS store '${options.directory}' is closed; open the memory again`)
-      return compressor.compress(payloads, checkLevel(at))
+      const results = await compressor.compress(payloads, checkLevel(at), { sums: true, handBack: true })
+      return results.map(({ payload, deflated, sums, raw }) => ({ payload, deflated, sums: sums!, ...(raw ? { raw } : {}) }))
     },
     backend: 'opfs',
     capabilities: { atomicBatch: false, maxBatchSize: 5_000, persistent: true },

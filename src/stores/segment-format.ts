@@ -1,6 +1,7 @@
 import { deflateSync, inflateSync } from 'fflate'
-import { xxHash32 } from 'js-xxhash'
+import { xxHash32 } from '../core/persistence/xxhash32.ts'
 import { decodeDirectory, encodeDirectory, KIND_DELETE, type BlockRecord } from './block-directory.ts'
+import type { FileSums } from '../core/store/deflater.ts'
 
 export { KIND_DELETE, KIND_PUT, type BlockRecord } from './block-directory.ts'
 
@@ -64,6 +65,8 @@ export interface Compressed {
   deflated: boolean
   /** The raw payload, handed back when the caller asked for it (from a worker, transferred back), for reuse once the block is sealed. */
   raw?: Uint8Array
+  /** The raw payload's sums, when the caller asked for them (a backup's record files). */
+  sums?: FileSums
 }
 
 /** `take(bytes)` gives the view the payload is joined in (every byte of it is written): by default a new array. */

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { inlineCompressor, workerCompressor } from '../../src/stores/block-compressor.ts'
 import { compressPayload } from '../../src/stores/segment-format.ts'
+import { fileSums } from '../../src/core/backup/file-sums.ts'
+import { crc32 } from '../../src/core/backup/crc32.ts'
 
 const text = (n: number) => new TextEncoder().encode(`block ${n}: the user prefers window seats and vegetarian meals. `.repeat(200))
 const random = () => crypto.getRandomValues(new Uint8Array(4096))
@@ -11,7 +13,7 @@ describe('block compressor', () => {
     const raws = [text(1), random(), text(2), text(3), text(4)]
     const copies = raws.map((raw) => raw.slice())
     const expected = copies.map((raw) => compressPayload(raw, 6))
-    const results = await compressor.compress(raws, 6, true)
+    const results = await compressor.compress(raws, 6, { handBack: true })
     expect(results.map((r) => r.deflated)).toEqual([true, false, true, true, true])
     expect(results.map(({ payload, deflated }) => ({ payload, deflated }))).toEqual(expected)
     expect(raws[0]!.byteLength).toBe(0) // transferred, not copied
@@ -29,14 +31,33 @@ describe('block compressor', () => {
     const broken = () => new Worker(URL.createObjectURL(new Blob(['throw new Error("no")'], { type: 'text/javascript' })), { type: 'module' })
     const compressor = workerCompressor(1, broken)
     await expect(compressor.compress([text(1)], 6)).rejects.toMatchObject({ code: 'CLOSED' })
-    const [later] = await compressor.compress([text(2)], 6, true)
+    const [later] = await compressor.compress([text(2)], 6, { handBack: true })
     expect(later).toEqual({ ...compressPayload(text(2), 6), raw: text(2) })
     compressor.close()
   })
 
+  it('gives the sums of each raw, made where it was deflated, when asked (a backup hashes its files there)', async () => {
+    const raws = [text(9), random()]
+    const expected = await Promise.all(raws.map((raw) => fileSums(raw.slice())))
+    const compressor = workerCompressor(2)
+    const results = await compressor.compress(
+      raws.map((raw) => raw.slice()),
+      6,
+      { sums: true },
+    )
+    compressor.close()
+    expect(results.map((r) => r.sums)).toEqual(expected)
+    // The zip's CRC-32 and the manifest's SHA-256 of the bytes as given, not as deflated.
+    expect(expected[0]!.crc32).toBe(crc32(raws[0]!))
+    expect(expected[0]!.sha256).toMatch(/^[0-9a-f]{64}$/)
+    expect((await inlineCompressor().compress([raws[1]!.slice()], 6, { sums: true }))[0]!.sums).toEqual(expected[1])
+    // Not asked, none are made.
+    expect((await inlineCompressor().compress([text(9)], 6))[0]!.sums).toBeUndefined()
+  })
+
   it('inline compression gives the same bytes', async () => {
     const raw = text(5)
-    const [result] = await inlineCompressor().compress([raw], 6, true)
+    const [result] = await inlineCompressor().compress([raw], 6, { handBack: true })
     expect(result).toEqual({ ...compressPayload(text(5), 6), raw })
     expect(result!.raw).toBe(raw)
     expect(await inlineCompressor().compress([text(5)], 6)).toEqual([compressPayload(text(5), 6)])

@@ -1,12 +1,12 @@
 import { deflateSync, unzipSync, zipSync, strToU8, strFromU8 } from 'fflate'
 import { describe, expect, it } from 'vitest'
-import { createMemory, type EntryInfo, type Memory } from '../../src/core/index.ts'
+import { createMemory, fileSums, type EntryInfo, type Memory } from '../../src/core/index.ts'
 import { memoryRecordFiles } from '../../src/core/store/record-file.ts'
 import { DAY, fakeClock, open, openOver, plainLayers, type FakeClock } from './helpers.ts'
 import { memoryStoreData } from '../../src/core/store/memory-store.ts'
 import { sha256Hex } from '../../src/core/backup/sha256-hex.ts'
 import { RecordFileBuilder } from '../../src/core/backup/record-frames.ts'
-import type { RecordMeta } from '../../src/core/backup/backup-format.ts'
+import { RECORD_FILE_TARGET, type RecordMeta } from '../../src/core/backup/backup-format.ts'
 import { encodeValue } from '../../src/core/persistence/codec.ts'
 import { formatHash, hashBytes } from '../../src/core/persistence/content-hash.ts'
 
@@ -446,9 +446,15 @@ describe('the zip a backup writes', () => {
       ...plainLayers,
       maintenanceIntervalMs: 0,
       stores: {
-        // Stores every other file instead of deflating it, as a worker does where deflate saves too little.
-        deflate: async (payloads, level) =>
-          payloads.map((payload) => (calls++ % 2 ? { payload: deflateSync(payload, { level: level as 1 }), deflated: true } : { payload, deflated: false })),
+        // Stores every other file instead of deflating it, as a worker does where deflate saves too
+        // little, and hashes each file there, as the compression workers do.
+        deflate: (payloads, level) =>
+          Promise.all(
+            payloads.map(async (payload) => {
+              const sums = await fileSums(payload)
+              return calls++ % 2 ? { payload: deflateSync(payload, { level: level as 1 }), deflated: true, sums } : { payload, deflated: false, sums }
+            }),
+          ),
       },
     })
     await src.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: `k${i}`, value: 'x'.repeat(500) + i })))
@@ -460,5 +466,33 @@ describe('the zip a backup writes', () => {
     const members = unzipSync(zip)
     expect(Object.keys(members).filter((name) => name.startsWith('records/'))).toHaveLength(calls)
     for (const m of [src, dst]) await m.close()
+  })
+
+  it('closes a record file once it is full, not at the end of a read chunk (its bytes are what a backup holds at once)', async () => {
+    const mem = await fresh()
+    // 3,000 records of ~2 KB: a chunk of 1,024 of them is ~2 MiB, twice a file's target.
+    await mem.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: `k${i}`, value: 'y'.repeat(2000) + i })))
+    const members = unzipSync(await backupOf(mem))
+    const files = Object.entries(members).filter(([name]) => name.startsWith('records/'))
+    expect(files.length).toBeGreaterThanOrEqual(6)
+    for (const [, bytes] of files) expect(bytes.byteLength).toBeLessThan(RECORD_FILE_TARGET + 4096)
+    // Later files are written in the buffers of earlier ones: every value reads back as it was.
+    const dst = await fresh()
+    expect(await dst.restoreBackup(zipSync(members))).toMatchObject({ restored: 3000 })
+    for (const i of [0, 1023, 1024, 2999]) expect(await dst.get(`k${i}`)).toBe('y'.repeat(2000) + i)
+    for (const m of [mem, dst]) await m.close()
+  })
+
+  it("a record file laid out in an earlier file's buffer is byte for byte a fresh one", () => {
+    const meta = (i: number) => putMeta({ key: `k${i}` })
+    const fresh = new RecordFileBuilder()
+    const dirty = new ArrayBuffer(RecordFileBuilder.CAPACITY)
+    new Uint8Array(dirty).fill(0xff)
+    const reused = new RecordFileBuilder(dirty)
+    for (const builder of [fresh, reused]) for (let i = 0; i < 50; i++) builder.add(meta(i), strToU8(`value ${i}`))
+    expect(reused.finish()).toEqual(fresh.finish())
+    expect(reused.finish().buffer).toBe(dirty)
+    // A buffer of another size is not used.
+    expect(new RecordFileBuilder(new ArrayBuffer(16)).finish().buffer.byteLength).toBe(RecordFileBuilder.CAPACITY)
   })
 })

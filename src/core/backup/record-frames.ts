@@ -20,14 +20,18 @@ const HEADER = RECORD_FILE_MAGIC.length + 1
  * ~45 of a 100k backup's ~300 MiB of garbage (measured).
  */
 export class RecordFileBuilder {
-  // Room for a whole file from the start (writers close one once past RECORD_FILE_TARGET):
-  // growing from 64 KiB allocated ~4 MiB of buffers a 1 MiB file.
-  private buffer = new Uint8Array(RECORD_FILE_TARGET + 64 * 1024)
-  private view = new DataView(this.buffer.buffer)
+  /** Bytes of a builder's buffer: room for a whole file (writers close one once past RECORD_FILE_TARGET). */
+  static readonly CAPACITY = RECORD_FILE_TARGET + 64 * 1024
+  // Growing from 64 KiB allocated ~4 MiB of buffers a 1 MiB file.
+  private buffer: Uint8Array
+  private view: DataView
   private length = 0
   records = 0
 
-  constructor() {
+  /** `reuse`: an earlier file's buffer of CAPACITY bytes, done with, to write this one in. */
+  constructor(reuse?: ArrayBuffer) {
+    this.buffer = reuse?.byteLength === RecordFileBuilder.CAPACITY ? new Uint8Array(reuse) : new Uint8Array(RecordFileBuilder.CAPACITY)
+    this.view = new DataView(this.buffer.buffer)
     this.buffer.set(RECORD_FILE_MAGIC)
     this.buffer[RECORD_FILE_MAGIC.length] = RECORD_FILE_VERSION
     this.length = HEADER

@@ -13,7 +13,7 @@
  * which figures hold when the machine is not idle.
  */
 import { spawn } from 'node:child_process'
-import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs'
+import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type Page } from 'playwright'
@@ -45,7 +45,9 @@ const url = server.resolvedUrls!.local[0]!
 const executablePath = chromiumPath()
 const hog = process.env.BENCH_HOG ? spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }) : undefined
 const loadBefore = loadavg()
-const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tiermem-bench-')), {
+// The profile holds every section's IndexedDB and OPFS data (over a gigabyte in a full run): removed when the run ends.
+const profileDir = mkdtempSync(join(tmpdir(), 'tiermem-bench-'))
+const context = await chromium.launchPersistentContext(profileDir, {
   ...(executablePath ? { executablePath } : {}),
   // Eager memory measurement: performance.measureUserAgentSpecificMemory() answers now, not at the next GC (recall section).
   args: [...CHROMIUM_ARGS, '--enable-blink-features=ForceEagerMeasureMemory'],
@@ -124,6 +126,7 @@ try {
   hog?.kill()
   await context.close()
   await server.close()
+  for (const dir of [profileDir, outDir]) rmSync(dir, { recursive: true, force: true })
 }
 
 /**

@@ -10,7 +10,7 @@
  *
  * Results: a table here, JSON in bench/results/tabs.json.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { chromium, type BrowserContext, type Page } from 'playwright'
@@ -28,7 +28,8 @@ const isolation = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-E
 const server = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: isolation } })
 const url = server.resolvedUrls!.local[0]!
 const executablePath = chromiumPath()
-const context: BrowserContext = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tiermem-bench-tabs-profile-')), {
+const profileDir = mkdtempSync(join(tmpdir(), 'tiermem-bench-tabs-profile-'))
+const context: BrowserContext = await chromium.launchPersistentContext(profileDir, {
   ...(executablePath ? { executablePath } : {}),
   args: CHROMIUM_ARGS,
 })
@@ -157,6 +158,7 @@ for (let i = 0; i < HANDOVERS; i++) {
 }
 await context.close()
 await server.close()
+for (const dir of [profileDir, outDir]) rmSync(dir, { recursive: true, force: true })
 
 const results = {
   when: new Date().toISOString(),

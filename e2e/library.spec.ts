@@ -1,6 +1,3 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { chromium, expect, test, type Page } from '@playwright/test'
 import { CHROMIUM_ARGS, chromiumPath } from '../scripts/chromium.ts'
 import { bundleTestWorker, startWorkerd } from '../test/edge/cloudflare/workerd.ts'
@@ -41,7 +38,8 @@ test('data survives a page reload', async ({ page }) => {
 test('a write refused for quota fails with QUOTA_EXCEEDED and loses nothing stored', async ({ baseURL }) => {
   // Chromium enforces an overridden quota only in a real profile, not an off-the-record context.
   const executablePath = chromiumPath()
-  const context = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), 'tiermem-quota-')), {
+  // In the test's output folder, which Playwright empties at the start of every run.
+  const context = await chromium.launchPersistentContext(test.info().outputPath('profile'), {
     ...(executablePath ? { executablePath } : {}),
     args: CHROMIUM_ARGS,
     baseURL,
@@ -83,7 +81,7 @@ test('a write refused for quota fails with QUOTA_EXCEEDED and loses nothing stor
 
 test('data survives a browser restart', async ({ baseURL }) => {
   const executablePath = chromiumPath()
-  const profile = mkdtempSync(join(tmpdir(), 'tiermem-restart-'))
+  const profile = test.info().outputPath('profile')
   const launch = () => chromium.launchPersistentContext(profile, { ...(executablePath ? { executablePath } : {}), args: CHROMIUM_ARGS, baseURL })
   let context = await launch()
   let page = await context.newPage()

@@ -55,7 +55,11 @@ async function planBackup(ctx: EngineContext, incremental: boolean): Promise<Bac
   const fps: number[] = []
   const mark = new Uint32Array(2)
   const include: number[] = []
+  // In slices: an incremental's fingerprints took ~20 ms a 10k entries in one go. In the lane, so
+  // nothing the plan reads changes while reads get in.
+  const slices = new TimeSlices()
   for (const slot of reg.slots()) {
+    await slices.pace()
     if (!backedUp(ctx, slot, now)) continue
     const key = storeKeyOf(reg.namespaces[slot]!, reg.keys[slot]!)
     // A full backup takes every entry: its fingerprints are made as the entries are read.

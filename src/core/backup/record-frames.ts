@@ -41,8 +41,9 @@ export class RecordFileBuilder {
     return this.length
   }
 
-  add(meta: FrameMeta, value: Uint8Array | undefined): void {
-    const json = JSON.stringify(meta)
+  /** A record: its metadata, or that metadata already as JSON (made where the entry was read, so the object dies young), and its value. */
+  add(meta: FrameMeta | string, value: Uint8Array | undefined): void {
+    const json = typeof meta === 'string' ? meta : JSON.stringify(meta)
     const valueLength = value?.byteLength ?? 0
     // UTF-8 takes at most three bytes for a UTF-16 unit.
     this.reserve(8 + 3 * json.length + valueLength)

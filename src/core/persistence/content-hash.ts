@@ -15,7 +15,12 @@ const SEED_HI = 0x9e3779b1
 const SEED_LO = 0x85ebca77
 
 export function hashBytes(bytes: Uint8Array): ContentHash {
-  return { hi: xxHash32(bytes, SEED_HI) >>> 0, lo: xxHash32(bytes, SEED_LO) >>> 0 }
+  return { hi: xxHash32(bytes, SEED_HI), lo: xxHash32(bytes, SEED_LO) }
+}
+
+/** Whether `bytes` hash to (hi, lo), the check of every value read: no object made (every value a backup or a read checks), and the second pass only when the first agrees. */
+export function hashMatches(bytes: Uint8Array, hi: number, lo: number): boolean {
+  return xxHash32(bytes, SEED_HI) === hi && xxHash32(bytes, SEED_LO) === lo
 }
 
 /** Two hex digits per byte value: formatting is on every put's result, so no toString/padStart. */

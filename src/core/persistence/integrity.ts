@@ -1,4 +1,4 @@
-import { hashBytes } from './content-hash.ts'
+import { hashMatches } from './content-hash.ts'
 import type { EngineContext } from '../engine/engine-context.ts'
 import { storeKeyOf } from '../registry/entry-record.ts'
 import { TiermemError } from '../api/errors.ts'
@@ -20,10 +20,6 @@ export function verifyContent(ctx: EngineContext, slot: number, bytes: Uint8Arra
 }
 
 /** Whether bytes are the ones a content hash names. */
-export function hashMatches(bytes: Uint8Array, hi: number, lo: number): boolean {
-  const hash = hashBytes(bytes)
-  return hash.hi === hi && hash.lo === lo
-}
 
 /** Records a damaged record of an entry. */
 export function noteDamage(ctx: EngineContext, namespace: string, key: string, what: 'value' | 'metadata'): void {

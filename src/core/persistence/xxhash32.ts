@@ -13,8 +13,11 @@ const P2 = 0x85ebca77 | 0
 const P3 = 0xc2b2ae3d | 0
 const P4 = 0x27d4eb2f | 0
 const P5 = 0x165667b1 | 0
-/** From this length on the stripes are read through a DataView (native little-endian loads; its allocation costs more than it saves below). */
-const VIEW_FROM = 256
+/**
+ * From this length on the stripes are read through a DataView: native little-endian loads, twice
+ * as fast, but an allocation a call; below it (most values) four byte loads a lane, none.
+ */
+const VIEW_FROM = 4096
 
 const rotl = (x: number, r: number) => (x << r) | (x >>> (32 - r))
 const round = (acc: number, lane: number) => Math.imul(rotl((acc + Math.imul(lane, P2)) | 0, 13), P1)

@@ -9,7 +9,7 @@ import { xxHash32 } from '../../src/core/persistence/xxhash32.ts'
 describe('xxHash32', () => {
   const seeds = [0, 1, 0x9e3779b1, 0x85ebca77, 0xffffffff]
 
-  it("equals js-xxhash at every length up to 4,200 (both lane readers, every tail) and every seed tried", () => {
+  it('equals js-xxhash at every length up to 4,200 (both lane readers, every tail) and every seed tried', () => {
     for (let length = 0; length <= 4200; length++) {
       const bytes = new Uint8Array(length).map((_, i) => (i * 131 + length * 7) & 255)
       for (const seed of seeds) expect(xxHash32(bytes, seed)).toBe(reference(bytes, seed) >>> 0)

@@ -18,7 +18,7 @@ export function hashBytes(bytes: Uint8Array): ContentHash {
   return { hi: xxHash32(bytes, SEED_HI), lo: xxHash32(bytes, SEED_LO) }
 }
 
-/** Whether `bytes` hash to (hi, lo), the check of every value read: no object made (every value a backup or a read checks), and the second pass only when the first agrees. */
+/** Whether `bytes` are the ones the content hash (hi, lo) names. Every value read is checked: no object made, and no second pass once the first differs. */
 export function hashMatches(bytes: Uint8Array, hi: number, lo: number): boolean {
   return xxHash32(bytes, SEED_HI) === hi && xxHash32(bytes, SEED_LO) === lo
 }

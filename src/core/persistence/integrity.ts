@@ -19,8 +19,6 @@ export function verifyContent(ctx: EngineContext, slot: number, bytes: Uint8Arra
   }
 }
 
-/** Whether bytes are the ones a content hash names. */
-
 /** Records a damaged record of an entry. */
 export function noteDamage(ctx: EngineContext, namespace: string, key: string, what: 'value' | 'metadata'): void {
   const storeKey = storeKeyOf(namespace, key)

@@ -20,9 +20,11 @@ const HEADER = RECORD_FILE_MAGIC.length + 1
  * ~45 of a 100k backup's ~300 MiB of garbage (measured).
  */
 export class RecordFileBuilder {
-  /** Bytes of a builder's buffer: room for a whole file (writers close one once past RECORD_FILE_TARGET). */
+  /**
+   * Bytes of a builder's buffer: room for a whole file (writers close one once past
+   * RECORD_FILE_TARGET). Growing from 64 KiB allocated ~4 MiB of buffers a 1 MiB file.
+   */
   static readonly CAPACITY = RECORD_FILE_TARGET + 64 * 1024
-  // Growing from 64 KiB allocated ~4 MiB of buffers a 1 MiB file.
   private buffer: Uint8Array
   private view: DataView
   private length = 0

@@ -287,7 +287,6 @@ async function readPointer(store: Store): Promise<number[] | undefined> {
   return pointer as number[]
 }
 
-/** Which of these meta keys exist. */
 /** The keys of a generation's parts that exist from `first` on, up to the first missing one (parts are written in order). */
 async function partsFrom(store: Store, gen: number, first: number): Promise<string[]> {
   const keys: string[] = []
@@ -298,6 +297,7 @@ async function partsFrom(store: Store, gen: number, first: number): Promise<stri
   }
 }
 
+/** Which of these meta keys exist. */
 async function existing(store: Store, keys: string[]): Promise<string[]> {
   if (keys.length === 0) return []
   const values = await store.getMany('meta', keys)

@@ -77,7 +77,10 @@ export async function openBrowserStores(name: string, opfs: Omit<OpfsStoreOption
     const opfsStore = hasOpfs ? await openOpfsStore({ ...opfs, directory: names.coldDirectory }) : undefined
     const cold = opfsStore ?? compressedStore(await openIndexedDbStore({ database: names.coldFallback }))
     // The vector index's record files live beside the cold segments (the cold store ignores other files).
-    return releasingOnClose({ warm, cold, ...(opfsStore ? { records: opfsRecordFiles(names.coldDirectory), deflate: opfsStore.deflate } : {}) }, release)
+    return releasingOnClose(
+      { warm, cold, ...(opfsStore ? { records: opfsRecordFiles(names.coldDirectory), deflate: opfsStore.deflate, inflate: opfsStore.inflate } : {}) },
+      release,
+    )
   } catch (error) {
     await warm?.close()
     release?.()

@@ -18,6 +18,7 @@ import type {
 import type { OpfsStoreOptions } from '../stores/opfs-store.ts'
 import type { RecordFiles } from '../core/store/record-file.ts'
 import type { Deflater } from '../core/store/deflater.ts'
+import type { Inflater } from '../core/store/inflater.ts'
 import type { Store } from '../core/store/store.ts'
 import {
   unpackPuts,
@@ -38,8 +39,9 @@ export interface OpenedStores {
   cold: Store
   /** Record files for the vector index (OPFS where the worker has it). */
   records?: RecordFiles
-  /** The cold store's compression workers, lent to the engine for backups. */
+  /** The cold store's compression workers, lent to the engine for backups and restores. */
   deflate?: Deflater
+  inflate?: Inflater
 }
 
 /** The engine one host serves, shared by its connections. */

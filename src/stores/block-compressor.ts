@@ -1,4 +1,6 @@
 import { TiermemError } from '../core/api/errors.ts'
+import { inflateHere } from '../core/backup/inflate-checked.ts'
+import type { Inflatable, Inflated } from '../core/store/inflater.ts'
 import { compressAsAsked, type CompressOptions } from './compress-as-asked.ts'
 import type { Compressed, DeflateLevel } from './segment-format.ts'
 
@@ -8,12 +10,15 @@ export type { CompressOptions } from './compress-as-asked.ts'
 export interface BlockCompressor {
   /** Each payload deflated where that saves ≥ 5 %. The raws are handed over: do not use them after. */
   compress(raws: Uint8Array[], level: DeflateLevel, options?: CompressOptions): Promise<Compressed[]>
+  /** Each payload inflated and hashed (an `Inflater`: a restore's record files). The payloads are handed over. */
+  inflate(payloads: Inflatable[]): Promise<Array<Inflated | undefined>>
   close(): void
 }
 
 export function inlineCompressor(): BlockCompressor {
   return {
     compress: (raws, level, options) => Promise.all(raws.map((raw) => compressAsAsked(raw, level, options))),
+    inflate: inflateHere,
     close() {},
   }
 }
@@ -32,7 +37,7 @@ export function workerCompressor(
   /** Starts one worker (tests inject one that fails). */
   spawn: () => Worker = () => new Worker(new URL('./block-compressor.worker.ts', import.meta.url), { type: 'module' }),
 ): BlockCompressor {
-  const pending = new Map<number, { resolve(results: Compressed[]): void; reject(error: unknown): void }>()
+  const pending = new Map<number, { resolve(results: never[]): void; reject(error: unknown): void }>()
   const inline = inlineCompressor()
   let failed: unknown
   let nextId = 1
@@ -45,7 +50,7 @@ export function workerCompressor(
   }
   for (let i = 0; i < threads; i++) {
     const worker = spawn()
-    worker.onmessage = (event: MessageEvent<{ id: number; results?: Compressed[]; error?: string }>) => {
+    worker.onmessage = (event: MessageEvent<{ id: number; results?: never[]; error?: string }>) => {
       const call = pending.get(event.data.id)
       if (!call) return
       pending.delete(event.data.id)
@@ -58,24 +63,58 @@ export function workerCompressor(
     }
     workers.push(worker)
   }
-  const send = (worker: Worker, raws: Uint8Array[], level: DeflateLevel, options: CompressOptions) =>
-    new Promise<Compressed[]>((resolve, reject) => {
+  const send = <R>(worker: Worker, job: CompressorCall, buffers: ArrayBuffer[]) =>
+    new Promise<R[]>((resolve, reject) => {
       const id = nextId++
-      pending.set(id, { resolve, reject })
-      worker.postMessage({ id, raws, level, options }, [...new Set(raws.map((raw) => raw.buffer as ArrayBuffer))])
+      pending.set(id, { resolve: resolve as (results: never[]) => void, reject })
+      worker.postMessage({ ...job, id }, [...new Set(buffers)])
     })
+  /** Contiguous shares, one per worker; results come back in order. */
+  const spread = async <T, R>(items: T[], run: (worker: Worker, share: T[]) => Promise<R[]>): Promise<R[]> => {
+    const share = Math.ceil(items.length / workers.length)
+    const parts = workers.map((worker, i) => {
+      const part = items.slice(i * share, (i + 1) * share)
+      return part.length === 0 ? Promise.resolve([]) : run(worker, part)
+    })
+    return (await Promise.all(parts)).flat()
+  }
   return {
     async compress(raws, level, options = {}) {
       if (failed !== undefined) return inline.compress(raws, level, options)
-      // Contiguous shares, one per worker; results come back in order.
-      const share = Math.ceil(raws.length / workers.length)
-      const parts = workers
-        .map((worker, i) => raws.slice(i * share, (i + 1) * share))
-        .map((part, i) => (part.length === 0 ? Promise.resolve([]) : send(workers[i]!, part, level, options)))
-      return (await Promise.all(parts)).flat()
+      return spread(raws, (worker, part) =>
+        send<Compressed>(
+          worker,
+          { kind: 'deflate', raws: part, level, options },
+          part.map((raw) => raw.buffer as ArrayBuffer),
+        ),
+      )
+    },
+    async inflate(payloads) {
+      if (failed !== undefined) return inline.inflate(payloads)
+      return spread(payloads, (worker, part) =>
+        send<Inflated | undefined>(
+          worker,
+          { kind: 'inflate', payloads: part },
+          part.map((p) => p.data.buffer as ArrayBuffer),
+        ),
+      )
     },
     close() {
       fail(new TiermemError('CLOSED', 'the cold store was closed'))
     },
   }
 }
+
+/** What a compression worker is asked to do (block-compressor.worker.ts). */
+export type CompressorCall =
+  | {
+      kind: 'deflate'
+      raws: Uint8Array[]
+      level: DeflateLevel
+      /** Raws asked back go with their results (the cold store lays later blocks out in them: block-buffers.ts); sums asked for come with them. */
+      options: CompressOptions
+    }
+  | { kind: 'inflate'; payloads: Inflatable[] }
+
+/** A call as posted, with the id its answer carries. */
+export type CompressorJob = CompressorCall & { id: number }

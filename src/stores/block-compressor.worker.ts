@@ -1,22 +1,22 @@
-// Deflates cold-store block payloads off the engine worker's thread (see block-compressor.ts).
-import { compressAsAsked, type CompressOptions } from './compress-as-asked.ts'
-import type { DeflateLevel } from './segment-format.ts'
+// Deflates cold-store block payloads, and inflates a restore's record files, off the engine
+// worker's thread (see block-compressor.ts).
+import { inflateChecked } from '../core/backup/inflate-checked.ts'
+import type { CompressorJob } from './block-compressor.ts'
+import { compressAsAsked } from './compress-as-asked.ts'
 
-interface Job {
-  id: number
-  raws: Uint8Array[]
-  level: DeflateLevel
-  /** Raws asked back go with their results (the cold store lays later blocks out in them: block-buffers.ts); sums asked for come with them. */
-  options: CompressOptions
-}
-
-self.onmessage = async (event: MessageEvent<Job>) => {
-  const { id, raws, level, options } = event.data
+self.onmessage = async (event: MessageEvent<CompressorJob>) => {
+  const job = event.data
   try {
-    const results = await Promise.all(raws.map((raw) => compressAsAsked(raw, level, options)))
+    if (job.kind === 'inflate') {
+      const results = await Promise.all(job.payloads.map(inflateChecked))
+      const transfer = [...new Set(results.flatMap((r) => (r ? [r.bytes.buffer as ArrayBuffer] : [])))]
+      ;(self as unknown as Worker).postMessage({ id: job.id, results }, transfer)
+      return
+    }
+    const results = await Promise.all(job.raws.map((raw) => compressAsAsked(raw, job.level, job.options)))
     const transfer = [...new Set(results.flatMap((r) => [r.payload.buffer, ...(r.raw ? [r.raw.buffer] : [])] as ArrayBuffer[]))]
-    ;(self as unknown as Worker).postMessage({ id, results }, transfer)
+    ;(self as unknown as Worker).postMessage({ id: job.id, results }, transfer)
   } catch (error) {
-    ;(self as unknown as Worker).postMessage({ id, error: String(error) })
+    ;(self as unknown as Worker).postMessage({ id: job.id, error: String(error) })
   }
 }

@@ -2,6 +2,7 @@ import { TiermemError } from '../core/api/errors.ts'
 import { inlineCompressor, workerCompressor } from './block-compressor.ts'
 import { BlockBuffers } from './block-buffers.ts'
 import type { Deflater } from '../core/store/deflater.ts'
+import type { Inflater } from '../core/store/inflater.ts'
 import {
   blockPayload,
   KIND_DELETE,
@@ -77,8 +78,8 @@ export interface OpfsStoreOptions {
  * Batches are not atomic across blocks (`atomicBatch: false`): the engine needs atomicity only
  * of the warm store.
  */
-/** The OPFS store, and its compression workers lent to the engine (a backup's record files are deflated there). */
-export type OpfsStore = Store & { deflate: Deflater }
+/** The OPFS store, and its compression workers lent to the engine (a backup's record files are deflated there, a restore's inflated). */
+export type OpfsStore = Store & { deflate: Deflater; inflate: Inflater }
 
 export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStore> {
   const level = options.level ?? 6
@@ -337,6 +338,10 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
       if (closed) throw new TiermemError('CLOSED', `OPFS store '${options.directory}' is closed; open the memory again`)
       const results = await compressor.compress(payloads, checkLevel(at), { sums: true, handBack: true })
       return results.map(({ payload, deflated, sums, raw }) => ({ payload, deflated, sums: sums!, ...(raw ? { raw } : {}) }))
+    },
+    inflate: async (payloads) => {
+      if (closed) throw new TiermemError('CLOSED', `OPFS store '${options.directory}' is closed; open the memory again`)
+      return compressor.inflate(payloads)
     },
     backend: 'opfs',
     capabilities: { atomicBatch: false, maxBatchSize: 5_000, persistent: true },

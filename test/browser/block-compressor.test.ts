@@ -3,6 +3,8 @@ import { inlineCompressor, workerCompressor } from '../../src/stores/block-compr
 import { compressPayload } from '../../src/stores/segment-format.ts'
 import { fileSums } from '../../src/core/backup/file-sums.ts'
 import { crc32 } from '../../src/core/backup/crc32.ts'
+import { sha256Hex } from '../../src/core/backup/sha256-hex.ts'
+import { deflateSync } from 'fflate'
 
 const text = (n: number) => new TextEncoder().encode(`block ${n}: the user prefers window seats and vegetarian meals. `.repeat(200))
 const random = () => crypto.getRandomValues(new Uint8Array(4096))
@@ -53,6 +55,26 @@ describe('block compressor', () => {
     expect((await inlineCompressor().compress([raws[1]!.slice()], 6, { sums: true }))[0]!.sums).toEqual(expected[1])
     // Not asked, none are made.
     expect((await inlineCompressor().compress([text(9)], 6))[0]!.sums).toBeUndefined()
+  })
+
+  it("inflates a restore's record files on its workers, in order, with each one's SHA-256; a payload of another size comes back undefined", async () => {
+    const raws = [text(11), text(12), random(), text(13)]
+    // The third's size misstated by one: it must not inflate to a size other than the one named.
+    const payloadsOf = () => raws.map((raw, i) => ({ data: deflateSync(raw, { level: 6 }), size: raw.byteLength + (i === 2 ? 1 : 0) }))
+    const first = payloadsOf()
+    const given = first[0]!.data
+    const compressor = workerCompressor(2)
+    // Twice: a worker answers one call after another.
+    for (const payloads of [first, payloadsOf()]) {
+      const results = await compressor.inflate(payloads)
+      expect(results.map((r) => r?.bytes)).toEqual([raws[0], raws[1], undefined, raws[3]])
+      expect(results.map((r) => r?.sha256)).toEqual([await sha256Hex(raws[0]!), await sha256Hex(raws[1]!), undefined, await sha256Hex(raws[3]!)])
+    }
+    expect(given.byteLength).toBe(0) // transferred, not copied
+    compressor.close()
+    // Inline, the same.
+    const inline = await inlineCompressor().inflate([{ data: deflateSync(raws[1]!, { level: 6 }), size: raws[1]!.byteLength }])
+    expect(inline[0]?.bytes).toEqual(raws[1])
   })
 
   it('inline compression gives the same bytes', async () => {

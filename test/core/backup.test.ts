@@ -5,6 +5,8 @@ import { memoryRecordFiles } from '../../src/core/store/record-file.ts'
 import { DAY, fakeClock, open, openOver, plainLayers, type FakeClock } from './helpers.ts'
 import { memoryStoreData } from '../../src/core/store/memory-store.ts'
 import { sha256Hex } from '../../src/core/backup/sha256-hex.ts'
+import { inflateChecked } from '../../src/core/backup/inflate-checked.ts'
+import type { Inflater } from '../../src/core/store/inflater.ts'
 import { RecordFileBuilder } from '../../src/core/backup/record-frames.ts'
 import { RECORD_FILE_TARGET, type RecordMeta } from '../../src/core/backup/backup-format.ts'
 import { encodeValue } from '../../src/core/persistence/codec.ts'
@@ -465,6 +467,39 @@ describe('the zip a backup writes', () => {
     // fflate's own reader agrees with ours on every member.
     const members = unzipSync(zip)
     expect(Object.keys(members).filter((name) => name.startsWith('records/'))).toHaveLength(calls)
+    for (const m of [src, dst]) await m.close()
+  })
+
+  it('record files inflated by an injected inflater (the browser lends its compression workers), given bytes of their own to take', async () => {
+    const src = await fresh()
+    await src.putMany(Array.from({ length: 3000 }, (_, i) => ({ key: `k${i}`, value: 'y'.repeat(500) + i })))
+    const zip = await backupOf(src)
+    const before = await sha256Hex(zip)
+    let calls = 0
+    let refuse = false
+    // Takes each payload's buffer, as a worker's postMessage transfer does: a view of the caller's
+    // backup would leave it detached.
+    const inflate: Inflater = (payloads) =>
+      Promise.all(
+        payloads.map((payload) => {
+          calls++
+          const { data, size } = structuredClone(payload, { transfer: [payload.data.buffer as ArrayBuffer] })
+          return refuse ? Promise.resolve(undefined) : inflateChecked({ data, size })
+        }),
+      )
+    const dst = await createMemory({ ...plainLayers, maintenanceIntervalMs: 0, stores: { inflate } })
+    expect(await dst.restoreBackup(zip)).toMatchObject({ restored: 3000 })
+    // Every record file twice (checked, then applied), none inflated here.
+    const recordFiles = Object.keys(unzipSync(zip)).filter((name) => name.startsWith('records/')).length
+    expect(recordFiles).toBeGreaterThan(1)
+    expect(calls).toBe(2 * recordFiles)
+    expect(await dst.get('k2999')).toBe('y'.repeat(500) + 2999)
+    expect(await sha256Hex(zip)).toBe(before)
+    // An inflater that says a payload does not inflate to its size: refused, nothing changed.
+    refuse = true
+    await dst.put('k1', 'changed')
+    await expect(dst.restoreBackup(zip)).rejects.toMatchObject({ code: 'BACKUP_INVALID', message: expect.stringMatching(/does not inflate/) })
+    expect(await dst.get('k1')).toBe('changed')
     for (const m of [src, dst]) await m.close()
   })
 

@@ -99,6 +99,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
     integrity: newIntegrityState(),
     ...(options.stores?.records ? { records: options.stores.records } : {}),
     ...(options.stores?.deflate ? { deflate: options.stores.deflate } : {}),
+    ...(options.stores?.inflate ? { inflate: options.stores.inflate } : {}),
   }
   emitEventsOf(ctx.feed, ctx.events)
   ctx.metrics.enabled = options.metrics ?? true

@@ -1,5 +1,6 @@
 /** Public types of the Memory contract (see API.md). */
 import type { Deflater } from '../store/deflater.ts'
+import type { Inflater } from '../store/inflater.ts'
 import type { RecordFiles } from '../store/record-file.ts'
 import type { Store } from '../store/store.ts'
 
@@ -394,9 +395,11 @@ export interface MemoryOptions {
   /**
    * Where the memory keeps its data. `records`: fixed-width record files the vector index keeps
    * Float32 copies of vectors in, for re-ranking (the browser worker passes OPFS ones; without
-   * them, re-ranking reads the vectors' entries).
+   * them, re-ranking reads the vectors' entries). `deflate` / `inflate`: where a backup's record
+   * files are deflated and a restore's inflated, off the engine's thread (the browser worker lends
+   * its compression workers); without them, on the engine's thread.
    */
-  stores?: { warm?: Store; cold?: Store; records?: RecordFiles; deflate?: Deflater }
+  stores?: { warm?: Store; cold?: Store; records?: RecordFiles; deflate?: Deflater; inflate?: Inflater }
   /** Automatic snapshots kept beside the memory (docs/backup-format.md). */
   backup?: { auto?: AutoBackupOptions }
   /**

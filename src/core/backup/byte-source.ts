@@ -11,6 +11,7 @@ import type { BlobLike } from '../api/types.ts'
  */
 export interface ByteSource {
   readonly size: number
+  /** Bytes of the reader's own, in a buffer nothing else holds (a restore hands them to an inflater, which may transfer them). */
   read(offset: number, length: number): Promise<Uint8Array>
   /** Gives back what the source held (a spool file's space). */
   release(): Promise<void>
@@ -25,7 +26,8 @@ function bytesSource(bytes: Uint8Array): ByteSource {
   return {
     size: bytes.byteLength,
     async read(offset, length) {
-      return bytes.subarray(offset, offset + length)
+      // A copy: what a source reads is the reader's (it may hand it to a worker), never the caller's buffer.
+      return bytes.slice(offset, offset + length)
     },
     async release() {},
     async close() {},

@@ -23,8 +23,11 @@ import {
 } from './backup-format.ts'
 import { toByteSource, type ByteSource } from './byte-source.ts'
 import { readFrames } from './record-frames.ts'
-import { readZipDirectory, readZipMember, type ZipMember } from './zip-reader.ts'
+import { readCheckedMember, readZipDirectory, readZipMember, type ZipMember } from './zip-reader.ts'
 import { sha256Hex } from './sha256-hex.ts'
+import { readAhead } from './read-ahead.ts'
+import { inflateHere } from './inflate-checked.ts'
+import { TimeSlices } from '../engine/time-slices.ts'
 
 /** Puts per atomic commit while applying: each is one unit, all of it lands or none. */
 const APPLY_CHUNK = 512
@@ -136,13 +139,27 @@ async function verify(ctx: EngineContext, source: ByteSource): Promise<Verified>
   const files: ZipMember[] = []
   const counted = { entries: 0, deletes: 0, valueBytes: 0 }
   for (const file of manifest.files) {
-    const member = byName.get(file.name)
-    if (!member) throw invalid(`the backup is missing '${file.name}' (truncated?)`)
-    const bytes = await readZipMember(source, member)
-    if (bytes.byteLength !== file.bytes || (await sha256Hex(bytes)) !== file.sha256)
+    if (!byName.has(file.name)) throw invalid(`the backup is missing '${file.name}' (truncated?)`)
+    files.push(byName.get(file.name)!)
+  }
+  const inflate = ctx.inflate ?? inflateHere
+  const checkedFiles = readAhead(files, async (member, f) => {
+    const file = manifest.files[f]!
+    const { bytes, sha256 } = await readCheckedMember(source, member, inflate)
+    if (bytes.byteLength !== file.bytes || sha256 !== file.sha256)
       throw invalid(`'${file.name}' does not match its SHA-256 in the manifest (tampered or damaged)`)
+    return bytes
+  })
+  // Checking runs beside the calls issued before the restore (those after it wait for it): in
+  // slices, so they go on between a file's records.
+  const slices = new TimeSlices()
+  let f = 0
+  for await (const bytes of checkedFiles) {
+    const file = manifest.files[f++]!
     let records = 0
     for (const { meta, value } of readFrames(bytes, file.name)) {
+      const pause = slices.pace()
+      if (pause) await pause
       records++
       if (meta.op === 'delete') {
         checkTarget(meta.ns, meta.key)
@@ -154,7 +171,6 @@ async function verify(ctx: EngineContext, source: ByteSource): Promise<Verified>
       counted.valueBytes += value.byteLength
     }
     if (records !== file.records) throw invalid(`'${file.name}' holds ${records} records; its manifest says ${file.records}`)
-    files.push(member)
   }
   const c = manifest.counts
   if (counted.entries !== c.entries || counted.deletes !== c.deletes || counted.valueBytes !== c.valueBytes)
@@ -259,19 +275,23 @@ async function apply(
     inChunk.clear()
     onProgress?.(done, total)
   }
+  const inflate = ctx.inflate ?? inflateHere
   for (const { source, manifest, files } of chain) {
     const now = ctx.clock.now()
-    for (const [f, member] of files.entries()) {
-      const bytes = await readZipMember(source, member)
+    const rechecked = readAhead(files, async (member, f) => {
+      const { bytes, sha256 } = await readCheckedMember(source, member, inflate)
       // Read again, so checked again: bytes that changed since the first pass (a caller's buffer
       // reused meanwhile) are refused, never written unchecked.
-      if ((await sha256Hex(bytes)) !== manifest.files[f]!.sha256) {
+      if (sha256 !== manifest.files[f]!.sha256) {
         throw new TiermemError(
           'BACKUP_INVALID',
           `'${member.name}' changed after it was checked (was the source modified during the restore?); what was applied before it stays: restore again`,
         )
       }
-      for (const { meta, value } of readFrames(bytes, member.name)) {
+      return { bytes, name: member.name }
+    })
+    for await (const { bytes, name } of rechecked) {
+      for (const { meta, value } of readFrames(bytes, name)) {
         const storeKey = `${meta.ns}\u0000${meta.key}`
         if (inChunk.has(storeKey)) await flush()
         inChunk.add(storeKey)

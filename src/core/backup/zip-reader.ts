@@ -1,6 +1,8 @@
-import { inflateSync } from 'fflate'
+import type { Inflated, Inflater } from '../store/inflater.ts'
 import { invalid, MAX_RECORD_FILE_BYTES } from './backup-format.ts'
 import type { ByteSource } from './byte-source.ts'
+import { inflateHere } from './inflate-checked.ts'
+import { sha256Hex } from './sha256-hex.ts'
 
 /**
  * Reads a zip by its central directory, one member at a time. Why not fflate's streaming Unzip:
@@ -78,6 +80,14 @@ export async function readZipDirectory(source: ByteSource): Promise<ZipMember[]>
 
 /** A member's bytes, inflated; never more than `limit` bytes (the directory's size is checked before anything inflates). */
 export async function readZipMember(source: ByteSource, member: ZipMember, limit = MAX_RECORD_FILE_BYTES): Promise<Uint8Array> {
+  return (await readCheckedMember(source, member, inflateHere, limit)).bytes
+}
+
+/**
+ * A member's bytes and their SHA-256, inflated and hashed by `inflate` (off the engine's thread
+ * where the platform lends one); never more than `limit` bytes.
+ */
+export async function readCheckedMember(source: ByteSource, member: ZipMember, inflate: Inflater, limit = MAX_RECORD_FILE_BYTES): Promise<Inflated> {
   if (member.size > limit) throw invalid(`'${member.name}' is over the size limit (${member.size} bytes)`)
   if (member.method !== 0 && member.method !== 8) throw invalid(`'${member.name}' uses compression method ${member.method}; backups use deflate or none`)
   if (member.localOffset + 30 > source.size) throw invalid(`the backup is truncated (no header for '${member.name}')`)
@@ -89,15 +99,9 @@ export async function readZipMember(source: ByteSource, member: ZipMember, limit
   const data = await source.read(dataOffset, member.compressedSize)
   if (member.method === 0) {
     if (member.compressedSize !== member.size) throw invalid(`'${member.name}' has inconsistent sizes`)
-    return data
+    return { bytes: data, sha256: await sha256Hex(data) }
   }
-  let out: Uint8Array
-  try {
-    // One byte of room past the size the directory names: an inflate that fills it was lying about its size.
-    out = inflateSync(data, { out: new Uint8Array(member.size + 1) })
-  } catch {
-    throw invalid(`'${member.name}' does not inflate (damaged or truncated)`)
-  }
-  if (out.byteLength !== member.size) throw invalid(`'${member.name}' inflates to another size than its directory names`)
-  return out
+  const [inflated] = await inflate([{ data, size: member.size }])
+  if (!inflated) throw invalid(`'${member.name}' does not inflate to the size its directory names (damaged or truncated)`)
+  return inflated
 }

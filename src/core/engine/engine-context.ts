@@ -1,6 +1,7 @@
 import type { BatchOptions, Store, StoreOp } from '../store/store.ts'
 import type { RecordFiles } from '../store/record-file.ts'
 import type { Deflater } from '../store/deflater.ts'
+import type { Inflater } from '../store/inflater.ts'
 import { storeKeyOf } from '../registry/entry-record.ts'
 import type { EventBus } from '../api/event-bus.ts'
 import type { ChangeFeed } from './change-feed.ts'
@@ -94,6 +95,8 @@ export interface EngineContext {
   readonly records?: RecordFiles
   /** Deflate off the engine's thread, where the platform has it (backups' record files). */
   readonly deflate?: Deflater
+  /** Inflate off the engine's thread, where the platform has it (restores' record files). */
+  readonly inflate?: Inflater
 }
 
 export function storeKey(ctx: EngineContext, slot: number): string {

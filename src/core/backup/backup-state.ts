@@ -1,9 +1,11 @@
 import type { EngineContext } from '../engine/engine-context.ts'
+import type { TimeSlices } from '../engine/time-slices.ts'
 import { readManyNow } from '../engine/read-path.ts'
 import { decodeValue } from '../persistence/codec.ts'
 import { DURABLE, EVICTABLE } from '../registry/registry.ts'
 import { isReservedNamespace } from '../api/validate.ts'
 import { VECTOR_NAMESPACE } from '../embeddings/entry-vectors.ts'
+import { packKeys, unpackKeys } from './key-list.ts'
 
 /**
  * What the last backup of this memory held, so the next incremental one carries only what
@@ -15,6 +17,7 @@ import { VECTOR_NAMESPACE } from '../embeddings/entry-vectors.ts'
 export const BACKUP_NAMESPACE = 'tiermem:backup'
 export const STATE_KEY = 'last'
 
+/** The state as the engine uses it (stored as StoredBackupState). */
 export interface BackupState {
   id: string
   seqTo: number
@@ -85,20 +88,35 @@ function mixText(h: number, text: string, multiplier: number): number {
   return Math.imul(h ^ NAME_END, multiplier)
 }
 
-export async function readBackupState(ctx: EngineContext): Promise<BackupState | undefined> {
+export async function readBackupState(ctx: EngineContext, slices: TimeSlices): Promise<BackupState | undefined> {
   const [state] = await readManyNow(ctx, BACKUP_NAMESPACE, [STATE_KEY], decodeValue, false).catch(() => [undefined])
-  return isBackupState(state) ? state : undefined
+  return toBackupState(state, slices)
 }
 
-function isBackupState(value: unknown): value is BackupState {
-  const s = value as BackupState | undefined
-  return (
-    typeof s === 'object' &&
-    s !== null &&
-    typeof s.id === 'string' &&
-    typeof s.seqTo === 'number' &&
-    Array.isArray(s.keys) &&
-    s.fp instanceof Uint32Array &&
-    s.fp.length === s.keys.length * 2
-  )
+/** The state as it is stored: its keys packed into bytes (key-list.ts). */
+export interface StoredBackupState {
+  id: string
+  seqTo: number
+  count: number
+  keys: Uint8Array
+  fp: Uint32Array
+}
+
+export async function toStoredState(state: BackupState, slices: TimeSlices): Promise<StoredBackupState> {
+  return { id: state.id, seqTo: state.seqTo, count: state.keys.length, keys: await packKeys(state.keys, slices), fp: state.fp }
+}
+
+/**
+ * A stored state read back, or undefined if it does not read as one (the next backup is then a
+ * full one, never a wrong incremental). A state saved before the keys were packed (an array of
+ * strings) still reads.
+ */
+export async function toBackupState(value: unknown, slices: TimeSlices): Promise<BackupState | undefined> {
+  const s = value as Partial<Record<keyof StoredBackupState, unknown>> | null | undefined
+  if (typeof s !== 'object' || s === null || typeof s.id !== 'string' || typeof s.seqTo !== 'number' || !(s.fp instanceof Uint32Array)) return undefined
+  let keys: string[] | undefined
+  if (Array.isArray(s.keys)) keys = s.keys.every((key) => typeof key === 'string') ? (s.keys as string[]) : undefined
+  else if (s.keys instanceof Uint8Array && Number.isInteger(s.count) && (s.count as number) >= 0) keys = await unpackKeys(s.keys, s.count as number, slices)
+  if (!keys || s.fp.length !== keys.length * 2) return undefined
+  return { id: s.id, seqTo: s.seqTo, keys, fp: s.fp }
 }

@@ -9,8 +9,8 @@ import {
   RECORD_FILE_VERSION,
   type FrameMeta,
 } from './backup-format.ts'
+import { utf8Into } from '../persistence/utf8-into.ts'
 
-const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 const HEADER = RECORD_FILE_MAGIC.length + 1
 
@@ -49,7 +49,7 @@ export class RecordFileBuilder {
     const valueLength = value?.byteLength ?? 0
     // UTF-8 takes at most three bytes for a UTF-16 unit.
     this.reserve(8 + 3 * json.length + valueLength)
-    const { written } = encoder.encodeInto(json, this.buffer.subarray(this.length + 4))
+    const written = utf8Into(json, this.buffer, this.length + 4)
     this.view.setUint32(this.length, written, true)
     this.length += 4 + written
     this.view.setUint32(this.length, valueLength, true)

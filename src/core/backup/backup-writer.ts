@@ -7,10 +7,10 @@ import { getMany, reportBackgroundError, storeKey, type EngineContext } from '..
 import { enqueuePuts, preparePut } from '../engine/put-pipeline.ts'
 import { TimeSlices } from '../engine/time-slices.ts'
 import { EMBEDDING_LAYER } from '../embeddings/embedding-cache.ts'
-import { hashMatches } from '../persistence/content-hash.ts'
+import { formatHash, hashMatches } from '../persistence/content-hash.ts'
 import { readWarm } from '../persistence/warm-values.ts'
-import { storeKeyOf, toEntryInfo } from '../registry/entry-record.ts'
-import { COLD, EVICTABLE } from '../registry/registry.ts'
+import { roundStored, storeKeyOf } from '../registry/entry-record.ts'
+import { COLD, EVICTABLE, TIER_NAMES } from '../registry/registry.ts'
 import {
   BACKUP_FORMAT,
   BACKUP_VERSION,
@@ -346,26 +346,31 @@ function gone(plan: BackupPlan, i: number): void {
 }
 
 function recordMeta(ctx: EngineContext, slot: number): RecordMeta {
+  // From the registry's columns, not through toEntryInfo: an EntryInfo and its tags' copy a
+  // record were ~25 of a 100k backup's ~150 MiB of garbage (a sampling heap profile). The meta
+  // is made into JSON at once, so the tags are not copied.
   const { reg } = ctx
-  const info = toEntryInfo(reg, slot)
+  const expiresAt = reg.expiresAt[slot]!
   const meta: RecordMeta = {
-    ns: info.namespace,
-    key: info.key,
-    type: info.type,
-    layer: info.layer,
-    tier: info.tier,
-    importance: info.importance,
-    relevance: info.relevance,
-    createdAt: info.createdAt,
-    lastAccessedAt: info.lastAccessedAt,
-    accessCount: info.accessCount,
-    expiresAt: info.expiresAt ?? null,
+    ns: reg.namespaces[slot]!,
+    key: reg.keys[slot]!,
+    type: reg.typeNames.name(reg.type[slot]!),
+    layer: reg.layerNames.name(reg.layer[slot]!),
+    tier: TIER_NAMES[reg.tier[slot]! as 0 | 1 | 2],
+    importance: roundStored(reg.importance[slot]!),
+    relevance: roundStored(reg.relevance[slot]!),
+    createdAt: reg.createdAt[slot]!,
+    lastAccessedAt: reg.lastAccessedAt[slot]!,
+    accessCount: reg.accessCount[slot]!,
+    expiresAt: expiresAt === Number.POSITIVE_INFINITY ? null : expiresAt,
     ttlMs: Number.isNaN(reg.ttlMs[slot]!) ? null : reg.ttlMs[slot]!,
     evictable: (reg.flags[slot]! & EVICTABLE) !== 0,
-    hash: info.contentHash,
+    hash: formatHash(reg.hashHi[slot]!, reg.hashLo[slot]!),
   }
-  if (info.taskId !== undefined) meta.taskId = info.taskId
-  if (info.tags.length > 0) meta.tags = info.tags
+  const taskId = reg.taskIds[slot]
+  if (taskId !== undefined) meta.taskId = taskId
+  const tags = reg.tags.get(slot)
+  if (tags !== undefined && tags.length > 0) meta.tags = tags
   return meta
 }
 

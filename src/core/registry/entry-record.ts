@@ -183,8 +183,8 @@ export function toEntryInfo(reg: Registry, slot: number): EntryInfo {
     type: reg.typeNames.name(reg.type[slot]!),
     tier: TIER_NAMES[reg.tier[slot]! as typeof HOT | typeof WARM | typeof COLD],
     layer: reg.layerNames.name(reg.layer[slot]!),
-    importance: round(reg.importance[slot]!),
-    relevance: round(reg.relevance[slot]!),
+    importance: roundStored(reg.importance[slot]!),
+    relevance: roundStored(reg.relevance[slot]!),
     createdAt: reg.createdAt[slot]!,
     lastAccessedAt: reg.lastAccessedAt[slot]!,
     accessCount: reg.accessCount[slot]!,
@@ -203,7 +203,7 @@ export function toEntryInfo(reg: Registry, slot: number): EntryInfo {
 }
 
 /** Float32 storage turns 0.7 into 0.699999988; give back the number the caller put. */
-function round(value: number): number {
+export function roundStored(value: number): number {
   return Math.round(value * 1e6) / 1e6
 }
 

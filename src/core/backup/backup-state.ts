@@ -102,8 +102,14 @@ export interface StoredBackupState {
   fp: Uint32Array
 }
 
-export async function toStoredState(state: BackupState, slices: TimeSlices): Promise<StoredBackupState> {
-  return { id: state.id, seqTo: state.seqTo, count: state.keys.length, keys: await packKeys(state.keys, slices), fp: state.fp }
+/** The state to store, its entries named by namespace and key (their store keys are never made as strings). */
+export async function toStoredState(
+  state: Omit<BackupState, 'keys'>,
+  namespaces: readonly string[],
+  keys: readonly string[],
+  slices: TimeSlices,
+): Promise<StoredBackupState> {
+  return { id: state.id, seqTo: state.seqTo, count: keys.length, keys: await packKeys(namespaces, keys, slices), fp: state.fp }
 }
 
 /**

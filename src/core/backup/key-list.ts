@@ -2,22 +2,26 @@ import type { TimeSlices } from '../engine/time-slices.ts'
 import { utf8Into } from '../persistence/utf8-into.ts'
 
 /**
- * Store keys packed into one byte array (each a u32 length, then its UTF-8), for the backup
- * state a memory keeps between backups. Stored as an array of 100k strings, the state took
- * 33–70 ms of the engine's thread to encode and 15–26 ms to decode, in one go each (measured, in
- * Node); packed, each side runs in time slices, and the value itself is one binary field.
- * Keys are well-formed strings (checkKey), so UTF-8 gives them back exactly.
+ * Store keys packed into one byte array (each a u32 length, then the UTF-8 of namespace NUL
+ * key), for the backup state a memory keeps between backups. Stored as an array of 100k
+ * strings, the state took 33–70 ms of the engine's thread to encode and 15–26 ms to decode, in
+ * one go each (measured, in Node); packed, each side runs in time slices, and the value itself
+ * is one binary field. Names are well-formed strings (checkKey), so UTF-8 gives them back
+ * exactly.
  */
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
-export async function packKeys(keys: readonly string[], slices: TimeSlices): Promise<Uint8Array> {
+/** Packs each entry's store key (namespace NUL key), written from its two names. */
+export async function packKeys(namespaces: readonly string[], keys: readonly string[], slices: TimeSlices): Promise<Uint8Array> {
   // Room for the worst case of the first keys, grown by doubling if needed.
   let out = new Uint8Array(Math.max(64, keys.length * 48))
   let view = new DataView(out.buffer)
   let at = 0
-  for (const key of keys) {
+  for (let i = 0; i < keys.length; i++) {
+    const namespace = namespaces[i]!
+    const key = keys[i]!
     // UTF-8 takes at most three bytes for a UTF-16 unit.
-    const most = 4 + 3 * key.length
+    const most = 5 + 3 * (namespace.length + key.length)
     if (at + most > out.byteLength) {
       let size = out.byteLength * 2
       while (size < at + most) size *= 2
@@ -26,7 +30,9 @@ export async function packKeys(keys: readonly string[], slices: TimeSlices): Pro
       out = grown
       view = new DataView(out.buffer)
     }
-    const written = utf8Into(key, out, at + 4)
+    let written = utf8Into(namespace, out, at + 4)
+    out[at + 4 + written++] = 0
+    written += utf8Into(key, out, at + 4 + written)
     view.setUint32(at, written, true)
     at += 4 + written
     const pause = slices.pace()

@@ -4,7 +4,9 @@
  * session) and, between the page's `benchHeap('start')` and `benchHeap('stop')`, asks each one's
  * V8 for its heap (Runtime.getHeapUsage) every few milliseconds. Used bytes count garbage not
  * yet collected: the peak is what the heap really reached. An inspector request interrupts
- * running JavaScript, so a worker busy in a long task still answers.
+ * running JavaScript, so a worker busy in a long task still answers. Workers a worker starts
+ * (the engine's compression workers) are not attached this way: for a memory, the figure is its
+ * engine worker's heap.
  *
  * It replaced performance.measureUserAgentSpecificMemory() for the backup's peak: one of those
  * took as long as the backup (one sample a backup), and collects garbage first; and a process's

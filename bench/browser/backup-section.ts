@@ -91,12 +91,32 @@ export async function backupSection(add: Add, log: (line: string) => void, fixed
     return heap
   }
   const extra = (heap: HeapWindow | undefined) => (heap ? (heap.peak - heap.baseline) / 2 ** 20 : Number.NaN)
-  const readHeap = await heapIn(async (mem) => {
-    for (let i = 0; i < ENTRIES; i += 1000) await mem.getMany(keys.slice(i, i + 1000))
-  })
-  const backupHeap = await heapIn(async (mem) => drain(await mem.backup()))
-  const steadyHeap = await heapIn(async (mem) => drain(await mem.backup()), true)
-  console.log(`workers' heap: backup ${extra(backupHeap).toFixed(1)} MiB over ${backupHeap?.samples} samples, getMany ${extra(readHeap).toFixed(1)} MiB`)
+  // Three rounds of each, interleaved, and the median: the peak follows when V8 collects, and
+  // one round of the same code read anywhere from 16 to 36 MiB (3 December).
+  const heapRounds: Record<'read' | 'backup' | 'steady', Array<HeapWindow | undefined>> = { read: [], backup: [], steady: [] }
+  for (let r = 0; r < rounds; r++) {
+    heapRounds.read.push(
+      await heapIn(async (mem) => {
+        for (let i = 0; i < ENTRIES; i += 1000) await mem.getMany(keys.slice(i, i + 1000))
+      }),
+    )
+    heapRounds.backup.push(await heapIn(async (mem) => drain(await mem.backup())))
+    heapRounds.steady.push(await heapIn(async (mem) => drain(await mem.backup()), true))
+  }
+  /** The median round's extra MiB, and the unit with every round's. */
+  const heapOf = (windows: Array<HeapWindow | undefined>) => {
+    const values = windows.map(extra)
+    return {
+      value: median(values),
+      unit: `MiB (rounds ${[...values]
+        .sort((a, b) => a - b)
+        .map((v) => v.toFixed(1))
+        .join(', ')})`,
+    }
+  }
+  console.log(
+    `engine worker's heap, extra MiB a round: backup ${heapRounds.backup.map((w) => `${extra(w).toFixed(1)} (${w?.samples} samples)`).join(', ')}; getMany ${heapRounds.read.map((w) => extra(w).toFixed(1)).join(', ')}`,
+  )
   const ratio = median(readMs.map((ms, r) => ms / backupMs[r]!))
   add({ group: 'backup', name: `backup of ${ENTRIES.toLocaleString('en')} entries (~1 KiB), streamed to the page`, value: median(backupMs) / 1000, unit: 's' })
   add({ group: 'backup', name: 'backup size', value: zip!.size / 2 ** 20, unit: 'MiB' })
@@ -110,21 +130,20 @@ export async function backupSection(add: Add, log: (line: string) => void, fixed
     goal: '≥ 0.5×',
     pass: ratio >= 0.5,
   })
-  add({ group: 'backup', name: 'peak extra JS heap of the workers, getMany of every record (reference)', value: extra(readHeap), unit: 'MiB' })
+  add({ group: 'backup', name: "peak extra JS heap of the engine's worker, getMany of every record (reference)", ...heapOf(heapRounds.read) })
   add({
     group: 'backup',
-    name: 'peak extra JS heap of the workers, backup of a memory written since it opened (no checkpoint in it; reference)',
-    value: extra(steadyHeap),
-    unit: 'MiB',
+    name: "peak extra JS heap of the engine's worker, backup of a memory written since it opened (no checkpoint in it; reference)",
+    ...heapOf(heapRounds.steady),
   })
+  const backupPeak = heapOf(heapRounds.backup)
   add({
     group: 'backup',
-    name: 'peak extra JS heap of the workers during a backup, first write after open (garbage included)',
-    value: extra(backupHeap),
-    unit: 'MiB',
+    name: "peak extra JS heap of the engine's worker during a backup, first write after open (garbage included)",
+    ...backupPeak,
     goal: '≤ 32 MiB',
     // Fewer than ten samples is no peak: the row says missed rather than a number that means nothing.
-    pass: backupHeap !== undefined && backupHeap.samples >= 10 && extra(backupHeap) <= 32,
+    pass: heapRounds.backup.every((w) => w !== undefined && w.samples >= 10) && backupPeak.value <= 32,
   })
 
   const restoreMs: number[] = []

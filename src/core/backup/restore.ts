@@ -24,7 +24,6 @@ import {
 import { toByteSource, type ByteSource } from './byte-source.ts'
 import { readFrames } from './record-frames.ts'
 import { readCheckedMember, readZipDirectory, readZipMember, type ZipMember } from './zip-reader.ts'
-import { sha256Hex } from './sha256-hex.ts'
 import { readAhead } from './read-ahead.ts'
 import { inflateHere } from './inflate-checked.ts'
 import { TimeSlices } from '../engine/time-slices.ts'
@@ -121,9 +120,10 @@ async function verify(ctx: EngineContext, source: ByteSource): Promise<Verified>
   const manifestMember = byName.get(MANIFEST_NAME)
   const hashMember = byName.get(MANIFEST_HASH_NAME)
   if (!manifestMember || !hashMember) throw invalid('the backup has no manifest (truncated, or not a tiermem backup)')
-  const manifestBytes = await readZipMember(source, manifestMember, MAX_MANIFEST_BYTES)
+  // Read here, never through ctx.inflate: the manifest is small, and its hash comes with it.
+  const { bytes: manifestBytes, sha256 } = await readCheckedMember(source, manifestMember, inflateHere, MAX_MANIFEST_BYTES)
   const expected = new TextDecoder().decode(await readZipMember(source, hashMember, 128)).trim()
-  if ((await sha256Hex(manifestBytes)) !== expected) throw invalid('the manifest does not match its checksum (tampered or damaged)')
+  if (sha256 !== expected) throw invalid('the manifest does not match its checksum (tampered or damaged)')
   let text: string
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(manifestBytes)

@@ -112,6 +112,9 @@ describe('recall', () => {
     await expect(mem.recall(unit(1, 0), { k: -1 })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     await expect(mem.recall(unit(1, 0), { tier: 'lukewarm' as never })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
     await expect(mem.recall(unit(1, 0), { namespace: 'tiermem:vectors' })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    for (const efSearch of [0, 2.5, 10_001, '100', Number.NaN]) {
+      await expect(mem.recall(unit(1, 0), { efSearch: efSearch as never })).rejects.toMatchObject({ code: 'INVALID_OPTION' })
+    }
     expect(keysOf(await mem.recall(unit(1, 0)))).toEqual(['a'])
     expect(await mem.recall(unit(1, 0), { k: 0 })).toEqual([])
     await mem.close()
@@ -125,6 +128,33 @@ describe('recall', () => {
     const data = clusteredVectors(300, 8, 3, 5)
     await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
     expect(await mem.recall(data[0]!, { k: 3 })).toHaveLength(3)
+    await mem.close()
+  })
+
+  it('efSearch per recall: a walk weighing every node finds the exact best where the index default does not', async () => {
+    // A sparse graph (m 4) walked with few candidates (efSearch 1: k + 10) misses some of the exact top 10.
+    const { mem } = await fresh({ embeddings: { index: { m: 4, efConstruction: 16, efSearch: 1 } } })
+    const data = clusteredVectors(2_000, 64, 40, 3)
+    await mem.putMany(data.map((v, i) => ({ key: `k${i}`, value: i, vector: v })))
+    const queries = clusteredVectors(40, 64, 40, 4)
+    const found = async (efSearch?: number) => {
+      let hits = 0
+      for (const q of queries) {
+        const exact = new Set(
+          data
+            .map((v, i) => ({ key: `k${i}`, score: cosine(q, v) }))
+            .sort((a, b) => b.score - a.score)
+            .slice(0, 10)
+            .map((h) => h.key),
+        )
+        hits += (await mem.recall(q, { k: 10, ...(efSearch === undefined ? {} : { efSearch }) })).filter((h) => exact.has(h.key)).length
+      }
+      return hits / (queries.length * 10)
+    }
+    expect(await found()).toBeLessThan(0.95)
+    expect(await found(2_000)).toBe(1)
+    // The option is this recall's alone: the next one walks with the index's default again.
+    expect(await found()).toBeLessThan(0.95)
     await mem.close()
   })
 

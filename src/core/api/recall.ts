@@ -6,8 +6,10 @@ import { TiermemError } from './errors.ts'
 import type { RecallHit, RecallOptions } from './types.ts'
 import { allFinite, checkNamespace, checkTier } from './validate.ts'
 
-const RECALL_FIELDS = new Set(['k', 'namespace', 'type', 'layer', 'tier', 'minScore'])
+const RECALL_FIELDS = new Set(['k', 'namespace', 'type', 'layer', 'tier', 'minScore', 'efSearch'])
 const MAX_K = 10_000
+/** A walk weighing more candidates than this is an exact pass by another name. */
+const MAX_EF = 10_000
 
 /** Refuses options that are not recall's: a misspelt filter would otherwise match everything. */
 export function checkRecallOptions(options: unknown): asserts options is RecallOptions {
@@ -26,6 +28,9 @@ export function checkRecallOptions(options: unknown): asserts options is RecallO
   }
   if (o.minScore !== undefined && !(typeof o.minScore === 'number' && Number.isFinite(o.minScore))) {
     throw new TiermemError('INVALID_OPTION', 'recall minScore must be a finite number (a cosine similarity, -1 to 1)')
+  }
+  if (o.efSearch !== undefined && !(Number.isInteger(o.efSearch) && o.efSearch >= 1 && o.efSearch <= MAX_EF)) {
+    throw new TiermemError('INVALID_OPTION', `recall efSearch must be an integer from 1 to ${MAX_EF}; got ${String(o.efSearch)}`)
   }
 }
 

@@ -62,6 +62,11 @@ export interface RecallOptions {
   tier?: Tier
   /** Only results whose cosine similarity to the query is at least this. */
   minScore?: number
+  /**
+   * Candidates the graph walk weighs for this recall (at least k + 10), in place of the index's
+   * `efSearch` (default 100): fewer is faster and finds fewer of the exact best, more the reverse.
+   */
+  efSearch?: number
 }
 
 export interface DedupeResult {

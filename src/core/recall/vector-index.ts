@@ -228,7 +228,7 @@ export class VectorIndex {
 
   private async searching(graph: HnswGraph, unit: Float32Array, options: RecallOptions, k: number): Promise<RecallHit[]> {
     const accept = this.acceptor(options)
-    const ef = Math.max(this.params.efSearch, k + RERANK_EXTRA)
+    const ef = Math.max(options.efSearch ?? this.params.efSearch, k + RERANK_EXTRA)
     // With every code in memory the walk runs to its end in this turn (the issue point); paged, recall runs in the write lane.
     // The best k + RERANK_EXTRA are all re-ranking reads: only those are taken from the walk.
     let { found, exhausted } = await graph.search(unit, ef, accept, Math.max(4 * ef * graph.params.m, 2_000), k + RERANK_EXTRA)

@@ -41,6 +41,37 @@ describe('the index code space', () => {
     expect(simd.dotCodes(0, dims)).toBe([...before.subarray(0, dims)].reduce((s, x, i) => s + x * before[dims + i]!, 0))
   })
 
+  it('a list of codes scored in one call gives each its own dotQuery, four at a time and the rest one by one', () => {
+    const dims = 64
+    const nodes = 40
+    const simd = codeSpace(dims, nodes * dims)
+    const plain = codeSpace(dims, nodes * dims, false)
+    let seed = 11
+    const random = () => ((seed = (seed * 1_103_515_245 + 12_345) >>> 0) / 2 ** 32) * 2 - 1
+    for (let i = 0; i < nodes * dims; i++) simd.codes[i] = plain.codes[i] = Math.round(random() * 127)
+    const q = Float32Array.from({ length: dims }, random)
+    simd.setQuery(q)
+    plain.setQuery(q)
+    // Every count from none to a few quads and a tail, over nodes in a scattered order (repeats too).
+    for (let count = 0; count <= 11; count++) {
+      const offsets = Array.from({ length: count }, (_, i) => ((i * 17 + count * 5) % nodes) * dims)
+      for (const space of [simd, plain]) {
+        const out = new Float64Array(count + 1).fill(Number.NaN)
+        space.list.set(offsets)
+        space.dotQueryList(count, out)
+        expect([...out.subarray(0, count)]).toEqual(offsets.map((at) => simd.dotQuery(at)))
+        // Nothing past count is written.
+        expect(out[count]).toBeNaN()
+      }
+    }
+    // After growing, the list is a view of the new memory and still scores.
+    simd.grow(1_000_000)
+    simd.list.set([dims, 0])
+    const out = new Float64Array(2)
+    simd.dotQueryList(2, out)
+    expect([...out]).toEqual([plain.dotQuery(dims), plain.dotQuery(0)])
+  })
+
   it('a product of the widest codes at full scale stays exact: the query steps leave int32 no room to overflow', () => {
     // Every component the same size: the codes and the query all at their largest, a sum of dims maximal products.
     for (const dims of [384, 1536, 4096]) {

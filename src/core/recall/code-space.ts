@@ -21,9 +21,19 @@ export interface CodeSpace {
   setQuery(q: Float32Array): void
   /** Σ query[i] × codes[at + i], the query rounded to its steps. */
   dotQuery(at: number): number
+  /**
+   * Where dotQueryList takes the offsets of the codes to score (a view: read it again after
+   * grow); it holds LIST_CAPACITY.
+   */
+  readonly list: Int32Array
+  /** out[i] = dotQuery(list[i]) for i < count (the list is then spent). */
+  dotQueryList(count: number, out: Float64Array): void
   /** Σ codes[a + i] × codes[b + i]. */
   dotCodes(a: number, b: number): number
 }
+
+/** Offsets dotQueryList takes at once: more than any node's links. */
+export const LIST_CAPACITY = 8_192
 
 /**
  * The largest int16 query value: as fine as int16 allows, and small enough that no sum of dims
@@ -60,7 +70,14 @@ export function codeSpace(dims: number, bytes: number, simd = true): CodeSpace {
 function plainSpace(dims: number, bytes: number): CodeSpace {
   let codes = new Int8Array(bytes)
   const query = new Int16Array(dims)
+  const list = new Int32Array(LIST_CAPACITY)
   let step = 0
+  const dotQuery = (at: number) => {
+    // Integers: exact in any order, so the same sum as the SIMD one.
+    let sum = 0
+    for (let i = 0; i < dims; i++) sum += query[i]! * codes[at + i]!
+    return sum * step
+  }
   return {
     get codes() {
       return codes
@@ -74,11 +91,10 @@ function plainSpace(dims: number, bytes: number): CodeSpace {
     setQuery(q) {
       step = quantiseQuery(q, query)
     },
-    dotQuery(at) {
-      // Integers: exact in any order, so the same sum as the SIMD one.
-      let sum = 0
-      for (let i = 0; i < dims; i++) sum += query[i]! * codes[at + i]!
-      return sum * step
+    dotQuery,
+    list,
+    dotQueryList(count, out) {
+      for (let i = 0; i < count; i++) out[i] = dotQuery(list[i]!)
     },
     dotCodes(x, y) {
       let sum = 0
@@ -88,21 +104,23 @@ function plainSpace(dims: number, bytes: number): CodeSpace {
   }
 }
 
-/** The query's place in wasm memory; codes start after it. */
+/** The query's place in wasm memory, then dotQueryList's; codes start after them. */
 const QUERY_AT = 0
-const CODES_AT = 65_536
+const LIST_AT = 32_768
+const CODES_AT = LIST_AT + 4 * LIST_CAPACITY
 const PAGE = 65_536
 
 interface DotExports {
   memory: WebAssembly.Memory
   dotI16I8(q: number, c: number, n: number): number
   dotI8I8(a: number, b: number, n: number): number
+  dotI16I8List(q: number, list: number, count: number, n: number, base: number): void
 }
 
 let compiled: WebAssembly.Module | null | undefined
 
 function wasmSpace(dims: number, bytes: number): CodeSpace | undefined {
-  if (dims * 2 > CODES_AT - QUERY_AT) return undefined
+  if (dims * 2 > LIST_AT - QUERY_AT) return undefined
   if (compiled === undefined) {
     try {
       compiled = new WebAssembly.Module(Uint8Array.from(atob(DOT_SIMD_WASM), (c) => c.charCodeAt(0)))
@@ -113,10 +131,11 @@ function wasmSpace(dims: number, bytes: number): CodeSpace | undefined {
   }
   if (!compiled) return undefined
   const exports = new WebAssembly.Instance(compiled).exports as unknown as DotExports
-  const { memory, dotI16I8, dotI8I8 } = exports
+  const { memory, dotI16I8, dotI8I8, dotI16I8List } = exports
   let size = 0
   let codes = new Int8Array(0)
   let query = new Int16Array(memory.buffer, QUERY_AT, dims)
+  let list = new Int32Array(memory.buffer, LIST_AT, LIST_CAPACITY)
   let step = 0
   const grow = (want: number) => {
     const need = Math.ceil((CODES_AT + want) / PAGE) - memory.buffer.byteLength / PAGE
@@ -124,6 +143,7 @@ function wasmSpace(dims: number, bytes: number): CodeSpace | undefined {
     size = want
     codes = new Int8Array(memory.buffer, CODES_AT, size)
     query = new Int16Array(memory.buffer, QUERY_AT, dims)
+    list = new Int32Array(memory.buffer, LIST_AT, LIST_CAPACITY)
   }
   grow(bytes)
   return {
@@ -137,6 +157,13 @@ function wasmSpace(dims: number, bytes: number): CodeSpace | undefined {
       step = quantiseQuery(q, query)
     },
     dotQuery: (at) => dotI16I8(QUERY_AT, CODES_AT + at, dims) * step,
+    get list() {
+      return list
+    },
+    dotQueryList(count, out) {
+      dotI16I8List(QUERY_AT, LIST_AT, count, dims, CODES_AT)
+      for (let i = 0; i < count; i++) out[i] = list[i]! * step
+    },
     dotCodes: (a, b) => dotI8I8(CODES_AT + a, CODES_AT + b, dims),
   }
 }

@@ -33,13 +33,22 @@ export type RecallMessage =
   | { phase: 'ready' }
   | { phase: 'built'; buildMs: number; openMs?: number; residentBytes?: number; note?: string; memoryName?: string; hotBytes?: number }
   | { phase: 'opened'; openMs: number; residentBytes: number; note: string }
-  | { phase: 'done'; answers: number[][]; timesMs: number[]; warmupMs: number[]; graphMs?: number }
+  | { phase: 'done'; answers: number[][]; timesMs: number[]; warmupMs: number[]; graphMs?: number; sweep: SweepPass[] }
   | { phase: 'error'; error: string }
+
+/** The same queries again at another efSearch: one point of a library's recall / latency curve. */
+export interface SweepPass {
+  efSearch: number
+  answers: number[][]
+  timesMs: number[]
+}
 
 interface Runner {
   /** Builds the index; some runners report the bytes they hold themselves (wasm memory, tiermem's stats). */
   build(): Promise<{ openMs?: number; residentBytes?: number; note?: string; hotBytes?: number }>
   query(q: Float32Array): Promise<number[]>
+  /** Where a library takes an efSearch: the one the next queries use (EF_SEARCH until set). */
+  setEfSearch?(ef: number): void
 }
 
 const scope = globalThis as unknown as { onmessage: ((event: MessageEvent) => void) | null; postMessage(message: RecallMessage): void }
@@ -49,6 +58,14 @@ let job: RecallJob | undefined
 const M = 16
 const EF_CONSTRUCTION = 200
 const EF_SEARCH = 100
+/**
+ * The efSearch values the HNSW libraries are timed at after their main pass, so each can be
+ * compared with another at the same recall rather than the same setting: at 100k, tiermem's
+ * graph finds more of the exact top 10 at each efSearch than hnswlib-wasm's. EF_SEARCH is in it
+ * again: the passes after the first run faster in every library (its tail has the first
+ * queries' slowness), so points are only compared within the sweep.
+ */
+const EF_SWEEP = [40, 60, 80, 90, 100, 150, 200, 400]
 
 function vectorAt(data: Float32Array, dims: number, i: number): Float32Array {
   return data.subarray(i * dims, (i + 1) * dims)
@@ -101,6 +118,7 @@ function makeRunner(j: RecallJob): Runner {
     case 'tiermem-paged':
     case 'tiermem-resident': {
       let mem: Memory
+      let efSearch = EF_SEARCH
       const name = j.memoryName ?? `bench-recall-${Date.now()}`
       // Resident: a hot budget that holds every vector, and no reopen (which would leave them warm until read).
       const resident = j.library === 'tiermem-resident'
@@ -132,7 +150,10 @@ function makeRunner(j: RecallJob): Runner {
           return { hotBytes }
         },
         async query(q) {
-          return (await mem.recall(q, { k })).map((h) => Number(h.key))
+          return (await mem.recall(q, { k, efSearch })).map((h) => Number(h.key))
+        },
+        setEfSearch(ef) {
+          efSearch = ef
         },
         async resident() {
           const stats = await mem.stats()
@@ -188,6 +209,9 @@ function makeRunner(j: RecallJob): Runner {
         },
         async query(q) {
           return index.searchKnn(q, k, undefined).neighbors
+        },
+        setEfSearch(ef) {
+          index.setEfSearch(ef)
         },
       }
     }
@@ -301,8 +325,24 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 
       performance.mark(`query ${job!.library} ${i}`, { startTime: started, detail: ended - started })
     }
     console.log(`cpu:end recall ${job!.library} ${job!.n}`)
+    const sweep: SweepPass[] = []
+    // The budgeted memory and hnswlib-wasm only: the paged graph reads codes back from OPFS at
+    // each step (its sweep would take minutes), and the resident one is judged at the default.
+    if (runner!.setEfSearch && (job!.library === 'tiermem' || job!.library === 'hnswlib-wasm')) {
+      for (const efSearch of EF_SWEEP) {
+        runner!.setEfSearch(efSearch)
+        const pass: SweepPass = { efSearch, answers: [], timesMs: [] }
+        for (let i = 0; i < count; i++) {
+          const started = performance.now()
+          pass.answers.push(await runner!.query(vectorAt(queries, job!.dims, i)))
+          pass.timesMs.push(performance.now() - started)
+        }
+        sweep.push(pass)
+      }
+      runner!.setEfSearch(EF_SEARCH)
+    }
     const graphAlone = (runner as { graphAlone?: () => Promise<number> }).graphAlone
-    scope.postMessage({ phase: 'done', answers, timesMs, warmupMs, ...(graphAlone ? { graphMs: await graphAlone() } : {}) })
+    scope.postMessage({ phase: 'done', answers, timesMs, warmupMs, sweep, ...(graphAlone ? { graphMs: await graphAlone() } : {}) })
   } catch (error) {
     scope.postMessage({ phase: 'error', error: `${(error as Error).message}\n${(error as Error).stack}` })
   }

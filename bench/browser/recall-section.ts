@@ -120,7 +120,8 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
     log(`recall ${n}: exact scan…`)
     const exact = await run(job('exact'))
     const truth = exact.answers.map((ids) => new Set(ids))
-    const recallAt = (m: { answers: number[][] }) => m.answers.reduce((sum, ids, q) => sum + ids.slice(0, K).filter((id) => truth[q]!.has(id)).length, 0) / (QUERIES * K)
+    const recallAt = (m: { answers: number[][] }) =>
+      m.answers.reduce((sum, ids, q) => sum + ids.slice(0, K).filter((id) => truth[q]!.has(id)).length, 0) / (QUERIES * K)
     const results: Measured[] = [exact]
     const failed: Array<{ library: Library; error: string }> = []
     // Paged codes are measured at 10k only: an insert reads thousands of codes back (a sync OPFS
@@ -139,13 +140,16 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
     const tier = results.find((r) => r.library === 'tiermem')!
     const tierP50 = quantile(tier.timesMs, 0.5)
     /** Each efSearch a library was timed at after its main pass (recall.worker.ts's EF_SWEEP). */
-    const curve = (r: Measured) => r.sweep.map((pass) => ({ efSearch: pass.efSearch, recall: recallAt(pass), p50: quantile(pass.timesMs, 0.5), p99: quantile(pass.timesMs, 0.99) }))
+    const curve = (r: Measured) =>
+      r.sweep.map((pass) => ({ efSearch: pass.efSearch, recall: recallAt(pass), p50: quantile(pass.timesMs, 0.5), p99: quantile(pass.timesMs, 0.99) }))
     const tierCurve = curve(tier)
     // The budgeted memory's lowest p99 at the same or better recall, its efSearch picked from its
     // sweep, as ann-benchmarks compares. A peer with a sweep is taken at its EF_SEARCH there
     // (both after a main pass); one without, at its main pass.
     const matched = (recall: number) =>
-      tierCurve.filter((c) => c.recall >= recall - 1e-9).reduce<(typeof tierCurve)[number] | undefined>((best, c) => (best && best.p99 <= c.p99 ? best : c), undefined)
+      tierCurve
+        .filter((c) => c.recall >= recall - 1e-9)
+        .reduce<(typeof tierCurve)[number] | undefined>((best, c) => (best && best.p99 <= c.p99 ? best : c), undefined)
     const resident = results.find((r) => r.library === 'tiermem-resident')!
     const residentP99 = quantile(resident.timesMs, 0.99)
     const residentRecall = recallAt(resident)

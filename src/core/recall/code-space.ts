@@ -33,7 +33,7 @@ export interface CodeSpace {
 }
 
 /** Offsets dotQueryList takes at once: more than any node's links. */
-export const LIST_CAPACITY = 8_192
+const LIST_CAPACITY = 8_192
 
 /**
  * The largest int16 query value: as fine as int16 allows, and small enough that no sum of dims

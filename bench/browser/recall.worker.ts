@@ -312,18 +312,22 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 
       await runner!.query(vectorAt(warmups, job!.dims, i))
       warmupMs.push(performance.now() - started)
     }
-    const answers: number[][] = []
-    const timesMs: number[] = []
+    /** Every query once, each timed and (BENCH_TRACE) named beside the GC events of this thread. */
+    const timedPass = async (label: string) => {
+      const answers: number[][] = []
+      const timesMs: number[] = []
+      for (let i = 0; i < count; i++) {
+        const started = performance.now()
+        answers.push(await runner!.query(vectorAt(queries, job!.dims, i)))
+        const ended = performance.now()
+        timesMs.push(ended - started)
+        performance.mark(`query ${label} ${i}`, { startTime: started, detail: ended - started })
+      }
+      return { answers, timesMs }
+    }
     // BENCH_CPU=1: where the machine's CPU went while the queries ran (bench/cpu-sampler.ts).
     console.log(`cpu:start recall ${job!.library} ${job!.n}`)
-    for (let i = 0; i < count; i++) {
-      const started = performance.now()
-      answers.push(await runner!.query(vectorAt(queries, job!.dims, i)))
-      const ended = performance.now()
-      timesMs.push(ended - started)
-      // Named in a BENCH_TRACE, beside the GC events of this thread: what the slow ones waited for.
-      performance.mark(`query ${job!.library} ${i}`, { startTime: started, detail: ended - started })
-    }
+    const { answers, timesMs } = await timedPass(job!.library)
     console.log(`cpu:end recall ${job!.library} ${job!.n}`)
     const sweep: SweepPass[] = []
     // The budgeted memory and hnswlib-wasm only: the paged graph reads codes back from OPFS at
@@ -331,13 +335,7 @@ scope.onmessage = async (event: MessageEvent<{ run: 'ping' } | { run: 'build' | 
     if (runner!.setEfSearch && (job!.library === 'tiermem' || job!.library === 'hnswlib-wasm')) {
       for (const efSearch of EF_SWEEP) {
         runner!.setEfSearch(efSearch)
-        const pass: SweepPass = { efSearch, answers: [], timesMs: [] }
-        for (let i = 0; i < count; i++) {
-          const started = performance.now()
-          pass.answers.push(await runner!.query(vectorAt(queries, job!.dims, i)))
-          pass.timesMs.push(performance.now() - started)
-        }
-        sweep.push(pass)
+        sweep.push({ efSearch, ...(await timedPass(`${job!.library} efSearch ${efSearch}`)) })
       }
       runner!.setEfSearch(EF_SEARCH)
     }

@@ -1,5 +1,6 @@
 import type { EngineContext } from '../engine/engine-context.ts'
 import { anyWritePending, inIssueOrder } from '../engine/read-order.ts'
+import { MAX_EF } from '../recall/hnsw-graph.ts'
 import { vectorIndex } from '../recall/vector-index.ts'
 import { closedError } from './calls.ts'
 import { TiermemError } from './errors.ts'
@@ -8,8 +9,6 @@ import { allFinite, checkNamespace, checkTier } from './validate.ts'
 
 const RECALL_FIELDS = new Set(['k', 'namespace', 'type', 'layer', 'tier', 'minScore', 'efSearch'])
 const MAX_K = 10_000
-/** A walk weighing more candidates than this is an exact pass by another name. */
-const MAX_EF = 10_000
 
 /** Refuses options that are not recall's: a misspelt filter would otherwise match everything. */
 export function checkRecallOptions(options: unknown): asserts options is RecallOptions {

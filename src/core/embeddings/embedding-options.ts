@@ -1,5 +1,6 @@
 import { TiermemError } from '../api/errors.ts'
 import type { EmbeddingOptions } from '../api/types.ts'
+import { MAX_EF } from '../recall/hnsw-graph.ts'
 
 const invalid = (message: string) => new TiermemError('INVALID_OPTION', message)
 
@@ -34,8 +35,9 @@ export function checkEmbeddingOptions(options: unknown): EmbeddingOptions | unde
       ['efSearch', 1],
     ] as const) {
       const value = index[name]
-      if (value !== undefined && !(Number.isInteger(value) && value >= least && value <= (name === 'm' ? 100 : 10_000)))
-        throw invalid(`embeddings.index.${name} must be an integer from ${least} to ${name === 'm' ? 100 : 10_000}; got ${String(value)}`)
+      const most = name === 'm' ? 100 : MAX_EF
+      if (value !== undefined && !(Number.isInteger(value) && value >= least && value <= most))
+        throw invalid(`embeddings.index.${name} must be an integer from ${least} to ${most}; got ${String(value)}`)
     }
     const { maxResidentBytes } = index
     if (maxResidentBytes !== undefined && !(typeof maxResidentBytes === 'number' && maxResidentBytes >= 1))

@@ -32,6 +32,8 @@ export interface HnswParams {
 }
 
 export const DEFAULT_HNSW: HnswParams = { m: 16, efConstruction: 200, efSearch: 100 }
+/** The most candidates a walk weighs (efConstruction, efSearch): beyond it, an exact pass by another name. */
+export const MAX_EF = 10_000
 
 /**
  * Each node's code (dims bytes, as `quantise` made it at insert), for codes not in memory;

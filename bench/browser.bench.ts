@@ -67,17 +67,40 @@ try {
   if (process.env.BENCH_MODEL) await page.evaluate((model) => (window.benchModel = model), process.env.BENCH_MODEL)
   // BENCH_BUSY_KINDS=backup,expired runs only the busy section's kinds whose names contain one of these.
   if (process.env.BENCH_BUSY_KINDS) await page.evaluate((kinds) => (window.benchBusyKinds = kinds), process.env.BENCH_BUSY_KINDS.split(','))
-  if (process.env.BENCH_RECALL_SIZES || process.env.BENCH_RECALL_PEERS) {
+  if (process.env.BENCH_RECALL_SIZES || process.env.BENCH_RECALL_PEERS || process.env.BENCH_RECALL_OURS) {
     const sizes = process.env.BENCH_RECALL_SIZES?.split(',').map(Number)
     const peers = process.env.BENCH_RECALL_PEERS?.split(',').filter(Boolean)
-    await page.evaluate((recall) => (window.benchRecall = recall as typeof window.benchRecall), { ...(sizes ? { sizes } : {}), ...(peers ? { peers } : {}) })
+    const ours = process.env.BENCH_RECALL_OURS?.split(',').filter(Boolean)
+    await page.evaluate((recall) => (window.benchRecall = recall as typeof window.benchRecall), {
+      ...(sizes ? { sizes } : {}),
+      ...(peers ? { peers } : {}),
+      ...(ours ? { ours } : {}),
+    })
+  }
+  // BENCH_ONLY=cold,writes runs those sections alone (while working on one path); only a full run is written to results.
+  const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
+  // The bytes a cached vector costs, each case in a page of an origin of its own (a server on
+  // another port): the bench's own origin shares one LevelDB with every other section's data.
+  if (only.length === 0 || only.includes('embeddings')) {
+    const measure = async (quantize: boolean) => {
+      const own = await preview({ root, configFile: false, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0, headers: isolation } })
+      const sizePage = await context.newPage()
+      try {
+        await sizePage.goto(own.resolvedUrls!.local[0]!)
+        await sizePage.waitForFunction(() => window.benchReady === true, undefined, { timeout: 60_000 })
+        return await sizePage.evaluate(([q, model]) => window.benchEmbeddingSize(q, model), [quantize, process.env.BENCH_MODEL] as const)
+      } finally {
+        await sizePage.close()
+        await own.close()
+      }
+    }
+    const sizes = { float32: await measure(false), quantized: await measure(true) }
+    await page.evaluate((s) => (window.benchEmbeddingSizes = s), sizes)
   }
   const corpus = buildCorpus(10_000)
   // ~1 KiB as JSON: 960 characters of text plus the other fields.
   const fixed = fixedRecords(10_000, 960, corpus)
   const version = await context.browser()?.version()
-  // BENCH_ONLY=cold,writes runs those sections alone (while working on one path); only a full run is written to results.
-  const only = (process.env.BENCH_ONLY ?? '').split(',').filter(Boolean)
   // A run that stops making progress fails with what the page had logged, instead of hanging.
   const limitMs = Number(process.env.BENCH_TIMEOUT_MS ?? 60 * 60_000)
   let timer: ReturnType<typeof setTimeout> | undefined

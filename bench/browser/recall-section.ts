@@ -111,7 +111,13 @@ async function run(job: RecallJob): Promise<Measured> {
 
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(q * xs.length))]!
 
-export async function recallSection(add: (row: Row) => void, log: (line: string) => void, sizes: number[], peers: Library[]): Promise<void> {
+export async function recallSection(
+  add: (row: Row) => void,
+  log: (line: string) => void,
+  sizes: number[],
+  peers: Library[],
+  onlyOurs?: Library[],
+): Promise<void> {
   const queries = clustered(QUERIES, 2)
   const warmups = clustered(WARMUPS, 3)
   for (const n of sizes) {
@@ -126,7 +132,9 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
     const failed: Array<{ library: Library; error: string }> = []
     // Paged codes are measured at 10k only: an insert reads thousands of codes back (a sync OPFS
     // read each), so a paged build runs at ~60 vectors/s and 100k would take half an hour of the run.
-    const ours: Library[] = n <= 10_000 ? ['tiermem', 'tiermem-paged', 'tiermem-resident'] : ['tiermem', 'tiermem-resident']
+    const ours = (n <= 10_000 ? ['tiermem', 'tiermem-paged', 'tiermem-resident'] : ['tiermem', 'tiermem-resident']).filter(
+      (library) => !onlyOurs || onlyOurs.includes(library as Library),
+    ) as Library[]
     for (const library of [...ours, ...peers]) {
       log(`recall ${n}: ${library}…`)
       try {
@@ -137,12 +145,13 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
         failed.push({ library, error: (error as Error).message.split('\n')[0]! })
       }
     }
-    const tier = results.find((r) => r.library === 'tiermem')!
-    const tierP50 = quantile(tier.timesMs, 0.5)
+    // Either of tiermem's configurations may be left out (BENCH_RECALL_OURS): its comparisons then read NaN.
+    const tier = results.find((r) => r.library === 'tiermem')
+    const tierP50 = tier ? quantile(tier.timesMs, 0.5) : Number.NaN
     /** Each efSearch a library was timed at after its main pass (recall.worker.ts's EF_SWEEP). */
     const curve = (r: Measured) =>
       r.sweep.map((pass) => ({ efSearch: pass.efSearch, recall: recallAt(pass), p50: quantile(pass.timesMs, 0.5), p99: quantile(pass.timesMs, 0.99) }))
-    const tierCurve = curve(tier)
+    const tierCurve = tier ? curve(tier) : []
     // The budgeted memory's lowest p99 at the same or better recall, its efSearch picked from its
     // sweep, as ann-benchmarks compares. A peer with a sweep is taken at its EF_SEARCH there
     // (both after a main pass); one without, at its main pass.
@@ -150,9 +159,9 @@ export async function recallSection(add: (row: Row) => void, log: (line: string)
       tierCurve
         .filter((c) => c.recall >= recall - 1e-9)
         .reduce<(typeof tierCurve)[number] | undefined>((best, c) => (best && best.p99 <= c.p99 ? best : c), undefined)
-    const resident = results.find((r) => r.library === 'tiermem-resident')!
-    const residentP99 = quantile(resident.timesMs, 0.99)
-    const residentRecall = recallAt(resident)
+    const resident = results.find((r) => r.library === 'tiermem-resident')
+    const residentP99 = resident ? quantile(resident.timesMs, 0.99) : Number.NaN
+    const residentRecall = resident ? recallAt(resident) : Number.NaN
     const group = `recall ${n / 1000}k`
     for (const r of results) {
       const p50 = quantile(r.timesMs, 0.5)

@@ -46,7 +46,7 @@ export function matchingSlots(ctx: EngineContext, filter: QueryFilter): number[]
     if (typeId !== undefined && reg.type[slot] !== typeId) continue
     if (layerId !== undefined && reg.layer[slot] !== layerId) continue
     if (tierCode !== undefined && reg.tier[slot] !== tierCode) continue
-    if (filter.taskId !== undefined && reg.taskIds[slot] !== filter.taskId) continue
+    if (filter.taskId !== undefined && reg.taskIds.get(slot) !== filter.taskId) continue
     if (filter.tag !== undefined && !reg.tags.get(slot)?.includes(filter.tag)) continue
     out.push(slot)
   }

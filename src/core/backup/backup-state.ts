@@ -62,7 +62,7 @@ export function fingerprintInto(ctx: EngineContext, slot: number, out: Uint32Arr
   }
   const type = reg.typeNames.name(reg.type[slot]!)
   const layer = reg.layerNames.name(reg.layer[slot]!)
-  const taskId = reg.taskIds[slot] ?? ''
+  const taskId = reg.taskIds.get(slot) ?? ''
   h1 = mixText(mixText(mixText(h1, type, M1), layer, M1), taskId, M1)
   h2 = mixText(mixText(mixText(h2, type, M2), layer, M2), taskId, M2)
   for (const tag of reg.tags.get(slot) ?? []) {

@@ -386,7 +386,7 @@ function recordMeta(ctx: EngineContext, slot: number): RecordMeta {
     evictable: (reg.flags[slot]! & EVICTABLE) !== 0,
     hash: formatHash(reg.hashHi[slot]!, reg.hashLo[slot]!),
   }
-  const taskId = reg.taskIds[slot]
+  const taskId = reg.taskIds.get(slot)
   if (taskId !== undefined) meta.taskId = taskId
   const tags = reg.tags.get(slot)
   if (tags !== undefined && tags.length > 0) meta.tags = tags

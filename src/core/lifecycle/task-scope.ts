@@ -24,7 +24,7 @@ export async function closeScope(ctx: EngineContext, scope: ScopeState, keepEvid
     const slot = slotOfStoreKey(reg, key)
     // Only an entry that still carries this scope's reference is released: one deleted and put
     // again by someone else since is not the scope's any more.
-    if (slot < 0 || !(reg.flags[slot]! & SCOPE_HELD) || reg.taskIds[slot] !== scope.taskId) continue
+    if (slot < 0 || !(reg.flags[slot]! & SCOPE_HELD) || reg.taskIds.get(slot) !== scope.taskId) continue
     const refCount = Math.max(0, reg.refCount[slot]! - 1)
     const released = reg.flags[slot]! & ~SCOPE_HELD
     const isEvidence = keepEvidence && reg.type[slot] === evidenceType
@@ -78,7 +78,7 @@ export async function releaseAbandonedScopes(ctx: EngineContext): Promise<number
   const byTask = new Map<string, ScopeState>()
   for (const slot of reg.slots()) {
     if (!(reg.flags[slot]! & SCOPE_HELD)) continue
-    const taskId = reg.taskIds[slot]!
+    const taskId = reg.taskIds.get(slot)!
     let scope = byTask.get(taskId)
     if (!scope) {
       scope = {

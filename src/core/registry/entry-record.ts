@@ -137,7 +137,7 @@ export function readRecord(reg: Registry, slot: number): EntryRecord {
     sizeBytes: reg.sizeBytes[slot]!,
     ttlMs: reg.ttlMs[slot]!,
     expiresAt: reg.expiresAt[slot]!,
-    taskId: reg.taskIds[slot],
+    taskId: reg.taskIds.get(slot),
     tags: reg.tags.get(slot),
     flags: reg.flags[slot]!,
     refCount: reg.refCount[slot]!,
@@ -163,7 +163,8 @@ export function writeRecord(reg: Registry, slot: number, r: EntryRecord): void {
   reg.sizeBytes[slot] = r.sizeBytes
   reg.ttlMs[slot] = r.ttlMs
   reg.expiresAt[slot] = r.expiresAt
-  reg.taskIds[slot] = r.taskId
+  if (r.taskId !== undefined) reg.taskIds.set(slot, r.taskId)
+  else reg.taskIds.delete(slot)
   if (r.tags && r.tags.length > 0) reg.tags.set(slot, r.tags)
   else reg.tags.delete(slot)
   reg.flags[slot] = r.flags
@@ -197,7 +198,7 @@ export function toEntryInfo(reg: Registry, slot: number): EntryInfo {
   }
   if (expiresAt !== Number.POSITIVE_INFINITY) info.expiresAt = expiresAt
   if (reg.archived[slot]) info.archived = reg.archived[slot]
-  const taskId = reg.taskIds[slot]
+  const taskId = reg.taskIds.get(slot)
   if (taskId !== undefined) info.taskId = taskId
   return info
 }

@@ -48,7 +48,8 @@ export class Registry {
   size = 0
   keys: (string | undefined)[] = []
   namespaces: (string | undefined)[] = []
-  taskIds: (string | undefined)[] = []
+  /** Task ids of the entries put in a task scope (the few that have one, as with tags). */
+  taskIds = new Map<number, string>()
   /** Decoded value (SHAREABLE) or encoded bytes of hot entries; undefined elsewhere. */
   hotValues: unknown[] = []
   /** Tags of the few entries that have them. */
@@ -239,7 +240,7 @@ export class Registry {
     if (keys.size === 0 && namespace !== DEFAULT_NAMESPACE) this.byNamespace.delete(namespace)
     this.keys[slot] = undefined
     this.namespaces[slot] = undefined
-    this.taskIds[slot] = undefined
+    this.taskIds.delete(slot)
     this.hotValues[slot] = undefined
     this.tags.delete(slot)
     this.tier[slot] = FREE

@@ -651,15 +651,7 @@ async function observability(fixed: ChatRecord[]): Promise<void> {
  * in a worker): a hit, a miss, and the bytes a cached vector costs in the durable tiers.
  */
 async function embeddings(): Promise<void> {
-  const worker = new Worker(new URL('./embeddings.worker.ts', import.meta.url), { type: 'module' })
-  const answer = await new Promise<{ result?: EmbeddingBench; error?: string }>((resolve) => {
-    worker.onmessage = (event) => resolve(event.data)
-    worker.onerror = (event) => resolve({ error: event.message || 'the embeddings bench worker failed to start' })
-    worker.postMessage({ rounds: 7, calls: 400, model: window.benchModel })
-  })
-  worker.terminate()
-  if (!answer.result) throw new Error(`embeddings bench: ${answer.error}`)
-  const r = answer.result
+  const { result: r } = await askEmbeddingsWorker<{ result: EmbeddingBench }>({ rounds: 7, calls: 400, model: window.benchModel })
   const model = window.benchModel ?? 'the tiny test model'
   add({ group: 'embeddings', name: `${model}, one text per call (transformers.js, wasm, in a worker)`, value: r.bareUs, unit: 'µs' })
   add({
@@ -708,16 +700,19 @@ async function embeddings(): Promise<void> {
 }
 
 /** One case of the bytes a cached vector costs, in a worker of this page (the runner opens the page in an origin of its own). */
-window.benchEmbeddingSize = async (quantize, model) => {
+window.benchEmbeddingSize = async (quantize, model) => (await askEmbeddingsWorker<{ size: EmbeddingSize }>({ size: { quantize }, model })).size
+
+/** One message to a fresh embeddings bench worker and its answer; the worker ends with it. */
+async function askEmbeddingsWorker<T extends object>(message: unknown): Promise<T> {
   const worker = new Worker(new URL('./embeddings.worker.ts', import.meta.url), { type: 'module' })
   try {
-    const answer = await new Promise<{ size?: EmbeddingSize; error?: string }>((resolve) => {
+    const answer = await new Promise<T | { error: string }>((resolve) => {
       worker.onmessage = (event) => resolve(event.data)
       worker.onerror = (event) => resolve({ error: event.message || 'the embeddings bench worker failed to start' })
-      worker.postMessage({ size: { quantize }, model })
+      worker.postMessage(message)
     })
-    if (!answer.size) throw new Error(`embeddings size bench: ${answer.error}`)
-    return answer.size
+    if ('error' in answer) throw new Error(`embeddings bench: ${answer.error}`)
+    return answer
   } finally {
     worker.terminate()
   }

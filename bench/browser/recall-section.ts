@@ -7,6 +7,7 @@
 import type { Library, RecallJob, RecallMessage, SweepPass } from './recall.worker.ts'
 import type { Row } from './main.ts'
 import { clusteredInto } from '../../test/fixtures/vectors.ts'
+import { EF_SEARCH } from './hnsw-settings.ts'
 
 const DIMS = 384
 /** Enough for a p99 that is not one stray pause: the 10th slowest query of 1,000, not the 2nd of 200. */
@@ -22,8 +23,6 @@ const QUERIES = 1_000
 const WARMUPS = 100
 const K = 10
 const CLUSTERS = 100
-/** The efSearch of every library's main pass (recall.worker.ts's EF_SEARCH, seed 004's). */
-const EF_SEARCH = 100
 
 interface Measured {
   library: Library
@@ -132,9 +131,8 @@ export async function recallSection(
     const failed: Array<{ library: Library; error: string }> = []
     // Paged codes are measured at 10k only: an insert reads thousands of codes back (a sync OPFS
     // read each), so a paged build runs at ~60 vectors/s and 100k would take half an hour of the run.
-    const ours = (n <= 10_000 ? ['tiermem', 'tiermem-paged', 'tiermem-resident'] : ['tiermem', 'tiermem-resident']).filter(
-      (library) => !onlyOurs || onlyOurs.includes(library as Library),
-    ) as Library[]
+    const all: Library[] = n <= 10_000 ? ['tiermem', 'tiermem-paged', 'tiermem-resident'] : ['tiermem', 'tiermem-resident']
+    const ours = all.filter((library) => !onlyOurs || onlyOurs.includes(library))
     for (const library of [...ours, ...peers]) {
       log(`recall ${n}: ${library}…`)
       try {

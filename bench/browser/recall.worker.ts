@@ -9,6 +9,7 @@ import voyWasmUrl from 'voy-search/voy_search_bg.wasm?url'
 import { createMemory, type Memory } from '../../src/core/index.ts'
 import { openBrowserStores } from '../../src/hosts/browser-stores.ts'
 import { HnswGraph } from '../../src/core/recall/hnsw-graph.ts'
+import { EF_CONSTRUCTION, EF_SEARCH, EF_SWEEP, M } from './hnsw-settings.ts'
 
 export type Library = 'exact' | 'tiermem' | 'tiermem-paged' | 'tiermem-resident' | 'hnswlib-wasm' | 'mememo' | 'orama' | 'voy'
 
@@ -54,18 +55,6 @@ interface Runner {
 const scope = globalThis as unknown as { onmessage: ((event: MessageEvent) => void) | null; postMessage(message: RecallMessage): void }
 let runner: Runner | undefined
 let job: RecallJob | undefined
-
-const M = 16
-const EF_CONSTRUCTION = 200
-const EF_SEARCH = 100
-/**
- * The efSearch values the HNSW libraries are timed at after their main pass, so each can be
- * compared with another at the same recall rather than the same setting: at 100k, tiermem's
- * graph finds more of the exact top 10 at each efSearch than hnswlib-wasm's. EF_SEARCH is in it
- * again: the passes after the first run faster in every library (its tail has the first
- * queries' slowness), so points are only compared within the sweep.
- */
-const EF_SWEEP = [40, 60, 80, 90, 100, 150, 200, 400]
 
 function vectorAt(data: Float32Array, dims: number, i: number): Float32Array {
   return data.subarray(i * dims, (i + 1) * dims)

@@ -123,7 +123,9 @@ export async function busySection(add: Add, log: (line: string) => void, corpus:
       await kind.prepare(mem, corpus, round)
       const idle = await readLoop(mem, IDLE_MS, 'idle')
       performance.mark(`busy:${name}:start`)
-      const work = kind.run(mem, round)
+      const workStarted = performance.now()
+      const work = kind.run(mem, round).then(() => (workMs = performance.now() - workStarted))
+      let workMs = 0
       const busy = await readLoop(mem, work, name)
       performance.mark(`busy:${name}:end`)
       await mem.close()
@@ -132,7 +134,7 @@ export async function busySection(add: Add, log: (line: string) => void, corpus:
       longest.push(Math.max(...busy))
       idleLongest.push(Math.max(...idle))
       const q = (xs: number[]) => [0.5, 0.9, 0.99].map((p) => quantile(xs, p).toFixed(2)).join(' / ')
-      const line = `  ${name}, round ${round + 1}: ${busy.length} gets, p50 / p90 / p99 ${q(busy)} ms (idle ${q(idle)}), longest ${Math.max(...busy).toFixed(1)} ms`
+      const line = `  ${name}, round ${round + 1}: ${busy.length} gets, p50 / p90 / p99 ${q(busy)} ms (idle ${q(idle)}), longest ${Math.max(...busy).toFixed(1)} ms, the work took ${workMs.toFixed(0)} ms`
       log(line)
       console.log(line)
     }

@@ -10,7 +10,7 @@ export { defaultLayers, defaultLifecyclePolicy, defaultPressurePolicy, DEFAULT_B
 export type * from './api/types.ts'
 // The one value among the types: `export type *` declared it for TypeScript but left it out of the JavaScript.
 export { TIERS } from './api/types.ts'
-export type { Store, StoreOp, StoreSpace, StoreCapabilities, StoreStats, ScanOptions, BatchOptions } from './store/store.ts'
+export type { Store, StoreOp, StoreSpace, StoreCapabilities, StoreStats, ScanOptions, BatchOptions, CallOptions } from './store/store.ts'
 export { memoryRecordFiles, type RecordFile, type RecordFiles } from './store/record-file.ts'
 export type { Deflated, Deflater, FileSums } from './store/deflater.ts'
 export type { Inflatable, Inflated, Inflater } from './store/inflater.ts'

@@ -8,8 +8,11 @@ export type { CompressOptions } from './compress-as-asked.ts'
 
 /** Compresses block payloads: here, or on a thread of its own. */
 export interface BlockCompressor {
-  /** Each payload deflated where that saves ≥ 5 %. The raws are handed over: do not use them after. */
-  compress(raws: Uint8Array[], level: DeflateLevel, options?: CompressOptions): Promise<Compressed[]>
+  /**
+   * Each payload deflated where that saves ≥ 5 %. The raws are handed over: do not use them after.
+   * `threads`: at most this many of the compressor's threads (background work while reads flow).
+   */
+  compress(raws: Uint8Array[], level: DeflateLevel, options?: CompressOptions, threads?: number): Promise<Compressed[]>
   /** Each payload inflated and hashed (an `Inflater`: a restore's record files). The payloads are handed over. */
   inflate(payloads: Inflatable[]): Promise<Array<Inflated | undefined>>
   close(): void
@@ -69,24 +72,28 @@ export function workerCompressor(
       pending.set(id, { resolve: resolve as (results: never[]) => void, reject })
       worker.postMessage({ ...job, id }, [...new Set(buffers)])
     })
-  /** Contiguous shares, one per worker; results come back in order. */
-  const spread = async <T, R>(items: T[], run: (worker: Worker, share: T[]) => Promise<R[]>): Promise<R[]> => {
-    const share = Math.ceil(items.length / workers.length)
-    const parts = workers.map((worker, i) => {
+  /** Contiguous shares, one per worker (of the first `threads`); results come back in order. */
+  const spread = async <T, R>(items: T[], run: (worker: Worker, share: T[]) => Promise<R[]>, threads = workers.length): Promise<R[]> => {
+    const using = threads < workers.length ? workers.slice(0, Math.max(1, threads)) : workers
+    const share = Math.ceil(items.length / using.length)
+    const parts = using.map((worker, i) => {
       const part = items.slice(i * share, (i + 1) * share)
       return part.length === 0 ? Promise.resolve([]) : run(worker, part)
     })
     return (await Promise.all(parts)).flat()
   }
   return {
-    async compress(raws, level, options = {}) {
+    async compress(raws, level, options = {}, threads) {
       if (failed !== undefined) return inline.compress(raws, level, options)
-      return spread(raws, (worker, part) =>
-        send<Compressed>(
-          worker,
-          { kind: 'deflate', raws: part, level, options },
-          part.map((raw) => raw.buffer as ArrayBuffer),
-        ),
+      return spread(
+        raws,
+        (worker, part) =>
+          send<Compressed>(
+            worker,
+            { kind: 'deflate', raws: part, level, options },
+            part.map((raw) => raw.buffer as ArrayBuffer),
+          ),
+        threads,
       )
     },
     async inflate(payloads) {

@@ -47,16 +47,18 @@ export function compressedStore(inner: Store, options: { level?: DeflateLevel } 
   return {
     backend: inner.backend,
     capabilities: inner.capabilities,
-    async getMany(space, keys) {
-      const values = await inner.getMany(space, keys)
+    async getMany(space, keys, options) {
+      const values = await (options ? inner.getMany(space, keys, options) : inner.getMany(space, keys))
       return space === 'values' ? values.map(unpack) : values
     },
     batch(ops: readonly StoreOp[], options?: BatchOptions) {
       try {
         const at = (options?.level ?? level) as DeflateLevel
-        return inner.batch(
-          ops.map((op) => (op.type === 'put' && op.space === 'values' && op.value instanceof Uint8Array ? { ...op, value: pack(op.value, at) } : op)),
+        const packed = ops.map((op) =>
+          op.type === 'put' && op.space === 'values' && op.value instanceof Uint8Array ? { ...op, value: pack(op.value, at) } : op,
         )
+        // The level is spent here; only the background hint goes on.
+        return options?.background ? inner.batch(packed, { background: true }) : inner.batch(packed)
       } catch (error) {
         return Promise.reject(error)
       }

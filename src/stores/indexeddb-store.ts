@@ -2,7 +2,7 @@ import { deleteDB, openDB, unwrap, type DBSchema, type IDBPDatabase } from 'idb'
 import { copyBytes } from '../core/persistence/codec.ts'
 import { TiermemError } from '../core/api/errors.ts'
 import { toStorageError } from './storage-errors.ts'
-import type { ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../core/store/store.ts'
+import type { CallOptions, ScanOptions, Store, StoreOp, StoreSpace, StoreStats } from '../core/store/store.ts'
 import { validateBatch } from '../core/store/validate-batch.ts'
 import { TimeSlices } from '../core/engine/time-slices.ts'
 
@@ -66,7 +66,7 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
     // bound keeps one batch's memory in reason (a putMany of more must be split by the caller).
     capabilities: { atomicBatch: true, maxBatchSize: 100_000, persistent: true, rangeDeletes: true },
 
-    async getMany(space: StoreSpace, keys: readonly string[]) {
+    async getMany(space: StoreSpace, keys: readonly string[], callOptions?: CallOptions) {
       assertOpen()
       try {
         // Plain requests and one wait for the transaction: idb's promise per request costs
@@ -80,7 +80,7 @@ export async function openIndexedDbStore(options: IndexedDbStoreOptions): Promis
         // Taking a result deserializes it: ~1 ms per 32 KiB page under load (measured), so the
         // results of a large read are taken in time slices, letting reads in between.
         const results: (Uint8Array | undefined)[] = new Array(requests.length)
-        const slices = new TimeSlices()
+        const slices = new TimeSlices({ background: callOptions?.background === true })
         for (let i = 0; i < requests.length; i++) {
           results[i] = requests[i]!.result
           if (slices.due) await slices.pause()

@@ -210,19 +210,23 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
    * records took 20–70 ms to lay out in one go, and a read arriving meanwhile waited for all of
    * it; each slice's blocks go to the compressor at once, so compression starts with the first.
    */
-  const prepareBlocks = async (ops: readonly KeyedStoreOp[], at: DeflateLevel = level): Promise<CompressedBlock[]> => {
+  const prepareBlocks = async (ops: readonly KeyedStoreOp[], at: DeflateLevel = level, background = false): Promise<CompressedBlock[]> => {
     const take = (bytes: number) => buffers.take(bytes)
-    const slices = new TimeSlices()
+    // Outside the store's queue: a background batch may give way to reads here without holding up the store's other calls.
+    const slices = new TimeSlices({ background })
     const compressing: Array<Promise<CompressedBlock[]>> = []
     let layouts: BlockLayout[] = []
     const send = () => {
       const sent = layouts
       layouts = []
+      // While reads are coming, background blocks go to one compressor thread: on 2 cores the
+      // reads keep their pace beside one busy thread, not beside two (the busy bench's floor).
       const sealed = compressor
         .compress(
           sent.map((layout) => layout.raw),
           at,
           { handBack: true },
+          slices.readsComing ? 1 : undefined,
         )
         .then((payloads) => sent.map((layout, i) => ({ layout, payload: payloads[i]!, size: sealedBytes(layout, payloads[i]!) })))
       sealed.catch(() => undefined) // awaited below, after the layout; a failure rejects there
@@ -372,7 +376,7 @@ export async function openOpfsStore(options: OpfsStoreOptions): Promise<OpfsStor
         validateBatch(ops)
         // Validated: no 'deleteRange' (this store does not declare rangeDeletes).
         const at = batchOptions?.level === undefined ? level : checkLevel(batchOptions.level)
-        if (ops.length > 0 && !closed) prepared = prepareBlocks(ops as readonly KeyedStoreOp[], at)
+        if (ops.length > 0 && !closed) prepared = prepareBlocks(ops as readonly KeyedStoreOp[], at, batchOptions?.background === true)
         prepared?.catch(() => undefined) // awaited in the queue below
       } catch (error) {
         return Promise.reject(toStorageError(error, 'writing to OPFS'))

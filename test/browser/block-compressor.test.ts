@@ -29,6 +29,31 @@ describe('block compressor', () => {
     compressor.close()
   })
 
+  it('keeps a batch on as many threads as asked (background blocks while reads flow: one), with the same results in order', async () => {
+    const posted: number[] = [0, 0]
+    const spawned: Worker[] = []
+    const spawn = () => {
+      const worker = new Worker(new URL('../../src/stores/block-compressor.worker.ts', import.meta.url), { type: 'module' })
+      const index = spawned.push(worker) - 1
+      const post = worker.postMessage.bind(worker) as (message: unknown, transfer: Transferable[]) => void
+      worker.postMessage = ((message: unknown, transfer: Transferable[]) => {
+        posted[index]!++
+        post(message, transfer)
+      }) as Worker['postMessage']
+      return worker
+    }
+    const compressor = workerCompressor(2, spawn)
+    const raws = () => [text(1), text(2), text(3), text(4)]
+    const expected = raws().map((raw) => compressPayload(raw, 6))
+    const one = await compressor.compress(raws(), 6, {}, 1)
+    expect(one).toEqual(expected)
+    expect(posted).toEqual([1, 0])
+    const both = await compressor.compress(raws(), 6)
+    expect(both).toEqual(expected)
+    expect(posted).toEqual([2, 1])
+    compressor.close()
+  })
+
   it('a worker that fails to start rejects what is pending with CLOSED and later batches compress inline', async () => {
     const broken = () => new Worker(URL.createObjectURL(new Blob(['throw new Error("no")'], { type: 'text/javascript' })), { type: 'module' })
     const compressor = workerCompressor(1, broken)

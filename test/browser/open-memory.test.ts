@@ -33,6 +33,34 @@ describe('openMemory() in Chromium: worker, IndexedDB and OPFS', () => {
     await second.close()
   })
 
+  it('a move to OPFS that gives way to back-to-back reads: every read right, the move ends, every entry cold after a reload', async () => {
+    const name = unique('give-way')
+    const mem = await openMemory({ name, ...plain })
+    const count = 2000
+    const value = (i: number) => ({ i, text: `message ${i} `.repeat(40) })
+    await mem.putMany(Array.from({ length: count }, (_, i) => ({ key: `m${i}`, value: value(i), tier: 'warm' as const })))
+    await mem.put('hot', { hot: true })
+    await mem.configure({ policy: { warmIdleMs: 0 } })
+    let moving = true
+    const gc = mem.gc().finally(() => (moving = false))
+    let reads = 0
+    const wrong: number[] = []
+    while (moving) {
+      const i = (reads * 7) % count
+      const [hot, moved] = await mem.getMany(['hot', `m${i}`])
+      if (!(hot as { hot?: boolean }).hot || (moved as { i: number }).i !== i) wrong.push(i)
+      reads++
+    }
+    expect((await gc).demoted).toBe(count)
+    expect(wrong).toEqual([])
+    expect(reads).toBeGreaterThan(10)
+    await mem.close()
+    const again = await openMemory({ name, ...plain })
+    expect((await again.stats()).tiers.cold.count).toBe(count)
+    expect(await again.get('m1999')).toEqual(value(1999))
+    await again.close()
+  })
+
   it('delivers engine events to the page', async () => {
     const mem = await openMemory({ name: unique('events'), ...plain })
     const demoted = new Promise((resolve) => void mem.on('demoted', resolve))

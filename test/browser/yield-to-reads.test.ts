@@ -27,7 +27,7 @@ describe('background work yields to reads (Chromium: scheduler.postTask at backg
   it('a sliced loop lets every read queued meanwhile in before its next slice', async () => {
     const order: string[] = []
     let now = 0
-    const slices = new TimeSlices(() => now, 4)
+    const slices = new TimeSlices({ now: () => now, budgetMs: 4 })
     const reads: Promise<void>[] = []
     for (let item = 0; item < 12; item++) {
       now += 1

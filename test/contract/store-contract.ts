@@ -31,6 +31,21 @@ export function defineStoreContract(name: string, factory: StoreFactory): void {
       await store.close()
     })
 
+    it('takes the background hint of housekeeping calls and answers them the same (many records: stores that slice do)', async () => {
+      const store = await factory.create()
+      const count = Math.min(600, store.capabilities.maxBatchSize)
+      const value = (i: number) => new Uint8Array(1024).fill(i % 251)
+      const keys = Array.from({ length: count }, (_, i) => `bg${i}`)
+      await store.batch(
+        keys.map((key, i) => put(key, value(i))),
+        { background: true },
+      )
+      const read = await store.getMany('values', keys, { background: true })
+      expect(read).toEqual(keys.map((_, i) => value(i)))
+      expect(await store.getMany('values', keys)).toEqual(read)
+      await store.close()
+    })
+
     it('keeps spaces apart', async () => {
       const store = await factory.create()
       await store.batch([put('k', bytes(1), 'meta'), put('k', bytes(2), 'values')])

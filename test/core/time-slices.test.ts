@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { SLICE_MS, TimeSlices } from '../../src/core/engine/time-slices.ts'
+import { GIVE_WAY_MS, SLICE_MS, TimeSlices } from '../../src/core/engine/time-slices.ts'
+import { foreground, noteRead } from '../../src/core/engine/foreground.ts'
+import { WriteLane } from '../../src/core/engine/write-lane.ts'
 
 /** A clock the test moves by hand. */
 const manualClock = () => {
@@ -10,7 +12,7 @@ const manualClock = () => {
 describe('TimeSlices: background work pauses once its slice has run past the budget', () => {
   it('is due only once the budget is used, and a pause starts a new slice', async () => {
     const clock = manualClock()
-    const slices = new TimeSlices(clock.now, 4)
+    const slices = new TimeSlices({ now: clock.now, budgetMs: 4 })
     expect(slices.due).toBe(false)
     expect(slices.pace()).toBeUndefined()
     clock.advance(3.9)
@@ -27,7 +29,7 @@ describe('TimeSlices: background work pauses once its slice has run past the bud
 
   it('lets work queued meanwhile run between slices of a loop that never awaits anything else', async () => {
     const clock = manualClock()
-    const slices = new TimeSlices(clock.now)
+    const slices = new TimeSlices({ now: clock.now })
     let readAnswered = -1
     // A read that arrives while the loop runs, as a task of its own.
     setTimeout(() => (readAnswered = done), 0)
@@ -48,5 +50,98 @@ describe('TimeSlices: background work pauses once its slice has run past the bud
       // spin: the work of one slice
     }
     expect(slices.due).toBe(true)
+  })
+})
+
+describe('TimeSlices: background work gives way while reads keep arriving', () => {
+  /** A sleep that moves the clock, and lets `during` act as if reads came in meanwhile. */
+  const sleeper = (clock: ReturnType<typeof manualClock>, during: (sleptMs: number) => void) => {
+    let slept = 0
+    const sleep = async (ms: number) => {
+      clock.advance(ms)
+      slept += ms
+      during(slept)
+    }
+    return { sleep, slept: () => slept }
+  }
+
+  it('waits at a pause until the reads stop, then goes on', async () => {
+    const clock = manualClock()
+    // Reads keep arriving for the first 30 ms of waiting, then stop.
+    const waits = sleeper(clock, (slept) => slept <= 30 && noteRead())
+    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    noteRead()
+    noteRead()
+    await slices.pause()
+    // Waited through the reads and one quiet interval after them; no longer.
+    expect(waits.slept()).toBeGreaterThan(30)
+    expect(waits.slept()).toBeLessThan(40)
+    expect(slices.due).toBe(false)
+  })
+
+  it('never waits longer than GIVE_WAY_MS, however the reads go on: the work cannot starve', async () => {
+    const clock = manualClock()
+    const waits = sleeper(clock, () => noteRead())
+    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    noteRead()
+    await slices.pause()
+    expect(waits.slept()).toBeGreaterThanOrEqual(GIVE_WAY_MS)
+    expect(waits.slept()).toBeLessThan(GIVE_WAY_MS + 10)
+    // The next pause waits again, as long at most: a slice goes through between them.
+    await slices.pause()
+    expect(waits.slept()).toBeLessThan(2 * GIVE_WAY_MS + 20)
+  })
+
+  it('does not wait when no read came since it last looked', async () => {
+    const clock = manualClock()
+    const waits = sleeper(clock, () => undefined)
+    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    await slices.pause()
+    expect(waits.slept()).toBe(0)
+    expect(slices.readsComing).toBe(false)
+  })
+
+  it('does not wait while a call is queued on a lane behind it: that call needs the work done', async () => {
+    const clock = manualClock()
+    const waits = sleeper(clock, () => noteRead())
+    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    const lane = new WriteLane()
+    let release!: () => void
+    const holding = lane.run(() => new Promise<void>((resolve) => (release = resolve)))
+    const queued = lane.run(() => 'a write')
+    await Promise.resolve() // the first task has started; the second waits
+    expect(foreground.queued).toBe(1)
+    noteRead()
+    await slices.pause()
+    expect(waits.slept()).toBe(0)
+    release()
+    await Promise.all([holding, queued])
+    expect(foreground.queued).toBe(0)
+  })
+
+  it('foreground work (a caller waits for it) never waits for reads', async () => {
+    const clock = manualClock()
+    const waits = sleeper(clock, () => noteRead())
+    const slices = new TimeSlices({ now: clock.now, sleep: waits.sleep })
+    noteRead()
+    await slices.pause()
+    expect(waits.slept()).toBe(0)
+    expect(slices.readsComing).toBe(false)
+  })
+
+  it('says reads are coming from its last pause on, though none can be counted during a slice', async () => {
+    const clock = manualClock()
+    let reading = true
+    const waits = sleeper(clock, () => reading && noteRead())
+    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    noteRead()
+    expect(slices.readsComing).toBe(true)
+    const pausing = slices.pause()
+    reading = false
+    await pausing
+    // The pause saw reads; the slice after it is still run as sharing the thread with them.
+    expect(slices.readsComing).toBe(true)
+    await slices.pause()
+    expect(slices.readsComing).toBe(false)
   })
 })

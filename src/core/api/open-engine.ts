@@ -39,7 +39,7 @@ export async function createMemory(options: MemoryOptions = {}): Promise<Memory>
   const cold: Store = {
     backend: givenCold.backend,
     capabilities: givenCold.capabilities,
-    getMany: (space, keys) => givenCold.getMany(space, keys),
+    getMany: (space, keys, callOptions) => (callOptions ? givenCold.getMany(space, keys, callOptions) : givenCold.getMany(space, keys)),
     batch: (ops, batchOptions) => {
       ctx.coldWrites++
       return batchOptions ? givenCold.batch(ops, batchOptions) : givenCold.batch(ops)

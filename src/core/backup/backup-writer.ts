@@ -58,7 +58,7 @@ async function planBackup(ctx: EngineContext, incremental: boolean): Promise<Bac
   // In slices: an incremental's fingerprints took ~20 ms a 10k entries in one go, and at 100k
   // reading the parent's state, indexing its keys and finding the deleted ones 15–50 ms each
   // (measured). In the lane, so nothing the plan reads changes while reads get in.
-  const slices = new TimeSlices()
+  const slices = new TimeSlices({ background: true })
   const parent = incremental ? await readBackupState(ctx, slices) : undefined
   let parentIndex: Map<string, number> | undefined
   if (parent) {
@@ -203,7 +203,7 @@ export async function openBackupStream(
   }
   // Framing a chunk's records took 60–200 ms on the engine's thread in one go (measured): it
   // runs in slices, and a file is closed as soon as it is full.
-  const slices = new TimeSlices()
+  const slices = new TimeSlices({ background: true })
   const step = async (): Promise<void> => {
     if (ctx.closed) throw closedError()
     if (phase === 'entries') {
@@ -314,17 +314,19 @@ async function readChunk(
           ctx,
           warm.map((w) => w.slot),
           false,
+          true,
         ),
     cold.length === 0
       ? []
       : getMany(
           ctx.cold,
           cold.map((c) => storeKey(ctx, c.slot)),
+          true,
         ),
   ])
   // Checking a chunk's hashes ran 10–40 ms in one go: in slices, reads get in between (writes
   // still wait for the whole chunk, which keeps each record's metadata and bytes in agreement).
-  const slices = new TimeSlices()
+  const slices = new TimeSlices({ background: true })
   const take = async (list: Array<{ i: number; slot: number }>, values: (Uint8Array | undefined)[]) => {
     for (let j = 0; j < list.length; j++) {
       await slices.pace()
@@ -397,7 +399,7 @@ function recordMeta(ctx: EngineContext, slot: number): RecordMeta {
 async function saveState(ctx: EngineContext, plan: BackupPlan): Promise<void> {
   // In slices, outside the lane (the plan is this backup's own): encoded in one go, the state of
   // 100k entries held the engine's thread for 33–70 ms (measured).
-  const slices = new TimeSlices()
+  const slices = new TimeSlices({ background: true })
   const namespaces: string[] = []
   const keys: string[] = []
   // Straight into the typed array: a number[] of 200k fingerprint words boxed most of them (measured).

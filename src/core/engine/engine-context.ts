@@ -1,4 +1,4 @@
-import type { BatchOptions, Store, StoreOp } from '../store/store.ts'
+import type { BatchOptions, CallOptions, Store, StoreOp } from '../store/store.ts'
 import type { RecordFiles } from '../store/record-file.ts'
 import type { Deflater } from '../store/deflater.ts'
 import type { Inflater } from '../store/inflater.ts'
@@ -113,13 +113,17 @@ export async function commit(store: Store, ops: readonly StoreOp[], options?: Ba
   for (let i = 0; i < ops.length; i += size) await (options ? store.batch(ops.slice(i, i + size), options) : store.batch(ops.slice(i, i + size)))
 }
 
-export async function getMany(store: Store, keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+/** Reads values in chunks the store accepts. `background`: for housekeeping (CallOptions). */
+export async function getMany(store: Store, keys: readonly string[], background = false): Promise<(Uint8Array | undefined)[]> {
   const size = store.capabilities.maxBatchSize
-  if (keys.length <= size) return keys.length === 0 ? [] : store.getMany('values', keys)
+  const read = (part: readonly string[]) => (background ? store.getMany('values', part, BACKGROUND) : store.getMany('values', part))
+  if (keys.length <= size) return keys.length === 0 ? [] : read(keys)
   const out: (Uint8Array | undefined)[] = []
-  for (let i = 0; i < keys.length; i += size) out.push(...(await store.getMany('values', keys.slice(i, i + size))))
+  for (let i = 0; i < keys.length; i += size) out.push(...(await read(keys.slice(i, i + size))))
   return out
 }
+
+const BACKGROUND: CallOptions = Object.freeze({ background: true })
 
 /** Reports a background failure (the caller's promise has already resolved): an alert, never silence. */
 export function reportBackgroundError(ctx: EngineContext, name: string, error: unknown): void {

@@ -1,5 +1,6 @@
 import { storeKeyOf } from '../registry/entry-record.ts'
 import type { EngineContext } from './engine-context.ts'
+import { noteRead } from './foreground.ts'
 
 /**
  * Issue order, the rule every database keeps: operations take effect in the order they were
@@ -59,6 +60,7 @@ export function anyWritePending(ctx: EngineContext): boolean {
  */
 export function inIssueOrder<T>(ctx: EngineContext, mustWait: boolean, read: () => Promise<T> | T): Promise<T> {
   if (!mustWait) {
+    noteRead()
     try {
       return Promise.resolve(read())
     } catch (error) {

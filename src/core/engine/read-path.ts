@@ -6,6 +6,7 @@ import { TiermemError } from '../api/errors.ts'
 import { checkMetadataIntact, verifyContent } from '../persistence/integrity.ts'
 import { hashMatches } from '../persistence/content-hash.ts'
 import { inIssueOrder, readMustWait } from './read-order.ts'
+import { noteRead } from './foreground.ts'
 import { elapsedNow, HOT_SAMPLE_MASK } from '../pressure/metrics.ts'
 import { COLD, HOT, PENDING, WARM } from '../registry/registry.ts'
 import { removeEntries } from './removal.ts'
@@ -36,6 +37,7 @@ export type Decode = (bytes: Uint8Array) => unknown
  * `decode` the bytes (by default into a fresh value).
  */
 export function readOne(ctx: EngineContext, namespace: string, key: string, decode: Decode = decodeValue, access = true): Promise<unknown> {
+  noteRead()
   // Issue order (read-order.ts): a read an earlier write has not reached yet runs after it.
   if (readMustWait(ctx, namespace, key)) {
     return ctx.lane.run(() => readNow(ctx, namespace, key, decode, access))

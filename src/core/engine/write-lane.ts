@@ -1,3 +1,5 @@
+import { foreground } from './foreground.ts'
+
 /**
  * Runs mutation tasks one at a time, in arrival order. Every change to the registry and the
  * stores goes through the lane, so a tier move can read, write and flip without another write
@@ -19,7 +21,12 @@ export class WriteLane {
   run<T>(task: () => Promise<T> | T): Promise<T> {
     const ticket = ++this.issued
     this.pending++
-    const result = this.tail.then(task)
+    // Counted while it waits: background work holding a lane hurries rather than give way to reads.
+    foreground.queued++
+    const result = this.tail.then(() => {
+      foreground.queued--
+      return task()
+    })
     const finish = () => {
       this.pending--
       this.settled = ticket

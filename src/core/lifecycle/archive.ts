@@ -76,7 +76,8 @@ export async function runArchive(ctx: EngineContext, filter: ArchiveFilter | und
   for (const [level, slots] of byLevel) {
     const notCold = slots.filter((slot) => reg.tier[slot] !== COLD)
     const cold = slots.filter((slot) => reg.tier[slot] === COLD)
-    await moveToCold(ctx, notCold, level)
+    // Housekeeping, whether the app or a rule started it: it gives way to reads (TimeSlices).
+    await moveToCold(ctx, notCold, { level, background: true })
     await rewriteCold(ctx, cold, level)
     const done = slots.filter((slot) => reg.archived[slot] === level)
     result.archived += done.length
@@ -92,7 +93,7 @@ async function rewriteCold(ctx: EngineContext, slots: readonly number[], level: 
   for (let i = 0; i < slots.length; i += 1000) {
     const chunk = slots.slice(i, i + 1000)
     const keys = chunk.map((slot) => storeKey(ctx, slot))
-    const values = await getMany(ctx.cold, keys)
+    const values = await getMany(ctx.cold, keys, true)
     // Only records that read back whole are rewritten (a damaged one stays as it is, reported by its reads).
     const ok: number[] = []
     const puts: StoreOp[] = []
@@ -102,7 +103,7 @@ async function rewriteCold(ctx: EngineContext, slots: readonly number[], level: 
       ok.push(slot)
       puts.push({ type: 'put', space: 'values', key: keys[j]!, value: bytes })
     })
-    await commit(ctx.cold, puts, { level })
+    await commit(ctx.cold, puts, { level, background: true })
     const changes = ok.map((slot): Change => {
       const record = readRecord(reg, slot)
       record.archived = level

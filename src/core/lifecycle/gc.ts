@@ -62,7 +62,8 @@ export async function runGc(ctx: EngineContext): Promise<GcStats> {
     if (now - reg.lastAccessedAt[slot]! < ctx.policy.warmIdleMs) break
     idleWarm.push(slot)
   }
-  stats.demoted += await moveToCold(ctx, idleWarm)
+  // Idle entries leave at no hurry: the move gives way to reads. Relief over a budget (below) does not.
+  stats.demoted += await moveToCold(ctx, idleWarm, { background: true })
 
   // 5. Capacity pressure: relieve every budget at or over the critical threshold to 20 % free.
   const { critical, emergency } = ctx.pressurePolicy.thresholds

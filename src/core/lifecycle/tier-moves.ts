@@ -3,7 +3,7 @@ import { commit, hotUsage, reportBackgroundError, storeKey, type EngineContext }
 import { readRecord } from '../registry/entry-record.ts'
 import { commitChanges, type Change } from '../persistence/journal.ts'
 import { TiermemError } from '../api/errors.ts'
-import { yieldToReads } from '../engine/time-slices.ts'
+import { TimeSlices } from '../engine/time-slices.ts'
 import { verifyContent } from '../persistence/integrity.ts'
 import { COLD, DURABLE, HOT, NOT_PLAIN, SHAREABLE, TIER_NAMES, WARM, type Registry } from '../registry/registry.ts'
 import { dropColdRecords, dropVolatile } from '../engine/removal.ts'
@@ -112,6 +112,14 @@ export const MOVE_CHUNK = 1000
  */
 export const FIRST_CHUNK = 200
 
+/** How a move runs: the deflate level of an archive, and whether it is housekeeping that gives way to reads. */
+export interface MoveOptions {
+  /** Deflate level for archived entries (0: the cold store's own, not archived). */
+  level?: number
+  /** Housekeeping nobody waits for (idle demotion, archiving): its pauses wait while reads keep arriving (TimeSlices). */
+  background?: boolean
+}
+
 /**
  * Hot or warm → cold for durable entries, chunk by chunk: read from warm, append to cold, then
  * drop the warm value and journal the entry as cold in one batch. Pipelined three deep: while
@@ -121,12 +129,16 @@ export const FIRST_CHUNK = 200
  * (its cold write is durable before its flip starts), and flips commit in order. Returns how
  * many entries moved.
  */
-export async function moveToCold(ctx: EngineContext, slots: readonly number[], archiveLevel = 0): Promise<number> {
+export async function moveToCold(ctx: EngineContext, slots: readonly number[], options: MoveOptions = {}): Promise<number> {
   if (slots.length === 0) return 0
+  const archiveLevel = options.level ?? 0
+  const background = options.background === true
   const chunks: number[][] = []
   chunks.push(slots.slice(0, FIRST_CHUNK))
   for (let i = FIRST_CHUNK; i < slots.length; i += MOVE_CHUNK) chunks.push(slots.slice(i, i + MOVE_CHUNK))
-  const read = (chunk: readonly number[]) => readWarm(ctx, chunk, false)
+  const read = (chunk: readonly number[]) => readWarm(ctx, chunk, false, background)
+  // Between the steps; each step slices its own long loops.
+  const slices = new TimeSlices({ background })
   let reading = read(chunks[0]!)
   let writing: Promise<number[]> | undefined
   let next: Promise<number[]> | undefined
@@ -138,7 +150,7 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[], a
     const moving = await writing
     writing = undefined
     moved += await flipping
-    await yieldToReads()
+    await slices.pause()
     flipping = flipToCold(ctx, moving, archiveLevel)
   }
   try {
@@ -146,12 +158,12 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[], a
       const values = await reading
       // Reads that arrived meanwhile are answered before this chunk is laid out (and before
       // each flip): a move's steps come back to back and would hold them for tens of ms.
-      await yieldToReads()
+      await slices.pause()
       if (c + 1 < chunks.length) {
         reading = read(chunks[c + 1]!)
         reading.catch(() => undefined) // awaited in the next round; a failure is handled there
       }
-      next = writeCold(ctx, chunks[c]!, values, archiveLevel)
+      next = writeCold(ctx, chunks[c]!, values, archiveLevel, background)
       next.catch(() => undefined) // awaited by the next flipWritten; a failure is handled there
       await flipWritten()
       writing = next
@@ -168,7 +180,13 @@ export async function moveToCold(ctx: EngineContext, slots: readonly number[], a
 }
 
 /** Appends a chunk's values to cold; returns the slots that were written. */
-async function writeCold(ctx: EngineContext, chunk: readonly number[], values: readonly (Uint8Array | undefined)[], archiveLevel: number): Promise<number[]> {
+async function writeCold(
+  ctx: EngineContext,
+  chunk: readonly number[],
+  values: readonly (Uint8Array | undefined)[],
+  archiveLevel: number,
+  background: boolean,
+): Promise<number[]> {
   const { reg } = ctx
   const moving: number[] = []
   const coldPuts = []
@@ -181,7 +199,8 @@ async function writeCold(ctx: EngineContext, chunk: readonly number[], values: r
     moving.push(chunk[i]!)
     coldPuts.push({ type: 'put' as const, space: 'values' as const, key: storeKey(ctx, chunk[i]!), value: bytes })
   }
-  await commit(ctx.cold, coldPuts, archiveLevel > 0 ? { level: archiveLevel } : undefined)
+  const options = archiveLevel > 0 ? { level: archiveLevel, background } : background ? { background } : undefined
+  await commit(ctx.cold, coldPuts, options)
   return moving
 }
 

@@ -25,7 +25,7 @@ export async function compactPages(ctx: EngineContext): Promise<number> {
     if (page !== 0 && sparse.has(page)) slots.push(slot)
   }
   try {
-    const values = await readWarm(ctx, slots, false)
+    const values = await readWarm(ctx, slots, false, true)
     const items: Packable[] = []
     slots.forEach((slot, i) => {
       const bytes = values[i]

@@ -15,7 +15,7 @@ import { PAGE_BYTES, PAGE_VALUE_MAX, pageKey, pageKeyPrefix } from './warm-pages
  * `copy`: give each value its own buffer (values a caller keeps must not pin a whole page).
  * An entry whose value is missing gets undefined.
  */
-export async function readWarm(ctx: EngineContext, slots: readonly number[], copy: boolean): Promise<(Uint8Array | undefined)[]> {
+export async function readWarm(ctx: EngineContext, slots: readonly number[], copy: boolean, background = false): Promise<(Uint8Array | undefined)[]> {
   const { reg } = ctx
   const keys: string[] = []
   const pageIndex = new Map<number, number>()
@@ -42,7 +42,7 @@ export async function readWarm(ctx: EngineContext, slots: readonly number[], cop
     }
     at[i] = index
   }
-  const values = await getMany(ctx.warm, keys)
+  const values = await getMany(ctx.warm, keys, background)
   const out: (Uint8Array | undefined)[] = new Array(slots.length)
   for (let i = 0; i < slots.length; i++) {
     const bytes = at[i]! < 0 ? undefined : values[at[i]!]

@@ -51,8 +51,17 @@ export interface ScanOptions {
   limit?: number
 }
 
-/** How a batch's records are kept: a hint that stores which do not compress ignore. */
-export interface BatchOptions {
+/**
+ * Who a call is for. Background work (a warm → cold move of idle entries, an archive, a backup)
+ * says so; a store that works in time slices may then pause longer while reads are arriving
+ * (TimeSlices' `background`). Stores that answer in one go ignore it.
+ */
+export interface CallOptions {
+  background?: boolean
+}
+
+/** How a batch's records are kept: hints that stores which do not compress (or slice) ignore. */
+export interface BatchOptions extends CallOptions {
   /** Deflate level 1..9 for these records (archived entries: their archive rule's), instead of the store's own. */
   level?: number
 }
@@ -61,7 +70,7 @@ export interface Store {
   /** Short name of the backend: 'memory', 'indexeddb', 'opfs', … */
   readonly backend: string
   readonly capabilities: StoreCapabilities
-  getMany(space: StoreSpace, keys: readonly string[]): Promise<(Uint8Array | undefined)[]>
+  getMany(space: StoreSpace, keys: readonly string[], options?: CallOptions): Promise<(Uint8Array | undefined)[]>
   /** Applies ops in order; for atomic stores all or nothing. Rejects with a TiermemError. */
   batch(ops: readonly StoreOp[], options?: BatchOptions): Promise<void>
   /**

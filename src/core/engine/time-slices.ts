@@ -15,9 +15,9 @@ export const SLICE_MS = 4
 
 /**
  * How long background work waits, at most, for reads to stop before it runs its next slice
- * anyway: it never starves, however busy the reads. Measured on 2
- * cores (hot gets back to back during a 10k warm → cold move): waiting up to 50 ms left the
- * reads' p99 at 11× idle, 200 ms at 1.9×, and made the move 2.9× slower while the reads ran.
+ * anyway, so it never starves however busy the reads. Measured on 2 cores, hot gets back to back
+ * during a 10k warm → cold move: waiting up to 50 ms left the reads' p99 at 11× idle, 200 ms at
+ * 1.9×, and made the move 2.9× slower while the reads ran.
  */
 export const GIVE_WAY_MS = 200
 

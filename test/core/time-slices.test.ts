@@ -54,57 +54,53 @@ describe('TimeSlices: background work pauses once its slice has run past the bud
 })
 
 describe('TimeSlices: background work gives way while reads keep arriving', () => {
-  /** A sleep that moves the clock, and lets `during` act as if reads came in meanwhile. */
-  const sleeper = (clock: ReturnType<typeof manualClock>, during: (sleptMs: number) => void) => {
+  /**
+   * Slices on a clock the test moves, whose sleeps move it and let `during` act as if reads came
+   * in meanwhile. `slept()`: how long they have waited in all.
+   */
+  const slicesWith = (during: (sleptMs: number) => void, background = true) => {
+    const clock = manualClock()
     let slept = 0
     const sleep = async (ms: number) => {
       clock.advance(ms)
       slept += ms
       during(slept)
     }
-    return { sleep, slept: () => slept }
+    return { slices: new TimeSlices({ background, now: clock.now, sleep }), slept: () => slept }
   }
 
   it('waits at a pause until the reads stop, then goes on', async () => {
-    const clock = manualClock()
     // Reads keep arriving for the first 30 ms of waiting, then stop.
-    const waits = sleeper(clock, (slept) => slept <= 30 && noteRead())
-    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    const { slices, slept } = slicesWith((slept) => slept <= 30 && noteRead())
     noteRead()
     noteRead()
     await slices.pause()
     // Waited through the reads and one quiet interval after them; no longer.
-    expect(waits.slept()).toBeGreaterThan(30)
-    expect(waits.slept()).toBeLessThan(40)
+    expect(slept()).toBeGreaterThan(30)
+    expect(slept()).toBeLessThan(40)
     expect(slices.due).toBe(false)
   })
 
   it('never waits longer than GIVE_WAY_MS, however the reads go on: the work cannot starve', async () => {
-    const clock = manualClock()
-    const waits = sleeper(clock, () => noteRead())
-    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    const { slices, slept } = slicesWith(() => noteRead())
     noteRead()
     await slices.pause()
-    expect(waits.slept()).toBeGreaterThanOrEqual(GIVE_WAY_MS)
-    expect(waits.slept()).toBeLessThan(GIVE_WAY_MS + 10)
+    expect(slept()).toBeGreaterThanOrEqual(GIVE_WAY_MS)
+    expect(slept()).toBeLessThan(GIVE_WAY_MS + 10)
     // The next pause waits again, as long at most: a slice goes through between them.
     await slices.pause()
-    expect(waits.slept()).toBeLessThan(2 * GIVE_WAY_MS + 20)
+    expect(slept()).toBeLessThan(2 * GIVE_WAY_MS + 20)
   })
 
   it('does not wait when no read came since it last looked', async () => {
-    const clock = manualClock()
-    const waits = sleeper(clock, () => undefined)
-    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    const { slices, slept } = slicesWith(() => undefined)
     await slices.pause()
-    expect(waits.slept()).toBe(0)
+    expect(slept()).toBe(0)
     expect(slices.readsComing).toBe(false)
   })
 
   it('does not wait while a call is queued on a lane behind it: that call needs the work done', async () => {
-    const clock = manualClock()
-    const waits = sleeper(clock, () => noteRead())
-    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    const { slices, slept } = slicesWith(() => noteRead())
     const lane = new WriteLane()
     let release!: () => void
     const holding = lane.run(() => new Promise<void>((resolve) => (release = resolve)))
@@ -113,27 +109,23 @@ describe('TimeSlices: background work gives way while reads keep arriving', () =
     expect(foreground.queued).toBe(1)
     noteRead()
     await slices.pause()
-    expect(waits.slept()).toBe(0)
+    expect(slept()).toBe(0)
     release()
     await Promise.all([holding, queued])
     expect(foreground.queued).toBe(0)
   })
 
   it('foreground work (a caller waits for it) never waits for reads', async () => {
-    const clock = manualClock()
-    const waits = sleeper(clock, () => noteRead())
-    const slices = new TimeSlices({ now: clock.now, sleep: waits.sleep })
+    const { slices, slept } = slicesWith(() => noteRead(), false)
     noteRead()
     await slices.pause()
-    expect(waits.slept()).toBe(0)
+    expect(slept()).toBe(0)
     expect(slices.readsComing).toBe(false)
   })
 
   it('says reads are coming from its last pause on, though none can be counted during a slice', async () => {
-    const clock = manualClock()
     let reading = true
-    const waits = sleeper(clock, () => reading && noteRead())
-    const slices = new TimeSlices({ background: true, now: clock.now, sleep: waits.sleep })
+    const { slices } = slicesWith(() => reading && noteRead())
     noteRead()
     expect(slices.readsComing).toBe(true)
     const pausing = slices.pause()

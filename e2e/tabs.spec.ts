@@ -151,9 +151,12 @@ for (const how of ['closed', 'gone'] as const) {
 }
 
 test('a leading tab told it is being frozen steps down: a follower leads, and the thawed tab follows it', async ({ context }) => {
-  // The Page Lifecycle 'freeze' event, dispatched by hand: headless Chromium does not freeze a
-  // visible page (CDP's Page.setWebLifecycleState does nothing to one), so this checks what the
-  // tab does when the event comes, not that Chromium sends it.
+  // The Page Lifecycle 'freeze' event, dispatched by hand: Chromium here does not freeze a page
+  // on CDP's Page.setWebLifecycleState (its timers keep running and no event comes), so this
+  // checks what the tab does when the event comes, not that Chromium sends it. Tried on
+  // Chromium 156 without success: headless; focus emulation turned off; a tab opened in the
+  // background; headful under Xvfb with its window minimized; Playwright's switches against
+  // backgrounding left out.
   const leader = await openPage(context, 'frozen-leader')
   const follower = await openPage(context, 'frozen-leader')
   const put = (page: Page, key: string) =>

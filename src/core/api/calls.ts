@@ -1,6 +1,7 @@
 import { reportBackgroundError, type EngineContext } from '../engine/engine-context.ts'
 import { enqueuePuts, type PreparedPut } from '../engine/put-pipeline.ts'
 import { inIssueOrder, noteGlobalWrite, noteKeyWrites, readMustWait } from '../engine/read-order.ts'
+import { lookup } from '../engine/read-path.ts'
 import { commitChanges } from '../persistence/journal.ts'
 import { evaluatePressure } from '../pressure/pressure-controller.ts'
 import { readRecord, storeKeyOf } from '../registry/entry-record.ts'
@@ -31,13 +32,23 @@ export function mutate<T>(ctx: EngineContext, keys: readonly string[] | 'all' | 
   return result
 }
 
-/** A write of one entry: the key is checked now, the entry is found on the lane. */
-export function mutateEntry<T>(ctx: EngineContext, key: unknown, options: NamespaceOption | undefined, task: (slot: number) => Promise<T> | T): Promise<T> {
+/**
+ * A write of one entry: the key is checked now, the entry is found on the lane. An expired
+ * entry is NOT_FOUND, as it is absent for get() and has(), unless `expired: 'found'` (release():
+ * whoever holds an entry must be able to let go of it after it expires).
+ */
+export function mutateEntry<T>(
+  ctx: EngineContext,
+  key: unknown,
+  options: NamespaceOption | undefined,
+  task: (slot: number) => Promise<T> | T,
+  expired: 'absent' | 'found' = 'absent',
+): Promise<T> {
   try {
     checkKey(key)
     const namespace = checkNamespace(options?.namespace)
     return mutate(ctx, [storeKeyOf(namespace, key)], () => {
-      const slot = ctx.reg.find(namespace, key)
+      const slot = expired === 'found' ? ctx.reg.find(namespace, key) : lookup(ctx, namespace, key, ctx.clock.now())
       if (slot < 0) throw new TiermemError('NOT_FOUND', `no entry '${key}' in namespace '${namespace}'`)
       return task(slot)
     })

@@ -39,7 +39,14 @@ export function entryWrites(ctx: EngineContext): Pick<Memory, 'put' | 'putMany' 
         const { namespace, onProgress } = checkClearOptions(options)
         return mutate(ctx, 'all', async () => {
           const slots: number[] = []
-          for (const slot of reg.slots()) if (namespace === undefined || reg.namespaces[slot] === namespace) slots.push(slot)
+          // Expired entries gc has not reached yet go too, but were no longer there to count.
+          const now = ctx.clock.now()
+          let live = 0
+          for (const slot of reg.slots()) {
+            if (namespace !== undefined && reg.namespaces[slot] !== namespace) continue
+            slots.push(slot)
+            if (reg.expiresAt[slot]! > now) live++
+          }
           // In batches: each is one transaction, and reads issued after the clear wait for all of it.
           for (let done = 0; done < slots.length;) {
             const batch = slots.slice(done, done + CLEAR_BATCH)
@@ -48,7 +55,7 @@ export function entryWrites(ctx: EngineContext): Pick<Memory, 'put' | 'putMany' 
             onProgress?.(done, slots.length)
           }
           if (slots.length === 0) onProgress?.(0, 0)
-          return slots.length
+          return live
         })
       } catch (error) {
         return Promise.reject(error)
@@ -85,8 +92,10 @@ export function entryWrites(ctx: EngineContext): Pick<Memory, 'put' | 'putMany' 
             clearDamage(ctx, storeKey)
             return damaged
           }
-          await removeEntries(ctx, [slot], 'manual')
-          return true
+          // An expired entry is removed all the same, but it was no longer there to delete.
+          const live = reg.expiresAt[slot]! > ctx.clock.now()
+          await removeEntries(ctx, [slot], live ? 'manual' : 'expired')
+          return live
         })
       } catch (error) {
         return Promise.reject(error)
@@ -99,13 +108,19 @@ export function entryWrites(ctx: EngineContext): Pick<Memory, 'put' | 'putMany' 
       })
     },
     release(key, options) {
-      return mutateEntry(ctx, key, options, async (slot) => {
-        if (reg.refCount[slot] === 0) {
-          throw new TiermemError('NOT_HELD', `'${key}' is not held (refCount 0); release only what you retained`)
-        }
-        await setRefCount(ctx, slot, reg.refCount[slot]! - 1)
-        return reg.refCount[slot]!
-      })
+      return mutateEntry(
+        ctx,
+        key,
+        options,
+        async (slot) => {
+          if (reg.refCount[slot] === 0) {
+            throw new TiermemError('NOT_HELD', `'${key}' is not held (refCount 0); release only what you retained`)
+          }
+          await setRefCount(ctx, slot, reg.refCount[slot]! - 1)
+          return reg.refCount[slot]!
+        },
+        'found',
+      )
     },
     evict(key, options) {
       return mutateEntry(ctx, key, options, async (slot) => {

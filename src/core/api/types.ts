@@ -620,7 +620,8 @@ export interface Memory extends AsyncDisposableWhereTyped {
   /**
    * Deletes every entry (of one namespace, if given) in one call, in batches, each batch one
    * transaction; `onProgress(done, total)` after each (done never goes down and ends at total).
-   * Resolves to the number of entries removed. Reads issued after it see the memory cleared.
+   * Resolves to the number of entries removed (expired ones gc had not reached go too, uncounted,
+   * as has() no longer saw them). Reads issued after it see the memory cleared.
    * The one call that is not all or nothing: if a batch fails, the batches before it stay
    * deleted (onProgress has said how many) and the rest stays stored; calling clear() again
    * finishes it.
@@ -628,7 +629,7 @@ export interface Memory extends AsyncDisposableWhereTyped {
   clear(options?: { namespace?: string; onProgress?: (done: number, total: number) => void }): Promise<number>
   /** Whether a live (unexpired) entry exists, without counting an access. */
   has(key: string, options?: NamespaceOption): Promise<boolean>
-  /** Deletes an entry from every tier, held or not (evict() respects references); resolves to whether there was one. */
+  /** Deletes an entry from every tier, held or not (evict() respects references); resolves to whether there was one (an expired one was not). */
   delete(key: string, options?: NamespaceOption): Promise<boolean>
   /** Stores many entries in one transaction, all or nothing: one refused item refuses the call. */
   putMany(items: Array<{ key: string; value: unknown } & PutOptions>): Promise<EntryInfo[]>
@@ -645,7 +646,12 @@ export interface Memory extends AsyncDisposableWhereTyped {
   openScope(taskId: string, options?: { critical?: boolean; quotaBytes?: number }): Promise<TaskScope>
   /** Adds a reference: a held entry is never deleted by gc, pressure or cleanup. Resolves to the count. */
   retain(key: string, options?: NamespaceOption): Promise<number>
-  /** Drops a reference (NOT_HELD if none); resolves to the count. At 0 the entry is orphaned: the next gc deletes it. */
+  /**
+   * Drops a reference (NOT_HELD if none); resolves to the count. At 0 the entry is orphaned: the
+   * next gc deletes it. The one call that still finds an expired entry: a holder can always let go.
+   * Every other call that names an entry (retain, evict, promote, demote, restore) is NOT_FOUND
+   * once it has expired, as for get() and has().
+   */
   release(key: string, options?: NamespaceOption): Promise<number>
   /** Deletes an entry now (an `evicted` event, reason `manual`); REF_HELD while held. */
   evict(key: string, options?: NamespaceOption): Promise<void>

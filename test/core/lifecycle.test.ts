@@ -48,6 +48,29 @@ describe('expiry (TTL)', () => {
     expect((await mem.gc()).orphaned).toBe(1)
     await mem.close()
   })
+
+  it('an expired entry gc has not reached is absent for every call that names it, as for get and has', async () => {
+    const { mem, clock, events } = await open()
+    for (const key of ['a', 'b', 'c']) await mem.put(key, key, { ttlMs: 100 })
+    await mem.put('held', 1, { ttlMs: 100 })
+    await mem.retain('held')
+    await mem.put('stays', 2)
+    clock.advance(200)
+    for (const call of ['evict', 'promote', 'demote', 'retain', 'restore'] as const) {
+      await expect(mem[call]('a'), call).rejects.toMatchObject({ code: 'NOT_FOUND' })
+    }
+    // delete still removes it, but answers that nothing was there; the event says it expired.
+    expect(await mem.delete('b')).toBe(false)
+    await mem.flush()
+    expect(events.evicted).toContainEqual(expect.objectContaining({ key: 'b', reason: 'expired' }))
+    // Whoever holds an expired entry can still let go of it.
+    expect(await mem.release('held')).toBe(0)
+    // clear removes the expired ones too and counts what was there to see: 'stays'.
+    expect(await mem.clear()).toBe(1)
+    expect(await mem.query({})).toEqual([])
+    expect((await mem.gc()).expired).toBe(0)
+    await mem.close()
+  })
 })
 
 describe('idle demotion and promotion (seed 000)', () => {
@@ -169,6 +192,26 @@ describe('gc in the seed order', () => {
     await mem.release('pinned')
     expect((await mem.gc()).orphaned).toBe(0)
     expect(await mem.get('pinned')).toBe(1)
+    await mem.close()
+  })
+
+  it('a value put after the last release is no orphan: gc keeps it, also across a reopen, while a later release still orphans it', async () => {
+    const h = await open(plainLayers)
+    await h.mem.put('k', 1)
+    await h.mem.retain('k')
+    await h.mem.release('k')
+    await h.mem.put('k', 2)
+    expect((await h.mem.gc()).orphaned).toBe(0)
+    expect(await h.mem.get('k')).toBe(2)
+    const mem = await h.reopen()
+    expect((await mem.gc()).orphaned).toBe(0)
+    expect(await mem.get('k')).toBe(2)
+    // Held again and let go: the put did not stop it being reference-counted from then on.
+    await mem.retain('k')
+    await mem.put('k', 3)
+    expect(await mem.release('k')).toBe(0)
+    expect((await mem.gc()).orphaned).toBe(1)
+    expect(await mem.get('k')).toBeUndefined()
     await mem.close()
   })
 

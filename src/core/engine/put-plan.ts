@@ -191,7 +191,9 @@ function planPut(ctx: EngineContext, plan: GroupPlan, item: PreparedPut): Planne
   const importance = o.importance ?? 0.5
   const heldByScope = scope !== undefined || (prior !== undefined && (prior.flags & SCOPE_HELD) !== 0)
   const refCount = (prior?.refCount ?? 0) + (scope && !ownedByScope ? 1 : 0)
-  const referenced = refCount > 0 || (prior !== undefined && (prior.flags & REFERENCED) !== 0)
+  // Referenced while someone holds it. A put after the last release starts the entry afresh: the
+  // release came first, so the gc that collects orphans must not delete the value put after it.
+  const referenced = refCount > 0
   const hash = hashBytes(item.bytes)
   const now = item.at
   const record: EntryRecord = {

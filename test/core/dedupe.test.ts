@@ -57,6 +57,17 @@ describe('dedupe()', () => {
     await mem.close()
   })
 
+  it('an expired copy gc has not reached takes no part: it never outlives, nor replaces, a live one', async () => {
+    const { mem, clock } = await open(plainLayers)
+    // The expired copy would be the keeper: more important.
+    await mem.put('expired', 'same', { ttlMs: 100, importance: 0.9 })
+    await mem.put('live', 'same', { importance: 0.1 })
+    clock.advance(200)
+    expect(await mem.dedupe()).toMatchObject({ groups: 0, removed: 0 })
+    expect(await mem.get('live')).toBe('same')
+    expect(await mem.get('expired')).toBeUndefined()
+    await mem.close()
+  })
   it('deleting a duplicate takes its vector with it, and recall finds the one kept', async () => {
     const h = await open(plainLayers)
     const { mem } = h

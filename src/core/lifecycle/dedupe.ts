@@ -17,15 +17,17 @@ const GROUPS_PER_BATCH = 256
  * most important is kept (then the most read, then the oldest); it takes the others' reads
  * (summed), tags (merged), latest access and latest expiry, and stays non-evictable if any of
  * them was. The content hash only proposes a group: bytes are compared before anything merges
- * (it is not cryptographic). Held entries (refCount > 0) are neither removed nor merged.
+ * (it is not cryptographic). Held entries (refCount > 0) are neither removed nor merged, and
+ * expired ones gc has not reached take no part: one must never outlive a live copy it replaced.
  */
 export async function dedupe(ctx: EngineContext): Promise<DedupeResult> {
   const { reg } = ctx
   const result: DedupeResult = { groups: 0, removed: 0, freedBytes: 0 }
   const byHash = new Map<string, number[]>()
+  const now = ctx.clock.now()
   for (const slot of reg.slots()) {
     const namespace = reg.namespaces[slot]!
-    if (isReservedNamespace(namespace) || reg.refCount[slot]! > 0) continue
+    if (isReservedNamespace(namespace) || reg.refCount[slot]! > 0 || reg.expiresAt[slot]! <= now) continue
     const id = `${namespace}\u0000${reg.hashHi[slot]}:${reg.hashLo[slot]}:${reg.sizeBytes[slot]}`
     const group = byHash.get(id)
     if (group) group.push(slot)

@@ -3,19 +3,22 @@ import { describe, expect, it } from 'vitest'
 import { createMemory } from '../../src/core/index.ts'
 import { memoryStore, memoryStoreData } from '../../src/core/store/memory-store.ts'
 import { cutCalls, runRounds, rounds, type ModelTarget } from '../model/concurrent-model.ts'
-import { crashingStore, plainLayers } from './helpers.ts'
+import { crashingStore, fakeClock, plainLayers } from './helpers.ts'
 
-/** In-process: stores that die after a given number of batches stand in for a killed process. */
+/** In-process: stores that die after a given number of batches stand in for a killed process; time is the test's. */
 function nodeTarget(): ModelTarget {
   const warm = memoryStoreData()
   const cold = memoryStoreData()
+  const clock = fakeClock()
   let counter = { remaining: Number.POSITIVE_INFINITY }
   return {
+    clock,
     open() {
       counter = { remaining: Number.POSITIVE_INFINITY }
       return createMemory({
         ...plainLayers,
         maintenanceIntervalMs: 0,
+        clock,
         pressure: { checkIntervalMs: 0 },
         stores: { warm: crashingStore(memoryStore({ data: warm }), counter), cold: crashingStore(memoryStore({ data: cold }), counter) },
       })
@@ -33,7 +36,7 @@ describe('model-based, with calls issued together: in-process', () => {
   it('every answer and every reopen agree with a Map that took the calls in issue order', { timeout: 120_000 }, async () => {
     cutCalls.count = 0
     await fc.assert(
-      fc.asyncProperty(rounds(6), (plan) => runRounds(nodeTarget(), plan)),
+      fc.asyncProperty(rounds(6, { withClock: true }), (plan) => runRounds(nodeTarget(), plan)),
       { numRuns: Number(process.env.TIERMEM_MODEL_RUNS ?? 300) },
     )
     expect(cutCalls.count, 'calls cut by crashes').toBeGreaterThan(0)

@@ -8,6 +8,10 @@ import type { Memory, TaskScope } from '../../src/core/index.ts'
  * Map to which the same calls were applied one by one in issue order. Rounds end by carrying on,
  * by a clean reopen, or by a crash in the middle of the batch: then what survives must be the
  * model after some prefix of the batch that includes every acknowledged write.
+ *
+ * Values range from small numbers, packed many to a warm page, to values too large for a page
+ * (stored alone) and larger than a cold block. With a clock the target controls, puts carry
+ * time-to-live and rounds start later: an expired entry is absent for every call at once, gc or no gc.
  */
 
 export interface ModelTarget {
@@ -17,113 +21,226 @@ export interface ModelTarget {
   armCrash(at: number): void
   /** Kills the memory now if the armed crash has not struck yet; afterwards it is reopened. */
   crashNow(): Promise<void>
+  /** The memory's clock, where the target injects one: then puts may expire (see `rounds`). */
+  clock?: { now(): number; advance(ms: number): void }
 }
 
 const KEYS = ['a', 'b', 'c', 'job:x', 'job:y'] as const
 const SCOPE_KEYS = ['x', 'y'] as const
+/** Keys retain() and release() name: never the scope's, whose hold is its own. */
+const HELD_KEYS = ['a', 'b'] as const
 type Key = (typeof KEYS)[number]
 type Tier = 'hot' | 'warm' | 'cold'
+/** A stored value: a number, or a record padded to a size (`pad` repeats one letter). */
+type Value = number | { n: number; pad: string }
 
 export type Op =
-  | { kind: 'put'; key: Key; value: number; tier?: Tier; durable: boolean }
-  | { kind: 'putMany'; items: Array<{ key: Key; value: number; tier?: Tier }> }
-  | { kind: 'delete'; key: Key }
-  | { kind: 'get' | 'has' | 'getEntry'; key: Key }
+  | { kind: 'put'; key: Key; value: Value; tier?: Tier; durable: boolean; ttlMs?: number }
+  | { kind: 'putMany'; items: Array<{ key: Key; value: Value; tier?: Tier }> }
+  | { kind: 'delete' | 'evict' | 'restore'; key: Key }
+  | { kind: 'retain' | 'release'; key: (typeof HELD_KEYS)[number] }
+  | { kind: 'get' | 'peek' | 'has' | 'getEntry'; key: Key }
   | { kind: 'getMany'; keys: Key[] }
   | { kind: 'query' }
   | { kind: 'promote' | 'demote'; key: Key }
   | { kind: 'scopePut'; key: (typeof SCOPE_KEYS)[number]; value: number }
   | { kind: 'scopeClose' }
-  | { kind: 'gc' }
+  | { kind: 'gc' | 'clear' }
+  | { kind: 'archive'; level: number }
 
 export interface Round {
+  /** How far the clock moves before the round's calls are issued (0 without a clock). */
+  advanceMs: number
   ops: Op[]
   end: 'carry-on' | 'reopen' | 'crash'
   crashAt: number
 }
 
 const key = fc.constantFrom(...KEYS)
-const value = fc.integer({ min: 0, max: 999 })
-const tier = fc.option(fc.constantFrom<Tier>('hot', 'warm', 'cold'), { nil: undefined })
-const op: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ kind: fc.constant('put' as const), key, value, tier, durable: fc.constantFrom(true, true, true, false) }) },
+// 8 KiB and more is too large for a warm page; 70,000 characters is more than a 64 KiB cold block.
+const value: fc.Arbitrary<Value> = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 0, max: 999 }) },
   {
     weight: 2,
-    arbitrary: fc.record({ kind: fc.constant('putMany' as const), items: fc.array(fc.record({ key, value, tier }), { minLength: 1, maxLength: 3 }) }),
+    arbitrary: fc.record({ n: fc.integer({ min: 0, max: 999 }), pad: fc.constantFrom(10, 300, 9_000, 70_000).map((size) => 'x'.repeat(size)) }),
   },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), key }) },
-  { weight: 5, arbitrary: fc.record({ kind: fc.constantFrom('get' as const, 'has' as const, 'getEntry' as const), key }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('getMany' as const), keys: fc.array(key, { minLength: 1, maxLength: 3 }) }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'query' as const }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('promote' as const, 'demote' as const), key }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('scopePut' as const), key: fc.constantFrom(...SCOPE_KEYS), value }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'scopeClose' as const }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'gc' as const }) },
 )
-const round: fc.Arbitrary<Round> = fc.record({
-  ops: fc.array(op, { minLength: 1, maxLength: 14 }),
-  end: fc.constantFrom<Round['end']>('carry-on', 'carry-on', 'reopen', 'crash'),
-  crashAt: fc.double({ min: 0, max: 1, noNaN: true }),
-})
-export const rounds = (maxRounds: number) => fc.array(round, { minLength: 1, maxLength: maxRounds })
+const tier = fc.option(fc.constantFrom<Tier>('hot', 'warm', 'cold'), { nil: undefined })
+// TTLs and clock steps never sum to each other exactly, so no entry expires at the very moment a round starts.
+const TTLS = [500, 5_000]
+const STEPS = [700, 3_000]
+
+function opArbitrary(withClock: boolean): fc.Arbitrary<Op> {
+  const ttlMs = withClock ? fc.option(fc.constantFrom(...TTLS), { nil: undefined, freq: 3 }) : fc.constant(undefined)
+  return fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc
+        .record({ kind: fc.constant('put' as const), key, value, tier, durable: fc.constantFrom(true, true, true, false), ttlMs })
+        .map(({ ttlMs: ttl, ...put }) => (ttl === undefined ? put : { ...put, ttlMs: ttl })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant('putMany' as const), items: fc.array(fc.record({ key, value, tier }), { minLength: 1, maxLength: 3 }) }),
+    },
+    { weight: 3, arbitrary: fc.record({ kind: fc.constant('delete' as const), key }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('evict' as const, 'restore' as const), key }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('retain' as const, 'release' as const), key: fc.constantFrom(...HELD_KEYS) }) },
+    { weight: 5, arbitrary: fc.record({ kind: fc.constantFrom('get' as const, 'peek' as const, 'has' as const, 'getEntry' as const), key }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constant('getMany' as const), keys: fc.array(key, { minLength: 1, maxLength: 3 }) }) },
+    { weight: 1, arbitrary: fc.constant({ kind: 'query' as const }) },
+    { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('promote' as const, 'demote' as const), key }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({ kind: fc.constant('scopePut' as const), key: fc.constantFrom(...SCOPE_KEYS), value: fc.integer({ min: 0, max: 999 }) }),
+    },
+    { weight: 1, arbitrary: fc.constant({ kind: 'scopeClose' as const }) },
+    { weight: 1, arbitrary: fc.constantFrom({ kind: 'gc' as const }, { kind: 'gc' as const }, { kind: 'clear' as const }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('archive' as const), level: fc.integer({ min: 1, max: 9 }) }) },
+  )
+}
+
+/** Plans of up to `maxRounds` rounds; `withClock` (the target injects a clock): puts with TTLs and rounds that start later. */
+export function rounds(maxRounds: number, { withClock = false } = {}): fc.Arbitrary<Round[]> {
+  const round: fc.Arbitrary<Round> = fc.record({
+    advanceMs: withClock ? fc.constantFrom(0, 0, ...STEPS) : fc.constant(0),
+    ops: fc.array(opArbitrary(withClock), { minLength: 1, maxLength: 14 }),
+    end: fc.constantFrom<Round['end']>('carry-on', 'carry-on', 'reopen', 'crash'),
+    crashAt: fc.double({ min: 0, max: 1, noNaN: true }),
+  })
+  return fc.array(round, { minLength: 1, maxLength: maxRounds })
+}
 
 interface Entry {
-  value: number
+  value: Value
   durable: boolean
+  /** Written by the task scope (which holds it until it closes). */
   scoped: boolean
+  /** When it expires (clock time), or Infinity. */
+  expiresAt: number
+  /** References taken with retain() and not yet released. */
+  refs: number
+  /** Its last reference was released: the next gc deletes it. */
+  orphan: boolean
 }
 type State = Map<string, Entry>
 
-/** What a call answers in the model: a value, or the error code it must fail with. */
-type Answer = { ok: unknown } | { code: string }
+/**
+ * What a call answers in the model: a value, or the error code it must fail with, or any of
+ * several where the model cannot know which (an expired entry gc may or may not have reached).
+ */
+type Answer = { ok: unknown } | { code: string } | { either: Answer[] }
 
-/** Applies one call to the model; returns its answer. `scope.closed`: close() was issued. */
-function apply(state: State, scope: { open: boolean; closed: boolean }, o: Op): Answer {
+const matches = (got: Answer, expected: Answer): boolean =>
+  'either' in expected ? expected.either.some((e) => matches(got, e)) : JSON.stringify(got) === JSON.stringify(expected)
+
+/** The entry a call sees at `now`: none once it has expired. */
+function live(state: State, now: number, key: string): Entry | undefined {
+  const entry = state.get(key)
+  return entry && entry.expiresAt > now ? entry : undefined
+}
+
+/** Who holds an entry: retain()s, and the scope that wrote it. */
+const holds = (e: Entry) => e.refs + (e.scoped ? 1 : 0)
+
+/** A new value for a key: references and the scope's hold stay with the key; a release before it no longer counts. */
+function written(state: State, key: string, value: Value, durable: boolean, expiresAt: number): Entry {
+  const prior = state.get(key)
+  return { value, durable, scoped: prior?.scoped ?? false, expiresAt, refs: prior?.refs ?? 0, orphan: false }
+}
+
+/** What gc deletes: orphans, and expired entries nobody holds. */
+function collect(state: State, now: number): void {
+  for (const [k, e] of state) if (holds(e) === 0 && (e.orphan || e.expiresAt <= now)) state.delete(k)
+}
+
+/** Applies one call to a state (changing it); returns its answer. `scope.closed`: close() was issued. */
+function apply(state: State, now: number, scope: { open: boolean; closed: boolean }, o: Op): Answer {
+  const see = (key: string) => live(state, now, key)
   switch (o.kind) {
-    case 'put': {
-      state.set(o.key, { value: o.value, durable: o.durable, scoped: state.get(o.key)?.scoped ?? false })
+    case 'put':
+      state.set(o.key, written(state, o.key, o.value, o.durable, o.ttlMs === undefined ? Number.POSITIVE_INFINITY : now + o.ttlMs))
       return { ok: o.key }
-    }
     case 'putMany':
-      for (const item of o.items) state.set(item.key, { value: item.value, durable: true, scoped: state.get(item.key)?.scoped ?? false })
+      for (const item of o.items) state.set(item.key, written(state, item.key, item.value, true, Number.POSITIVE_INFINITY))
       return { ok: o.items.map((i) => i.key) }
     case 'delete': {
-      const had = state.has(o.key)
+      const had = see(o.key) !== undefined
       state.delete(o.key)
       return { ok: had }
     }
+    case 'evict': {
+      const entry = see(o.key)
+      if (!entry) return { code: 'NOT_FOUND' }
+      if (holds(entry) > 0) return { code: 'REF_HELD' }
+      state.delete(o.key)
+      return { ok: undefined }
+    }
+    case 'retain': {
+      const entry = see(o.key)
+      if (!entry) return { code: 'NOT_FOUND' }
+      const held = { ...entry, refs: entry.refs + 1, orphan: false }
+      state.set(o.key, held)
+      return { ok: holds(held) }
+    }
+    case 'release': {
+      // A holder can let go of an expired entry too; one nobody holds may be gone already.
+      const entry = state.get(o.key)
+      if (!entry) return { code: 'NOT_FOUND' }
+      if (holds(entry) === 0) return see(o.key) ? { code: 'NOT_HELD' } : { either: [{ code: 'NOT_HELD' }, { code: 'NOT_FOUND' }] }
+      const released = { ...entry, refs: entry.refs - 1 }
+      released.orphan = holds(released) === 0
+      state.set(o.key, released)
+      return { ok: holds(released) }
+    }
+    case 'restore':
+      return see(o.key) ? { ok: 'restored' } : { code: 'NOT_FOUND' }
     case 'get':
-      return { ok: state.get(o.key)?.value }
+    case 'peek':
+      return { ok: see(o.key)?.value }
     case 'has':
-      return { ok: state.has(o.key) }
+      return { ok: see(o.key) !== undefined }
     case 'getEntry':
-      return { ok: state.has(o.key) ? o.key : undefined }
+      return { ok: see(o.key) ? o.key : undefined }
     case 'getMany':
-      return { ok: o.keys.map((k) => state.get(k)?.value) }
+      return { ok: o.keys.map((k) => see(k)?.value) }
     case 'query':
-      return { ok: [...state.keys()].sort() }
+      return { ok: [...state.keys()].filter((k) => see(k)).sort() }
     case 'promote':
     case 'demote':
-      return state.has(o.key) ? { ok: 'tier' } : { code: 'NOT_FOUND' }
+      return see(o.key) ? { ok: 'tier' } : { code: 'NOT_FOUND' }
     case 'scopePut': {
       if (!scope.open || scope.closed) return { code: 'CLOSED' }
       const full = `job:${o.key}`
-      const prior = state.get(full)
+      const prior = see(full)
       if (prior && !prior.scoped) return { code: 'INVALID_KEY' }
-      state.set(full, { value: o.value, durable: true, scoped: true })
+      state.set(full, { ...written(state, full, o.value, true, Number.POSITIVE_INFINITY), scoped: true })
       return { ok: full }
     }
     case 'scopeClose':
       if (!scope.open || scope.closed) return { ok: undefined }
       scope.closed = true
-      for (const [k, e] of state) if (e.scoped) state.delete(k)
+      // The scope lets go of what it wrote: what nobody else holds is deleted.
+      for (const [k, e] of state) {
+        if (!e.scoped) continue
+        if (e.refs > 0) state.set(k, { ...e, scoped: false })
+        else state.delete(k)
+      }
       return { ok: undefined }
+    case 'clear': {
+      const removed = [...state.keys()].filter((k) => see(k)).length
+      state.clear()
+      return { ok: removed }
+    }
+    case 'archive':
+      return { ok: 'archive' }
     case 'gc':
+      collect(state, now)
       return { ok: 'gc' }
   }
 }
 
-const WRITES = new Set<Op['kind']>(['put', 'putMany', 'delete', 'scopePut', 'scopeClose'])
+const WRITES = new Set<Op['kind']>(['put', 'putMany', 'delete', 'evict', 'retain', 'release', 'restore', 'scopePut', 'scopeClose', 'clear', 'archive'])
 
 /** Issues one call; its answer in the model's shape. */
 function issue(mem: Memory, scope: TaskScope | undefined, o: Op): Promise<Answer> {
@@ -134,15 +251,28 @@ function issue(mem: Memory, scope: TaskScope | undefined, o: Op): Promise<Answer
     )
   switch (o.kind) {
     case 'put':
-      return answer(mem.put(o.key, o.value, { durable: o.durable, ...(o.tier && o.durable ? { tier: o.tier } : {}) }), (info) => (info as { key: string }).key)
+      return answer(
+        mem.put(o.key, o.value, { durable: o.durable, ...(o.tier && o.durable ? { tier: o.tier } : {}), ...(o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs }) }),
+        (info) => (info as { key: string }).key,
+      )
     case 'putMany':
       return answer(mem.putMany(o.items.map((i) => ({ key: i.key, value: i.value, ...(i.tier ? { tier: i.tier } : {}) }))), (infos) =>
         (infos as Array<{ key: string }>).map((i) => i.key),
       )
     case 'delete':
       return answer(mem.delete(o.key))
+    case 'evict':
+      return answer(mem.evict(o.key))
+    case 'retain':
+      return answer(mem.retain(o.key))
+    case 'release':
+      return answer(mem.release(o.key))
+    case 'restore':
+      return answer(mem.restore(o.key), () => 'restored')
     case 'get':
       return answer(mem.get(o.key))
+    case 'peek':
+      return answer(mem.peek(o.key))
     case 'has':
       return answer(mem.has(o.key))
     case 'getEntry':
@@ -160,33 +290,58 @@ function issue(mem: Memory, scope: TaskScope | undefined, o: Op): Promise<Answer
       return scope ? answer(scope.close()) : Promise.resolve({ ok: undefined })
     case 'gc':
       return answer(mem.gc(), () => 'gc')
+    case 'clear':
+      return answer(mem.clear())
+    case 'archive':
+      return answer(mem.archive({ level: o.level }), () => 'archive')
   }
 }
 
-/** What a reopen leaves of a state: durable entries, less those of scopes that no longer exist. */
+/** What a reopen leaves of a state: durable entries, less those of the scope, which no longer exists. */
 function afterReopen(state: State): State {
   return new Map([...state].filter(([, e]) => e.durable && !e.scoped))
 }
 
+/** What a memory shows of each key: its value and how many hold it. */
 async function observe(mem: Memory): Promise<Record<string, unknown>> {
-  const values = await mem.getMany([...KEYS])
-  const present = await Promise.all(KEYS.map((k) => mem.has(k)))
-  return Object.fromEntries(KEYS.flatMap((k, i) => (present[i] ? [[k, values[i]]] : [])))
+  const [values, entries] = await Promise.all([mem.getMany([...KEYS]), Promise.all(KEYS.map((k) => mem.getEntry(k)))])
+  return Object.fromEntries(KEYS.flatMap((k, i) => (entries[i] ? [[k, [values[i], entries[i]!.refCount]]] : [])))
 }
 
-const view = (state: State) => Object.fromEntries(KEYS.flatMap((k) => (state.has(k) ? [[k, state.get(k)!.value]] : [])))
+const view = (state: State, now: number) =>
+  Object.fromEntries(KEYS.flatMap((k) => (live(state, now, k) ? [[k, [state.get(k)!.value, holds(state.get(k)!)]]] : [])))
 
 /** Calls cut by crashes so far, over every run: a crash test proves something only if crashes cut calls. */
 export const cutCalls = { count: 0 }
 
-/** Runs rounds against a target; throws with what differed from the model. */
+/** States that are the same, once. */
+function distinct(states: State[]): State[] {
+  const seen = new Set<string>()
+  return states.filter((state) => {
+    const id = JSON.stringify([...state].sort(([a], [b]) => (a < b ? -1 : 1)))
+    return !seen.has(id) && (seen.add(id), true)
+  })
+}
+
+/**
+ * Runs rounds against a target; throws with what differed from the model. After a crash the
+ * model may not know how much of the batch landed when two prefixes look the same from outside
+ * (a retain and its release both cut or both landed): it keeps every state that fits, and drops
+ * each as soon as an answer or a reopen contradicts it. Only if none is left is it a failure.
+ */
 export async function runRounds(target: ModelTarget, plan: Round[]): Promise<void> {
   let mem = await target.open()
-  let state: State = new Map()
+  let worlds: State[] = [new Map()]
+  let now = target.clock?.now() ?? 0
   let scope: TaskScope | undefined
   const scopeState = { open: false, closed: false }
+  const showing = (seen: Record<string, unknown>) => distinct(worlds).filter((w) => JSON.stringify(view(w, now)) === JSON.stringify(seen))
   try {
-    for (const [r, { ops, end, crashAt }] of plan.entries()) {
+    for (const [r, { advanceMs, ops, end, crashAt }] of plan.entries()) {
+      if (advanceMs > 0 && target.clock) {
+        target.clock.advance(advanceMs)
+        now = target.clock.now()
+      }
       if (!scope || scopeState.closed) {
         scope = await mem.openScope('job')
         Object.assign(scopeState, { open: true, closed: false })
@@ -195,55 +350,81 @@ export async function runRounds(target: ModelTarget, plan: Round[]): Promise<voi
       if (crash) target.armCrash(crashAt)
       // Everything is issued before anything is awaited.
       const pending = ops.map((o) => issue(mem, scope, o))
-      const expected: Answer[] = []
-      const states: State[] = [new Map(state)]
-      for (const o of ops) {
-        expected.push(apply(state, scopeState, o))
-        states.push(new Map(state))
-      }
       const answers = await Promise.all(pending)
-      let lastAcknowledged = 0
-      for (let i = 0; i < ops.length; i++) {
-        const got = answers[i]!
-        // The first call the crash cut: it and everything after it may have landed or not, and
-        // calls after it that did not need the store answered from a state the model cannot know.
-        if (crash && 'code' in got && JSON.stringify(got) !== JSON.stringify(expected[i])) {
-          cutCalls.count += ops.length - i
-          break
+      const roundScope = { ...scopeState }
+      let firstFailure = ''
+      // Each state the model still holds, run through the batch: the states after each call, and how many calls it explains.
+      const runs = worlds.flatMap((world) => {
+        const state = new Map(world)
+        const theScope = { ...roundScope }
+        const states: State[] = [new Map(state)]
+        const expected = ops.map((o) => {
+          const answer = apply(state, now, theScope, o)
+          states.push(new Map(state))
+          return answer
+        })
+        let lastAcknowledged = 0
+        for (let i = 0; i < ops.length; i++) {
+          const got = answers[i]!
+          // The first call the crash cut: it and everything after it may have landed or not, and
+          // calls after it that did not need the store answered from a state the model cannot know.
+          if (crash && 'code' in got && !matches(got, expected[i]!)) {
+            cutCalls.count += ops.length - i
+            break
+          }
+          if (!matches(got, expected[i]!)) {
+            firstFailure ||= `round ${r}, call ${i} ${shorten(ops[i])}: answered ${shorten(got)}, the model says ${shorten(expected[i])}`
+            return []
+          }
+          if (WRITES.has(ops[i]!.kind) && 'ok' in got) lastAcknowledged = i + 1
         }
-        if (JSON.stringify(got) !== JSON.stringify(expected[i])) {
-          throw new Error(`round ${r}, call ${i} ${JSON.stringify(ops[i])}: answered ${JSON.stringify(got)}, the model says ${JSON.stringify(expected[i])}`)
-        }
-        if (WRITES.has(ops[i]!.kind) && 'ok' in got) lastAcknowledged = i + 1
+        Object.assign(scopeState, theScope)
+        return [{ states, lastAcknowledged }]
+      })
+      if (runs.length === 0) throw new Error(firstFailure)
+      if (end === 'carry-on') {
+        worlds = distinct(runs.map((run) => run.states.at(-1)!))
+        continue
       }
-      if (end === 'carry-on') continue
       if (crash) await target.crashNow()
       await mem.close().catch(() => undefined)
       mem = await target.open()
       scope = undefined
       Object.assign(scopeState, { open: false, closed: true })
-      const seen = await observe(mem)
       if (crash) {
-        // Some prefix of the batch landed, holding at least every acknowledged write.
-        const fits = states
-          .slice(lastAcknowledged)
-          .map(afterReopen)
-          .find((s) => JSON.stringify(view(s)) === JSON.stringify(seen))
-        if (!fits)
+        // Some prefix of the batch landed, holding at least every acknowledged write. A gc right
+        // after the reopen deletes any orphan a landed release left, so what follows is known.
+        await mem.gc()
+        worlds = runs.flatMap(({ states, lastAcknowledged }) =>
+          states.slice(lastAcknowledged).map((s) => {
+            const after = afterReopen(s)
+            collect(after, now)
+            return after
+          }),
+        )
+        const seen = await observe(mem)
+        const fitting = showing(seen)
+        if (fitting.length === 0)
           throw new Error(
-            `round ${r}: after the crash the memory holds ${JSON.stringify(seen)}, which no prefix of the batch from call ${lastAcknowledged} on explains`,
+            `round ${r}: after the crash the memory holds ${shorten(seen)}, which no prefix of the batch explains (from the last acknowledged write on)`,
           )
-        state = fits
+        worlds = fitting
       } else {
-        state = afterReopen(state)
-        if (JSON.stringify(view(state)) !== JSON.stringify(seen))
-          throw new Error(`round ${r}: after reopening the memory holds ${JSON.stringify(seen)}, the model ${JSON.stringify(view(state))}`)
+        worlds = runs.map((run) => afterReopen(run.states.at(-1)!))
+        const seen = await observe(mem)
+        const fitting = showing(seen)
+        if (fitting.length === 0) throw new Error(`round ${r}: after reopening the memory holds ${shorten(seen)}, the model ${shorten(view(worlds[0]!, now))}`)
+        worlds = fitting
       }
     }
     const seen = await observe(mem)
-    if (JSON.stringify(view(state)) !== JSON.stringify(seen))
-      throw new Error(`at the end the memory holds ${JSON.stringify(seen)}, the model ${JSON.stringify(view(state))}`)
+    if (showing(seen).length === 0) throw new Error(`at the end the memory holds ${shorten(seen)}, the model ${shorten(view(worlds[0]!, now))}`)
   } finally {
     await mem.close().catch(() => undefined)
   }
+}
+
+/** JSON with long padding cut to its length, so a failure stays readable. */
+function shorten(value: unknown): string {
+  return JSON.stringify(value, (_, v: unknown) => (typeof v === 'string' && v.length > 40 ? `<${v.length} × ${v[0]}>` : v))
 }

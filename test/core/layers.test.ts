@@ -68,6 +68,20 @@ describe('seed 001: short-term transfer and force cleanup', () => {
     await mem.close()
   })
 
+  it('at capacity, expired members gc has not reached go first, and no live entry goes while they take room', async () => {
+    const { mem, clock, events } = await open({ policy: { layers: { interact: { maxEntries: 10, transfer: { occupancy: 1, minImportance: 1 } } } } })
+    // Important, so cleanup by importance alone would keep them and delete live entries instead.
+    for (let i = 0; i < 6; i++) await mem.put(`old${i}`, i, { importance: 0.9, ttlMs: 1000 })
+    clock.advance(2000)
+    for (let i = 0; i < 8; i++) await mem.put(`new${i}`, i, { importance: 0.1 })
+    await mem.flush()
+    expect(events.cleanup).toEqual([])
+    expect(events.evicted.map((e) => e.reason)).toEqual(Array(6).fill('expired'))
+    expect(await mem.getMany(Array.from({ length: 8 }, (_, i) => `new${i}`))).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
+    expect((await mem.stats()).layers.interact!.count).toBe(8)
+    await mem.close()
+  })
+
   it('force cleanup never deletes held or non-evictable entries', async () => {
     const { mem } = await open({ policy: { layers: { interact: { maxEntries: 4, transfer: { occupancy: 1, minImportance: 1 } } } } })
     await mem.put('pinned', 1, { importance: 0, evictable: false })

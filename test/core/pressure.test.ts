@@ -116,6 +116,21 @@ describe('pressure actions', () => {
     await mem.close()
   })
 
+  it('emergency deletes expired entries gc has not reached before any live one, even important or pinned ones', async () => {
+    const { mem, clock, events } = await open({
+      policy: { defaultLayer: 'plain', layers: { plain: { eviction: 'lru_with_importance' } } },
+      cold: { maxBytes: 10_000 },
+    })
+    for (let i = 0; i < 3; i++) await mem.put(`expiring${i}`, value(1000), { tier: 'cold', importance: 1, evictable: i !== 0, ttlMs: 1000 })
+    clock.advance(2000)
+    for (let i = 0; i < 7; i++) await mem.put(`k${i}`, value(1000), { tier: 'cold', importance: (i + 1) / 10 })
+    await mem.flush()
+    // Relief starts with gc, whose first step is expiry: nothing live had to go.
+    expect(events.evicted.map((e) => `${e.key}:${e.reason}`).sort()).toEqual(['expiring0:expired', 'expiring1:expired', 'expiring2:expired'])
+    expect(await mem.getMany(Array.from({ length: 7 }, (_, i) => `k${i}`))).toEqual(Array(7).fill(value(1000)))
+    await mem.close()
+  })
+
   it('critical pauses new scopes: openScope fails with SCOPE_PAUSED after scopeWaitMs', async () => {
     const { mem } = await open({ ...plainLayers, cold: { maxBytes: 1000 }, pressure: { scopeWaitMs: 0, checkIntervalMs: 0 } })
     await mem.put('pinned', value(850), { tier: 'cold', evictable: false })

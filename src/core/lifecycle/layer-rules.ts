@@ -46,6 +46,17 @@ function deletable(ctx: EngineContext, slot: number): boolean {
   return (ctx.reg.flags[slot]! & EVICTABLE) !== 0 && ctx.reg.refCount[slot] === 0
 }
 
+/**
+ * Before a capacity deletes a live entry of the layer, its expired members nobody holds go
+ * (reason 'expired'): they are gone for every reader already, yet they count and take room.
+ */
+async function dropExpired(ctx: EngineContext, id: number, slots: Iterable<number>, protect: ReadonlySet<number>): Promise<void> {
+  const { reg } = ctx
+  const now = ctx.clock.now()
+  const expired = [...slots].filter((slot) => reg.layer[slot] === id && reg.expiresAt[slot]! <= now && reg.refCount[slot] === 0 && !protect.has(slot))
+  if (expired.length > 0) await removeEntries(ctx, expired, 'expired')
+}
+
 export async function applyLayerRules(ctx: EngineContext, layers: Iterable<number>, protect: ReadonlySet<number>): Promise<void> {
   const { reg } = ctx
   for (const id of layers) {
@@ -59,6 +70,7 @@ export async function applyLayerRules(ctx: EngineContext, layers: Iterable<numbe
         const movers = [...members].filter((slot) => reg.importance[slot]! >= minImportance)
         if (movers.length > 0) await changeLayer(ctx, movers, layer.promoteTo, 'transfer')
       }
+      if (layer.forceCleanup?.enabled && members.size >= layer.maxEntries) await dropExpired(ctx, id, members, protect)
       if (layer.forceCleanup?.enabled && members.size >= layer.maxEntries) {
         const keep = Math.floor(layer.forceCleanup.keepRatio * layer.maxEntries)
         const victims = [...members]
@@ -84,6 +96,8 @@ export async function applyLayerRules(ctx: EngineContext, layers: Iterable<numbe
         }
       }
     }
+    if (layer.maxBytes !== undefined && layer.eviction !== 'manual' && (reg.layerBytes[id] ?? 0) > layer.maxBytes)
+      await dropExpired(ctx, id, members ?? reg.slots(), protect)
     if (layer.maxBytes !== undefined && layer.eviction !== 'manual' && (reg.layerBytes[id] ?? 0) > layer.maxBytes) {
       const now = ctx.clock.now()
       const half = ctx.policy.recencyHalfLifeMs

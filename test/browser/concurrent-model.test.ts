@@ -31,6 +31,34 @@ function browserTarget(): ModelTarget {
   }
 }
 
+/**
+ * Through a follower: a second openMemory() of the same name in this page follows the first (Web
+ * Locks) and sends every call to the leader's worker over a MessagePort. The order rule must hold
+ * across that hop too. No crashes here: a call in flight when the leader goes is sent again or
+ * rejected with LEADER_CHANGED (tested in open-memory.test.ts and e2e/tabs.spec.ts), which is not
+ * the prefix rule this model checks.
+ */
+function followerTarget(): ModelTarget {
+  const name = `model-follower-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
+  return {
+    async open() {
+      const leader = await openMemory({ name, ...plain })
+      const follower = await openMemory({ name, ...plain })
+      if (follower.role !== 'follower') throw new Error(`the second open is the ${follower.role}, not a follower`)
+      // Closing the memory under test closes the tab that leads it too: the next open starts both afresh.
+      return new Proxy(follower, {
+        get(target, property) {
+          if (property === 'close') return () => target.close().finally(() => leader.close())
+          const value: unknown = Reflect.get(target, property)
+          return typeof value === 'function' ? value.bind(target) : value
+        },
+      })
+    },
+    armCrash() {},
+    async crashNow() {},
+  }
+}
+
 describe('model-based, with calls issued together: openMemory() in Chromium', () => {
   it('every answer and every reopen agree with a Map that took the calls in issue order', { timeout: 240_000 }, async () => {
     cutCalls.count = 0
@@ -39,5 +67,12 @@ describe('model-based, with calls issued together: openMemory() in Chromium', ()
       { numRuns: 25 },
     )
     expect(cutCalls.count, 'calls cut by crashes').toBeGreaterThan(0)
+  })
+
+  it('through a follower tab: every answer and every reopen agree with the Map', { timeout: 240_000 }, async () => {
+    await fc.assert(
+      fc.asyncProperty(rounds(5), (plan) => runRounds(followerTarget(), plan)),
+      { numRuns: 20 },
+    )
   })
 })

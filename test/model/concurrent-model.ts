@@ -1,5 +1,5 @@
 import fc from 'fast-check'
-import type { Memory, TaskScope } from '../../src/core/index.ts'
+import type { EntryInfo, Memory, TaskScope } from '../../src/core/index.ts'
 
 /**
  * A model-based test with concurrency, run against any way of opening a memory (in-process in
@@ -25,11 +25,22 @@ export interface ModelTarget {
   clock?: { now(): number; advance(ms: number): void }
 }
 
-const KEYS = ['a', 'b', 'c', 'job:x', 'job:y'] as const
+/** Keys of the default namespace, and (`other/…`) of a second one: the same key in both is two entries. */
+const DEFAULT_KEYS = ['a', 'b', 'c', 'job:x', 'job:y'] as const
+const OTHER_KEYS = ['other/a', 'other/b'] as const
+const KEYS = [...DEFAULT_KEYS, ...OTHER_KEYS] as const
 const SCOPE_KEYS = ['x', 'y'] as const
 /** Keys retain() and release() name: never the scope's, whose hold is its own. */
-const HELD_KEYS = ['a', 'b'] as const
+const HELD_KEYS = ['a', 'b', 'other/a'] as const
 type Key = (typeof KEYS)[number]
+const OTHER = 'other'
+
+/** A model key as the API takes it: the key, and its namespace where it is not the default. */
+function split(key: string): { key: string; options: { namespace: string } | undefined } {
+  return key.startsWith(`${OTHER}/`) ? { key: key.slice(OTHER.length + 1), options: { namespace: OTHER } } : { key, options: undefined }
+}
+/** An entry the API answers with, as a model key. */
+const named = (info: { key: string; namespace: string }) => (info.namespace === OTHER ? `${OTHER}/${info.key}` : info.key)
 type Tier = 'hot' | 'warm' | 'cold'
 /** A stored value: a number, or a record padded to a size (`pad` repeats one letter). */
 type Value = number | { n: number; pad: string }
@@ -40,12 +51,14 @@ export type Op =
   | { kind: 'delete' | 'evict' | 'restore'; key: Key }
   | { kind: 'retain' | 'release'; key: (typeof HELD_KEYS)[number] }
   | { kind: 'get' | 'peek' | 'has' | 'getEntry'; key: Key }
+  /** Keys of one namespace: getMany takes one. */
   | { kind: 'getMany'; keys: Key[] }
   | { kind: 'query' }
   | { kind: 'promote' | 'demote'; key: Key }
   | { kind: 'scopePut'; key: (typeof SCOPE_KEYS)[number]; value: number }
   | { kind: 'scopeClose' }
-  | { kind: 'gc' | 'clear' }
+  | { kind: 'gc' }
+  | { kind: 'clear'; namespace?: 'default' | typeof OTHER }
   | { kind: 'archive'; level: number }
 
 export interface Round {
@@ -87,7 +100,16 @@ function opArbitrary(withClock: boolean): fc.Arbitrary<Op> {
     { weight: 1, arbitrary: fc.record({ kind: fc.constantFrom('evict' as const, 'restore' as const), key }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('retain' as const, 'release' as const), key: fc.constantFrom(...HELD_KEYS) }) },
     { weight: 5, arbitrary: fc.record({ kind: fc.constantFrom('get' as const, 'peek' as const, 'has' as const, 'getEntry' as const), key }) },
-    { weight: 2, arbitrary: fc.record({ kind: fc.constant('getMany' as const), keys: fc.array(key, { minLength: 1, maxLength: 3 }) }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('getMany' as const),
+        keys: fc.oneof(
+          fc.array(fc.constantFrom(...DEFAULT_KEYS), { minLength: 1, maxLength: 3 }),
+          fc.array(fc.constantFrom(...OTHER_KEYS), { minLength: 1, maxLength: 2 }),
+        ),
+      }),
+    },
     { weight: 1, arbitrary: fc.constant({ kind: 'query' as const }) },
     { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('promote' as const, 'demote' as const), key }) },
     {
@@ -95,7 +117,16 @@ function opArbitrary(withClock: boolean): fc.Arbitrary<Op> {
       arbitrary: fc.record({ kind: fc.constant('scopePut' as const), key: fc.constantFrom(...SCOPE_KEYS), value: fc.integer({ min: 0, max: 999 }) }),
     },
     { weight: 1, arbitrary: fc.constant({ kind: 'scopeClose' as const }) },
-    { weight: 1, arbitrary: fc.constantFrom({ kind: 'gc' as const }, { kind: 'gc' as const }, { kind: 'clear' as const }) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<Op>(
+        { kind: 'gc' },
+        { kind: 'gc' },
+        { kind: 'clear' },
+        { kind: 'clear', namespace: 'default' },
+        { kind: 'clear', namespace: OTHER },
+      ),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('archive' as const), level: fc.integer({ min: 1, max: 9 }) }) },
   )
 }
@@ -228,8 +259,9 @@ function apply(state: State, now: number, scope: { open: boolean; closed: boolea
       }
       return { ok: undefined }
     case 'clear': {
-      const removed = [...state.keys()].filter((k) => see(k)).length
-      state.clear()
+      const inIt = (k: string) => o.namespace === undefined || (o.namespace === OTHER) === k.startsWith(`${OTHER}/`)
+      const removed = [...state.keys()].filter((k) => inIt(k) && see(k)).length
+      for (const k of [...state.keys()]) if (inIt(k)) state.delete(k)
       return { ok: removed }
     }
     case 'archive':
@@ -249,49 +281,54 @@ function issue(mem: Memory, scope: TaskScope | undefined, o: Op): Promise<Answer
       (v) => ({ ok: shape(v) }),
       (e: { code?: string }) => ({ code: e?.code ?? `raw ${String(e)}` }),
     )
+  const one = 'key' in o ? split(o.key) : undefined
   switch (o.kind) {
-    case 'put':
-      return answer(
-        mem.put(o.key, o.value, { durable: o.durable, ...(o.tier && o.durable ? { tier: o.tier } : {}), ...(o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs }) }),
-        (info) => (info as { key: string }).key,
-      )
+    case 'put': {
+      const options = {
+        durable: o.durable,
+        ...(o.tier && o.durable ? { tier: o.tier } : {}),
+        ...(o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs }),
+        ...one!.options,
+      }
+      return answer(mem.put(one!.key, o.value, options), (info) => named(info as EntryInfo))
+    }
     case 'putMany':
-      return answer(mem.putMany(o.items.map((i) => ({ key: i.key, value: i.value, ...(i.tier ? { tier: i.tier } : {}) }))), (infos) =>
-        (infos as Array<{ key: string }>).map((i) => i.key),
+      return answer(
+        mem.putMany(o.items.map((i) => ({ ...split(i.key).options, key: split(i.key).key, value: i.value, ...(i.tier ? { tier: i.tier } : {}) }))),
+        (infos) => (infos as EntryInfo[]).map(named),
       )
     case 'delete':
-      return answer(mem.delete(o.key))
     case 'evict':
-      return answer(mem.evict(o.key))
     case 'retain':
-      return answer(mem.retain(o.key))
     case 'release':
-      return answer(mem.release(o.key))
-    case 'restore':
-      return answer(mem.restore(o.key), () => 'restored')
     case 'get':
-      return answer(mem.get(o.key))
     case 'peek':
-      return answer(mem.peek(o.key))
     case 'has':
-      return answer(mem.has(o.key))
+      return answer(mem[o.kind](one!.key, one!.options))
+    case 'restore':
+      return answer(mem.restore(one!.key, one!.options), () => 'restored')
     case 'getEntry':
-      return answer(mem.getEntry(o.key), (info) => (info as { key: string } | undefined)?.key)
+      return answer(mem.getEntry(one!.key, one!.options), (info) => (info ? named(info as EntryInfo) : undefined))
     case 'getMany':
-      return answer(mem.getMany(o.keys))
+      return answer(
+        mem.getMany(
+          o.keys.map((k) => split(k).key),
+          split(o.keys[0]!).options,
+        ),
+      )
     case 'query':
-      return answer(mem.query({}), (infos) => (infos as Array<{ key: string }>).map((i) => i.key).sort())
+      return answer(mem.query({}), (infos) => (infos as EntryInfo[]).map(named).sort())
     case 'promote':
     case 'demote':
-      return answer(mem[o.kind](o.key), () => 'tier')
+      return answer(mem[o.kind](one!.key, one!.options), () => 'tier')
     case 'scopePut':
-      return scope ? answer(scope.put(o.key, o.value), (info) => (info as { key: string }).key) : Promise.resolve({ code: 'CLOSED' })
+      return scope ? answer(scope.put(o.key, o.value), (info) => (info as EntryInfo).key) : Promise.resolve({ code: 'CLOSED' })
     case 'scopeClose':
       return scope ? answer(scope.close()) : Promise.resolve({ ok: undefined })
     case 'gc':
       return answer(mem.gc(), () => 'gc')
     case 'clear':
-      return answer(mem.clear())
+      return answer(mem.clear(o.namespace === undefined ? undefined : { namespace: o.namespace }))
     case 'archive':
       return answer(mem.archive({ level: o.level }), () => 'archive')
   }
@@ -304,7 +341,15 @@ function afterReopen(state: State): State {
 
 /** What a memory shows of each key: its value and how many hold it. */
 async function observe(mem: Memory): Promise<Record<string, unknown>> {
-  const [values, entries] = await Promise.all([mem.getMany([...KEYS]), Promise.all(KEYS.map((k) => mem.getEntry(k)))])
+  const [defaults, others, entries] = await Promise.all([
+    mem.getMany([...DEFAULT_KEYS]),
+    mem.getMany(
+      OTHER_KEYS.map((k) => split(k).key),
+      { namespace: OTHER },
+    ),
+    Promise.all(KEYS.map((k) => mem.getEntry(split(k).key, split(k).options))),
+  ])
+  const values = [...defaults, ...others]
   return Object.fromEntries(KEYS.flatMap((k, i) => (entries[i] ? [[k, [values[i], entries[i]!.refCount]]] : [])))
 }
 

@@ -178,36 +178,22 @@ describe('the engine over the edge stores: calls issued together, reopens and cr
     }
   }
   let runs = 0
-
-  it('Durable Object SQLite warm, R2 cold (workerd): every answer and reopen agree with the model', { timeout: 240_000 }, async () => {
-    cutCalls.count = 0
-    await fc.assert(
-      fc.asyncProperty(rounds(4, { withClock: true }), (plan) => {
-        const run = ++runs
-        const target = edgeTarget(
-          () => remoteSqlStore(mf, 'model', `model_${run}`, false),
-          () => remoteSqlStore(mf, 'model', `model-cold-${run}`, false, true),
-        )
-        return runRounds(target, plan)
-      }),
-      { numRuns: 30 },
-    )
-    expect(cutCalls.count, 'calls cut by crashes').toBeGreaterThan(0)
-  })
-
-  it('Deno KV, both tiers: every answer and reopen agree with the model', { timeout: 240_000 }, async () => {
-    cutCalls.count = 0
-    await fc.assert(
-      fc.asyncProperty(rounds(4, { withClock: true }), (plan) => {
-        const run = ++runs
-        const target = edgeTarget(
-          () => remoteKvStore(deno, ['model', String(run), 'warm']),
-          () => remoteKvStore(deno, ['model', String(run), 'cold']),
-        )
-        return runRounds(target, plan)
-      }),
-      { numRuns: 30 },
-    )
-    expect(cutCalls.count, 'calls cut by crashes').toBeGreaterThan(0)
-  })
+  // Each plan gets tables (or a prefix) of its own: its warm and cold stores, by run.
+  const runtimes: Array<[string, (run: number) => [() => Promise<Store>, () => Promise<Store>]]> = [
+    [
+      'Durable Object SQLite warm, R2 cold (workerd)',
+      (run) => [() => remoteSqlStore(mf, 'model', `model_${run}`, false), () => remoteSqlStore(mf, 'model', `model-cold-${run}`, false, true)],
+    ],
+    ['Deno KV, both tiers', (run) => [() => remoteKvStore(deno, ['model', String(run), 'warm']), () => remoteKvStore(deno, ['model', String(run), 'cold'])]],
+  ]
+  for (const [name, storesOf] of runtimes) {
+    it(`${name}: every answer and reopen agree with the model`, { timeout: 240_000 }, async () => {
+      cutCalls.count = 0
+      await fc.assert(
+        fc.asyncProperty(rounds(4, { withClock: true }), (plan) => runRounds(edgeTarget(...storesOf(++runs)), plan)),
+        { numRuns: 30 },
+      )
+      expect(cutCalls.count, 'calls cut by crashes').toBeGreaterThan(0)
+    })
+  }
 })

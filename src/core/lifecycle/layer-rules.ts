@@ -70,6 +70,7 @@ export async function applyLayerRules(ctx: EngineContext, layers: Iterable<numbe
         const movers = [...members].filter((slot) => reg.importance[slot]! >= minImportance)
         if (movers.length > 0) await changeLayer(ctx, movers, layer.promoteTo, 'transfer')
       }
+      // Full: the expired go first; if it is still full, the lowest live entries.
       if (layer.forceCleanup?.enabled && members.size >= layer.maxEntries) await dropExpired(ctx, id, members, protect)
       if (layer.forceCleanup?.enabled && members.size >= layer.maxEntries) {
         const keep = Math.floor(layer.forceCleanup.keepRatio * layer.maxEntries)
@@ -96,6 +97,7 @@ export async function applyLayerRules(ctx: EngineContext, layers: Iterable<numbe
         }
       }
     }
+    // Over budget: the same order.
     if (layer.maxBytes !== undefined && layer.eviction !== 'manual' && (reg.layerBytes[id] ?? 0) > layer.maxBytes)
       await dropExpired(ctx, id, members ?? reg.slots(), protect)
     if (layer.maxBytes !== undefined && layer.eviction !== 'manual' && (reg.layerBytes[id] ?? 0) > layer.maxBytes) {

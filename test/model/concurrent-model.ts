@@ -10,8 +10,10 @@ import type { EntryInfo, Memory, TaskScope } from '../../src/core/index.ts'
  * model after some prefix of the batch that includes every acknowledged write.
  *
  * Values range from small numbers, packed many to a warm page, to values too large for a page
- * (stored alone) and larger than a cold block. With a clock the target controls, puts carry
- * time-to-live and rounds start later: an expired entry is absent for every call at once, gc or no gc.
+ * (stored alone) and larger than a cold block. Keys live in two namespaces; references (retain,
+ * release, the task scope's hold) and gc's orphans are modelled. With a clock the target
+ * controls, puts carry time-to-live and rounds start later: an expired entry is absent for every
+ * call at once, gc or no gc.
  */
 
 export interface ModelTarget {

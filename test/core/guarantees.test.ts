@@ -86,6 +86,19 @@ describe('values and names read back the same from every tier, or are refused', 
     await mem.close()
   })
 
+  it('an array keeps its items and not named properties set on it, the same from every tier (documented)', async () => {
+    const { mem } = await open(plainLayers)
+    const match = 'tiermem 42'.match(/(\d+)/)!
+    expect(match.index).toBe(8)
+    for (const tier of ['hot', 'warm', 'cold'] as const) {
+      await mem.put(tier, { match }, { tier })
+      const back = (await mem.get(tier)) as { match: string[] & { index?: number } }
+      expect([...back.match]).toEqual(['42', '42'])
+      expect(back.match.index).toBeUndefined()
+    }
+    await mem.close()
+  })
+
   it('keeps -0 in every tier', async () => {
     const { mem } = await open(plainLayers)
     for (const tier of ['hot', 'warm', 'cold'] as const) {

@@ -7,8 +7,10 @@ import { TiermemError } from '../api/errors.ts'
  * strings with lone surrogates (UTF-8 turns them into U+FFFD), sparse arrays (holes would come
  * back as undefined), an own `__proto__` property (msgpackr renames it), and objects structured
  * clone refuses or that have no plain-data form (Promise, WeakMap, Blob, boxed primitives, …).
- * Cycles and shared references are kept. Returns whether the value holds a -0 somewhere, which
- * the codec then writes in a form that keeps its sign.
+ * Cycles and shared references are kept. Not checked: named properties set on an array, which
+ * the encoding drops (listing an array's keys costs about what encoding it does; documented in
+ * docs/guarantees.md). Returns whether the value holds a -0 somewhere, which the codec then
+ * writes in a form that keeps its sign.
  */
 export function checkStorable(value: unknown): boolean {
   return new StorableWalk().run(value)

@@ -44,18 +44,22 @@ function split(key: string): { key: string; options: { namespace: string } | und
 /** An entry the API answers with, as a model key. */
 const named = (info: { key: string; namespace: string }) => (info.namespace === OTHER ? `${OTHER}/${info.key}` : info.key)
 type Tier = 'hot' | 'warm' | 'cold'
+type EntryType = 'note' | 'fact'
+type Tag = 'x' | 'y'
+/** The filters query() is asked with: all entries, or by type, tag or namespace. */
+type QueryFilter = { type?: EntryType | 'context'; tag?: Tag; namespace?: typeof OTHER }
 /** A stored value: a number, or a record padded to a size (`pad` repeats one letter). */
 type Value = number | { n: number; pad: string }
 
 export type Op =
-  | { kind: 'put'; key: Key; value: Value; tier?: Tier; durable: boolean; ttlMs?: number }
+  | { kind: 'put'; key: Key; value: Value; tier?: Tier; durable: boolean; ttlMs?: number; type?: EntryType; tags?: Tag[] }
   | { kind: 'putMany'; items: Array<{ key: Key; value: Value; tier?: Tier }> }
   | { kind: 'delete' | 'evict' | 'restore'; key: Key }
   | { kind: 'retain' | 'release'; key: (typeof HELD_KEYS)[number] }
   | { kind: 'get' | 'peek' | 'has' | 'getEntry'; key: Key }
   /** Keys of one namespace: getMany takes one. */
   | { kind: 'getMany'; keys: Key[] }
-  | { kind: 'query' }
+  | { kind: 'query'; filter: QueryFilter }
   | { kind: 'promote' | 'demote'; key: Key }
   | { kind: 'scopePut'; key: (typeof SCOPE_KEYS)[number]; value: number }
   | { kind: 'scopeClose' }
@@ -91,8 +95,22 @@ function opArbitrary(withClock: boolean): fc.Arbitrary<Op> {
     {
       weight: 6,
       arbitrary: fc
-        .record({ kind: fc.constant('put' as const), key, value, tier, durable: fc.constantFrom(true, true, true, false), ttlMs })
-        .map(({ ttlMs: ttl, ...put }) => (ttl === undefined ? put : { ...put, ttlMs: ttl })),
+        .record({
+          kind: fc.constant('put' as const),
+          key,
+          value,
+          tier,
+          durable: fc.constantFrom(true, true, true, false),
+          ttlMs,
+          type: fc.option(fc.constantFrom<EntryType>('note', 'fact'), { nil: undefined }),
+          tags: fc.option(fc.subarray<Tag>(['x', 'y']), { nil: undefined }),
+        })
+        .map(({ ttlMs: ttl, type, tags, ...put }) => ({
+          ...put,
+          ...(ttl === undefined ? {} : { ttlMs: ttl }),
+          ...(type === undefined ? {} : { type }),
+          ...(tags === undefined ? {} : { tags }),
+        })),
     },
     {
       weight: 2,
@@ -112,7 +130,13 @@ function opArbitrary(withClock: boolean): fc.Arbitrary<Op> {
         ),
       }),
     },
-    { weight: 1, arbitrary: fc.constant({ kind: 'query' as const }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        kind: fc.constant('query' as const),
+        filter: fc.constantFrom<QueryFilter>({}, { type: 'note' }, { type: 'context' }, { tag: 'x' }, { tag: 'y' }, { namespace: OTHER }),
+      }),
+    },
     { weight: 2, arbitrary: fc.record({ kind: fc.constantFrom('promote' as const, 'demote' as const), key }) },
     {
       weight: 2,
@@ -155,6 +179,15 @@ interface Entry {
   refs: number
   /** Its last reference was released: the next gc deletes it. */
   orphan: boolean
+  /** What the put that wrote it said (a put's own, not carried over from the value before). */
+  type: EntryType | 'context'
+  tags: Tag[]
+  /**
+   * A gc issued earlier in the round is deleting it (an orphan, or expired). gc is housekeeping:
+   * reads issued after it do not wait for it, so they may still see the entry until the round
+   * ends; writes wait for it, so for them it is gone.
+   */
+  fading?: true
 }
 type State = Map<string, Entry>
 
@@ -177,22 +210,84 @@ function live(state: State, now: number, key: string): Entry | undefined {
 const holds = (e: Entry) => e.refs + (e.scoped ? 1 : 0)
 
 /** A new value for a key: references and the scope's hold stay with the key; a release before it no longer counts. */
-function written(state: State, key: string, value: Value, durable: boolean, expiresAt: number): Entry {
+function written(state: State, key: string, value: Value, durable: boolean, expiresAt: number, labels: Pick<Entry, 'type' | 'tags'> = CONTEXT): Entry {
   const prior = state.get(key)
-  return { value, durable, scoped: prior?.scoped ?? false, expiresAt, refs: prior?.refs ?? 0, orphan: false }
+  return { value, durable, scoped: prior?.scoped ?? false, expiresAt, refs: prior?.refs ?? 0, orphan: false, ...labels }
+}
+const CONTEXT: Pick<Entry, 'type' | 'tags'> = { type: 'context', tags: [] }
+
+/** What gc deletes: orphans, and expired entries nobody holds; `fade`: mark them fading (see Entry) instead. */
+function collect(state: State, now: number, fade = false): void {
+  for (const [k, e] of state) {
+    if (holds(e) !== 0 || !(e.orphan || e.expiresAt <= now)) continue
+    if (fade) state.set(k, { ...e, fading: true })
+    else state.delete(k)
+  }
 }
 
-/** What gc deletes: orphans, and expired entries nobody holds. */
-function collect(state: State, now: number): void {
-  for (const [k, e] of state) if (holds(e) === 0 && (e.orphan || e.expiresAt <= now)) state.delete(k)
+/** The gc has finished: what it was deleting is gone. */
+function settle(state: State): State {
+  for (const [k, e] of state) if (e.fading) state.delete(k)
+  return state
+}
+
+/** Every answer a read may give while some of what it reads is fading: each fading part seen or not. */
+function readAnswers<T>(parts: Array<{ entry: Entry | undefined }>, answerOf: (seen: Array<Entry | undefined>) => T): Answer {
+  let options: Array<Array<Entry | undefined>> = [[]]
+  for (const { entry } of parts)
+    options = options.flatMap((seen) =>
+      entry?.fading
+        ? [
+            [...seen, entry],
+            [...seen, undefined],
+          ]
+        : [[...seen, entry]],
+    )
+  const answers = options.map((seen) => ({ ok: answerOf(seen) }))
+  return answers.length === 1 ? answers[0]! : { either: answers }
+}
+
+/** The keys one call writes: it waits for a gc issued before it, so their fading entries are gone for it. */
+function keysWritten(o: Op): string[] | 'all' {
+  switch (o.kind) {
+    case 'put':
+    case 'delete':
+    case 'evict':
+    case 'retain':
+    case 'release':
+    case 'restore':
+    case 'promote':
+    case 'demote':
+      return [o.key]
+    case 'putMany':
+      return o.items.map((i) => i.key)
+    case 'scopePut':
+      return [`job:${o.key}`]
+    case 'scopeClose':
+    case 'clear':
+    case 'archive':
+    case 'gc':
+      return 'all'
+    default:
+      return []
+  }
 }
 
 /** Applies one call to a state (changing it); returns its answer. `scope.closed`: close() was issued. */
 function apply(state: State, now: number, scope: { open: boolean; closed: boolean }, o: Op): Answer {
   const see = (key: string) => live(state, now, key)
+  const writes = keysWritten(o)
+  if (writes === 'all') settle(state)
+  else for (const k of writes) if (state.get(k)?.fading) state.delete(k)
   switch (o.kind) {
     case 'put':
-      state.set(o.key, written(state, o.key, o.value, o.durable, o.ttlMs === undefined ? Number.POSITIVE_INFINITY : now + o.ttlMs))
+      state.set(
+        o.key,
+        written(state, o.key, o.value, o.durable, o.ttlMs === undefined ? Number.POSITIVE_INFINITY : now + o.ttlMs, {
+          type: o.type ?? 'context',
+          tags: o.tags ?? [],
+        }),
+      )
       return { ok: o.key }
     case 'putMany':
       for (const item of o.items) state.set(item.key, written(state, item.key, item.value, true, Number.POSITIVE_INFINITY))
@@ -230,15 +325,23 @@ function apply(state: State, now: number, scope: { open: boolean; closed: boolea
       return see(o.key) ? { ok: 'restored' } : { code: 'NOT_FOUND' }
     case 'get':
     case 'peek':
-      return { ok: see(o.key)?.value }
+      return readAnswers([{ entry: see(o.key) }], ([e]) => e?.value)
     case 'has':
-      return { ok: see(o.key) !== undefined }
+      return readAnswers([{ entry: see(o.key) }], ([e]) => e !== undefined)
     case 'getEntry':
-      return { ok: see(o.key) ? o.key : undefined }
+      return readAnswers([{ entry: see(o.key) }], ([e]) => (e ? o.key : undefined))
     case 'getMany':
-      return { ok: o.keys.map((k) => see(k)?.value) }
-    case 'query':
-      return { ok: [...state.keys()].filter((k) => see(k)).sort() }
+      return readAnswers(
+        o.keys.map((k) => ({ entry: see(k) })),
+        (seen) => seen.map((e) => e?.value),
+      )
+    case 'query': {
+      const { type, tag, namespace } = o.filter
+      const fits = (k: string, e: Entry) =>
+        (type === undefined || e.type === type) && (tag === undefined || e.tags.includes(tag)) && (namespace === undefined || k.startsWith(`${OTHER}/`))
+      const found = [...state.keys()].sort().flatMap((k) => (see(k) && fits(k, see(k)!) ? [{ key: k, entry: see(k) }] : []))
+      return readAnswers(found, (seen) => found.filter((_, i) => seen[i]).map((f) => f.key))
+    }
     case 'promote':
     case 'demote':
       return see(o.key) ? { ok: 'tier' } : { code: 'NOT_FOUND' }
@@ -269,7 +372,7 @@ function apply(state: State, now: number, scope: { open: boolean; closed: boolea
     case 'archive':
       return { ok: 'archive' }
     case 'gc':
-      collect(state, now)
+      collect(state, now, true)
       return { ok: 'gc' }
   }
 }
@@ -290,6 +393,8 @@ function issue(mem: Memory, scope: TaskScope | undefined, o: Op): Promise<Answer
         durable: o.durable,
         ...(o.tier && o.durable ? { tier: o.tier } : {}),
         ...(o.ttlMs === undefined ? {} : { ttlMs: o.ttlMs }),
+        ...(o.type === undefined ? {} : { type: o.type }),
+        ...(o.tags === undefined ? {} : { tags: o.tags }),
         ...one!.options,
       }
       return answer(mem.put(one!.key, o.value, options), (info) => named(info as EntryInfo))
@@ -319,7 +424,7 @@ function issue(mem: Memory, scope: TaskScope | undefined, o: Op): Promise<Answer
         ),
       )
     case 'query':
-      return answer(mem.query({}), (infos) => (infos as EntryInfo[]).map(named).sort())
+      return answer(mem.query({ ...o.filter }), (infos) => (infos as EntryInfo[]).map(named).sort())
     case 'promote':
     case 'demote':
       return answer(mem[o.kind](one!.key, one!.options), () => 'tier')
@@ -430,7 +535,8 @@ export async function runRounds(target: ModelTarget, plan: Round[]): Promise<voi
       })
       if (runs.length === 0) throw new Error(firstFailure)
       if (end === 'carry-on') {
-        worlds = distinct(runs.map((run) => run.states.at(-1)!))
+        // Every answer is in: a gc of the round has finished.
+        worlds = distinct(runs.map((run) => settle(new Map(run.states.at(-1)!))))
         continue
       }
       if (crash) await target.crashNow()
@@ -457,7 +563,7 @@ export async function runRounds(target: ModelTarget, plan: Round[]): Promise<voi
           )
         worlds = fitting
       } else {
-        worlds = runs.map((run) => afterReopen(run.states.at(-1)!))
+        worlds = runs.map((run) => settle(afterReopen(run.states.at(-1)!)))
         const seen = await observe(mem)
         const fitting = showing(seen)
         if (fitting.length === 0) throw new Error(`round ${r}: after reopening the memory holds ${shorten(seen)}, the model ${shorten(view(worlds[0]!, now))}`)

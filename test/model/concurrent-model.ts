@@ -232,9 +232,9 @@ function settle(state: State): State {
 }
 
 /** Every answer a read may give while some of what it reads is fading: each fading part seen or not. */
-function readAnswers<T>(parts: Array<{ entry: Entry | undefined }>, answerOf: (seen: Array<Entry | undefined>) => T): Answer {
+function readAnswers<T>(entries: Array<Entry | undefined>, answerOf: (seen: Array<Entry | undefined>) => T): Answer {
   let options: Array<Array<Entry | undefined>> = [[]]
-  for (const { entry } of parts)
+  for (const entry of entries)
     options = options.flatMap((seen) =>
       entry?.fading
         ? [
@@ -325,22 +325,19 @@ function apply(state: State, now: number, scope: { open: boolean; closed: boolea
       return see(o.key) ? { ok: 'restored' } : { code: 'NOT_FOUND' }
     case 'get':
     case 'peek':
-      return readAnswers([{ entry: see(o.key) }], ([e]) => e?.value)
+      return readAnswers([see(o.key)], ([e]) => e?.value)
     case 'has':
-      return readAnswers([{ entry: see(o.key) }], ([e]) => e !== undefined)
+      return readAnswers([see(o.key)], ([e]) => e !== undefined)
     case 'getEntry':
-      return readAnswers([{ entry: see(o.key) }], ([e]) => (e ? o.key : undefined))
+      return readAnswers([see(o.key)], ([e]) => (e ? o.key : undefined))
     case 'getMany':
-      return readAnswers(
-        o.keys.map((k) => ({ entry: see(k) })),
-        (seen) => seen.map((e) => e?.value),
-      )
+      return readAnswers(o.keys.map(see), (seen) => seen.map((e) => e?.value))
     case 'query': {
       const { type, tag, namespace } = o.filter
       const fits = (k: string, e: Entry) =>
         (type === undefined || e.type === type) && (tag === undefined || e.tags.includes(tag)) && (namespace === undefined || k.startsWith(`${OTHER}/`))
-      const found = [...state.keys()].sort().flatMap((k) => (see(k) && fits(k, see(k)!) ? [{ key: k, entry: see(k) }] : []))
-      return readAnswers(found, (seen) => found.filter((_, i) => seen[i]).map((f) => f.key))
+      const found = [...state.keys()].sort().filter((k) => see(k) && fits(k, see(k)!))
+      return readAnswers(found.map(see), (seen) => found.filter((_, i) => seen[i]))
     }
     case 'promote':
     case 'demote':
@@ -377,7 +374,11 @@ function apply(state: State, now: number, scope: { open: boolean; closed: boolea
   }
 }
 
-const WRITES = new Set<Op['kind']>(['put', 'putMany', 'delete', 'evict', 'retain', 'release', 'restore', 'scopePut', 'scopeClose', 'clear', 'archive'])
+/** A call that changes stored data (gc too: what it deletes, it commits). */
+function isWrite(o: Op): boolean {
+  const keys = keysWritten(o)
+  return keys === 'all' || keys.length > 0
+}
 
 /** Issues one call; its answer in the model's shape. */
 function issue(mem: Memory, scope: TaskScope | undefined, o: Op): Promise<Answer> {
@@ -528,7 +529,7 @@ export async function runRounds(target: ModelTarget, plan: Round[]): Promise<voi
             firstFailure ||= `round ${r}, call ${i} ${shorten(ops[i])}: answered ${shorten(got)}, the model says ${shorten(expected[i])}`
             return []
           }
-          if (WRITES.has(ops[i]!.kind) && 'ok' in got) lastAcknowledged = i + 1
+          if (isWrite(ops[i]!) && 'ok' in got) lastAcknowledged = i + 1
         }
         Object.assign(scopeState, theScope)
         return [{ states, lastAcknowledged }]
@@ -555,20 +556,16 @@ export async function runRounds(target: ModelTarget, plan: Round[]): Promise<voi
             return after
           }),
         )
-        const seen = await observe(mem)
-        const fitting = showing(seen)
-        if (fitting.length === 0)
-          throw new Error(
-            `round ${r}: after the crash the memory holds ${shorten(seen)}, which no prefix of the batch explains (from the last acknowledged write on)`,
-          )
-        worlds = fitting
       } else {
         worlds = runs.map((run) => settle(afterReopen(run.states.at(-1)!)))
-        const seen = await observe(mem)
-        const fitting = showing(seen)
-        if (fitting.length === 0) throw new Error(`round ${r}: after reopening the memory holds ${shorten(seen)}, the model ${shorten(view(worlds[0]!, now))}`)
-        worlds = fitting
       }
+      const seen = await observe(mem)
+      const fitting = showing(seen)
+      if (fitting.length === 0) {
+        const model = crash ? 'no prefix of the batch from the last acknowledged write on explains it' : `the model ${shorten(view(worlds[0]!, now))}`
+        throw new Error(`round ${r}: after ${crash ? 'the crash' : 'reopening'} the memory holds ${shorten(seen)}; ${model}`)
+      }
+      worlds = fitting
     }
     const seen = await observe(mem)
     if (showing(seen).length === 0) throw new Error(`at the end the memory holds ${shorten(seen)}, the model ${shorten(view(worlds[0]!, now))}`)
